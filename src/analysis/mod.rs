@@ -1,0 +1,5 @@
+//! Measurements of models and runs.
+
+pub mod metrics;
+
+pub use metrics::Metrics;

@@ -1,0 +1,128 @@
+//! `ferlab eval`: a checkpoint's accuracy on a dataset, with the confusion matrix.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use candle_core::Device;
+use clap::Args;
+
+use super::Overrides;
+use ferlab::config::{DataSource, Experiment};
+use ferlab::data;
+use ferlab::data::classes::{ClassMatch, match_class_folder};
+use ferlab::model::FerModel;
+use ferlab::run::{RunDir, checkpoint};
+use ferlab::train::device::{open_device, parse_device};
+use ferlab::train::evaluate::evaluate;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory (uses its best checkpoint) or a checkpoint file inside one.
+    pub target: PathBuf,
+    /// Data to evaluate on: a preset (its validation split) or an image folder (class
+    /// sub-folders, or a dataset root with the run's validation split). Default: the run's
+    /// own validation split.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Use the last checkpoint instead of the best.
+    #[arg(long)]
+    pub last: bool,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// The run directory and checkpoint a target names.
+fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
+    if target.is_dir() {
+        let dir = RunDir::open(target)?;
+        let ckpt = if last { dir.last_checkpoint() } else { dir.best_checkpoint() };
+        if !ckpt.is_file() {
+            return Err(anyhow!("{} has no checkpoint yet", ckpt.display()));
+        }
+        return Ok((dir, ckpt));
+    }
+    // RUN_DIR/checkpoints/<file>.safetensors
+    let run_root = target
+        .parent()
+        .and_then(|p| p.parent())
+        .ok_or_else(|| anyhow!("{}: not inside a run directory", target.display()))?;
+    let dir = RunDir::open(run_root).with_context(|| format!("{}: not inside a run directory", target.display()))?;
+    Ok((dir, target.to_path_buf()))
+}
+
+/// Points the experiment's data at `source` (a preset or a folder).
+fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Result<()> {
+    if source.extension().is_some_and(|e| e == "toml") {
+        let other = Experiment::load(source, &overrides.set)?;
+        if other.data.channels != exp.data.channels || other.data.image_size != exp.data.image_size {
+            return Err(anyhow!(
+                "{}: images of {}x{}x{} do not fit the model, trained on {}x{}x{}",
+                source.display(),
+                other.data.channels,
+                other.data.image_size,
+                other.data.image_size,
+                exp.data.channels,
+                exp.data.image_size,
+                exp.data.image_size
+            ));
+        }
+        exp.data = other.data;
+        return Ok(());
+    }
+    if !source.is_dir() {
+        return Err(anyhow!("{}: neither a preset (.toml) nor a folder", source.display()));
+    }
+    let has_class_dirs = std::fs::read_dir(source)?
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().is_dir() && matches!(match_class_folder(&e.file_name().to_string_lossy()), ClassMatch::Class(_)));
+    exp.data.source = DataSource::ImageFolder;
+    if has_class_dirs {
+        exp.data.path = source.parent().map(Path::to_path_buf).unwrap_or_default();
+        exp.data.val_split = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    } else {
+        exp.data.path = source.to_path_buf();
+    }
+    Ok(())
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let (dir, ckpt) = resolve(&args.target, args.last)?;
+    let mut exp = Experiment::load(&dir.config(), &[])?;
+    if let Some(source) = &args.data {
+        retarget(&mut exp, source, &args.overrides)?;
+    }
+    let device: Device = open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let (classes, split, skipped) = data::build_val(&exp)?;
+    if !skipped.is_empty() {
+        eprintln!("warning: skipped {} unreadable images", skipped.len());
+    }
+    let model = FerModel::new(&exp.model, exp.data.channels, classes.len(), &device, exp.seed)?;
+    let (tensors, _) = checkpoint::load(&ckpt, &device)?;
+    let report = model.load(&tensors)?;
+    if !report.missing.is_empty() || !report.mismatched.is_empty() {
+        return Err(anyhow!(
+            "{}: does not fit the run's model (missing {:?}, mismatched {:?})",
+            ckpt.display(),
+            report.missing,
+            report.mismatched
+        ));
+    }
+    let split = Arc::new(split);
+    let eval = evaluate(&model, &split, exp.train.eval_batch_size, &exp.augment, &device, None)?
+        .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
+    println!("checkpoint {}", ckpt.display());
+    println!("data: {} ({} images)", describe_data(&exp), split.len());
+    print!("{}", eval.metrics.report(&classes));
+    Ok(())
+}
+
+fn describe_data(exp: &Experiment) -> String {
+    match exp.data.source {
+        DataSource::Synthetic => "synthetic validation faces".into(),
+        _ => format!("{} / {}", exp.data.path.display(), exp.data.val_split),
+    }
+}

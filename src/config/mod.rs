@@ -1,0 +1,517 @@
+//! The experiment: every setting of a run, its TOML form and its validation.
+//!
+//! A preset is a partial TOML file; everything it leaves out takes the default below.
+//! `load` reports every problem at once (unknown keys with their path, out-of-range values,
+//! missing paths), so a researcher fixes a preset in one go.
+
+mod overrides;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use overrides::apply_override;
+pub use validate::Problem;
+
+/// A whole experiment, as written in a preset and resolved into a run's `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Experiment {
+    pub name: String,
+    pub seed: u64,
+    /// `cpu` or `cuda:N`.
+    pub device: String,
+    pub data: DataConfig,
+    pub corruption: CorruptionConfig,
+    pub augment: AugmentConfig,
+    pub model: ModelConfig,
+    pub method: MethodConfig,
+    pub optimizer: OptimizerConfig,
+    pub schedule: ScheduleConfig,
+    pub train: TrainConfig,
+    pub output: OutputConfig,
+}
+
+impl Default for Experiment {
+    fn default() -> Self {
+        Self {
+            name: "experiment".into(),
+            seed: 7,
+            device: "cpu".into(),
+            data: DataConfig::default(),
+            corruption: CorruptionConfig::default(),
+            augment: AugmentConfig::default(),
+            model: ModelConfig::default(),
+            method: MethodConfig::default(),
+            optimizer: OptimizerConfig::default(),
+            schedule: ScheduleConfig::default(),
+            train: TrainConfig::default(),
+            output: OutputConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    Synthetic,
+    ImageFolder,
+    Fer2013Csv,
+}
+
+impl DataSource {
+    pub const ALL: [DataSource; 3] = [Self::Synthetic, Self::ImageFolder, Self::Fer2013Csv];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Synthetic => "synthetic",
+            Self::ImageFolder => "image_folder",
+            Self::Fer2013Csv => "fer2013_csv",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadImagePolicy {
+    /// Skip unreadable images, report each path and the count.
+    Skip,
+    /// Fail the run at the first unreadable image.
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataConfig {
+    pub source: DataSource,
+    /// Dataset root (image folder) or csv file (FER2013 csv). Relative paths are resolved
+    /// against the working directory.
+    pub path: PathBuf,
+    /// Sub-folder (image folder) or `Usage` value (csv) of the training split.
+    pub train_split: String,
+    /// Sub-folder (image folder) or `Usage` value (csv) of the validation split.
+    pub val_split: String,
+    /// Side of the square images the model sees, in pixels.
+    pub image_size: usize,
+    /// 1 = grayscale, 3 = RGB (grayscale sources are replicated).
+    pub channels: usize,
+    pub on_bad_image: BadImagePolicy,
+    /// Keep at most this many training images per class (0 = all), drawn with the seed.
+    pub max_train_per_class: usize,
+    /// Keep at most this many validation images per class (0 = all), drawn with the seed.
+    pub max_val_per_class: usize,
+    pub synthetic: SyntheticConfig,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            source: DataSource::Synthetic,
+            path: PathBuf::new(),
+            train_split: "train".into(),
+            val_split: "val".into(),
+            image_size: 48,
+            channels: 1,
+            on_bad_image: BadImagePolicy::Skip,
+            max_train_per_class: 0,
+            max_val_per_class: 0,
+            synthetic: SyntheticConfig::default(),
+        }
+    }
+}
+
+/// The procedural face generator's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyntheticConfig {
+    pub train_per_class: usize,
+    pub val_per_class: usize,
+    /// Number of distinct identities (faces) drawn from.
+    pub identities: usize,
+    /// Fraction of faces that blend two expressions (ambiguous samples).
+    pub blend_fraction: f32,
+    /// Standard deviation of the pixel noise, in [0, 1] grey levels.
+    pub pixel_noise: f32,
+}
+
+impl Default for SyntheticConfig {
+    fn default() -> Self {
+        Self {
+            train_per_class: 400,
+            val_per_class: 100,
+            identities: 200,
+            blend_fraction: 0.15,
+            pixel_noise: 0.04,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseKind {
+    None,
+    /// Each flipped label moves to a uniformly drawn other class.
+    Symmetric,
+    /// Each flipped label moves to the next class in the dataset's order (pair flip).
+    PairFlip,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorruptionConfig {
+    pub noise: NoiseKind,
+    /// Fraction of training labels flipped; exactly round(rate · N) labels change.
+    pub noise_rate: f32,
+    /// Target max/min class-count ratio of the training split; 1 keeps the natural counts.
+    pub imbalance_factor: f32,
+}
+
+impl Default for CorruptionConfig {
+    fn default() -> Self {
+        Self {
+            noise: NoiseKind::None,
+            noise_rate: 0.0,
+            imbalance_factor: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AugmentConfig {
+    pub hflip: bool,
+    /// Random crop after zero padding by this many pixels (a random shift).
+    pub crop_padding: usize,
+    /// Brightness jitter: add a uniform offset in [-b, b] (grey levels in [0, 1]).
+    pub brightness: f32,
+    /// Contrast jitter: scale around the mean by a factor in [1 - c, 1 + c].
+    pub contrast: f32,
+    /// Probability of random erasing of a rectangle (Zhong et al.).
+    pub erase_prob: f32,
+    /// Normalisation: (x - mean) / std, x in [0, 1].
+    pub mean: f32,
+    pub std: f32,
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            hflip: true,
+            crop_padding: 4,
+            brightness: 0.2,
+            contrast: 0.2,
+            erase_prob: 0.0,
+            mean: 0.5,
+            std: 0.25,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backbone {
+    SmallCnn,
+    Resnet18,
+}
+
+impl Backbone {
+    pub const ALL: [Backbone; 2] = [Self::SmallCnn, Self::Resnet18];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::SmallCnn => "small_cnn",
+            Self::Resnet18 => "resnet18",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelConfig {
+    pub backbone: Backbone,
+    /// Channels of the first stage of the small CNN; later stages double it.
+    pub width: usize,
+    /// Convolutions per stage of the small CNN (each conv-BN-ReLU).
+    pub convs_per_stage: usize,
+    /// Dropout before the classifier.
+    pub dropout: f32,
+    /// Optional torchvision-layout weights (.safetensors) to start from.
+    pub pretrained: Option<PathBuf>,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            backbone: Backbone::SmallCnn,
+            width: 32,
+            convs_per_stage: 1,
+            dropout: 0.0,
+            pretrained: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    /// Cross-entropy baseline (optionally label-smoothed).
+    Ce,
+}
+
+impl MethodKind {
+    pub const ALL: [MethodKind; 1] = [Self::Ce];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Ce => "ce",
+        }
+    }
+}
+
+/// The training method and its hyperparameters. Each method's own settings live in a
+/// sub-table named after it, so switching methods keeps the others' values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MethodConfig {
+    pub name: MethodKind,
+    /// Label smoothing ε of the cross-entropy baseline.
+    pub label_smoothing: f32,
+}
+
+impl Default for MethodConfig {
+    fn default() -> Self {
+        Self {
+            name: MethodKind::Ce,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+    Adamw,
+}
+
+impl OptimizerKind {
+    pub const ALL: [OptimizerKind; 3] = [Self::Sgd, Self::Adam, Self::Adamw];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Adam => "adam",
+            Self::Adamw => "adamw",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    pub weight_decay: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    pub nesterov: bool,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            kind: OptimizerKind::Adamw,
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            momentum: 0.9,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    Constant,
+    /// Multiply by `gamma` every `step_epochs` epochs.
+    Step,
+    /// Cosine decay to `min_lr_ratio · lr` at the last step.
+    Cosine,
+}
+
+impl ScheduleKind {
+    pub const ALL: [ScheduleKind; 3] = [Self::Constant, Self::Step, Self::Cosine];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Constant => "constant",
+            Self::Step => "step",
+            Self::Cosine => "cosine",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScheduleConfig {
+    pub kind: ScheduleKind,
+    /// Linear warm-up from 0 over this many epochs (fractions allowed).
+    pub warmup_epochs: f64,
+    pub step_epochs: usize,
+    pub gamma: f64,
+    pub min_lr_ratio: f64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            kind: ScheduleKind::Cosine,
+            warmup_epochs: 0.0,
+            step_epochs: 10,
+            gamma: 0.1,
+            min_lr_ratio: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub eval_batch_size: usize,
+    /// Worker threads for the compute kernels (0 = all cores).
+    pub threads: usize,
+    /// Emit a progress event every this many steps.
+    pub log_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 64,
+            eval_batch_size: 256,
+            threads: 0,
+            log_every: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutputConfig {
+    /// Folder under which each run gets its own directory.
+    pub dir: PathBuf,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("runs"),
+        }
+    }
+}
+
+/// Why a preset could not become an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Syntax { origin: String, message: String },
+    #[error("{origin}: {} problem(s):\n{}", problems.len(), validate::format_problems(problems))]
+    Invalid {
+        origin: String,
+        problems: Vec<Problem>,
+    },
+}
+
+impl ConfigError {
+    /// Every problem, for showing beside the fields of an editor.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            Self::Invalid { problems, .. } => problems,
+            _ => &[],
+        }
+    }
+}
+
+impl Experiment {
+    /// Reads a preset file and applies `key=value` overrides (dotted paths).
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string(), overrides)
+    }
+
+    /// Parses TOML text (`origin` names it in errors), applies overrides, validates.
+    pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut problems = Vec::new();
+        for ov in overrides {
+            if let Err(p) = apply_override(&mut table, ov) {
+                problems.push(p);
+            }
+        }
+        let mut unknown = Vec::new();
+        let typed = {
+            let value = toml::Value::Table(table);
+            let mut on_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
+            let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
+            serde_path_to_error::deserialize::<_, Experiment>(ignored)
+        };
+        let experiment = match typed {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem {
+                    path: e.path().to_string(),
+                    message: e.inner().to_string(),
+                });
+                return Err(ConfigError::Invalid {
+                    origin: origin.to_string(),
+                    problems,
+                });
+            }
+        };
+        problems.extend(unknown.into_iter().map(|path| Problem {
+            message: "unknown key".to_string(),
+            path,
+        }));
+        problems.extend(experiment.validate());
+        if problems.is_empty() {
+            Ok(experiment)
+        } else {
+            Err(ConfigError::Invalid {
+                origin: origin.to_string(),
+                problems,
+            })
+        }
+    }
+
+    /// The fully resolved TOML form (every field written), as stored in a run.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("an Experiment always serialises to TOML")
+    }
+
+    /// Every problem of this experiment, each with the dotted path of its field.
+    pub fn validate(&self) -> Vec<Problem> {
+        validate::validate(self)
+    }
+}

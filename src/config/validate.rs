@@ -1,0 +1,229 @@
+//! Every rule an experiment must satisfy, each reported with its field path.
+//!
+//! The CLI prints these problems and the workbench shows them beside the fields, so both
+//! give the same words.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Backbone, DataSource, Experiment, NoiseKind};
+use crate::data::classes::{ClassMatch, match_class_folder};
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Dotted path of the field, e.g. `optimizer.lr`.
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+pub(super) fn format_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn range_f64(&mut self, path: &str, v: f64, lo: f64, hi: f64, hi_inclusive: bool) {
+        let ok = v.is_finite() && v >= lo && if hi_inclusive { v <= hi } else { v < hi };
+        if !ok {
+            let close = if hi_inclusive { ']' } else { ')' };
+            self.fail(path, format!("must be in [{lo}, {hi}{close}, got {v}"));
+        }
+    }
+
+    fn range_usize(&mut self, path: &str, v: usize, lo: usize, hi: usize) {
+        if v < lo || v > hi {
+            self.fail(path, format!("must be between {lo} and {hi}, got {v}"));
+        }
+    }
+
+    fn positive(&mut self, path: &str, v: f64) {
+        if !(v.is_finite() && v > 0.0) {
+            self.fail(path, format!("must be a positive number, got {v}"));
+        }
+    }
+}
+
+pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    if e.name.trim().is_empty() {
+        c.fail("name", "must not be empty");
+    } else if e.name.contains(['/', '\\']) {
+        c.fail("name", "must not contain path separators");
+    }
+    if crate::train::device::parse_device(&e.device).is_err() {
+        c.fail("device", format!("must be \"cpu\" or \"cuda:N\", got {:?}", e.device));
+    }
+    check_data(&mut c, e);
+    check_corruption(&mut c, e);
+
+    let a = &e.augment;
+    c.range_f64("augment.brightness", a.brightness as f64, 0.0, 1.0, true);
+    c.range_f64("augment.contrast", a.contrast as f64, 0.0, 1.0, true);
+    c.range_f64("augment.erase_prob", a.erase_prob as f64, 0.0, 1.0, true);
+    c.range_f64("augment.mean", a.mean as f64, 0.0, 1.0, true);
+    c.positive("augment.std", a.std as f64);
+    if a.crop_padding > e.data.image_size / 4 {
+        c.fail(
+            "augment.crop_padding",
+            format!(
+                "must be at most a quarter of data.image_size ({}), got {}",
+                e.data.image_size / 4,
+                a.crop_padding
+            ),
+        );
+    }
+
+    let m = &e.model;
+    if m.backbone == Backbone::SmallCnn {
+        c.range_usize("model.width", m.width, 4, 256);
+        c.range_usize("model.convs_per_stage", m.convs_per_stage, 1, 4);
+    }
+    c.range_f64("model.dropout", m.dropout as f64, 0.0, 1.0, false);
+    if let Some(p) = &m.pretrained {
+        if !p.is_file() {
+            c.fail("model.pretrained", format!("file {} does not exist", p.display()));
+        }
+    }
+
+    let l = &e.method;
+    c.range_f64("method.label_smoothing", l.label_smoothing as f64, 0.0, 1.0, false);
+
+    let o = &e.optimizer;
+    c.positive("optimizer.lr", o.lr);
+    c.range_f64("optimizer.weight_decay", o.weight_decay, 0.0, 1.0, true);
+    c.range_f64("optimizer.momentum", o.momentum, 0.0, 1.0, false);
+    c.range_f64("optimizer.beta1", o.beta1, 0.0, 1.0, false);
+    c.range_f64("optimizer.beta2", o.beta2, 0.0, 1.0, false);
+    c.positive("optimizer.eps", o.eps);
+
+    let s = &e.schedule;
+    if !(s.warmup_epochs.is_finite() && s.warmup_epochs >= 0.0) {
+        c.fail("schedule.warmup_epochs", "must be zero or positive");
+    } else if s.warmup_epochs >= e.train.epochs as f64 && e.train.epochs > 0 {
+        c.fail(
+            "schedule.warmup_epochs",
+            format!("must be shorter than train.epochs ({})", e.train.epochs),
+        );
+    }
+    c.range_usize("schedule.step_epochs", s.step_epochs, 1, 100_000);
+    c.range_f64("schedule.gamma", s.gamma, 0.0, 1.0, true);
+    c.range_f64("schedule.min_lr_ratio", s.min_lr_ratio, 0.0, 1.0, true);
+
+    let t = &e.train;
+    c.range_usize("train.epochs", t.epochs, 1, 100_000);
+    c.range_usize("train.batch_size", t.batch_size, 2, 4096);
+    c.range_usize("train.eval_batch_size", t.eval_batch_size, 1, 8192);
+    c.range_usize("train.threads", t.threads, 0, 512);
+    c.range_usize("train.log_every", t.log_every, 1, 1_000_000);
+
+    if e.output.dir.as_os_str().is_empty() {
+        c.fail("output.dir", "must not be empty");
+    }
+    c.problems
+}
+
+fn check_data(c: &mut Checker, e: &Experiment) {
+    let d = &e.data;
+    c.range_usize("data.image_size", d.image_size, 16, 512);
+    if d.channels != 1 && d.channels != 3 {
+        c.fail("data.channels", format!("must be 1 or 3, got {}", d.channels));
+    }
+    match d.source {
+        DataSource::Synthetic => {
+            let s = &d.synthetic;
+            c.range_usize("data.synthetic.train_per_class", s.train_per_class, 1, 1_000_000);
+            c.range_usize("data.synthetic.val_per_class", s.val_per_class, 1, 1_000_000);
+            c.range_usize("data.synthetic.identities", s.identities, 1, 1_000_000);
+            c.range_f64("data.synthetic.blend_fraction", s.blend_fraction as f64, 0.0, 1.0, true);
+            c.range_f64("data.synthetic.pixel_noise", s.pixel_noise as f64, 0.0, 0.5, true);
+        }
+        DataSource::ImageFolder => check_image_folder(c, &d.path, &[&d.train_split, &d.val_split]),
+        DataSource::Fer2013Csv => {
+            if d.path.as_os_str().is_empty() {
+                c.fail("data.path", "is required for the fer2013_csv source");
+            } else if !d.path.is_file() {
+                c.fail("data.path", format!("csv file {} does not exist", d.path.display()));
+            }
+        }
+    }
+}
+
+fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
+    if root.as_os_str().is_empty() {
+        c.fail("data.path", "is required for the image_folder source");
+        return;
+    }
+    if !root.is_dir() {
+        c.fail("data.path", format!("folder {} does not exist", root.display()));
+        return;
+    }
+    for (split, key) in splits.iter().zip(["data.train_split", "data.val_split"]) {
+        let dir = root.join(split);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            c.fail(key, format!("folder {} does not exist", dir.display()));
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            c.fail(key, format!("folder {} has no class sub-folders", dir.display()));
+        }
+        for name in names {
+            if let ClassMatch::Unknown = match_class_folder(&name) {
+                c.fail(
+                    key,
+                    format!(
+                        "class folder {} matches no class (known: {})",
+                        dir.join(&name).display(),
+                        crate::data::classes::CANONICAL.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn check_corruption(c: &mut Checker, e: &Experiment) {
+    let k = &e.corruption;
+    c.range_f64("corruption.noise_rate", k.noise_rate as f64, 0.0, 1.0, false);
+    if k.noise == NoiseKind::None && k.noise_rate > 0.0 {
+        c.fail(
+            "corruption.noise_rate",
+            "is set but corruption.noise is \"none\"; choose \"symmetric\" or \"pair_flip\"",
+        );
+    }
+    if !(k.imbalance_factor.is_finite() && k.imbalance_factor >= 1.0) {
+        c.fail(
+            "corruption.imbalance_factor",
+            format!("must be at least 1 (1 = natural counts), got {}", k.imbalance_factor),
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! Image decoding into ferlab's planar u8 layout (`C × S × S`).
+
+use std::path::Path;
+
+use image::{DynamicImage, GrayImage, imageops::FilterType};
+
+/// Decodes an image file, converts it to `channels` (1 = grey, 3 = RGB) and resizes it to
+/// `size × size`.
+pub fn decode_file(path: &Path, size: usize, channels: usize) -> Result<Vec<u8>, String> {
+    let img = image::open(path).map_err(|e| e.to_string())?;
+    Ok(to_planar(img, size, channels))
+}
+
+/// Greyscale pixels (row-major `w × h`) into the planar layout at `size`.
+pub fn from_gray(pixels: Vec<u8>, w: u32, h: u32, size: usize, channels: usize) -> Vec<u8> {
+    let gray = GrayImage::from_raw(w, h, pixels).expect("pixel count equals w · h");
+    to_planar(DynamicImage::ImageLuma8(gray), size, channels)
+}
+
+fn to_planar(img: DynamicImage, size: usize, channels: usize) -> Vec<u8> {
+    let s = size as u32;
+    let img = if img.width() != s || img.height() != s {
+        img.resize_exact(s, s, FilterType::Triangle)
+    } else {
+        img
+    };
+    if channels == 1 {
+        img.to_luma8().into_raw()
+    } else {
+        let rgb = img.to_rgb8();
+        let plane = size * size;
+        let mut out = vec![0u8; 3 * plane];
+        for (i, px) in rgb.pixels().enumerate() {
+            out[i] = px[0];
+            out[plane + i] = px[1];
+            out[2 * plane + i] = px[2];
+        }
+        out
+    }
+}
+
+/// Writes planar u8 pixels (`channels × height × width`) as a PNG.
+pub fn save_png(path: &Path, pixels: &[u8], width: usize, height: usize, channels: usize) -> Result<(), String> {
+    let (w, h) = (width as u32, height as u32);
+    let result = if channels == 1 {
+        GrayImage::from_raw(w, h, pixels.to_vec())
+            .expect("pixel count equals width · height")
+            .save(path)
+    } else {
+        let plane = width * height;
+        let mut rgb = Vec::with_capacity(3 * plane);
+        for i in 0..plane {
+            rgb.extend_from_slice(&[pixels[i], pixels[plane + i], pixels[2 * plane + i]]);
+        }
+        image::RgbImage::from_raw(w, h, rgb)
+            .expect("pixel count equals 3 · width · height")
+            .save(path)
+    };
+    result.map_err(|e| format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,179 @@
+//! Backbones and the classifier head (global average pooling + linear), built so that class
+//! activation maps come straight from the last feature map and the head's weights.
+
+pub mod layers;
+pub mod resnet;
+pub mod small_cnn;
+
+use std::collections::HashMap;
+
+use candle_core::{Device, Result, Tensor, Var};
+
+use crate::config::{Backbone as BackboneKind, ModelConfig};
+use crate::seed::{self, purpose};
+pub use layers::{Collector, Mode};
+use layers::{Linear, dropout};
+use resnet::ResNet18;
+use small_cnn::SmallCnn;
+
+pub enum Backbone {
+    SmallCnn(SmallCnn),
+    Resnet18(ResNet18),
+}
+
+impl Backbone {
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        match self {
+            Self::SmallCnn(m) => m.forward(x, mode),
+            Self::Resnet18(m) => m.forward(x, mode),
+        }
+    }
+
+    pub fn out_channels(&self) -> usize {
+        match self {
+            Self::SmallCnn(m) => m.out_channels,
+            Self::Resnet18(m) => m.out_channels,
+        }
+    }
+
+    fn collect(&self, c: &mut Collector) {
+        match self {
+            Self::SmallCnn(m) => m.collect("", c),
+            Self::Resnet18(m) => m.collect("", c),
+        }
+    }
+}
+
+/// What one forward pass yields.
+pub struct Output {
+    /// The last feature map, N × F × h × w.
+    pub fmap: Tensor,
+    /// Globally average-pooled features, N × F.
+    pub features: Tensor,
+    /// Class scores, N × K.
+    pub logits: Tensor,
+}
+
+/// A FER classifier: backbone, global average pooling, dropout, linear head `fc`.
+pub struct FerModel {
+    pub backbone: Backbone,
+    pub fc: Linear,
+    pub dropout: f32,
+    pub num_classes: usize,
+}
+
+/// What loading named tensors into a model did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LoadReport {
+    pub loaded: usize,
+    /// Model tensors the file did not have.
+    pub missing: Vec<String>,
+    /// File tensors the model does not have.
+    pub unexpected: Vec<String>,
+    /// `name: file shape vs model shape`.
+    pub mismatched: Vec<String>,
+}
+
+impl FerModel {
+    pub fn new(cfg: &ModelConfig, in_channels: usize, num_classes: usize, device: &Device, seed: u64) -> Result<Self> {
+        let mut rng = seed::rng(seed, &[purpose::INIT]);
+        let backbone = match cfg.backbone {
+            BackboneKind::SmallCnn => Backbone::SmallCnn(SmallCnn::new(
+                in_channels,
+                cfg.width,
+                cfg.convs_per_stage,
+                &mut rng,
+                device,
+            )?),
+            BackboneKind::Resnet18 => Backbone::Resnet18(ResNet18::new(in_channels, &mut rng, device)?),
+        };
+        let fc = Linear::new(backbone.out_channels(), num_classes, &mut rng, device)?;
+        Ok(Self {
+            backbone,
+            fc,
+            dropout: cfg.dropout,
+            num_classes,
+        })
+    }
+
+    pub fn feature_dim(&self) -> usize {
+        self.backbone.out_channels()
+    }
+
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Output> {
+        let fmap = self.backbone.forward(x, mode)?;
+        let features = fmap.mean((2, 3))?;
+        let dropped = match mode {
+            Mode::Train { seed } => dropout(&features, self.dropout, seed)?,
+            Mode::Eval => features.clone(),
+        };
+        let logits = self.fc.forward(&dropped)?;
+        Ok(Output {
+            fmap,
+            features,
+            logits,
+        })
+    }
+
+    /// Class activation maps (Zhou et al. 2016) of every class: `M_k = Σ_f w_kf · A_f`,
+    /// N × K × h × w, from a feature map of this model.
+    pub fn class_maps(&self, fmap: &Tensor) -> Result<Tensor> {
+        let (n, f, h, w) = fmap.dims4()?;
+        let flat = fmap.reshape((n, f, h * w))?;
+        let weight = self.fc.weight.as_tensor().unsqueeze(0)?.broadcast_as((n, self.num_classes, f))?;
+        weight.contiguous()?.matmul(&flat.contiguous()?)?.reshape((n, self.num_classes, h, w))
+    }
+
+    pub fn collect(&self) -> Collector {
+        let mut c = Collector::default();
+        self.backbone.collect(&mut c);
+        self.fc.collect("fc", &mut c);
+        c
+    }
+
+    /// Trainable parameters in a fixed order.
+    pub fn parameters(&self) -> Vec<(String, Var)> {
+        self.collect().params
+    }
+
+    pub fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// Parameters and buffers, as stored in a checkpoint.
+    pub fn named_vars(&self) -> Vec<(String, Var)> {
+        let c = self.collect();
+        c.params.into_iter().chain(c.buffers).collect()
+    }
+
+    /// Copies matching tensors from `tensors` into the model; reports what did not match.
+    pub fn load(&self, tensors: &HashMap<String, Tensor>) -> Result<LoadReport> {
+        load_into(&self.named_vars(), tensors)
+    }
+}
+
+/// Copies `tensors` into `vars` by name; shape mismatches and absences are reported.
+pub fn load_into(vars: &[(String, Var)], tensors: &HashMap<String, Tensor>) -> Result<LoadReport> {
+    let mut report = LoadReport::default();
+    for (name, var) in vars {
+        match tensors.get(name) {
+            None => report.missing.push(name.clone()),
+            Some(t) if t.dims() != var.dims() => report
+                .mismatched
+                .push(format!("{name}: file {:?} vs model {:?}", t.dims(), var.dims())),
+            Some(t) => {
+                var.set(&t.to_dtype(var.dtype())?.to_device(var.device())?)?;
+                report.loaded += 1;
+            }
+        }
+    }
+    let known: std::collections::HashSet<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+    let mut unexpected: Vec<String> = tensors
+        .keys()
+        .filter(|k| !known.contains(k.as_str()))
+        .cloned()
+        .collect();
+    unexpected.sort();
+    report.unexpected = unexpected;
+    Ok(report)
+}

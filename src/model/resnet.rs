@@ -1,0 +1,109 @@
+//! ResNet-18 with torchvision's tensor names (`conv1`, `bn1`, `layer1.0.conv1`, ...,
+//! `layerN.0.downsample.{0,1}`), so torchvision-layout weights load into it.
+
+use candle_core::{Device, Result, Tensor};
+use rand::Rng;
+
+use super::layers::{BatchNorm2d, Collector, Conv2d, Mode, join};
+use crate::ops;
+
+pub struct BasicBlock {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm2d,
+    pub conv2: Conv2d,
+    pub bn2: BatchNorm2d,
+    pub downsample: Option<(Conv2d, BatchNorm2d)>,
+}
+
+impl BasicBlock {
+    fn new(cin: usize, cout: usize, stride: usize, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+        let downsample = if stride != 1 || cin != cout {
+            Some((
+                Conv2d::new(cin, cout, 1, stride, 0, rng, device)?,
+                BatchNorm2d::new(cout, device)?,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            conv1: Conv2d::new(cin, cout, 3, stride, 1, rng, device)?,
+            bn1: BatchNorm2d::new(cout, device)?,
+            conv2: Conv2d::new(cout, cout, 3, 1, 1, rng, device)?,
+            bn2: BatchNorm2d::new(cout, device)?,
+            downsample,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let h = self.bn1.forward(&self.conv1.forward(x)?, mode, true)?;
+        let h = self.bn2.forward(&self.conv2.forward(&h)?, mode, false)?;
+        let skip = match &self.downsample {
+            Some((conv, bn)) => bn.forward(&conv.forward(x)?, mode, false)?,
+            None => x.clone(),
+        };
+        ops::relu(&(h + skip)?)
+    }
+
+    fn collect(&self, prefix: &str, c: &mut Collector) {
+        self.conv1.collect(&join(prefix, "conv1"), c);
+        self.bn1.collect(&join(prefix, "bn1"), c);
+        self.conv2.collect(&join(prefix, "conv2"), c);
+        self.bn2.collect(&join(prefix, "bn2"), c);
+        if let Some((conv, bn)) = &self.downsample {
+            conv.collect(&join(prefix, "downsample.0"), c);
+            bn.collect(&join(prefix, "downsample.1"), c);
+        }
+    }
+}
+
+pub struct ResNet18 {
+    pub conv1: Conv2d,
+    pub bn1: BatchNorm2d,
+    pub layers: Vec<Vec<BasicBlock>>,
+    pub out_channels: usize,
+}
+
+impl ResNet18 {
+    pub fn new(in_channels: usize, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+        let conv1 = Conv2d::new(in_channels, 64, 7, 2, 3, rng, device)?;
+        let bn1 = BatchNorm2d::new(64, device)?;
+        let mut layers = Vec::new();
+        let mut cin = 64;
+        for (i, cout) in [64usize, 128, 256, 512].into_iter().enumerate() {
+            let stride = if i == 0 { 1 } else { 2 };
+            layers.push(vec![
+                BasicBlock::new(cin, cout, stride, rng, device)?,
+                BasicBlock::new(cout, cout, 1, rng, device)?,
+            ]);
+            cin = cout;
+        }
+        Ok(Self {
+            conv1,
+            bn1,
+            layers,
+            out_channels: 512,
+        })
+    }
+
+    /// The last feature map (N × 512 × S/32 × S/32).
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let h = self.bn1.forward(&self.conv1.forward(x)?, mode, true)?;
+        let mut h = ops::max_pool2d(&h, 3, 2, 1)?;
+        for layer in &self.layers {
+            for block in layer {
+                h = block.forward(&h, mode)?;
+            }
+        }
+        Ok(h)
+    }
+
+    pub fn collect(&self, prefix: &str, c: &mut Collector) {
+        self.conv1.collect(&join(prefix, "conv1"), c);
+        self.bn1.collect(&join(prefix, "bn1"), c);
+        for (i, layer) in self.layers.iter().enumerate() {
+            for (j, block) in layer.iter().enumerate() {
+                block.collect(&join(prefix, &format!("layer{}.{j}", i + 1)), c);
+            }
+        }
+    }
+}

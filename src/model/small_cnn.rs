@@ -1,0 +1,79 @@
+//! A small VGG-style CNN sized for 48×48 faces: four stages of width w, 2w, 4w, 8w, each
+//! `convs_per_stage` × (3×3 conv, BN, ReLU); 2×2 max pooling after the first three stages,
+//! so a 48×48 input leaves a 6×6 map for the class activation maps.
+
+use candle_core::{Device, Result, Tensor};
+use rand::Rng;
+
+use super::layers::{BatchNorm2d, Collector, Conv2d, Mode, join};
+use crate::ops;
+
+pub struct ConvBnRelu {
+    pub conv: Conv2d,
+    pub bn: BatchNorm2d,
+}
+
+impl ConvBnRelu {
+    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.bn.forward(&self.conv.forward(x)?, mode, true)
+    }
+}
+
+pub struct SmallCnn {
+    pub stages: Vec<Vec<ConvBnRelu>>,
+    pub out_channels: usize,
+}
+
+impl SmallCnn {
+    pub fn new(
+        in_channels: usize,
+        width: usize,
+        convs_per_stage: usize,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut stages = Vec::new();
+        let mut cin = in_channels;
+        for s in 0..4 {
+            let cout = width << s;
+            let mut convs = Vec::new();
+            for _ in 0..convs_per_stage {
+                convs.push(ConvBnRelu {
+                    conv: Conv2d::new(cin, cout, 3, 1, 1, rng, device)?,
+                    bn: BatchNorm2d::new(cout, device)?,
+                });
+                cin = cout;
+            }
+            stages.push(convs);
+        }
+        Ok(Self {
+            stages,
+            out_channels: cin,
+        })
+    }
+
+    /// The last feature map (N × 8w × S/8 × S/8).
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut h = x.clone();
+        let last = self.stages.len() - 1;
+        for (s, stage) in self.stages.iter().enumerate() {
+            for block in stage {
+                h = block.forward(&h, mode)?;
+            }
+            if s < last {
+                h = ops::max_pool2d(&h, 2, 2, 0)?;
+            }
+        }
+        Ok(h)
+    }
+
+    pub fn collect(&self, prefix: &str, c: &mut Collector) {
+        for (s, stage) in self.stages.iter().enumerate() {
+            for (j, block) in stage.iter().enumerate() {
+                let p = join(prefix, &format!("stages.{s}.{j}"));
+                block.conv.collect(&join(&p, "conv"), c);
+                block.bn.collect(&join(&p, "bn"), c);
+            }
+        }
+    }
+}

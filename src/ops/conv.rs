@@ -1,0 +1,323 @@
+//! 2-D convolution on the CPU: im2col + GEMM for the forward pass and both gradients.
+//!
+//! candle 0.11's CPU backward runs the input gradient through a direct `conv_transpose2d`
+//! at 3-15 GFLOP/s. Here every pass is a GEMM on column matrices built per chunk of
+//! images, chunks spread over the rayon pool, so all three passes run near GEMM speed.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::gemm::{Mat, matmul};
+use super::storage::{cpu_f32, tensor_from_vec};
+
+/// Shapes of one convolution (NCHW input, OIHW weight, square stride and padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeom {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub oc: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl ConvGeom {
+    pub fn new(x: &[usize], wt: &[usize], stride: usize, pad: usize) -> Result<Self> {
+        let (&[n, c, h, w], &[oc, wc, kh, kw]) = (x, wt) else {
+            candle_core::bail!("conv2d expects 4-d input and weight, got {x:?} and {wt:?}");
+        };
+        if wc != c {
+            candle_core::bail!("conv2d: input has {c} channels, weight expects {wc}");
+        }
+        if h + 2 * pad < kh || w + 2 * pad < kw || stride == 0 {
+            candle_core::bail!("conv2d: kernel {kh}x{kw} does not fit input {h}x{w} with padding {pad}");
+        }
+        Ok(Self {
+            n,
+            c,
+            h,
+            w,
+            oc,
+            kh,
+            kw,
+            stride,
+            pad,
+            oh: (h + 2 * pad - kh) / stride + 1,
+            ow: (w + 2 * pad - kw) / stride + 1,
+        })
+    }
+
+    /// Rows of the column matrix (C · KH · KW).
+    pub fn k(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+
+    /// Output pixels per image.
+    pub fn p(&self) -> usize {
+        self.oh * self.ow
+    }
+
+    /// Images per chunk: enough columns for an efficient GEMM, enough chunks for the pool.
+    fn images_per_chunk(&self) -> usize {
+        let threads = rayon::current_num_threads().max(1);
+        let by_width = 1024usize.div_ceil(self.p()).max(1);
+        let by_threads = (self.n / (2 * threads)).max(1);
+        by_width.min(by_threads).min(self.n.max(1))
+    }
+
+    fn out_range(&self, k: usize, len_in: usize, len_out: usize) -> (usize, usize) {
+        // Output positions o with 0 <= o·stride + k - pad < len_in.
+        let lo = if k >= self.pad { 0 } else { (self.pad - k).div_ceil(self.stride) };
+        let hi = if len_in + self.pad > k {
+            ((len_in + self.pad - k - 1) / self.stride + 1).min(len_out)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+/// Fills columns `col0 .. col0 + P` of the `K × ld` column matrix from one image.
+fn im2col(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
+    let (ow, p) = (g.ow, g.p());
+    for ci in 0..g.c {
+        let plane = &img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let (oy_lo, oy_hi) = g.out_range(ki, g.h, g.oh);
+            for kj in 0..g.kw {
+                let row = (ci * g.kh + ki) * g.kw + kj;
+                let dst = &mut cols[row * ld + col0..row * ld + col0 + p];
+                let (ox_lo, ox_hi) = g.out_range(kj, g.w, g.ow);
+                dst[..oy_lo * ow].fill(0.0);
+                dst[oy_hi * ow..].fill(0.0);
+                for oy in oy_lo..oy_hi {
+                    let iy = oy * g.stride + ki - g.pad;
+                    let src = &plane[iy * g.w..(iy + 1) * g.w];
+                    let d = &mut dst[oy * ow..(oy + 1) * ow];
+                    d[..ox_lo].fill(0.0);
+                    d[ox_hi..].fill(0.0);
+                    if ox_lo == ox_hi {
+                        continue;
+                    }
+                    if g.stride == 1 {
+                        let ix0 = ox_lo + kj - g.pad;
+                        d[ox_lo..ox_hi].copy_from_slice(&src[ix0..ix0 + (ox_hi - ox_lo)]);
+                    } else {
+                        for ox in ox_lo..ox_hi {
+                            d[ox] = src[ox * g.stride + kj - g.pad];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds columns `col0 .. col0 + P` of a column matrix back into one image's gradient.
+fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [f32]) {
+    let (ow, p) = (g.ow, g.p());
+    for ci in 0..g.c {
+        let plane = &mut img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ki in 0..g.kh {
+            let (oy_lo, oy_hi) = g.out_range(ki, g.h, g.oh);
+            for kj in 0..g.kw {
+                let row = (ci * g.kh + ki) * g.kw + kj;
+                let src = &cols[row * ld + col0..row * ld + col0 + p];
+                let (ox_lo, ox_hi) = g.out_range(kj, g.w, g.ow);
+                for oy in oy_lo..oy_hi {
+                    let iy = oy * g.stride + ki - g.pad;
+                    let d = &mut plane[iy * g.w..(iy + 1) * g.w];
+                    let s = &src[oy * ow..(oy + 1) * ow];
+                    if ox_lo == ox_hi {
+                        continue;
+                    }
+                    if g.stride == 1 {
+                        let ix0 = ox_lo + kj - g.pad;
+                        for (dv, sv) in d[ix0..ix0 + (ox_hi - ox_lo)].iter_mut().zip(&s[ox_lo..ox_hi]) {
+                            *dv += *sv;
+                        }
+                    } else {
+                        for ox in ox_lo..ox_hi {
+                            d[ox * g.stride + kj - g.pad] += s[ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `y = conv(x, w)`, NCHW.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let (k, p, oc) = (g.k(), g.p(), g.oc);
+    let ipc = g.images_per_chunk();
+    let img_len = g.c * g.h * g.w;
+    let mut out = vec![0.0f32; g.n * oc * p];
+    let wm = Mat::rows(w, oc, k);
+    out.par_chunks_mut(ipc * oc * p).enumerate().for_each(|(ci, out_chunk)| {
+        let n0 = ci * ipc;
+        let nc = out_chunk.len() / (oc * p);
+        let ld = nc * p;
+        let mut cols = vec![0.0f32; k * ld];
+        for i in 0..nc {
+            im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], &mut cols, ld, i * p);
+        }
+        if nc == 1 {
+            matmul(out_chunk, p, wm, Mat::rows(&cols, k, ld), false);
+        } else {
+            let mut tmp = vec![0.0f32; oc * ld];
+            matmul(&mut tmp, ld, wm, Mat::rows(&cols, k, ld), false);
+            for i in 0..nc {
+                for o in 0..oc {
+                    out_chunk[(i * oc + o) * p..(i * oc + o + 1) * p]
+                        .copy_from_slice(&tmp[o * ld + i * p..o * ld + (i + 1) * p]);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// Gradients of `conv(x, w)` given the output gradient `dy`: (dx if asked, dw).
+pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -> (Option<Vec<f32>>, Vec<f32>) {
+    let (k, p, oc) = (g.k(), g.p(), g.oc);
+    let ipc = g.images_per_chunk();
+    let img_len = g.c * g.h * g.w;
+    let num_chunks = g.n.div_ceil(ipc);
+    // Chunks are split into a fixed number of contiguous groups, each with its own weight
+    // gradient, summed in group order: the result does not depend on thread timing.
+    let groups = rayon::current_num_threads().max(1).min(num_chunks.max(1));
+    let per_group = num_chunks.div_ceil(groups);
+    let mut dx = if want_dx { vec![0.0f32; g.n * img_len] } else { Vec::new() };
+    let dx_chunks: Vec<&mut [f32]> = if want_dx {
+        dx.chunks_mut(per_group * ipc * img_len).collect()
+    } else {
+        Vec::new()
+    };
+    let wm = Mat::rows(w, oc, k);
+    let run_group = |gi: usize, mut dx_group: Option<&mut [f32]>| -> Vec<f32> {
+        let mut dw = vec![0.0f32; oc * k];
+        let first = gi * per_group;
+        let last = ((gi + 1) * per_group).min(num_chunks);
+        for ci in first..last {
+            let n0 = ci * ipc;
+            let nc = ipc.min(g.n - n0);
+            let ld = nc * p;
+            let mut cols = vec![0.0f32; k * ld];
+            for i in 0..nc {
+                im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], &mut cols, ld, i * p);
+            }
+            let gathered;
+            let dym: &[f32] = if nc == 1 {
+                &dy[n0 * oc * p..(n0 + 1) * oc * p]
+            } else {
+                let mut t = vec![0.0f32; oc * ld];
+                for i in 0..nc {
+                    for o in 0..oc {
+                        t[o * ld + i * p..o * ld + (i + 1) * p]
+                            .copy_from_slice(&dy[((n0 + i) * oc + o) * p..((n0 + i) * oc + o + 1) * p]);
+                    }
+                }
+                gathered = t;
+                &gathered
+            };
+            let dyv = Mat::rows(dym, oc, ld);
+            // dW += dY · colsᵀ
+            matmul(&mut dw, k, dyv, Mat::rows(&cols, k, ld).t(), true);
+            if let Some(dxg) = dx_group.as_deref_mut() {
+                // dcols = Wᵀ · dY, then scatter back into the images.
+                matmul(&mut cols, ld, wm.t(), dyv, false);
+                for i in 0..nc {
+                    let local = (n0 + i - first * ipc) * img_len;
+                    col2im(g, &cols, ld, i * p, &mut dxg[local..local + img_len]);
+                }
+            }
+        }
+        dw
+    };
+    let partials: Vec<Vec<f32>> = if want_dx {
+        dx_chunks
+            .into_par_iter()
+            .enumerate()
+            .map(|(gi, dxg)| run_group(gi, Some(dxg)))
+            .collect()
+    } else {
+        (0..groups).into_par_iter().map(|gi| run_group(gi, None)).collect()
+    };
+    let mut dw = vec![0.0f32; oc * k];
+    for part in partials {
+        for (a, b) in dw.iter_mut().zip(part) {
+            *a += b;
+        }
+    }
+    (want_dx.then_some(dx), dw)
+}
+
+/// candle custom op: `conv2d(x, w)` with CPU forward and backward.
+pub struct Conv2dOp {
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl CustomOp2 for Conv2dOp {
+    fn name(&self) -> &'static str {
+        "ferlab-conv2d"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = ConvGeom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
+        let x = cpu_f32(s1, l1)?;
+        let w = cpu_f32(s2, l2)?;
+        let y = forward(&g, x, w);
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.oc, g.oh, g.ow))))
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = ConvGeom::new(x.dims(), w.dims(), self.stride, self.pad)?;
+        let grad = grad.contiguous()?;
+        let (xs, xl) = x.storage_and_layout();
+        let (ws, wl) = w.storage_and_layout();
+        let (gs, gl) = grad.storage_and_layout();
+        let (dx, dw) = backward(
+            &g,
+            super::storage::as_cpu_f32(&xs, xl)?,
+            super::storage::as_cpu_f32(&ws, wl)?,
+            super::storage::as_cpu_f32(&gs, gl)?,
+            x.track_op(),
+        );
+        let dx = dx.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?;
+        let dw = tensor_from_vec(dw, w.dims(), w.device())?;
+        Ok((dx, Some(dw)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_ranges_match_a_direct_scan() {
+        for (len, k, stride, pad) in [(5, 3, 1, 1), (7, 3, 2, 1), (6, 7, 2, 3), (4, 1, 2, 0), (3, 3, 1, 2)] {
+            let out_len = (len + 2 * pad - k) / stride + 1;
+            let g = ConvGeom {
+                n: 1, c: 1, h: len, w: len, oc: 1, kh: k, kw: k, stride, pad, oh: out_len, ow: out_len,
+            };
+            for kk in 0..k {
+                let valid: Vec<usize> = (0..out_len)
+                    .filter(|&o| {
+                        let i = (o * stride + kk) as isize - pad as isize;
+                        i >= 0 && (i as usize) < len
+                    })
+                    .collect();
+                let (lo, hi) = g.out_range(kk, len, out_len);
+                let got: Vec<usize> = (lo..hi).collect();
+                assert_eq!(got, valid, "len {len} k {k} stride {stride} pad {pad} kk {kk}");
+            }
+        }
+    }
+}

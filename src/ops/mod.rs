@@ -1,0 +1,86 @@
+//! The model's heavy operations. On the CPU they run ferlab's own kernels (custom candle ops
+//! with backward passes); on other devices they fall back to candle's own operations, so
+//! model code is the same everywhere.
+
+pub mod batchnorm;
+pub mod conv;
+pub mod gemm;
+pub mod pool;
+pub mod reference;
+pub mod storage;
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{Result, Tensor};
+
+use batchnorm::{AffineOp, BatchNormOp, BatchStats, ReluOp};
+use conv::Conv2dOp;
+use pool::MaxPool2dOp;
+pub use storage::is_cpu_f32;
+
+/// `conv2d(x, w)` with square stride and zero padding; no bias.
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        x.contiguous()?.apply_op2(&w.contiguous()?, Conv2dOp { stride, pad })
+    } else {
+        x.conv2d(w, pad, stride, 1, 1)
+    }
+}
+
+/// Max pooling with any kernel, stride and padding (padding counts as -∞).
+pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        return x.contiguous()?.apply_op1(MaxPool2dOp::new(k, stride, pad));
+    }
+    if pad == 0 && k == stride {
+        return x.max_pool2d_with_stride(k, stride);
+    }
+    reference::max_pool2d(x, k, stride, pad)
+}
+
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        x.contiguous()?.apply_op1(ReluOp)
+    } else {
+        x.relu()
+    }
+}
+
+/// Training-mode batch norm over (N, H, W) of an NCHW (or NC) tensor, optionally followed
+/// by ReLU. Returns the output and the batch mean and biased variance (detached), with the
+/// number of elements per channel.
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    relu_after: bool,
+) -> Result<(Tensor, Tensor, Tensor, usize)> {
+    let dims = x.dims().to_vec();
+    let c = dims[1];
+    let count = x.elem_count() / c;
+    if is_cpu_f32(x) {
+        let stats = Arc::new(Mutex::new(BatchStats::default()));
+        let op = BatchNormOp {
+            eps,
+            relu: relu_after,
+            stats: stats.clone(),
+        };
+        let y = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+        let s = stats.lock().expect("stats lock");
+        let mean = Tensor::from_slice(&s.mean, c, x.device())?;
+        let var = Tensor::from_slice(&s.var, c, x.device())?;
+        return Ok((y, mean, var, count));
+    }
+    reference::batch_norm_train(x, gamma, beta, eps, relu_after)
+}
+
+/// Per-channel `x · scale + shift` (batch norm with fixed statistics), optionally + ReLU.
+pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, relu_after: bool) -> Result<Tensor> {
+    if is_cpu_f32(x) {
+        return x
+            .contiguous()?
+            .apply_op3(&scale.contiguous()?, &shift.contiguous()?, AffineOp { relu: relu_after });
+    }
+    reference::channel_affine(x, scale, shift, relu_after)
+}

@@ -1,0 +1,132 @@
+//! Max pooling with any kernel, stride and padding, with its backward (candle 0.11 has none
+//! when kernel != stride, which ResNet's 3×3/2 stem pool needs).
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::storage::{as_cpu_f32, cpu_f32, tensor_from_vec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolGeom {
+    pub planes: usize,
+    pub h: usize,
+    pub w: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub oh: usize,
+    pub ow: usize,
+}
+
+impl PoolGeom {
+    pub fn new(dims: &[usize], k: usize, stride: usize, pad: usize) -> Result<Self> {
+        let &[n, c, h, w] = dims else {
+            candle_core::bail!("max_pool2d expects a 4-d input, got {dims:?}");
+        };
+        if k == 0 || stride == 0 || pad >= k || h + 2 * pad < k || w + 2 * pad < k {
+            candle_core::bail!("max_pool2d: kernel {k}, stride {stride}, padding {pad} do not fit {h}x{w}");
+        }
+        Ok(Self {
+            planes: n * c,
+            h,
+            w,
+            k,
+            stride,
+            pad,
+            oh: (h + 2 * pad - k) / stride + 1,
+            ow: (w + 2 * pad - k) / stride + 1,
+        })
+    }
+}
+
+/// Forward pass: the maxima and, per output, the index of the winning input in its plane.
+pub fn forward(g: &PoolGeom, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut out = vec![0.0f32; g.planes * ohw];
+    let mut arg = vec![0u32; g.planes * ohw];
+    out.par_chunks_mut(ohw)
+        .zip(arg.par_chunks_mut(ohw))
+        .enumerate()
+        .for_each(|(pi, (o, a))| {
+            let plane = &x[pi * hw..(pi + 1) * hw];
+            for oy in 0..g.oh {
+                let y0 = (oy * g.stride) as isize - g.pad as isize;
+                let ys = y0.max(0) as usize..((y0 + g.k as isize) as usize).min(g.h);
+                for ox in 0..g.ow {
+                    let x0 = (ox * g.stride) as isize - g.pad as isize;
+                    let xs = x0.max(0) as usize..((x0 + g.k as isize) as usize).min(g.w);
+                    let mut best = f32::NEG_INFINITY;
+                    let mut best_i = 0usize;
+                    for iy in ys.clone() {
+                        for ix in xs.clone() {
+                            let v = plane[iy * g.w + ix];
+                            // `>` keeps the first maximum, like PyTorch; NaN propagates.
+                            if v > best || v.is_nan() {
+                                best = v;
+                                best_i = iy * g.w + ix;
+                            }
+                        }
+                    }
+                    o[oy * g.ow + ox] = best;
+                    a[oy * g.ow + ox] = best_i as u32;
+                }
+            }
+        });
+    (out, arg)
+}
+
+/// Backward pass: each output gradient goes to its winning input.
+pub fn backward(g: &PoolGeom, arg: &[u32], dy: &[f32]) -> Vec<f32> {
+    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let mut dx = vec![0.0f32; g.planes * hw];
+    dx.par_chunks_mut(hw).enumerate().for_each(|(pi, d)| {
+        for j in 0..ohw {
+            d[arg[pi * ohw + j] as usize] += dy[pi * ohw + j];
+        }
+    });
+    dx
+}
+
+/// candle custom op: max pooling whose forward remembers the argmax for its backward.
+pub struct MaxPool2dOp {
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    argmax: Arc<Mutex<Vec<u32>>>,
+}
+
+impl MaxPool2dOp {
+    pub fn new(k: usize, stride: usize, pad: usize) -> Self {
+        Self {
+            k,
+            stride,
+            pad,
+            argmax: Arc::default(),
+        }
+    }
+}
+
+impl CustomOp1 for MaxPool2dOp {
+    fn name(&self) -> &'static str {
+        "ferlab-max-pool2d"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = PoolGeom::new(l.dims(), self.k, self.stride, self.pad)?;
+        let (out, arg) = forward(&g, cpu_f32(s, l)?);
+        *self.argmax.lock().expect("argmax lock") = arg;
+        let d = l.dims();
+        Ok((CpuStorage::F32(out), Shape::from((d[0], d[1], g.oh, g.ow))))
+    }
+
+    fn bwd(&self, x: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let g = PoolGeom::new(x.dims(), self.k, self.stride, self.pad)?;
+        let grad = grad.contiguous()?;
+        let (gs, gl) = grad.storage_and_layout();
+        let arg = self.argmax.lock().expect("argmax lock");
+        let dx = backward(&g, &arg, as_cpu_f32(&gs, gl)?);
+        Ok(Some(tensor_from_vec(dx, x.dims(), x.device())?))
+    }
+}

@@ -1,0 +1,76 @@
+//! The same operations from differentiable candle primitives: the path on devices without
+//! ferlab kernels, and the reference the kernels are tested against.
+
+use candle_core::{Result, Tensor};
+
+/// Max pooling with padding (padding counts as the lowest value).
+pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let x = if pad > 0 {
+        let row = Tensor::full(f32::MIN, (n, c, pad, w), x.device())?.to_dtype(x.dtype())?;
+        let x = Tensor::cat(&[&row, x, &row], 2)?;
+        let col = Tensor::full(f32::MIN, (n, c, h + 2 * pad, pad), x.device())?.to_dtype(x.dtype())?;
+        Tensor::cat(&[&col, &x, &col], 3)?
+    } else {
+        x.clone()
+    };
+    let (hp, wp) = (h + 2 * pad, w + 2 * pad);
+    let (oh, ow) = ((hp - k) / stride + 1, (wp - k) / stride + 1);
+    let rows = Tensor::arange_step(0u32, (oh * stride) as u32, stride as u32, x.device())?;
+    let cols = Tensor::arange_step(0u32, (ow * stride) as u32, stride as u32, x.device())?;
+    let mut best: Option<Tensor> = None;
+    for i in 0..k {
+        for j in 0..k {
+            let win = x.narrow(2, i, hp - i)?.narrow(3, j, wp - j)?.contiguous()?;
+            let win = win.index_select(&rows, 2)?.contiguous()?.index_select(&cols, 3)?;
+            best = Some(match best {
+                None => win,
+                Some(b) => b.maximum(&win)?,
+            });
+        }
+    }
+    Ok(best.expect("kernel is at least 1x1"))
+}
+
+/// Training-mode batch norm; returns (y, mean, biased var, elements per channel).
+pub fn batch_norm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    eps: f64,
+    relu_after: bool,
+) -> Result<(Tensor, Tensor, Tensor, usize)> {
+    let dims = x.dims().to_vec();
+    let c = dims[1];
+    let count = x.elem_count() / c;
+    // Channels last, flattened: (N·H·W, C).
+    let rank = dims.len();
+    let flat = if rank == 2 {
+        x.clone()
+    } else {
+        x.flatten_from(2)?.transpose(1, 2)?.flatten_to(1)?
+    };
+    let mean = flat.mean_keepdim(0)?;
+    let centered = flat.broadcast_sub(&mean)?;
+    let var = centered.sqr()?.mean_keepdim(0)?;
+    let mut shape = vec![1usize; rank];
+    shape[1] = c;
+    let scale = (var.affine(1.0, eps)?.sqrt()?.recip()?.reshape(c)? * gamma)?;
+    let y = x
+        .broadcast_sub(&mean.reshape(shape.as_slice())?)?
+        .broadcast_mul(&scale.reshape(shape.as_slice())?)?
+        .broadcast_add(&beta.reshape(shape.as_slice())?)?;
+    let y = if relu_after { y.relu()? } else { y };
+    Ok((y, mean.reshape(c)?.detach(), var.reshape(c)?.detach(), count))
+}
+
+/// Per-channel `x · scale + shift`, optionally followed by ReLU.
+pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, relu_after: bool) -> Result<Tensor> {
+    let rank = x.rank();
+    let mut shape = vec![1usize; rank];
+    shape[1] = x.dim(1)?;
+    let y = x
+        .broadcast_mul(&scale.reshape(shape.as_slice())?)?
+        .broadcast_add(&shift.reshape(shape.as_slice())?)?;
+    if relu_after { y.relu() } else { Ok(y) }
+}

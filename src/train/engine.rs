@@ -1,0 +1,164 @@
+//! The engine: a training run on its own thread, reporting events over a channel and
+//! recording them in the run directory. The caller never waits on it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow};
+use crossbeam_channel::{Receiver, unbounded};
+
+use super::control::Control;
+use super::event::{Event, Level};
+use super::trainer::{self, Outcome};
+use crate::config::Experiment;
+use crate::run::{Recorder, RunDir, atomic};
+
+/// What to run.
+pub enum Launch {
+    /// A fresh run of this experiment in a new directory under its `output.dir`.
+    New(Experiment),
+    /// Continue the run in this directory from its last checkpoint, with `key=value`
+    /// overrides applied to its config (e.g. more epochs).
+    Resume { dir: PathBuf, overrides: Vec<String> },
+}
+
+/// Called after each event is queued (the workbench passes its repaint request).
+pub type Notify = Box<dyn Fn() + Send + Sync>;
+
+pub struct Engine {
+    events: Receiver<Event>,
+    control: Arc<Control>,
+    handle: Option<JoinHandle<Result<Outcome, String>>>,
+    pub dir: RunDir,
+    pub experiment: Experiment,
+}
+
+/// Resolves a launch into the experiment and its (created or opened) run directory.
+pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
+    match launch {
+        Launch::New(exp) => {
+            let problems = exp.validate();
+            if !problems.is_empty() {
+                let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
+                return Err(anyhow!("invalid experiment:\n{}", list.join("\n")));
+            }
+            let dir = RunDir::create(&exp.output.dir, &exp.name)
+                .with_context(|| format!("cannot create a run directory under {}", exp.output.dir.display()))?;
+            atomic::write(&dir.config(), exp.to_toml().as_bytes())
+                .with_context(|| format!("cannot write {}", dir.config().display()))?;
+            Ok((exp, dir, false))
+        }
+        Launch::Resume { dir, overrides } => {
+            let dir = RunDir::open(&dir)?;
+            let exp = Experiment::load(&dir.config(), &overrides)?;
+            if !overrides.is_empty() {
+                atomic::write(&dir.config(), exp.to_toml().as_bytes())?;
+            }
+            Ok((exp, dir, true))
+        }
+    }
+}
+
+impl Engine {
+    /// Prepares the run directory and starts training on a new thread.
+    pub fn start(launch: Launch, notify: Option<Notify>) -> Result<Engine> {
+        let (experiment, dir, resume) = prepare(launch)?;
+        let (tx, rx) = unbounded();
+        let control = Arc::new(Control::default());
+        let ctl = control.clone();
+        let exp = experiment.clone();
+        let run_dir = dir.clone();
+        let threads = match exp.train.threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        let handle = std::thread::Builder::new()
+            .name("ferlab-engine".into())
+            .spawn(move || {
+                let mut recorder = Recorder::open(&run_dir.events()).map_err(|e| e.to_string())?;
+                let mut sink = |e: &Event| {
+                    if let Err(err) = recorder.record(e) {
+                        let _ = tx.send(Event::log(
+                            Level::Error,
+                            format!("cannot write {}: {err}", run_dir.events().display()),
+                        ));
+                    }
+                    let _ = tx.send(e.clone());
+                    if let Some(n) = &notify {
+                        n();
+                    }
+                };
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("ferlab-compute-{i}"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let result = pool.install(|| trainer::run(exp, run_dir.clone(), resume, &ctl, &mut sink));
+                match result {
+                    Ok(outcome) => Ok(outcome),
+                    Err(e) => {
+                        let error = format!("{e:#}");
+                        sink(&Event::Failed { error: error.clone() });
+                        Err(error)
+                    }
+                }
+            })
+            .context("cannot start the engine thread")?;
+        Ok(Engine {
+            events: rx,
+            control,
+            handle: Some(handle),
+            dir,
+            experiment,
+        })
+    }
+
+    /// Events not yet taken, without waiting.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    pub fn pause(&self) {
+        self.control.pause();
+    }
+
+    pub fn resume(&self) {
+        self.control.resume();
+    }
+
+    /// Asks the run to stop after the current batch; it checkpoints and reports `Stopped`.
+    pub fn stop(&self) {
+        self.control.stop();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.control.is_paused()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// Waits for the run to end.
+    pub fn join(mut self) -> Result<Outcome, String> {
+        match self.handle.take() {
+            Some(h) => h.join().unwrap_or_else(|_| Err("the engine thread panicked".into())),
+            None => Err("already joined".into()),
+        }
+    }
+
+    pub fn run_dir(&self) -> &Path {
+        &self.dir.root
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // A dropped engine stops its run cleanly rather than leaving it orphaned.
+        if let Some(h) = self.handle.take() {
+            self.control.stop();
+            let _ = h.join();
+        }
+    }
+}

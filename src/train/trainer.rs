@@ -1,0 +1,471 @@
+//! The training loop: epochs of steps, evaluation, checkpoints, pause / stop, exact resume.
+//!
+//! Every random choice comes from `seed::derive(experiment seed, position)`, the optimiser
+//! state and the epoch's running sums go into each checkpoint, so a run resumed from a
+//! checkpoint computes exactly what the uninterrupted run would have.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::control::Control;
+use super::device::{describe, open_device, parse_device};
+use super::evaluate::evaluate;
+use super::event::{Event, Level, Position, Summary, TrainSummary};
+use crate::analysis::Metrics;
+use crate::config::Experiment;
+use crate::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
+use crate::data::{self, DataStats, Dataset, Split};
+use crate::method::{self, BatchTensors, Method, StepContext};
+use crate::model::{FerModel, load_into};
+use crate::optim::Optimizer;
+use crate::optim::schedule::lr_at;
+use crate::run::{RunDir, checkpoint};
+use crate::seed::{self, purpose};
+
+/// Running sums of the epoch in progress (kept in checkpoints for mid-epoch resume).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EpochSums {
+    pub loss: f64,
+    pub terms: BTreeMap<String, f64>,
+    pub steps: usize,
+    pub correct: usize,
+    pub seen: usize,
+    pub compute_secs: f64,
+    pub wait_secs: f64,
+}
+
+/// The best validation result so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Best {
+    pub epoch: usize,
+    pub score: f32,
+    pub metrics: Metrics,
+}
+
+/// Everything besides tensors that a checkpoint must hold to resume exactly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrainState {
+    /// The next step to run.
+    pub position: Position,
+    pub sums: EpochSums,
+    pub best: Option<Best>,
+    pub last: Option<Metrics>,
+    pub elapsed_secs: f64,
+    pub method: serde_json::Value,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Finished(Box<Summary>),
+    Stopped(Position),
+}
+
+/// Receives every event of a run (the run's own recorder is separate).
+pub type Sink<'a> = &'a mut dyn FnMut(&Event);
+
+/// Everything a running experiment holds.
+struct Session<'a> {
+    exp: Experiment,
+    device: Device,
+    classes: Vec<String>,
+    train: Arc<Split>,
+    val: Arc<Split>,
+    model: FerModel,
+    method: Box<dyn Method>,
+    optimizer: Optimizer,
+    dir: RunDir,
+    state: TrainState,
+    sink: Sink<'a>,
+    clock: Instant,
+    clock_offset: f64,
+    stats: DataStats,
+}
+
+/// Runs (or resumes) an experiment in `dir`, reporting to `sink`.
+pub fn run(exp: Experiment, dir: RunDir, resume: bool, control: &Control, sink: Sink) -> Result<Outcome> {
+    let device = open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    sink(&Event::log(Level::Info, "loading data"));
+    let t0 = Instant::now();
+    let dataset = data::build(&exp)?;
+    sink(&Event::log(
+        Level::Info,
+        format!(
+            "data ready in {:.1} s: {} training and {} validation images",
+            t0.elapsed().as_secs_f32(),
+            dataset.train.len(),
+            dataset.val.len()
+        ),
+    ));
+    report_skipped(&dataset, sink);
+    let mut session = Session::new(exp, device, dataset, dir, sink)?;
+    if resume {
+        session.restore()?;
+    }
+    session.run(control)
+}
+
+fn report_skipped(dataset: &Dataset, sink: Sink) {
+    if dataset.skipped.is_empty() {
+        return;
+    }
+    let shown: Vec<&String> = dataset.skipped.iter().take(20).collect();
+    let mut text = format!("skipped {} unreadable images:", dataset.skipped.len());
+    for s in shown {
+        text += &format!("\n  {s}");
+    }
+    if dataset.skipped.len() > 20 {
+        text += &format!("\n  ... and {} more", dataset.skipped.len() - 20);
+    }
+    sink(&Event::log(Level::Warn, text));
+}
+
+impl<'a> Session<'a> {
+    fn new(exp: Experiment, device: Device, dataset: Dataset, dir: RunDir, sink: Sink<'a>) -> Result<Self> {
+        let k = dataset.num_classes();
+        let model = FerModel::new(&exp.model, exp.data.channels, k, &device, exp.seed)?;
+        if let Some(path) = &exp.model.pretrained {
+            let (tensors, _) = checkpoint::load(path, &device)?;
+            let report = model.load(&tensors)?;
+            sink(&Event::log(
+                Level::Info,
+                format!(
+                    "pretrained {}: {} tensors loaded, {} missing, {} unexpected, {} mismatched",
+                    path.display(),
+                    report.loaded,
+                    report.missing.len(),
+                    report.unexpected.len(),
+                    report.mismatched.len()
+                ),
+            ));
+        }
+        let method = method::build(&exp, &device)?;
+        let mut params = model.parameters();
+        params.extend(method.extra_params());
+        let optimizer = Optimizer::new(&exp.optimizer, params);
+        let classes = dataset.classes.clone();
+        let stats = DataStats::of(&dataset);
+        Ok(Self {
+            device,
+            classes,
+            train: Arc::new(dataset.train),
+            val: Arc::new(dataset.val),
+            model,
+            method,
+            optimizer,
+            dir,
+            state: TrainState::default(),
+            sink,
+            clock: Instant::now(),
+            clock_offset: 0.0,
+            stats,
+            exp,
+        })
+    }
+
+    fn emit(&mut self, e: Event) {
+        (self.sink)(&e);
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        batch_bounds(self.train.len(), self.exp.train.batch_size).len()
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.clock_offset + self.clock.elapsed().as_secs_f64()
+    }
+
+    /// Loads the run's last checkpoint into the model, method and optimiser.
+    fn restore(&mut self) -> Result<()> {
+        let path = self.dir.last_checkpoint();
+        if !path.is_file() {
+            self.emit(Event::log(
+                Level::Warn,
+                format!("{} does not exist: starting from the beginning", path.display()),
+            ));
+            return Ok(());
+        }
+        let (tensors, state) = checkpoint::load(&path, &self.device)?;
+        let state: TrainState = serde_json::from_str(
+            &state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?,
+        )
+        .with_context(|| format!("{}: unreadable training state", path.display()))?;
+        let mut vars = self.model.named_vars();
+        vars.extend(self.method.extra_params());
+        let report = load_into(&vars, &tensors)?;
+        if !report.missing.is_empty() || !report.mismatched.is_empty() {
+            return Err(anyhow!(
+                "{}: does not fit this experiment's model (missing: {:?}, mismatched: {:?})",
+                path.display(),
+                report.missing,
+                report.mismatched
+            ));
+        }
+        self.optimizer.load_state(&tensors)?;
+        self.method
+            .load_state(&state.method)
+            .map_err(|e| anyhow!("{}: method state: {e}", path.display()))?;
+        self.clock_offset = state.elapsed_secs;
+        self.state = state;
+        Ok(())
+    }
+
+    fn save(&mut self, best: bool) -> Result<()> {
+        self.state.method = self.method.state();
+        self.state.elapsed_secs = self.elapsed();
+        let mut tensors: Vec<(String, Tensor)> = self
+            .model
+            .named_vars()
+            .into_iter()
+            .chain(self.method.extra_params())
+            .map(|(n, v)| (n, v.as_tensor().clone()))
+            .collect();
+        tensors.extend(self.optimizer.state_tensors()?);
+        let json = serde_json::to_string(&self.state)?;
+        let last = self.dir.last_checkpoint();
+        checkpoint::save(&last, &tensors, &json)?;
+        let pos = self.state.position;
+        self.emit(Event::Checkpoint {
+            epoch: pos.epoch,
+            step: pos.step,
+            path: last.display().to_string(),
+            best: false,
+        });
+        if best {
+            let path = self.dir.best_checkpoint();
+            checkpoint::save(&path, &tensors, &json)?;
+            self.emit(Event::Checkpoint {
+                epoch: pos.epoch,
+                step: pos.step,
+                path: path.display().to_string(),
+                best: true,
+            });
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, control: &Control) -> Result<Outcome> {
+        let spe = self.steps_per_epoch();
+        let resumed_at = (self.state.position != Position::default()).then_some(self.state.position);
+        self.emit(Event::Started {
+            run_id: self.dir.id(),
+            run_dir: self.dir.root.display().to_string(),
+            classes: self.classes.clone(),
+            data: self.stats.clone(),
+            num_parameters: self.model.num_parameters(),
+            device: describe(&self.device),
+            epochs: self.exp.train.epochs,
+            steps_per_epoch: spe,
+            batch_size: self.exp.train.batch_size,
+            resumed_at,
+            config: self.exp.to_toml(),
+        });
+        while self.state.position.epoch < self.exp.train.epochs {
+            if let Some(pos) = self.train_epoch(control)? {
+                self.save(false)?;
+                self.emit(Event::Stopped {
+                    epoch: pos.epoch,
+                    step: pos.step,
+                });
+                return Ok(Outcome::Stopped(pos));
+            }
+            let epoch = self.state.position.epoch;
+            let Some(eval) = evaluate(
+                &self.model,
+                &self.val,
+                self.exp.train.eval_batch_size,
+                &self.exp.augment,
+                &self.device,
+                Some(control),
+            )?
+            else {
+                // Stopped during evaluation: the epoch's training is kept, evaluation redone.
+                let pos = Position {
+                    epoch,
+                    step: self.steps_per_epoch(),
+                };
+                self.state.position = pos;
+                self.save(false)?;
+                self.emit(Event::Stopped {
+                    epoch: pos.epoch,
+                    step: pos.step,
+                });
+                return Ok(Outcome::Stopped(pos));
+            };
+            let summary = self.epoch_summary(epoch);
+            let score = eval.metrics.overall;
+            let improved = self.state.best.as_ref().is_none_or(|b| score > b.score);
+            if improved {
+                self.state.best = Some(Best {
+                    epoch,
+                    score,
+                    metrics: eval.metrics.clone(),
+                });
+            }
+            self.state.last = Some(eval.metrics.clone());
+            self.emit(Event::EpochEnd {
+                epoch,
+                train: summary,
+                val: eval.metrics,
+            });
+            self.state.position = Position {
+                epoch: epoch + 1,
+                step: 0,
+            };
+            self.state.sums = EpochSums::default();
+            self.save(improved)?;
+        }
+        let summary = self.summary()?;
+        self.emit(Event::Finished {
+            summary: summary.clone(),
+        });
+        Ok(Outcome::Finished(Box::new(summary)))
+    }
+
+    fn summary(&self) -> Result<Summary> {
+        let best = self
+            .state
+            .best
+            .clone()
+            .ok_or_else(|| anyhow!("the run has no evaluated epoch"))?;
+        Ok(Summary {
+            epochs: self.exp.train.epochs,
+            best_epoch: best.epoch,
+            best: best.metrics,
+            last: self.state.last.clone().unwrap_or_else(|| Metrics::from_confusion(vec![], 0.0)),
+            seconds: self.elapsed() as f32,
+        })
+    }
+
+    fn epoch_summary(&self, epoch: usize) -> TrainSummary {
+        let s = &self.state.sums;
+        let steps = s.steps.max(1) as f64;
+        let spe = self.steps_per_epoch();
+        TrainSummary {
+            loss: (s.loss / steps) as f32,
+            terms: s.terms.iter().map(|(k, v)| (k.clone(), (v / steps) as f32)).collect(),
+            accuracy: s.correct as f32 / s.seen.max(1) as f32,
+            images_per_sec: (s.seen as f64 / s.compute_secs.max(1e-9)) as f32,
+            seconds: (s.compute_secs + s.wait_secs) as f32,
+            data_wait_secs: s.wait_secs as f32,
+            lr: lr_at(
+                &self.exp.schedule,
+                self.exp.optimizer.lr,
+                epoch,
+                spe.saturating_sub(1),
+                spe,
+                self.exp.train.epochs,
+            ),
+        }
+    }
+
+    /// Trains from the current position to the end of its epoch. Returns the position at
+    /// which a stop request interrupted it, if one did.
+    fn train_epoch(&mut self, control: &Control) -> Result<Option<Position>> {
+        let epoch = self.state.position.epoch;
+        let spe = self.steps_per_epoch();
+        let exp = &self.exp;
+        let spec = BatchSpec {
+            order: shuffled_order(self.train.len(), exp.seed, epoch),
+            batch_size: exp.train.batch_size,
+            start_step: self.state.position.step,
+            views: self.method.views(),
+            augment: exp.augment.clone(),
+            seed: exp.seed,
+            epoch,
+        };
+        let mut prefetch = Prefetcher::spawn(self.train.clone(), spec, 3);
+        let (size, channels) = (self.train.size, self.train.channels);
+        loop {
+            let step = self.state.position.step;
+            if step >= spe {
+                return Ok(None);
+            }
+            if control.wait_while_paused(|| self.emit(Event::Paused { epoch, step })) {
+                if !control.is_stopped() {
+                    self.emit(Event::Resumed { epoch, step });
+                }
+            }
+            if control.is_stopped() {
+                return Ok(Some(Position { epoch, step }));
+            }
+            let t_wait = Instant::now();
+            let batch = prefetch
+                .next()
+                .ok_or_else(|| anyhow!("the batch stream ended early at step {step}"))?;
+            let wait = t_wait.elapsed().as_secs_f64();
+            let t_compute = Instant::now();
+            let n = batch.len();
+            let views = batch
+                .views
+                .iter()
+                .map(|v| Tensor::from_slice(v, (n, channels, size, size), &self.device))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let tensors = BatchTensors {
+                views,
+                labels: Tensor::from_slice(&batch.labels, n, &self.device)?,
+                label_vec: batch.labels.clone(),
+                indices: batch.indices.clone(),
+            };
+            let ctx = StepContext {
+                epoch,
+                step,
+                epochs: self.exp.train.epochs,
+                seed: seed::derive(self.exp.seed, &[purpose::DROPOUT, epoch as u64, step as u64]),
+            };
+            let losses = self.method.loss(&self.model, &tensors, &ctx)?;
+            let grads = losses.total.backward()?;
+            let lr = lr_at(&self.exp.schedule, self.exp.optimizer.lr, epoch, step, spe, self.exp.train.epochs);
+            self.optimizer.step(&grads, lr)?;
+            let loss = losses.total.to_scalar::<f32>()?;
+            if !loss.is_finite() {
+                return Err(anyhow!(
+                    "the loss became {loss} at epoch {} step {step}; lower optimizer.lr",
+                    epoch + 1
+                ));
+            }
+            let preds = crate::method::losses::argmax(&losses.logits)?;
+            let sums = &mut self.state.sums;
+            sums.loss += loss as f64;
+            for (name, t) in &losses.terms {
+                *sums.terms.entry(name.to_string()).or_insert(0.0) += t.to_scalar::<f32>()? as f64;
+            }
+            sums.correct += preds.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+            sums.seen += n;
+            sums.steps += 1;
+            sums.wait_secs += wait;
+            sums.compute_secs += t_compute.elapsed().as_secs_f64();
+            self.state.position.step = step + 1;
+            if (step + 1) % self.exp.train.log_every == 0 || step + 1 == spe {
+                self.progress(epoch, step + 1, spe, loss, lr);
+            }
+        }
+    }
+
+    fn progress(&mut self, epoch: usize, step: usize, spe: usize, loss: f32, lr: f64) {
+        let s = &self.state.sums;
+        let per_step = (s.compute_secs + s.wait_secs) / s.steps.max(1) as f64;
+        let remaining_steps = (spe - step) + (self.exp.train.epochs - epoch - 1) * spe;
+        self.emit(Event::Progress {
+            epoch,
+            step,
+            steps: spe,
+            loss,
+            lr,
+            images_per_sec: (s.seen as f64 / s.compute_secs.max(1e-9)) as f32,
+            eta_secs: (per_step * remaining_steps as f64) as f32,
+        });
+    }
+}
+
+/// Reads the training state stored in a checkpoint.
+pub fn checkpoint_state(path: &std::path::Path) -> Result<(HashMap<String, Tensor>, TrainState)> {
+    let (tensors, state) = checkpoint::load(path, &Device::Cpu)?;
+    let state = state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?;
+    Ok((tensors, serde_json::from_str(&state)?))
+}
