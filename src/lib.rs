@@ -6,6 +6,7 @@
 //! [`train::Event`]s, which the run directory records and every view draws from.
 
 pub mod analysis;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod method;

@@ -2,7 +2,9 @@
 //! random shapes, and against finite differences.
 
 use candle_core::{Device, Tensor, Var};
-use ferlab::ops;
+use ferlab::ops::{self, Kernels};
+
+const AUTO: Kernels = Kernels::Auto;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -69,7 +71,7 @@ fn conv2d_matches_candle_on_random_shapes() {
         let wt = random(&[oc, c, k, k], &mut rng);
         assert_same(
             &[x, wt],
-            &|t| ops::conv2d(&t[0], &t[1], stride, pad).unwrap(),
+            &|t| ops::conv2d(&t[0], &t[1], stride, pad, AUTO).unwrap(),
             &|t| t[0].conv2d(&t[1], pad, stride, 1, 1).unwrap(),
             &format!("conv n{n} c{c} {h}x{w} oc{oc} k{k} s{stride} p{pad}"),
             &mut rng,
@@ -121,7 +123,7 @@ fn conv2d_gradients_match_finite_differences_where_candle_cannot_check_them() {
         let wt = random(&[oc, c, k, k], &mut rng);
         check_finite_differences(
             &[x, wt],
-            &|t| ops::conv2d(&t[0], &t[1], stride, pad).unwrap(),
+            &|t| ops::conv2d(&t[0], &t[1], stride, pad, AUTO).unwrap(),
             &format!("conv {h}x{w} k{k} s{stride} p{pad}"),
             &mut rng,
         );
@@ -132,12 +134,12 @@ fn conv2d_gradients_match_finite_differences_where_candle_cannot_check_them() {
 fn pooling_and_batch_norm_gradients_match_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = random(&[2, 3, 7, 7], &mut rng);
-    check_finite_differences(&[x.clone()], &|t| ops::max_pool2d(&t[0], 3, 2, 1).unwrap(), "max pool", &mut rng);
+    check_finite_differences(&[x.clone()], &|t| ops::max_pool2d(&t[0], 3, 2, 1, AUTO).unwrap(), "max pool", &mut rng);
     let gamma = (random(&[3], &mut rng) + 1.5).unwrap();
     let beta = random(&[3], &mut rng);
     check_finite_differences(
         &[x, gamma, beta],
-        &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, false).unwrap().0,
+        &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, false, AUTO).unwrap().0,
         "batch norm",
         &mut rng,
     );
@@ -156,7 +158,7 @@ fn max_pool_matches_the_reference_for_any_kernel_stride_and_padding() {
         let x = random(&[n, c, h, w], &mut rng);
         assert_same(
             &[x],
-            &|t| ops::max_pool2d(&t[0], k, stride, pad).unwrap(),
+            &|t| ops::max_pool2d(&t[0], k, stride, pad, AUTO).unwrap(),
             &|t| ops::reference::max_pool2d(&t[0], k, stride, pad).unwrap(),
             &format!("max pool {h}x{w} k{k} s{stride} p{pad}"),
             &mut rng,
@@ -171,10 +173,10 @@ fn max_pool_with_kernel_equal_stride_matches_candle_forward() {
     // forward pass serves as a reference; the gradient is checked against finite differences.
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let x = random(&[3, 4, 12, 10], &mut rng);
-    let ours = ops::max_pool2d(&x, 2, 2, 0).unwrap();
+    let ours = ops::max_pool2d(&x, 2, 2, 0, AUTO).unwrap();
     let theirs = x.max_pool2d(2).unwrap();
     assert_eq!(max_abs_diff(&ours, &theirs), 0.0);
-    check_finite_differences(&[x], &|t| ops::max_pool2d(&t[0], 2, 2, 0).unwrap(), "max pool 2x2", &mut rng);
+    check_finite_differences(&[x], &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(), "max pool 2x2", &mut rng);
 }
 
 #[test]
@@ -187,12 +189,12 @@ fn batch_norm_matches_the_reference_with_and_without_relu() {
         let beta = random(&[c], &mut rng);
         assert_same(
             &[x.clone(), gamma.clone(), beta.clone()],
-            &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu).unwrap().0,
+            &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu, AUTO).unwrap().0,
             &|t| ops::reference::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu).unwrap().0,
             &format!("batch norm {dims:?} relu {relu}"),
             &mut rng,
         );
-        let (_, m1, v1, n1) = ops::batch_norm_train(&x, &gamma, &beta, 1e-5, relu).unwrap();
+        let (_, m1, v1, n1) = ops::batch_norm_train(&x, &gamma, &beta, 1e-5, relu, AUTO).unwrap();
         let (_, m2, v2, n2) = ops::reference::batch_norm_train(&x, &gamma, &beta, 1e-5, relu).unwrap();
         assert_eq!(n1, n2);
         assert!(max_abs_diff(&m1, &m2) < 1e-5 && max_abs_diff(&v1, &v2) < 1e-5);
@@ -208,13 +210,13 @@ fn channel_affine_and_relu_match_candle() {
     for relu in [false, true] {
         assert_same(
             &[x.clone(), s.clone(), b.clone()],
-            &|t| ops::channel_affine(&t[0], &t[1], &t[2], relu).unwrap(),
+            &|t| ops::channel_affine(&t[0], &t[1], &t[2], relu, AUTO).unwrap(),
             &|t| ops::reference::channel_affine(&t[0], &t[1], &t[2], relu).unwrap(),
             "affine",
             &mut rng,
         );
     }
-    assert_same(&[x], &|t| ops::relu(&t[0]).unwrap(), &|t| t[0].relu().unwrap(), "relu", &mut rng);
+    assert_same(&[x], &|t| ops::relu(&t[0], AUTO).unwrap(), &|t| t[0].relu().unwrap(), "relu", &mut rng);
 }
 
 #[test]
@@ -226,7 +228,7 @@ fn conv2d_results_do_not_depend_on_the_thread_count() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let (y, g) = grads(&[x.clone(), w.clone()], &r, &|t| ops::conv2d(&t[0], &t[1], 1, 1).unwrap());
+            let (y, g) = grads(&[x.clone(), w.clone()], &r, &|t| ops::conv2d(&t[0], &t[1], 1, 1, AUTO).unwrap());
             let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             (flat(&y), flat(&g[0]), flat(&g[1]))
         })
@@ -242,4 +244,33 @@ fn conv2d_results_do_not_depend_on_the_thread_count() {
             assert!((a - b).abs() <= 1e-4 * a.abs().max(1.0));
         }
     }
+}
+
+#[test]
+fn fused_evaluation_conv_bn_relu_equals_the_separate_ops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    for (n, c, h, oc, k, stride, pad, relu) in [(3, 4, 9, 5, 3, 1, 1, true), (33, 2, 4, 3, 3, 2, 1, false), (2, 3, 8, 6, 1, 2, 0, true)] {
+        let x = random(&[n, c, h, h], &mut rng);
+        let w = random(&[oc, c, k, k], &mut rng);
+        let scale = random(&[oc], &mut rng);
+        let shift = random(&[oc], &mut rng);
+        let fused = ops::conv2d_affine(&x, &w, &scale, &shift, stride, pad, relu, AUTO).unwrap();
+        let conv = x.conv2d(&w, pad, stride, 1, 1).unwrap();
+        let reference = ops::reference::channel_affine(&conv, &scale, &shift, relu).unwrap();
+        assert!(max_abs_diff(&fused, &reference) < 1e-4, "n{n} c{c} k{k} s{stride}");
+    }
+}
+
+#[test]
+fn add_relu_matches_candle() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let a = random(&[4, 3, 5, 5], &mut rng);
+    let b = random(&[4, 3, 5, 5], &mut rng);
+    assert_same(
+        &[a, b],
+        &|t| ops::add_relu(&t[0], &t[1], AUTO).unwrap(),
+        &|t| (&t[0] + &t[1]).unwrap().relu().unwrap(),
+        "add relu",
+        &mut rng,
+    );
 }

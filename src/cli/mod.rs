@@ -1,5 +1,6 @@
 //! The command line: `ferlab` alone opens the workbench; subcommands run headless.
 
+mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
 mod progress;
@@ -23,6 +24,8 @@ pub enum Command {
     Train(train_cmd::TrainArgs),
     /// Evaluate a run's checkpoint on a dataset.
     Eval(eval_cmd::EvalArgs),
+    /// Measure training and evaluation speed against candle's operations and PyTorch.
+    Bench(bench_cmd::BenchArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -36,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Train(a) => train_cmd::run(a),
         Command::Eval(a) => eval_cmd::run(a),
         Command::Data { command } => data_cmd::run(command),
+        Command::Bench(a) => bench_cmd::run(a),
     }
 }
 

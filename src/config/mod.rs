@@ -226,6 +226,17 @@ impl Backbone {
     }
 }
 
+/// Which implementation runs the heavy operations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kernels {
+    /// ferlab's CPU kernels on the CPU, candle's operations elsewhere.
+    #[default]
+    Auto,
+    /// candle's own operations everywhere (the reference; slow on the CPU).
+    Candle,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelConfig {
@@ -238,6 +249,8 @@ pub struct ModelConfig {
     pub dropout: f32,
     /// Optional torchvision-layout weights (.safetensors) to start from.
     pub pretrained: Option<PathBuf>,
+    /// Implementation of convolution, pooling, batch norm and the optimiser step.
+    pub kernels: Kernels,
 }
 
 impl Default for ModelConfig {
@@ -248,6 +261,7 @@ impl Default for ModelConfig {
             convs_per_stage: 1,
             dropout: 0.0,
             pretrained: None,
+            kernels: Kernels::Auto,
         }
     }
 }
@@ -480,9 +494,12 @@ impl Experiment {
         let experiment = match typed {
             Ok(e) => e,
             Err(e) => {
+                // toml appends "in `path`" to its messages; the path is reported separately.
+                let message = e.inner().to_string();
+                let message = message.split("\nin `").next().unwrap_or_default().trim().to_string();
                 problems.push(Problem {
                     path: e.path().to_string(),
-                    message: e.inner().to_string(),
+                    message,
                 });
                 return Err(ConfigError::Invalid {
                     origin: origin.to_string(),

@@ -4,7 +4,7 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::ops;
+use crate::ops::{self, Kernels};
 
 /// Whether a forward pass trains (batch statistics, dropout) or evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,31 +63,36 @@ fn uniform(dims: &[usize], bound: f32, rng: &mut impl Rng, device: &Device) -> R
     var_from((0..n).map(|_| u.sample(rng)).collect(), dims, device)
 }
 
-pub struct Conv2d {
-    pub weight: Var,
+/// Shape of a square convolution without bias.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvSpec {
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
     pub stride: usize,
     pub pad: usize,
 }
 
+pub struct Conv2d {
+    pub weight: Var,
+    pub stride: usize,
+    pub pad: usize,
+    pub kernels: Kernels,
+}
+
 impl Conv2d {
-    pub fn new(
-        cin: usize,
-        cout: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        rng: &mut impl Rng,
-        device: &Device,
-    ) -> Result<Self> {
+    pub fn new(spec: ConvSpec, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+        let ConvSpec { cin, cout, k, .. } = spec;
         Ok(Self {
             weight: kaiming_normal(&[cout, cin, k, k], cout * k * k, rng, device)?,
-            stride,
-            pad,
+            stride: spec.stride,
+            pad: spec.pad,
+            kernels,
         })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        ops::conv2d(x, self.weight.as_tensor(), self.stride, self.pad)
+        ops::conv2d(x, self.weight.as_tensor(), self.stride, self.pad, self.kernels)
     }
 
     pub fn collect(&self, prefix: &str, c: &mut Collector) {
@@ -102,10 +107,11 @@ pub struct BatchNorm2d {
     pub running_var: Var,
     pub eps: f64,
     pub momentum: f64,
+    pub kernels: Kernels,
 }
 
 impl BatchNorm2d {
-    pub fn new(c: usize, device: &Device) -> Result<Self> {
+    pub fn new(c: usize, kernels: Kernels, device: &Device) -> Result<Self> {
         Ok(Self {
             weight: Var::ones(c, DType::F32, device)?,
             bias: Var::zeros(c, DType::F32, device)?,
@@ -113,6 +119,7 @@ impl BatchNorm2d {
             running_var: Var::ones(c, DType::F32, device)?,
             eps: 1e-5,
             momentum: 0.1,
+            kernels,
         })
     }
 
@@ -122,7 +129,14 @@ impl BatchNorm2d {
     pub fn forward(&self, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
         if mode.is_train() {
             let (y, mean, var, count) =
-                ops::batch_norm_train(x, self.weight.as_tensor(), self.bias.as_tensor(), self.eps, relu)?;
+                ops::batch_norm_train(
+                x,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                self.eps,
+                relu,
+                self.kernels,
+            )?;
             let m = self.momentum;
             let unbiased = count as f64 / (count.max(2) - 1) as f64;
             let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean * m)?)?;
@@ -132,7 +146,7 @@ impl BatchNorm2d {
             Ok(y)
         } else {
             let (scale, shift) = self.folded()?;
-            ops::channel_affine(x, &scale, &shift, relu)
+            ops::channel_affine(x, &scale, &shift, relu, self.kernels)
         }
     }
 
@@ -177,6 +191,25 @@ impl Linear {
         c.param(prefix, "weight", &self.weight);
         c.param(prefix, "bias", &self.bias);
     }
+}
+
+/// `bn(conv(x))` (then ReLU if set); in evaluation the normalisation is fused into the
+/// convolution's output pass.
+pub fn conv_bn(conv: &Conv2d, bn: &BatchNorm2d, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
+    if mode.is_train() {
+        return bn.forward(&conv.forward(x)?, mode, relu);
+    }
+    let (scale, shift) = bn.folded()?;
+    ops::conv2d_affine(
+        x,
+        conv.weight.as_tensor(),
+        &scale,
+        &shift,
+        conv.stride,
+        conv.pad,
+        relu,
+        conv.kernels,
+    )
 }
 
 /// Inverted dropout with a mask drawn from the step's seed (candle's CPU RNG is unseedable).

@@ -82,10 +82,11 @@ impl FerModel {
                 in_channels,
                 cfg.width,
                 cfg.convs_per_stage,
+                cfg.kernels,
                 &mut rng,
                 device,
             )?),
-            BackboneKind::Resnet18 => Backbone::Resnet18(ResNet18::new(in_channels, &mut rng, device)?),
+            BackboneKind::Resnet18 => Backbone::Resnet18(ResNet18::new(in_channels, cfg.kernels, &mut rng, device)?),
         };
         let fc = Linear::new(backbone.out_channels(), num_classes, &mut rng, device)?;
         Ok(Self {

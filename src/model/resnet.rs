@@ -4,8 +4,18 @@
 use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
-use super::layers::{BatchNorm2d, Collector, Conv2d, Mode, join};
-use crate::ops;
+use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
+use crate::ops::{self, Kernels};
+
+fn conv(cin: usize, cout: usize, k: usize, stride: usize, pad: usize) -> ConvSpec {
+    ConvSpec {
+        cin,
+        cout,
+        k,
+        stride,
+        pad,
+    }
+}
 
 pub struct BasicBlock {
     pub conv1: Conv2d,
@@ -13,35 +23,37 @@ pub struct BasicBlock {
     pub conv2: Conv2d,
     pub bn2: BatchNorm2d,
     pub downsample: Option<(Conv2d, BatchNorm2d)>,
+    pub kernels: Kernels,
 }
 
 impl BasicBlock {
-    fn new(cin: usize, cout: usize, stride: usize, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+    fn new(cin: usize, cout: usize, stride: usize, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
         let downsample = if stride != 1 || cin != cout {
             Some((
-                Conv2d::new(cin, cout, 1, stride, 0, rng, device)?,
-                BatchNorm2d::new(cout, device)?,
+                Conv2d::new(conv(cin, cout, 1, stride, 0), kernels, rng, device)?,
+                BatchNorm2d::new(cout, kernels, device)?,
             ))
         } else {
             None
         };
         Ok(Self {
-            conv1: Conv2d::new(cin, cout, 3, stride, 1, rng, device)?,
-            bn1: BatchNorm2d::new(cout, device)?,
-            conv2: Conv2d::new(cout, cout, 3, 1, 1, rng, device)?,
-            bn2: BatchNorm2d::new(cout, device)?,
+            conv1: Conv2d::new(conv(cin, cout, 3, stride, 1), kernels, rng, device)?,
+            bn1: BatchNorm2d::new(cout, kernels, device)?,
+            conv2: Conv2d::new(conv(cout, cout, 3, 1, 1), kernels, rng, device)?,
+            bn2: BatchNorm2d::new(cout, kernels, device)?,
             downsample,
+            kernels,
         })
     }
 
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.bn1.forward(&self.conv1.forward(x)?, mode, true)?;
-        let h = self.bn2.forward(&self.conv2.forward(&h)?, mode, false)?;
+        let h = conv_bn(&self.conv1, &self.bn1, x, mode, true)?;
+        let h = conv_bn(&self.conv2, &self.bn2, &h, mode, false)?;
         let skip = match &self.downsample {
-            Some((conv, bn)) => bn.forward(&conv.forward(x)?, mode, false)?,
+            Some((conv, bn)) => conv_bn(conv, bn, x, mode, false)?,
             None => x.clone(),
         };
-        ops::relu(&(h + skip)?)
+        ops::add_relu(&h, &skip, self.kernels)
     }
 
     fn collect(&self, prefix: &str, c: &mut Collector) {
@@ -61,19 +73,20 @@ pub struct ResNet18 {
     pub bn1: BatchNorm2d,
     pub layers: Vec<Vec<BasicBlock>>,
     pub out_channels: usize,
+    pub kernels: Kernels,
 }
 
 impl ResNet18 {
-    pub fn new(in_channels: usize, rng: &mut impl Rng, device: &Device) -> Result<Self> {
-        let conv1 = Conv2d::new(in_channels, 64, 7, 2, 3, rng, device)?;
-        let bn1 = BatchNorm2d::new(64, device)?;
+    pub fn new(in_channels: usize, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+        let conv1 = Conv2d::new(conv(in_channels, 64, 7, 2, 3), kernels, rng, device)?;
+        let bn1 = BatchNorm2d::new(64, kernels, device)?;
         let mut layers = Vec::new();
         let mut cin = 64;
         for (i, cout) in [64usize, 128, 256, 512].into_iter().enumerate() {
             let stride = if i == 0 { 1 } else { 2 };
             layers.push(vec![
-                BasicBlock::new(cin, cout, stride, rng, device)?,
-                BasicBlock::new(cout, cout, 1, rng, device)?,
+                BasicBlock::new(cin, cout, stride, kernels, rng, device)?,
+                BasicBlock::new(cout, cout, 1, kernels, rng, device)?,
             ]);
             cin = cout;
         }
@@ -82,13 +95,14 @@ impl ResNet18 {
             bn1,
             layers,
             out_channels: 512,
+            kernels,
         })
     }
 
     /// The last feature map (N × 512 × S/32 × S/32).
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = self.bn1.forward(&self.conv1.forward(x)?, mode, true)?;
-        let mut h = ops::max_pool2d(&h, 3, 2, 1)?;
+        let h = conv_bn(&self.conv1, &self.bn1, x, mode, true)?;
+        let mut h = ops::max_pool2d(&h, 3, 2, 1, self.kernels)?;
         for layer in &self.layers {
             for block in layer {
                 h = block.forward(&h, mode)?;

@@ -5,8 +5,8 @@
 use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
-use super::layers::{BatchNorm2d, Collector, Conv2d, Mode, join};
-use crate::ops;
+use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
+use crate::ops::{self, Kernels};
 
 pub struct ConvBnRelu {
     pub conv: Conv2d,
@@ -15,13 +15,14 @@ pub struct ConvBnRelu {
 
 impl ConvBnRelu {
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        self.bn.forward(&self.conv.forward(x)?, mode, true)
+        conv_bn(&self.conv, &self.bn, x, mode, true)
     }
 }
 
 pub struct SmallCnn {
     pub stages: Vec<Vec<ConvBnRelu>>,
     pub out_channels: usize,
+    pub kernels: Kernels,
 }
 
 impl SmallCnn {
@@ -29,6 +30,7 @@ impl SmallCnn {
         in_channels: usize,
         width: usize,
         convs_per_stage: usize,
+        kernels: Kernels,
         rng: &mut impl Rng,
         device: &Device,
     ) -> Result<Self> {
@@ -39,8 +41,19 @@ impl SmallCnn {
             let mut convs = Vec::new();
             for _ in 0..convs_per_stage {
                 convs.push(ConvBnRelu {
-                    conv: Conv2d::new(cin, cout, 3, 1, 1, rng, device)?,
-                    bn: BatchNorm2d::new(cout, device)?,
+                    conv: Conv2d::new(
+                        ConvSpec {
+                            cin,
+                            cout,
+                            k: 3,
+                            stride: 1,
+                            pad: 1,
+                        },
+                        kernels,
+                        rng,
+                        device,
+                    )?,
+                    bn: BatchNorm2d::new(cout, kernels, device)?,
                 });
                 cin = cout;
             }
@@ -49,6 +62,7 @@ impl SmallCnn {
         Ok(Self {
             stages,
             out_channels: cin,
+            kernels,
         })
     }
 
@@ -61,7 +75,7 @@ impl SmallCnn {
                 h = block.forward(&h, mode)?;
             }
             if s < last {
-                h = ops::max_pool2d(&h, 2, 2, 0)?;
+                h = ops::max_pool2d(&h, 2, 2, 0, self.kernels)?;
             }
         }
         Ok(h)

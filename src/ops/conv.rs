@@ -7,7 +7,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::gemm::{Mat, matmul};
+use super::buffer::{COLS, TMP, par_filled, with_scratch};
+use super::gemm::{Mat, matmul, matmul_uninit};
 use super::storage::{cpu_f32, tensor_from_vec};
 
 /// Shapes of one convolution (NCHW input, OIHW weight, square stride and padding).
@@ -152,35 +153,93 @@ fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [f32]) {
     }
 }
 
-/// `y = conv(x, w)`, NCHW.
-pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let (k, p, oc) = (g.k(), g.p(), g.oc);
-    let ipc = g.images_per_chunk();
-    let img_len = g.c * g.h * g.w;
-    let mut out = vec![0.0f32; g.n * oc * p];
-    let wm = Mat::rows(w, oc, k);
-    out.par_chunks_mut(ipc * oc * p).enumerate().for_each(|(ci, out_chunk)| {
-        let n0 = ci * ipc;
-        let nc = out_chunk.len() / (oc * p);
-        let ld = nc * p;
-        let mut cols = vec![0.0f32; k * ld];
-        for i in 0..nc {
-            im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], &mut cols, ld, i * p);
-        }
-        if nc == 1 {
-            matmul(out_chunk, p, wm, Mat::rows(&cols, k, ld), false);
-        } else {
-            let mut tmp = vec![0.0f32; oc * ld];
-            matmul(&mut tmp, ld, wm, Mat::rows(&cols, k, ld), false);
-            for i in 0..nc {
-                for o in 0..oc {
-                    out_chunk[(i * oc + o) * p..(i * oc + o + 1) * p]
-                        .copy_from_slice(&tmp[o * ld + i * p..o * ld + (i + 1) * p]);
+/// What happens to each output channel after the product: nothing, or `· scale + shift`
+/// and an optional ReLU (evaluation-mode batch norm fused into the convolution).
+#[derive(Clone, Copy)]
+pub enum Epilogue<'a> {
+    None,
+    Affine {
+        scale: &'a [f32],
+        shift: &'a [f32],
+        relu: bool,
+    },
+}
+
+impl Epilogue<'_> {
+    #[inline]
+    fn apply(&self, o: usize, dst: &mut [f32]) {
+        if let Epilogue::Affine { scale, shift, relu } = *self {
+            let (a, b) = (scale[o], shift[o]);
+            if relu {
+                for v in dst.iter_mut() {
+                    *v = (*v * a + b).max(0.0);
+                }
+            } else {
+                for v in dst.iter_mut() {
+                    *v = *v * a + b;
                 }
             }
         }
-    });
-    out
+    }
+}
+
+/// `y = conv(x, w)`, NCHW.
+pub fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    forward_with(g, x, w, Epilogue::None)
+}
+
+/// `y = epilogue(conv(x, w))`, NCHW.
+pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> Vec<f32> {
+    let (k, p, oc) = (g.k(), g.p(), g.oc);
+    let ipc = g.images_per_chunk();
+    let img_len = g.c * g.h * g.w;
+    let wm = Mat::rows(w, oc, k);
+    par_filled(g.n * oc * p, ipc * oc * p, |ci, out_chunk| {
+        let n0 = ci * ipc;
+        let nc = out_chunk.len() / (oc * p);
+        let ld = nc * p;
+        with_scratch(&COLS, k * ld, |cols| {
+            for i in 0..nc {
+                im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], cols, ld, i * p);
+            }
+            if nc == 1 {
+                matmul_uninit(out_chunk, p, wm, Mat::rows(cols, k, ld));
+                // SAFETY: the product initialised the whole OC × P chunk.
+                let out = unsafe { &mut *(out_chunk as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+                for o in 0..oc {
+                    epilogue.apply(o, &mut out[o * p..(o + 1) * p]);
+                }
+            } else {
+                with_scratch(&TMP, oc * ld, |tmp| {
+                    matmul(tmp, ld, wm, Mat::rows(cols, k, ld), false);
+                    for i in 0..nc {
+                        for o in 0..oc {
+                            let src = &tmp[o * ld + i * p..o * ld + (i + 1) * p];
+                            let dst = &mut out_chunk[(i * oc + o) * p..(i * oc + o + 1) * p];
+                            let pairs = dst.iter_mut().zip(src);
+                            match epilogue {
+                                Epilogue::None => pairs.for_each(|(d, &v)| {
+                                    d.write(v);
+                                }),
+                                Epilogue::Affine { scale, shift, relu } => {
+                                    let (a, b) = (scale[o], shift[o]);
+                                    if relu {
+                                        pairs.for_each(|(d, &v)| {
+                                            d.write((v * a + b).max(0.0));
+                                        });
+                                    } else {
+                                        pairs.for_each(|(d, &v)| {
+                                            d.write(v * a + b);
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    })
 }
 
 /// Gradients of `conv(x, w)` given the output gradient `dy`: (dx if asked, dw).
@@ -208,35 +267,37 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
             let n0 = ci * ipc;
             let nc = ipc.min(g.n - n0);
             let ld = nc * p;
-            let mut cols = vec![0.0f32; k * ld];
-            for i in 0..nc {
-                im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], &mut cols, ld, i * p);
-            }
-            let gathered;
-            let dym: &[f32] = if nc == 1 {
-                &dy[n0 * oc * p..(n0 + 1) * oc * p]
-            } else {
-                let mut t = vec![0.0f32; oc * ld];
+            with_scratch(&COLS, k * ld, |cols| {
                 for i in 0..nc {
-                    for o in 0..oc {
-                        t[o * ld + i * p..o * ld + (i + 1) * p]
-                            .copy_from_slice(&dy[((n0 + i) * oc + o) * p..((n0 + i) * oc + o + 1) * p]);
+                    im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], cols, ld, i * p);
+                }
+                let step = |dym: &[f32], cols: &mut [f32], dw: &mut [f32], dx: Option<&mut [f32]>| {
+                    let dyv = Mat::rows(dym, oc, ld);
+                    // dW += dY · colsᵀ
+                    matmul(dw, k, dyv, Mat::rows(cols, k, ld).t(), true);
+                    if let Some(dxg) = dx {
+                        // dcols = Wᵀ · dY, then scatter back into the images.
+                        matmul(cols, ld, wm.t(), dyv, false);
+                        for i in 0..nc {
+                            let local = (n0 + i - first * ipc) * img_len;
+                            col2im(g, cols, ld, i * p, &mut dxg[local..local + img_len]);
+                        }
                     }
+                };
+                if nc == 1 {
+                    step(&dy[n0 * oc * p..(n0 + 1) * oc * p], cols, &mut dw, dx_group.as_deref_mut());
+                } else {
+                    with_scratch(&TMP, oc * ld, |t| {
+                        for i in 0..nc {
+                            for o in 0..oc {
+                                t[o * ld + i * p..o * ld + (i + 1) * p]
+                                    .copy_from_slice(&dy[((n0 + i) * oc + o) * p..((n0 + i) * oc + o + 1) * p]);
+                            }
+                        }
+                        step(t, cols, &mut dw, dx_group.as_deref_mut());
+                    });
                 }
-                gathered = t;
-                &gathered
-            };
-            let dyv = Mat::rows(dym, oc, ld);
-            // dW += dY · colsᵀ
-            matmul(&mut dw, k, dyv, Mat::rows(&cols, k, ld).t(), true);
-            if let Some(dxg) = dx_group.as_deref_mut() {
-                // dcols = Wᵀ · dY, then scatter back into the images.
-                matmul(&mut cols, ld, wm.t(), dyv, false);
-                for i in 0..nc {
-                    let local = (n0 + i - first * ipc) * img_len;
-                    col2im(g, &cols, ld, i * p, &mut dxg[local..local + img_len]);
-                }
-            }
+            });
         }
         dw
     };
@@ -293,6 +354,44 @@ impl CustomOp2 for Conv2dOp {
         let dx = dx.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?;
         let dw = tensor_from_vec(dw, w.dims(), w.device())?;
         Ok((dx, Some(dw)))
+    }
+}
+
+/// candle custom op for evaluation: `conv2d(x, w) · scale + shift` (then ReLU), with
+/// `scale_shift` = [scale; shift] as a 2 × OC tensor. Forward only.
+pub struct ConvAffineOp {
+    pub stride: usize,
+    pub pad: usize,
+    pub relu: bool,
+}
+
+impl candle_core::CustomOp3 for ConvAffineOp {
+    fn name(&self) -> &'static str {
+        "ferlab-conv2d-bn-eval"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = ConvGeom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
+        let ss = cpu_f32(s3, l3)?;
+        if ss.len() != 2 * g.oc {
+            candle_core::bail!("conv + affine: expected {} scale/shift values, got {}", 2 * g.oc, ss.len());
+        }
+        let (scale, shift) = ss.split_at(g.oc);
+        let epilogue = Epilogue::Affine {
+            scale,
+            shift,
+            relu: self.relu,
+        };
+        let y = forward_with(&g, cpu_f32(s1, l1)?, cpu_f32(s2, l2)?, epilogue);
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.oc, g.oh, g.ow))))
     }
 }
 

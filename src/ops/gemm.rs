@@ -42,6 +42,23 @@ impl<'a> Mat<'a> {
     }
 }
 
+/// `dst = lhs · rhs` into memory not yet initialised; afterwards the `rows × cols` block
+/// (row stride `dst_rs`) is initialised.
+pub fn matmul_uninit(dst: &mut [std::mem::MaybeUninit<f32>], dst_rs: usize, lhs: Mat, rhs: Mat) {
+    let (m, n) = (lhs.rows, rhs.cols);
+    assert!(m == 0 || n == 0 || dst.len() >= (m - 1) * dst_rs + n);
+    if lhs.cols == 0 {
+        for i in 0..m {
+            for d in &mut dst[i * dst_rs..i * dst_rs + n] {
+                d.write(0.0);
+            }
+        }
+        return;
+    }
+    // SAFETY: with `read_dst = false` the kernel only writes `dst`, never reads it.
+    unsafe { raw(dst.as_mut_ptr().cast(), dst_rs, lhs, rhs, false) }
+}
+
 /// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`), dst row-major with row
 /// stride `dst_rs`. Single-threaded: callers parallelise over independent products.
 pub fn matmul(dst: &mut [f32], dst_rs: usize, lhs: Mat, rhs: Mat, accumulate: bool) {
@@ -62,12 +79,26 @@ pub fn matmul(dst: &mut [f32], dst_rs: usize, lhs: Mat, rhs: Mat, accumulate: bo
     }
     // SAFETY: the asserts above keep every index the kernel touches inside the slices;
     // `dst` is borrowed mutably so it cannot alias `lhs` or `rhs`.
+    unsafe { raw(dst.as_mut_ptr(), dst_rs, lhs, rhs, accumulate) }
+}
+
+/// # Safety
+/// `dst` must be valid for writes (and reads, with `accumulate`) of the `m × n` block with
+/// row stride `dst_rs`, and must not overlap the operands.
+unsafe fn raw(dst: *mut f32, dst_rs: usize, lhs: Mat, rhs: Mat, accumulate: bool) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions differ");
+    assert!(lhs.data.len() >= lhs.span() && rhs.data.len() >= rhs.span());
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // SAFETY: the caller guarantees `dst`; the asserts cover the operands.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_rs as isize,
             accumulate,

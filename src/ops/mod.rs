@@ -3,33 +3,80 @@
 //! model code is the same everywhere.
 
 pub mod batchnorm;
+pub mod buffer;
 pub mod conv;
 pub mod gemm;
+pub mod kernels;
 pub mod pool;
 pub mod reference;
+pub mod simd;
 pub mod storage;
 
 use std::sync::{Arc, Mutex};
 
 use candle_core::{Result, Tensor};
 
-use batchnorm::{AffineOp, BatchNormOp, BatchStats, ReluOp};
-use conv::Conv2dOp;
+pub use crate::config::Kernels;
+
+use batchnorm::{AddReluOp, AffineOp, BatchNormOp, BatchStats, ReluOp};
+use conv::{Conv2dOp, ConvAffineOp};
 use pool::MaxPool2dOp;
 pub use storage::is_cpu_f32;
 
+fn fast(kernels: Kernels, x: &Tensor) -> bool {
+    kernels == Kernels::Auto && is_cpu_f32(x)
+}
+
 /// `conv2d(x, w)` with square stride and zero padding; no bias.
-pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
-    if is_cpu_f32(x) {
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: usize, kernels: Kernels) -> Result<Tensor> {
+    if fast(kernels, x) {
         x.contiguous()?.apply_op2(&w.contiguous()?, Conv2dOp { stride, pad })
     } else {
         x.conv2d(w, pad, stride, 1, 1)
     }
 }
 
+/// Evaluation-mode `conv2d` followed by a per-channel affine (batch norm with running
+/// statistics) and optionally ReLU, fused into the convolution's output pass on the CPU.
+/// Forward only: use it where no gradient is needed.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_affine(
+    x: &Tensor,
+    w: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    stride: usize,
+    pad: usize,
+    relu_after: bool,
+    kernels: Kernels,
+) -> Result<Tensor> {
+    if fast(kernels, x) {
+        let ss = Tensor::cat(&[scale, shift], 0)?.detach();
+        return x.contiguous()?.detach().apply_op3_no_bwd(
+            &w.contiguous()?.detach(),
+            &ss,
+            &ConvAffineOp {
+                stride,
+                pad,
+                relu: relu_after,
+            },
+        );
+    }
+    channel_affine(&conv2d(x, w, stride, pad, kernels)?, scale, shift, relu_after, kernels)
+}
+
+/// `relu(a + b)`: a residual connection and its activation in one pass.
+pub fn add_relu(a: &Tensor, b: &Tensor, kernels: Kernels) -> Result<Tensor> {
+    if fast(kernels, a) && a.dims() == b.dims() {
+        a.contiguous()?.apply_op2(&b.contiguous()?, AddReluOp)
+    } else {
+        (a + b)?.relu()
+    }
+}
+
 /// Max pooling with any kernel, stride and padding (padding counts as -∞).
-pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Tensor> {
-    if is_cpu_f32(x) {
+pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize, kernels: Kernels) -> Result<Tensor> {
+    if fast(kernels, x) {
         return x.contiguous()?.apply_op1(MaxPool2dOp::new(k, stride, pad));
     }
     if pad == 0 && k == stride {
@@ -38,8 +85,8 @@ pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Ten
     reference::max_pool2d(x, k, stride, pad)
 }
 
-pub fn relu(x: &Tensor) -> Result<Tensor> {
-    if is_cpu_f32(x) {
+pub fn relu(x: &Tensor, kernels: Kernels) -> Result<Tensor> {
+    if fast(kernels, x) {
         x.contiguous()?.apply_op1(ReluOp)
     } else {
         x.relu()
@@ -55,11 +102,12 @@ pub fn batch_norm_train(
     beta: &Tensor,
     eps: f64,
     relu_after: bool,
+    kernels: Kernels,
 ) -> Result<(Tensor, Tensor, Tensor, usize)> {
     let dims = x.dims().to_vec();
     let c = dims[1];
     let count = x.elem_count() / c;
-    if is_cpu_f32(x) {
+    if fast(kernels, x) {
         let stats = Arc::new(Mutex::new(BatchStats::default()));
         let op = BatchNormOp {
             eps,
@@ -76,8 +124,14 @@ pub fn batch_norm_train(
 }
 
 /// Per-channel `x · scale + shift` (batch norm with fixed statistics), optionally + ReLU.
-pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, relu_after: bool) -> Result<Tensor> {
-    if is_cpu_f32(x) {
+pub fn channel_affine(
+    x: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    relu_after: bool,
+    kernels: Kernels,
+) -> Result<Tensor> {
+    if fast(kernels, x) {
         return x
             .contiguous()?
             .apply_op3(&scale.contiguous()?, &shift.contiguous()?, AffineOp { relu: relu_after });

@@ -44,37 +44,86 @@ impl PoolGeom {
 /// Forward pass: the maxima and, per output, the index of the winning input in its plane.
 pub fn forward(g: &PoolGeom, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    // Both buffers are written in full below; zeroing them first is the cheaper, simpler
+    // choice for the u32 indices, and the f32 maxima share their layout.
     let mut out = vec![0.0f32; g.planes * ohw];
     let mut arg = vec![0u32; g.planes * ohw];
     out.par_chunks_mut(ohw)
         .zip(arg.par_chunks_mut(ohw))
         .enumerate()
         .for_each(|(pi, (o, a))| {
-            let plane = &x[pi * hw..(pi + 1) * hw];
-            for oy in 0..g.oh {
-                let y0 = (oy * g.stride) as isize - g.pad as isize;
-                let ys = y0.max(0) as usize..((y0 + g.k as isize) as usize).min(g.h);
-                for ox in 0..g.ow {
-                    let x0 = (ox * g.stride) as isize - g.pad as isize;
-                    let xs = x0.max(0) as usize..((x0 + g.k as isize) as usize).min(g.w);
-                    let mut best = f32::NEG_INFINITY;
-                    let mut best_i = 0usize;
-                    for iy in ys.clone() {
-                        for ix in xs.clone() {
-                            let v = plane[iy * g.w + ix];
-                            // `>` keeps the first maximum, like PyTorch; NaN propagates.
-                            if v > best || v.is_nan() {
-                                best = v;
-                                best_i = iy * g.w + ix;
-                            }
-                        }
-                    }
-                    o[oy * g.ow + ox] = best;
-                    a[oy * g.ow + ox] = best_i as u32;
-                }
-            }
+            pool_plane(g, &x[pi * hw..(pi + 1) * hw], o, a);
         });
     (out, arg)
+}
+
+/// Pools one plane into `o`, recording each winner's index within the plane in `a`.
+pub fn pool_plane(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
+    if g.k == 2 && g.stride == 2 && g.pad == 0 {
+        pool_2x2(g, plane, o, a);
+    } else {
+        pool_any(g, plane, o, a);
+    }
+}
+
+/// Adds each output gradient of one plane to its winning input (`d` must start at zero).
+pub fn unpool_plane(arg: &[u32], dy: &[f32], d: &mut [f32]) {
+    for (&i, &v) in arg.iter().zip(dy) {
+        d[i as usize] += v;
+    }
+}
+
+/// `>` keeps the first maximum, like PyTorch; a NaN wins and propagates.
+#[inline]
+fn better(v: f32, best: f32) -> bool {
+    v > best || v.is_nan()
+}
+
+fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
+    for oy in 0..g.oh {
+        let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
+        let (top, bottom) = (&plane[r0..r0 + 2 * g.ow], &plane[r1..r1 + 2 * g.ow]);
+        for ox in 0..g.ow {
+            let mut best = top[2 * ox];
+            let mut at = r0 + 2 * ox;
+            for (v, i) in [
+                (top[2 * ox + 1], r0 + 2 * ox + 1),
+                (bottom[2 * ox], r1 + 2 * ox),
+                (bottom[2 * ox + 1], r1 + 2 * ox + 1),
+            ] {
+                if better(v, best) {
+                    best = v;
+                    at = i;
+                }
+            }
+            o[oy * g.ow + ox] = best;
+            a[oy * g.ow + ox] = at as u32;
+        }
+    }
+}
+
+fn pool_any(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
+    for oy in 0..g.oh {
+        let y0 = (oy * g.stride) as isize - g.pad as isize;
+        let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
+        for ox in 0..g.ow {
+            let x0 = (ox * g.stride) as isize - g.pad as isize;
+            let (xlo, xhi) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
+            let mut best = f32::NEG_INFINITY;
+            let mut at = ylo * g.w + xlo;
+            for iy in ylo..yhi {
+                let row = &plane[iy * g.w + xlo..iy * g.w + xhi];
+                for (j, &v) in row.iter().enumerate() {
+                    if better(v, best) {
+                        best = v;
+                        at = iy * g.w + xlo + j;
+                    }
+                }
+            }
+            o[oy * g.ow + ox] = best;
+            a[oy * g.ow + ox] = at as u32;
+        }
+    }
 }
 
 /// Backward pass: each output gradient goes to its winning input.
@@ -82,9 +131,8 @@ pub fn backward(g: &PoolGeom, arg: &[u32], dy: &[f32]) -> Vec<f32> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
     let mut dx = vec![0.0f32; g.planes * hw];
     dx.par_chunks_mut(hw).enumerate().for_each(|(pi, d)| {
-        for j in 0..ohw {
-            d[arg[pi * ohw + j] as usize] += dy[pi * ohw + j];
-        }
+        let r = pi * ohw..(pi + 1) * ohw;
+        unpool_plane(&arg[r.clone()], &dy[r], d);
     });
     dx
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 
-use crate::config::{OptimizerConfig, OptimizerKind};
+use crate::config::{Kernels, OptimizerConfig, OptimizerKind};
 use crate::ops::is_cpu_f32;
 use fused::{FusedStep, Rule};
 
@@ -32,10 +32,14 @@ pub struct Optimizer {
     slots: Vec<Slot>,
     /// Completed steps (Adam's bias correction uses it).
     pub steps: u64,
+    /// Whether CPU parameters take the fused in-place step.
+    fused: bool,
 }
 
 impl Optimizer {
-    pub fn new(cfg: &OptimizerConfig, params: Vec<(String, Var)>) -> Self {
+    /// An optimiser over `params`; `kernels = Candle` updates with candle tensor operations
+    /// even on the CPU (the reference path).
+    pub fn new(cfg: &OptimizerConfig, params: Vec<(String, Var)>, kernels: Kernels) -> Self {
         let slots = params
             .iter()
             .map(|_| Slot {
@@ -48,6 +52,7 @@ impl Optimizer {
             params,
             slots,
             steps: 0,
+            fused: kernels == Kernels::Auto,
         }
     }
 
@@ -86,7 +91,7 @@ impl Optimizer {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            if is_cpu_f32(var.as_tensor()) {
+            if self.fused && is_cpu_f32(var.as_tensor()) {
                 step_host(var, grad, slot, rule)?;
             } else {
                 step_device(var, grad, slot, rule)?;
@@ -125,7 +130,9 @@ impl Optimizer {
             for (suffix, buf) in [("first", &mut slot.first), ("second", &mut slot.second)] {
                 *buf = match tensors.get(&format!("optim.{name}.{suffix}")) {
                     None => Buf::Empty,
-                    Some(t) if is_cpu_f32(var.as_tensor()) => Buf::Host(t.flatten_all()?.to_vec1::<f32>()?),
+                    Some(t) if self.fused && is_cpu_f32(var.as_tensor()) => {
+                        Buf::Host(t.flatten_all()?.to_vec1::<f32>()?)
+                    }
                     Some(t) => Buf::Device(t.to_device(var.device())?),
                 };
             }

@@ -1,7 +1,7 @@
 use candle_core::{Device, Tensor, Var};
 
 use super::*;
-use crate::config::OptimizerConfig;
+use crate::config::{Kernels, OptimizerConfig};
 
 fn cfg(kind: OptimizerKind) -> OptimizerConfig {
     OptimizerConfig {
@@ -21,7 +21,7 @@ fn run(kind: OptimizerKind, nesterov: bool, host: bool, steps: usize) -> Vec<f32
     let w = Var::from_tensor(&Tensor::new(&[1.0f32, -2.0, 0.5], &Device::Cpu).unwrap()).unwrap();
     let mut c = cfg(kind);
     c.nesterov = nesterov;
-    let mut opt = Optimizer::new(&c, vec![("w".into(), w.clone())]);
+    let mut opt = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Auto);
     for _ in 0..steps {
         let loss = (w.as_tensor().sqr().unwrap().sum_all().unwrap() * 0.5).unwrap();
         let grads = loss.backward().unwrap();
@@ -95,12 +95,12 @@ fn every_rule_matches_pytorch_on_both_paths() {
 fn state_round_trips_through_tensors() {
     let c = cfg(OptimizerKind::Adamw);
     let w = Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
-    let mut a = Optimizer::new(&c, vec![("w".into(), w.clone())]);
+    let mut a = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Auto);
     let loss = w.as_tensor().sqr().unwrap().sum_all().unwrap();
     a.step(&loss.backward().unwrap(), 0.1).unwrap();
     let saved: std::collections::HashMap<String, Tensor> = a.state_tensors().unwrap().into_iter().collect();
     assert!(saved.contains_key("optim.w.first") && saved.contains_key("optim.w.second"));
-    let mut b = Optimizer::new(&c, vec![("w".into(), w.clone())]);
+    let mut b = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Auto);
     b.load_state(&saved).unwrap();
     assert_eq!(b.steps, 1);
     let again: std::collections::HashMap<String, Tensor> = b.state_tensors().unwrap().into_iter().collect();

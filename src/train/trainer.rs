@@ -147,7 +147,7 @@ impl<'a> Session<'a> {
         let method = method::build(&exp, &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
-        let optimizer = Optimizer::new(&exp.optimizer, params);
+        let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels);
         let classes = dataset.classes.clone();
         let stats = DataStats::of(&dataset);
         Ok(Self {

@@ -1,0 +1,385 @@
+//! `ferlab bench`: training and evaluation images/s of both backbones, ferlab's kernels
+//! against candle's own operations and against PyTorch, run interleaved in one invocation,
+//! with an optional per-operation profile. Prints ratio tables and writes a JSON result.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use serde_json::{Value, json};
+
+use ferlab::bench::{self, BenchModel, Budget, ModelBench, Pass, median};
+use ferlab::config::Kernels;
+use ferlab::train::device::{open_device, parse_device};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Compute threads for ferlab and PyTorch.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Batch sizes.
+    #[arg(long, value_delimiter = ',', default_value = "32,64")]
+    pub batches: Vec<usize>,
+    /// Models: small_cnn, resnet18.
+    #[arg(long, value_delimiter = ',', default_value = "small_cnn,resnet18")]
+    pub models: Vec<String>,
+    /// Interleaved rounds (each implementation measured once per round and case).
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Timed iterations per measurement (at most).
+    #[arg(long, default_value_t = 5)]
+    pub iters: usize,
+    /// Seconds per measurement after which it stops early (at least 2 iterations).
+    #[arg(long, default_value_t = 6.0)]
+    pub max_secs: f64,
+    /// Skip candle's own operations (the "before" column; slow).
+    #[arg(long)]
+    pub no_candle: bool,
+    /// Skip the PyTorch reference.
+    #[arg(long)]
+    pub no_torch: bool,
+    /// Also time single operations (convolutions of both models, BN, pooling, AdamW).
+    #[arg(long)]
+    pub ops: bool,
+    /// `cpu` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Python interpreter with PyTorch.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// The PyTorch reference script.
+    #[arg(long, default_value = "bench/torch_reference.py")]
+    pub torch_script: PathBuf,
+    /// Where to write the JSON result (default bench-results/bench-<time>.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The PyTorch reference, running as a child process that answers one request per line.
+struct Torch {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+    version: String,
+}
+
+impl Torch {
+    fn start(args: &BenchArgs) -> Result<Self> {
+        if !args.torch_script.is_file() {
+            return Err(anyhow!("{} not found (run from the repository root)", args.torch_script.display()));
+        }
+        let mut child = Command::new(&args.python)
+            .arg(&args.torch_script)
+            .args(["--threads", &args.threads.to_string(), "--device", &args.device])
+            .env("OMP_NUM_THREADS", args.threads.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot run {}", args.python))?;
+        let input = child.stdin.take().expect("piped stdin");
+        let mut output = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut first = String::new();
+        output.read_line(&mut first)?;
+        let ready: Value = match serde_json::from_str(&first) {
+            Ok(v) => v,
+            Err(_) => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                let last = err.lines().last().unwrap_or("no output").to_string();
+                let _ = child.kill();
+                return Err(anyhow!("PyTorch is not usable with {}: {last}", args.python));
+            }
+        };
+        Ok(Self {
+            child,
+            input,
+            output,
+            version: ready["torch"].as_str().unwrap_or("?").to_string(),
+        })
+    }
+
+    fn ask(&mut self, request: Value) -> Result<Value> {
+        writeln!(self.input, "{request}")?;
+        self.input.flush()?;
+        let mut line = String::new();
+        self.output.read_line(&mut line)?;
+        let reply: Value = serde_json::from_str(&line).context("PyTorch reference stopped answering")?;
+        if let Some(e) = reply.get("error") {
+            return Err(anyhow!("PyTorch reference: {e}"));
+        }
+        Ok(reply)
+    }
+}
+
+impl Drop for Torch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn times(v: &Value, key: &str) -> Vec<f64> {
+    v[key].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    model: &'static str,
+    pass: &'static str,
+    batch: usize,
+    candle: Vec<f64>,
+    ferlab: Vec<f64>,
+    torch: Vec<f64>,
+}
+
+fn ips(batch: usize, t: &[f64]) -> Option<f64> {
+    (!t.is_empty()).then(|| batch as f64 / median(t))
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "-".into())
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => format!("{:.2}", a / b),
+        _ => "-".into(),
+    }
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let device = open_device(parse_device(&args.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
+    let mut torch = if args.no_torch {
+        None
+    } else {
+        match Torch::start(&args) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("PyTorch reference skipped: {e:#}");
+                None
+            }
+        }
+    };
+    let models: Vec<BenchModel> = args
+        .models
+        .iter()
+        .map(|m| match m.as_str() {
+            "small_cnn" => Ok(BenchModel::SmallCnn),
+            "resnet18" => Ok(BenchModel::Resnet18),
+            other => Err(anyhow!("unknown model `{other}` (small_cnn, resnet18)")),
+        })
+        .collect::<Result<_>>()?;
+    let budget = Budget {
+        warmup: 2,
+        iters: args.iters,
+        max_secs: args.max_secs,
+    };
+    let slow = Budget {
+        warmup: 1,
+        iters: args.iters,
+        max_secs: args.max_secs,
+    };
+    let mut cases = Vec::new();
+    for &m in &models {
+        for pass in [Pass::Train, Pass::Eval] {
+            for &b in &args.batches {
+                cases.push(Row {
+                    model: m.key(),
+                    pass: pass.key(),
+                    batch: b,
+                    ..Row::default()
+                });
+            }
+        }
+    }
+    let mut runner = ModelBench::new(device.clone());
+    eprintln!(
+        "ferlab bench: {} threads on {}; {} rounds of {} cases",
+        args.threads,
+        cpu_name(),
+        args.rounds,
+        cases.len()
+    );
+    for round in 0..args.rounds {
+        for row in cases.iter_mut() {
+            let m = if row.model == "small_cnn" { BenchModel::SmallCnn } else { BenchModel::Resnet18 };
+            let pass = if row.pass == "train" { Pass::Train } else { Pass::Eval };
+            eprint!("round {} {} {} batch {}:", round + 1, row.model, row.pass, row.batch);
+            let t = pool.install(|| runner.time(m, pass, row.batch, Kernels::Auto, budget))?;
+            eprint!(" ferlab {:.1} img/s", row.batch as f64 / median(&t));
+            row.ferlab.extend(t);
+            if !args.no_candle {
+                let t = pool.install(|| runner.time(m, pass, row.batch, Kernels::Candle, slow))?;
+                eprint!(", candle {:.1}", row.batch as f64 / median(&t));
+                row.candle.extend(t);
+            }
+            if let Some(tp) = torch.as_mut() {
+                let (c, s) = m.input();
+                let reply = tp.ask(json!({
+                    "kind": "model", "model": row.model, "mode": row.pass, "batch": row.batch,
+                    "size": s, "channels": c, "warmup": budget.warmup, "iters": budget.iters,
+                    "max_secs": budget.max_secs,
+                }))?;
+                let t = times(&reply, "times");
+                eprint!(", PyTorch {:.1}", row.batch as f64 / median(&t));
+                row.torch.extend(t);
+            }
+            eprintln!();
+        }
+    }
+    let ops = if args.ops {
+        Some(profile_ops(&args, &pool, &device, torch.as_mut())?)
+    } else {
+        None
+    };
+    print_rows(&cases, &args, torch.as_ref().map(|t| t.version.as_str()));
+    if let Some(ops) = &ops {
+        print_ops(ops);
+    }
+    let result = json!({
+        "machine": {"cpu": cpu_name(), "threads": args.threads, "device": args.device},
+        "torch": torch.as_ref().map(|t| t.version.clone()),
+        "rows": cases.iter().map(|r| json!({
+            "model": r.model, "pass": r.pass, "batch": r.batch,
+            "candle_images_per_sec": ips(r.batch, &r.candle),
+            "ferlab_images_per_sec": ips(r.batch, &r.ferlab),
+            "torch_images_per_sec": ips(r.batch, &r.torch),
+            "ferlab_times": r.ferlab, "candle_times": r.candle, "torch_times": r.torch,
+        })).collect::<Vec<_>>(),
+        "ops": ops.map(|o| o.into_iter().map(|op| json!({
+            "name": op.name, "gflop": op.gflop,
+            "candle_ms": op.candle.map(|t| t * 1e3), "ferlab_ms": op.ferlab.map(|t| t * 1e3), "torch_ms": op.torch.map(|t| t * 1e3),
+        })).collect::<Vec<_>>()),
+    });
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("bench-results").join(format!("bench-{}.json", ferlab::run::dir::utc_stamp(std::time::SystemTime::now())))
+    });
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    ferlab::run::atomic::write(&out, serde_json::to_string_pretty(&result)?.as_bytes())?;
+    println!("\nwrote {}", out.display());
+    Ok(())
+}
+
+fn print_rows(rows: &[Row], args: &BenchArgs, torch: Option<&str>) {
+    println!(
+        "\n{} threads, {}; PyTorch {}; medians of timed iterations after warm-up\n",
+        args.threads,
+        cpu_name(),
+        torch.unwrap_or("not run")
+    );
+    println!("| model | pass | batch | candle img/s | ferlab img/s | PyTorch img/s | ferlab / PyTorch | ferlab / candle |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let (c, f, t) = (ips(r.batch, &r.candle), ips(r.batch, &r.ferlab), ips(r.batch, &r.torch));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.model,
+            r.pass,
+            r.batch,
+            fmt(c),
+            fmt(f),
+            fmt(t),
+            ratio(f, t),
+            ratio(f, c)
+        );
+    }
+}
+
+struct OpRow {
+    name: String,
+    gflop: Option<f64>,
+    candle: Option<f64>,
+    ferlab: Option<f64>,
+    torch: Option<f64>,
+}
+
+fn profile_ops(args: &BenchArgs, pool: &rayon::ThreadPool, device: &candle_core::Device, mut torch: Option<&mut Torch>) -> Result<Vec<OpRow>> {
+    let budget = Budget {
+        warmup: 1,
+        iters: args.iters,
+        max_secs: 3.0,
+    };
+    let mut rows = Vec::new();
+    for shape in bench::profile_shapes() {
+        eprintln!("profiling {}", shape.name);
+        let (ff, fb) = pool.install(|| bench::time_conv(shape, Kernels::Auto, budget, device))?;
+        let (cf, cb) = if args.no_candle {
+            (vec![], vec![])
+        } else {
+            pool.install(|| bench::time_conv(shape, Kernels::Candle, budget, device))?
+        };
+        let (tf, tb) = match torch.as_deref_mut() {
+            Some(t) => {
+                let r = t.ask(json!({
+                    "kind": "conv", "n": shape.n, "c": shape.c, "h": shape.h, "w": shape.w,
+                    "oc": shape.oc, "k": shape.k, "stride": shape.stride, "pad": shape.pad,
+                    "warmup": budget.warmup, "iters": budget.iters,
+                }))?;
+                (times(&r, "times_fwd"), times(&r, "times_bwd"))
+            }
+            None => (vec![], vec![]),
+        };
+        let m = |v: &[f64]| (!v.is_empty()).then(|| median(v));
+        let gflop = shape.flops() / 1e9;
+        rows.push(OpRow {
+            name: format!("{} conv forward", shape.name),
+            gflop: Some(gflop),
+            candle: m(&cf),
+            ferlab: m(&ff),
+            torch: m(&tf),
+        });
+        rows.push(OpRow {
+            name: format!("{} conv backward (dx + dw)", shape.name),
+            gflop: Some(2.0 * gflop),
+            candle: m(&cb),
+            ferlab: m(&fb),
+            torch: m(&tb),
+        });
+    }
+    let both = |f: &(dyn Fn(Kernels) -> candle_core::Result<Vec<f64>> + Sync)| -> Result<(Option<f64>, Option<f64>)> {
+        let fast = median(&pool.install(|| f(Kernels::Auto))?);
+        let slow = if args.no_candle { None } else { Some(median(&pool.install(|| f(Kernels::Candle))?)) };
+        Ok((Some(fast), slow))
+    };
+    let (f, c) = both(&|k| bench::time_batch_norm(&[64, 32, 48, 48], k, budget, device))?;
+    rows.push(OpRow { name: "batch norm + ReLU fwd+bwd 64x32x48x48".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    let (f, c) = both(&|k| bench::time_max_pool(&[32, 64, 56, 56], 3, 2, 1, k, budget, device))?;
+    rows.push(OpRow { name: "max pool 3x3/2 fwd+bwd 32x64x56x56".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    let (f, c) = both(&|k| bench::time_optimizer(k, budget, device))?;
+    rows.push(OpRow { name: "AdamW step, ResNet-18 (11.2M parameters)".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    Ok(rows)
+}
+
+fn print_ops(rows: &[OpRow]) {
+    println!("\nper operation (milliseconds; GFLOP/s in brackets)\n");
+    println!("| operation | candle | ferlab | PyTorch | ferlab / PyTorch |");
+    println!("|---|---|---|---|---|");
+    for r in rows {
+        let cell = |t: Option<f64>| match (t, r.gflop) {
+            (Some(t), Some(g)) => format!("{:.2} ({:.0})", t * 1e3, g / t),
+            (Some(t), None) => format!("{:.2}", t * 1e3),
+            (None, _) => "-".into(),
+        };
+        let speed = match (r.ferlab, r.torch) {
+            (Some(f), Some(t)) => format!("{:.2}", t / f),
+            _ => "-".into(),
+        };
+        println!("| {} | {} | {} | {} | {} |", r.name, cell(r.candle), cell(r.ferlab), cell(r.torch), speed);
+    }
+}
