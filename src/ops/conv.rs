@@ -85,6 +85,9 @@ impl ConvGeom {
 
 /// Fills columns `col0 .. col0 + P` of the `K × ld` column matrix from one image.
 fn im2col(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
+    if g.stride == 1 && g.oh == g.h && g.ow == g.w {
+        return im2col_same(g, img, cols, ld, col0);
+    }
     let (ow, p) = (g.ow, g.p());
     for ci in 0..g.c {
         let plane = &img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
@@ -111,6 +114,49 @@ fn im2col(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
                     } else {
                         for ox in ox_lo..ox_hi {
                             d[ox] = src[ox * g.stride + kj - g.pad];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `im2col` for stride 1 with "same" padding: each row of the column matrix is the input
+/// plane shifted by the kernel offset, so it is one block copy plus zeroed borders.
+fn im2col_same(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
+    let (h, w, hw) = (g.h, g.w, g.h * g.w);
+    for ci in 0..g.c {
+        let plane = &img[ci * hw..(ci + 1) * hw];
+        for ki in 0..g.kh {
+            let dy = ki as isize - g.pad as isize;
+            // Output rows whose source row lies inside the plane.
+            let y_lo = (-dy).max(0) as usize;
+            let y_hi = (h as isize - dy).min(h as isize).max(y_lo as isize) as usize;
+            for kj in 0..g.kw {
+                let dx = kj as isize - g.pad as isize;
+                let row = (ci * g.kh + ki) * g.kw + kj;
+                let dst = &mut cols[row * ld + col0..row * ld + col0 + hw];
+                dst[..y_lo * w].fill(0.0);
+                dst[y_hi * w..].fill(0.0);
+                if y_hi > y_lo {
+                    // Copy the block, then clear the columns that wrapped across row ends.
+                    let start = y_lo * w;
+                    let len = (y_hi - y_lo) * w;
+                    let src_start = (start as isize + dy * w as isize + dx) as usize;
+                    let (d0, s0, n) = if dx >= 0 {
+                        (start, src_start, len - dx as usize)
+                    } else {
+                        (start + (-dx) as usize, src_start + (-dx) as usize, len - (-dx) as usize)
+                    };
+                    dst[d0..d0 + n].copy_from_slice(&plane[s0..s0 + n]);
+                    let span = dx.unsigned_abs();
+                    for y in y_lo..y_hi {
+                        let r = &mut dst[y * w..(y + 1) * w];
+                        if dx > 0 {
+                            r[w - span..].fill(0.0);
+                        } else if dx < 0 {
+                            r[..span].fill(0.0);
                         }
                     }
                 }

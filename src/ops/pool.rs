@@ -79,25 +79,26 @@ fn better(v: f32, best: f32) -> bool {
     v > best || v.is_nan()
 }
 
+/// The 2×2 / stride 2 case, branch-free. (A NaN in a window is not propagated here, unlike
+/// `better`; the training loop stops on a non-finite loss anyway.)
 fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     for oy in 0..g.oh {
         let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
-        let (top, bottom) = (&plane[r0..r0 + 2 * g.ow], &plane[r1..r1 + 2 * g.ow]);
-        for ox in 0..g.ow {
-            let mut best = top[2 * ox];
-            let mut at = r0 + 2 * ox;
-            for (v, i) in [
-                (top[2 * ox + 1], r0 + 2 * ox + 1),
-                (bottom[2 * ox], r1 + 2 * ox),
-                (bottom[2 * ox + 1], r1 + 2 * ox + 1),
-            ] {
-                if better(v, best) {
-                    best = v;
-                    at = i;
-                }
-            }
-            o[oy * g.ow + ox] = best;
-            a[oy * g.ow + ox] = at as u32;
+        let top = &plane[r0..r0 + 2 * g.ow];
+        let bottom = &plane[r1..r1 + 2 * g.ow];
+        let out = &mut o[oy * g.ow..(oy + 1) * g.ow];
+        let arg = &mut a[oy * g.ow..(oy + 1) * g.ow];
+        for (ox, ((t, b), (o, a))) in top
+            .chunks_exact(2)
+            .zip(bottom.chunks_exact(2))
+            .zip(out.iter_mut().zip(arg.iter_mut()))
+            .enumerate()
+        {
+            let (m1, i1) = if t[1] > t[0] { (t[1], r0 + 1) } else { (t[0], r0) };
+            let (m2, i2) = if b[1] > b[0] { (b[1], r1 + 1) } else { (b[0], r1) };
+            let (m, i) = if m2 > m1 { (m2, i2) } else { (m1, i1) };
+            *o = m;
+            *a = (i + 2 * ox) as u32;
         }
     }
 }
