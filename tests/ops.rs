@@ -276,3 +276,40 @@ fn add_relu_matches_candle() {
         &mut rng,
     );
 }
+
+#[test]
+fn fused_conv_bn_relu_pool_matches_the_separate_reference_ops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let pool2 = ops::PoolSpec { k: 2, stride: 2, pad: 0 };
+    let pool3 = ops::PoolSpec { k: 3, stride: 2, pad: 1 };
+    for (n, c, h, oc, k, stride, pad, relu, pool) in [
+        (4, 3, 8, 5, 3, 1, 1, true, Some(pool2)),
+        (3, 2, 9, 4, 3, 2, 1, false, None),
+        (2, 3, 12, 6, 7, 2, 3, true, Some(pool3)),
+        (5, 4, 6, 3, 3, 1, 1, true, None),
+    ] {
+        let x = random(&[n, c, h, h], &mut rng);
+        let w = random(&[oc, c, k, k], &mut rng);
+        let gamma = (random(&[oc], &mut rng) + 1.5).unwrap();
+        let beta = random(&[oc], &mut rng);
+        let what = format!("fused conv k{k} s{stride} relu {relu} pool {pool:?}");
+        assert_same(
+            &[x.clone(), w.clone(), gamma.clone(), beta.clone()],
+            &|t| ops::conv_bn_train(&t[0], &t[1], &t[2], &t[3], (stride, pad), 1e-5, relu, pool, AUTO).unwrap().0,
+            &|t| {
+                let z = t[0].conv2d(&t[1], pad, stride, 1, 1).unwrap();
+                let y = ops::reference::batch_norm_train(&z, &t[2], &t[3], 1e-5, relu).unwrap().0;
+                match pool {
+                    Some(p) => ops::reference::max_pool2d(&y, p.k, p.stride, p.pad).unwrap(),
+                    None => y,
+                }
+            },
+            &what,
+            &mut rng,
+        );
+        let (_, m1, v1, _) = ops::conv_bn_train(&x, &w, &gamma, &beta, (stride, pad), 1e-5, relu, pool, AUTO).unwrap();
+        let z = x.conv2d(&w, pad, stride, 1, 1).unwrap();
+        let (_, m2, v2, _) = ops::reference::batch_norm_train(&z, &gamma, &beta, 1e-5, relu).unwrap();
+        assert!(max_abs_diff(&m1, &m2) < 1e-5 && max_abs_diff(&v1, &v2) < 1e-4, "{what}: statistics");
+    }
+}

@@ -4,7 +4,7 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::ops::{self, Kernels};
+use crate::ops::{self, Kernels, PoolSpec};
 
 /// Whether a forward pass trains (batch statistics, dropout) or evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +150,16 @@ impl BatchNorm2d {
         }
     }
 
+    /// Moves the running statistics towards a batch's (unbiased variance, like PyTorch).
+    pub fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) -> Result<()> {
+        let m = self.momentum;
+        let unbiased = count as f64 / (count.max(2) - 1) as f64;
+        let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean * m)?)?;
+        let rv = ((self.running_var.as_tensor() * (1.0 - m))? + (var * (m * unbiased))?)?;
+        self.running_mean.set(&rm.detach())?;
+        self.running_var.set(&rv.detach())
+    }
+
     /// The evaluation-mode normalisation as a per-channel (scale, shift).
     pub fn folded(&self) -> Result<(Tensor, Tensor)> {
         let inv = self.running_var.as_tensor().affine(1.0, self.eps)?.sqrt()?.recip()?;
@@ -193,14 +203,33 @@ impl Linear {
     }
 }
 
-/// `bn(conv(x))` (then ReLU if set); in evaluation the normalisation is fused into the
-/// convolution's output pass.
-pub fn conv_bn(conv: &Conv2d, bn: &BatchNorm2d, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
+/// `pool(relu(bn(conv(x))))`, ReLU and pooling optional. Training runs it as one fused
+/// node; evaluation fuses the (running-statistics) normalisation into the convolution.
+pub fn conv_bn(
+    conv: &Conv2d,
+    bn: &BatchNorm2d,
+    x: &Tensor,
+    mode: Mode,
+    relu: bool,
+    pool: Option<PoolSpec>,
+) -> Result<Tensor> {
     if mode.is_train() {
-        return bn.forward(&conv.forward(x)?, mode, relu);
+        let (y, mean, var, count) = ops::conv_bn_train(
+            x,
+            conv.weight.as_tensor(),
+            bn.weight.as_tensor(),
+            bn.bias.as_tensor(),
+            (conv.stride, conv.pad),
+            bn.eps,
+            relu,
+            pool,
+            conv.kernels,
+        )?;
+        bn.update_running(&mean, &var, count)?;
+        return Ok(y);
     }
     let (scale, shift) = bn.folded()?;
-    ops::conv2d_affine(
+    let y = ops::conv2d_affine(
         x,
         conv.weight.as_tensor(),
         &scale,
@@ -209,7 +238,11 @@ pub fn conv_bn(conv: &Conv2d, bn: &BatchNorm2d, x: &Tensor, mode: Mode, relu: bo
         conv.pad,
         relu,
         conv.kernels,
-    )
+    )?;
+    match pool {
+        Some(p) => ops::max_pool2d(&y, p.k, p.stride, p.pad, conv.kernels),
+        None => Ok(y),
+    }
 }
 
 /// Inverted dropout with a mask drawn from the step's seed (candle's CPU RNG is unseedable).

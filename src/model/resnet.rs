@@ -5,7 +5,7 @@ use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
 use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
-use crate::ops::{self, Kernels};
+use crate::ops::{self, Kernels, PoolSpec};
 
 fn conv(cin: usize, cout: usize, k: usize, stride: usize, pad: usize) -> ConvSpec {
     ConvSpec {
@@ -47,10 +47,10 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = conv_bn(&self.conv1, &self.bn1, x, mode, true)?;
-        let h = conv_bn(&self.conv2, &self.bn2, &h, mode, false)?;
+        let h = conv_bn(&self.conv1, &self.bn1, x, mode, true, None)?;
+        let h = conv_bn(&self.conv2, &self.bn2, &h, mode, false, None)?;
         let skip = match &self.downsample {
-            Some((conv, bn)) => conv_bn(conv, bn, x, mode, false)?,
+            Some((conv, bn)) => conv_bn(conv, bn, x, mode, false, None)?,
             None => x.clone(),
         };
         ops::add_relu(&h, &skip, self.kernels)
@@ -101,8 +101,12 @@ impl ResNet18 {
 
     /// The last feature map (N × 512 × S/32 × S/32).
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        let h = conv_bn(&self.conv1, &self.bn1, x, mode, true)?;
-        let mut h = ops::max_pool2d(&h, 3, 2, 1, self.kernels)?;
+        let stem_pool = PoolSpec {
+            k: 3,
+            stride: 2,
+            pad: 1,
+        };
+        let mut h = conv_bn(&self.conv1, &self.bn1, x, mode, true, Some(stem_pool))?;
         for layer in &self.layers {
             for block in layer {
                 h = block.forward(&h, mode)?;

@@ -6,7 +6,7 @@ use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
 use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
-use crate::ops::{self, Kernels};
+use crate::ops::{Kernels, PoolSpec};
 
 pub struct ConvBnRelu {
     pub conv: Conv2d,
@@ -14,10 +14,16 @@ pub struct ConvBnRelu {
 }
 
 impl ConvBnRelu {
-    fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
-        conv_bn(&self.conv, &self.bn, x, mode, true)
+    fn forward(&self, x: &Tensor, mode: Mode, pool: Option<PoolSpec>) -> Result<Tensor> {
+        conv_bn(&self.conv, &self.bn, x, mode, true, pool)
     }
 }
+
+const POOL_2X2: PoolSpec = PoolSpec {
+    k: 2,
+    stride: 2,
+    pad: 0,
+};
 
 pub struct SmallCnn {
     pub stages: Vec<Vec<ConvBnRelu>>,
@@ -69,13 +75,12 @@ impl SmallCnn {
     /// The last feature map (N × 8w × S/8 × S/8).
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let mut h = x.clone();
-        let last = self.stages.len() - 1;
+        let last_stage = self.stages.len() - 1;
         for (s, stage) in self.stages.iter().enumerate() {
-            for block in stage {
-                h = block.forward(&h, mode)?;
-            }
-            if s < last {
-                h = ops::max_pool2d(&h, 2, 2, 0, self.kernels)?;
+            for (j, block) in stage.iter().enumerate() {
+                // The stage's pooling runs inside its last block.
+                let pool = (s < last_stage && j + 1 == stage.len()).then_some(POOL_2X2);
+                h = block.forward(&h, mode, pool)?;
             }
         }
         Ok(h)

@@ -5,6 +5,7 @@
 pub mod batchnorm;
 pub mod buffer;
 pub mod conv;
+pub mod fused;
 pub mod gemm;
 pub mod kernels;
 pub mod pool;
@@ -20,6 +21,8 @@ pub use crate::config::Kernels;
 
 use batchnorm::{AddReluOp, AffineOp, BatchNormOp, BatchStats, ReluOp};
 use conv::{Conv2dOp, ConvAffineOp};
+pub use fused::PoolSpec;
+use fused::ConvBnOp;
 use pool::MaxPool2dOp;
 pub use storage::is_cpu_f32;
 
@@ -65,6 +68,44 @@ pub fn conv2d_affine(
     channel_affine(&conv2d(x, w, stride, pad, kernels)?, scale, shift, relu_after, kernels)
 }
 
+/// The result of a training-mode batch norm: output, batch mean and biased variance
+/// (detached), elements per channel.
+pub type BatchNormOutput = (Tensor, Tensor, Tensor, usize);
+
+/// Training-mode `pool(relu(bn(conv(x, w))))` (ReLU and pooling optional) as one graph node
+/// on the CPU. Returns the output and the batch statistics of the convolution's output.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_bn_train(
+    x: &Tensor,
+    w: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    (stride, pad): (usize, usize),
+    eps: f64,
+    relu_after: bool,
+    pool: Option<PoolSpec>,
+    kernels: Kernels,
+) -> Result<BatchNormOutput> {
+    if fast(kernels, x) {
+        let oc = w.dim(0)?;
+        let stats = Arc::new(Mutex::new(BatchStats::default()));
+        let op = ConvBnOp::new(stride, pad, eps, relu_after, pool, stats.clone());
+        let gb = Tensor::cat(&[gamma, beta], 0)?;
+        let y = x.contiguous()?.apply_op3(&w.contiguous()?, &gb, op)?;
+        let s = stats.lock().expect("stats lock");
+        let mean = Tensor::from_slice(&s.mean, oc, x.device())?;
+        let var = Tensor::from_slice(&s.var, oc, x.device())?;
+        return Ok((y, mean, var, s.count));
+    }
+    let z = conv2d(x, w, stride, pad, kernels)?;
+    let (y, mean, var, count) = batch_norm_train(&z, gamma, beta, eps, relu_after, kernels)?;
+    let y = match pool {
+        Some(p) => max_pool2d(&y, p.k, p.stride, p.pad, kernels)?,
+        None => y,
+    };
+    Ok((y, mean, var, count))
+}
+
 /// `relu(a + b)`: a residual connection and its activation in one pass.
 pub fn add_relu(a: &Tensor, b: &Tensor, kernels: Kernels) -> Result<Tensor> {
     if fast(kernels, a) && a.dims() == b.dims() {
@@ -103,7 +144,7 @@ pub fn batch_norm_train(
     eps: f64,
     relu_after: bool,
     kernels: Kernels,
-) -> Result<(Tensor, Tensor, Tensor, usize)> {
+) -> Result<BatchNormOutput> {
     let dims = x.dims().to_vec();
     let c = dims[1];
     let count = x.elem_count() / c;

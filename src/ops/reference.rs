@@ -39,7 +39,7 @@ pub fn batch_norm_train(
     beta: &Tensor,
     eps: f64,
     relu_after: bool,
-) -> Result<(Tensor, Tensor, Tensor, usize)> {
+) -> Result<super::BatchNormOutput> {
     let dims = x.dims().to_vec();
     let c = dims[1];
     let count = x.elem_count() / c;
