@@ -2,6 +2,7 @@
 //! activation maps come straight from the last feature map and the head's weights.
 
 pub mod layers;
+pub mod pretrained;
 pub mod resnet;
 pub mod small_cnn;
 

@@ -21,6 +21,7 @@ use crate::config::Experiment;
 use crate::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
 use crate::data::{self, DataStats, Dataset, Split};
 use crate::method::{self, BatchTensors, Method, StepContext};
+use crate::model::pretrained::load_pretrained;
 use crate::model::{FerModel, load_into};
 use crate::optim::Optimizer;
 use crate::optim::schedule::lr_at;
@@ -130,19 +131,9 @@ impl<'a> Session<'a> {
         let k = dataset.num_classes();
         let model = FerModel::new(&exp.model, exp.data.channels, k, &device, exp.seed)?;
         if let Some(path) = &exp.model.pretrained {
-            let (tensors, _) = checkpoint::load(path, &device)?;
-            let report = model.load(&tensors)?;
-            sink(&Event::log(
-                Level::Info,
-                format!(
-                    "pretrained {}: {} tensors loaded, {} missing, {} unexpected, {} mismatched",
-                    path.display(),
-                    report.loaded,
-                    report.missing.len(),
-                    report.unexpected.len(),
-                    report.mismatched.len()
-                ),
-            ));
+            let (report, text) = load_pretrained(&model, path).map_err(|e| anyhow!(e))?;
+            let level = if report.loaded == 0 { Level::Warn } else { Level::Info };
+            sink(&Event::log(level, text));
         }
         let method = method::build(&exp, &device)?;
         let mut params = model.parameters();

@@ -1,0 +1,92 @@
+//! Pretrained weights in torchvision's layout, from `.safetensors` or PyTorch `.pth` files
+//! (a plain state dict, or one under `state_dict` / `model`, with DataParallel's `module.`
+//! prefix removed).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use super::{FerModel, LoadReport};
+
+/// Reads every tensor of a weights file, keyed by its (prefix-stripped) name.
+pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, String> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let named: Vec<(String, Tensor)> = match ext.as_str() {
+        "safetensors" => candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .into_iter()
+            .collect(),
+        "pth" | "pt" | "bin" | "ckpt" => read_pth(path)?,
+        other => {
+            return Err(format!(
+                "{}: unknown weights format `.{other}` (expected .safetensors or .pth)",
+                path.display()
+            ));
+        }
+    };
+    if named.is_empty() {
+        return Err(format!("{}: no tensors found", path.display()));
+    }
+    Ok(strip_common_prefix(named))
+}
+
+fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, String> {
+    let err = |e: candle_core::Error| format!("{}: cannot read as a PyTorch file: {e}", path.display());
+    let plain = candle_core::pickle::read_all(path).map_err(err)?;
+    if !plain.is_empty() {
+        return Ok(plain);
+    }
+    for key in ["state_dict", "model", "model_state_dict"] {
+        if let Ok(found) = candle_core::pickle::read_all_with_key(path, Some(key)) {
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Removes a prefix every name shares (`module.` from DataParallel, `model.`, `backbone.`).
+fn strip_common_prefix(named: Vec<(String, Tensor)>) -> HashMap<String, Tensor> {
+    for prefix in ["module.", "model.", "backbone."] {
+        if named.iter().all(|(n, _)| n.starts_with(prefix)) {
+            return named
+                .into_iter()
+                .map(|(n, t)| (n[prefix.len()..].to_string(), t))
+                .collect();
+        }
+    }
+    named.into_iter().collect()
+}
+
+/// Loads what fits from `path` into `model` and describes what did not.
+pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, String), String> {
+    let tensors = read_weights(path)?;
+    // torchvision counts batches seen by each batch norm; ferlab does not need them.
+    let tensors: HashMap<String, Tensor> = tensors
+        .into_iter()
+        .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
+        .collect();
+    let report = model.load(&tensors).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = format!("pretrained weights {}: {} tensors loaded", path.display(), report.loaded);
+    let list = |v: &[String]| {
+        let shown: Vec<&str> = v.iter().take(8).map(String::as_str).collect();
+        let more = if v.len() > 8 { format!(" and {} more", v.len() - 8) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !report.mismatched.is_empty() {
+        text += &format!(
+            "; {} kept their initialisation because shapes differ ({})",
+            report.mismatched.len(),
+            list(&report.mismatched)
+        );
+    }
+    if !report.missing.is_empty() {
+        text += &format!("; {} missing from the file ({})", report.missing.len(), list(&report.missing));
+    }
+    if !report.unexpected.is_empty() {
+        text += &format!("; {} in the file but not in the model ({})", report.unexpected.len(), list(&report.unexpected));
+    }
+    Ok((report, text))
+}
