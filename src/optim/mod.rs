@@ -168,7 +168,10 @@ fn step_host(var: &Var, grad: &Tensor, slot: &mut Slot, rule: Rule) -> Result<()
 }
 
 fn step_device(var: &Var, grad: &Tensor, slot: &mut Slot, rule: Rule) -> Result<()> {
-    let p = var.as_tensor();
+    // Detached: arithmetic on a Var records autograd history, which the moment buffers would
+    // otherwise chain from step to step (a leak of one model's worth of tensors per step).
+    let p = &var.as_tensor().detach();
+    let grad = &grad.detach();
     let take = |b: &Buf| match b {
         Buf::Device(t) => Some(t.clone()),
         _ => None,

@@ -110,3 +110,20 @@ fn state_round_trips_through_tensors() {
         assert_eq!(x, y, "{k}");
     }
 }
+
+#[test]
+fn the_tensor_path_keeps_no_autograd_history() {
+    let c = cfg(OptimizerKind::Adam);
+    let w = Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+    let mut opt = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Candle);
+    for _ in 0..3 {
+        let loss = w.as_tensor().sqr().unwrap().sum_all().unwrap();
+        opt.step(&loss.backward().unwrap(), 0.1).unwrap();
+    }
+    for buf in [&opt.slots[0].first, &opt.slots[0].second] {
+        match buf {
+            Buf::Device(t) => assert!(!t.track_op(), "moment buffer records history"),
+            _ => panic!("expected tensor moments"),
+        }
+    }
+}
