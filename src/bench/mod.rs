@@ -196,9 +196,27 @@ pub fn profile_shapes() -> Vec<ConvShape> {
 }
 
 /// Seconds of the forward pass and of the backward pass (both gradients) of a convolution.
+/// ferlab's kernels are called directly; candle's backward is its autograd pass of
+/// Σ(y · g) less the forward (the product and sum are a few memory passes).
 pub fn time_conv(shape: ConvShape, kernels: Kernels, budget: Budget, device: &Device) -> Result<(Vec<f64>, Vec<f64>)> {
-    let x = Var::from_tensor(&random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?)?;
-    let w = Var::from_tensor(&random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?)?;
+    let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
+    let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
+    if kernels == Kernels::Auto && crate::ops::is_cpu_f32(&x) {
+        let g = crate::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
+        let (xv, wv) = (x.flatten_all()?.to_vec1::<f32>()?, w.flatten_all()?.to_vec1::<f32>()?);
+        let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?.flatten_all()?.to_vec1::<f32>()?;
+        let fwd = timed(budget, device, || {
+            std::hint::black_box(crate::ops::conv::forward(&g, &xv, &wv));
+            Ok(())
+        })?;
+        let bwd = timed(budget, device, || {
+            std::hint::black_box(crate::ops::conv::backward(&g, &xv, &wv, &dy, true));
+            Ok(())
+        })?;
+        return Ok((fwd, bwd));
+    }
+    let x = Var::from_tensor(&x)?;
+    let w = Var::from_tensor(&w)?;
     let y = ops::conv2d(x.as_tensor(), w.as_tensor(), shape.stride, shape.pad, kernels)?;
     let g = random(y.dims(), 4, device)?;
     let fwd = timed(budget, device, || {
@@ -209,8 +227,6 @@ pub fn time_conv(shape: ConvShape, kernels: Kernels, budget: Budget, device: &De
         let y = ops::conv2d(x.as_tensor(), w.as_tensor(), shape.stride, shape.pad, kernels)?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })?;
-    // The backward alone: (forward + backward) minus the forward; the product with g and
-    // the sum are a few memory passes, small next to either.
     Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
 }
 

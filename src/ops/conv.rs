@@ -4,6 +4,8 @@
 //! at 3-15 GFLOP/s. Here every pass is a GEMM on column matrices built per chunk of
 //! images, chunks spread over the rayon pool, so all three passes run near GEMM speed.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -167,14 +169,45 @@ fn im2col_same(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usi
     }
 }
 
-/// Adds columns `col0 .. col0 + P` of a column matrix back into one image's gradient.
-fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [f32]) {
-    let (ow, p) = (g.ow, g.p());
+/// Whether every input pixel is read exactly once by the centre tap of the kernel (stride 1,
+/// "same" padding, odd kernel): the input gradient can then start from that tap's column
+/// instead of from zeros.
+fn centre_covers_input(g: &ConvGeom) -> bool {
+    g.stride == 1 && g.oh == g.h && g.ow == g.w && g.kh % 2 == 1 && g.kw % 2 == 1 && g.pad == g.kh / 2 && g.kh == g.kw
+}
+
+/// Writes one image's input gradient (every element of `img`) from columns
+/// `col0 .. col0 + P` of a column matrix.
+fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [MaybeUninit<f32>]) {
+    let (ow, p, hw) = (g.ow, g.p(), g.h * g.w);
+    let centre = centre_covers_input(g).then_some((g.kh / 2, g.kw / 2));
+    // Start from the centre tap's column where it covers every pixel, from zeros otherwise.
     for ci in 0..g.c {
-        let plane = &mut img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        let plane = &mut img[ci * hw..(ci + 1) * hw];
+        match centre {
+            Some((ck, cj)) => {
+                let row = (ci * g.kh + ck) * g.kw + cj;
+                for (d, &v) in plane.iter_mut().zip(&cols[row * ld + col0..row * ld + col0 + p]) {
+                    d.write(v);
+                }
+            }
+            None => {
+                for d in plane.iter_mut() {
+                    d.write(0.0);
+                }
+            }
+        }
+    }
+    // SAFETY: every element was written just above.
+    let img = unsafe { &mut *(img as *mut [MaybeUninit<f32>] as *mut [f32]) };
+    for ci in 0..g.c {
+        let plane = &mut img[ci * hw..(ci + 1) * hw];
         for ki in 0..g.kh {
             let (oy_lo, oy_hi) = g.out_range(ki, g.h, g.oh);
             for kj in 0..g.kw {
+                if centre == Some((ki, kj)) {
+                    continue;
+                }
                 let row = (ci * g.kh + ki) * g.kw + kj;
                 let src = &cols[row * ld + col0..row * ld + col0 + p];
                 let (ox_lo, ox_hi) = g.out_range(kj, g.w, g.ow);
@@ -293,21 +326,17 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
 /// Gradients of `conv(x, w)` given the output gradient `dy`: (dx if asked, dw).
 pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -> (Option<Vec<f32>>, Vec<f32>) {
     let (k, p, oc) = (g.k(), g.p(), g.oc);
-    let ipc = g.images_per_chunk();
+    // Large maps go one image per chunk: the output gradient is then used in place,
+    // without gathering several images into one matrix first.
+    let ipc = if g.p() >= 256 { 1 } else { g.images_per_chunk() };
     let img_len = g.c * g.h * g.w;
     let num_chunks = g.n.div_ceil(ipc);
     // Chunks are split into a fixed number of contiguous groups, each with its own weight
     // gradient, summed in group order: the result does not depend on thread timing.
     let groups = rayon::current_num_threads().max(1).min(num_chunks.max(1));
     let per_group = num_chunks.div_ceil(groups);
-    let mut dx = if want_dx { vec![0.0f32; g.n * img_len] } else { Vec::new() };
-    let dx_chunks: Vec<&mut [f32]> = if want_dx {
-        dx.chunks_mut(per_group * ipc * img_len).collect()
-    } else {
-        Vec::new()
-    };
     let wm = Mat::rows(w, oc, k);
-    let run_group = |gi: usize, mut dx_group: Option<&mut [f32]>| -> Vec<f32> {
+    let run_group = |gi: usize, mut dx_group: Option<&mut [MaybeUninit<f32>]>| -> Vec<f32> {
         let mut dw = vec![0.0f32; oc * k];
         let first = gi * per_group;
         let last = ((gi + 1) * per_group).min(num_chunks);
@@ -319,7 +348,7 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
                 for i in 0..nc {
                     im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], cols, ld, i * p);
                 }
-                let step = |dym: &[f32], cols: &mut [f32], dw: &mut [f32], dx: Option<&mut [f32]>| {
+                let step = |dym: &[f32], cols: &mut [f32], dw: &mut [f32], dx: Option<&mut [MaybeUninit<f32>]>| {
                     let dyv = Mat::rows(dym, oc, ld);
                     // dW += dY · colsᵀ
                     matmul(dw, k, dyv, Mat::rows(cols, k, ld).t(), true);
@@ -349,14 +378,17 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
         }
         dw
     };
-    let partials: Vec<Vec<f32>> = if want_dx {
-        dx_chunks
-            .into_par_iter()
-            .enumerate()
-            .map(|(gi, dxg)| run_group(gi, Some(dxg)))
-            .collect()
+    let (dx, partials) = if want_dx {
+        let parts: Vec<std::sync::Mutex<Vec<f32>>> = (0..groups).map(|_| Default::default()).collect();
+        // Each group writes the input gradient of its own images, every element of them.
+        let dx = par_filled(g.n * img_len, per_group * ipc * img_len, |gi, chunk| {
+            *parts[gi].lock().expect("partial lock") = run_group(gi, Some(chunk));
+        });
+        let parts = parts.into_iter().map(|m| m.into_inner().expect("partial lock")).collect();
+        (Some(dx), parts)
     } else {
-        (0..groups).into_par_iter().map(|gi| run_group(gi, None)).collect()
+        let parts: Vec<Vec<f32>> = (0..groups).into_par_iter().map(|gi| run_group(gi, None)).collect();
+        (None, parts)
     };
     let mut dw = vec![0.0f32; oc * k];
     for part in partials {
@@ -364,7 +396,7 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
             *a += b;
         }
     }
-    (want_dx.then_some(dx), dw)
+    (dx, dw)
 }
 
 /// candle custom op: `conv2d(x, w)` with CPU forward and backward.

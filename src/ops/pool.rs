@@ -73,14 +73,8 @@ pub fn unpool_plane(arg: &[u32], dy: &[f32], d: &mut [f32]) {
     }
 }
 
-/// `>` keeps the first maximum, like PyTorch; a NaN wins and propagates.
-#[inline]
-fn better(v: f32, best: f32) -> bool {
-    v > best || v.is_nan()
-}
-
-/// The 2×2 / stride 2 case, branch-free. (A NaN in a window is not propagated here, unlike
-/// `better`; the training loop stops on a non-finite loss anyway.)
+/// The 2×2 / stride 2 case, branch-free. (NaNs are not propagated by max pooling here; the
+/// training loop stops on a non-finite loss anyway.)
 fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     for oy in 0..g.oh {
         let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
@@ -107,22 +101,25 @@ fn pool_any(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     for oy in 0..g.oh {
         let y0 = (oy * g.stride) as isize - g.pad as isize;
         let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
-        for ox in 0..g.ow {
+        let out = &mut o[oy * g.ow..(oy + 1) * g.ow];
+        let arg = &mut a[oy * g.ow..(oy + 1) * g.ow];
+        for (ox, (o, a)) in out.iter_mut().zip(arg.iter_mut()).enumerate() {
             let x0 = (ox * g.stride) as isize - g.pad as isize;
             let (xlo, xhi) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
             let mut best = f32::NEG_INFINITY;
             let mut at = ylo * g.w + xlo;
             for iy in ylo..yhi {
-                let row = &plane[iy * g.w + xlo..iy * g.w + xhi];
-                for (j, &v) in row.iter().enumerate() {
-                    if better(v, best) {
+                let base = iy * g.w;
+                for (ix, &v) in plane[base + xlo..base + xhi].iter().enumerate() {
+                    // Strict `>` keeps the first maximum, like PyTorch.
+                    if v > best {
                         best = v;
-                        at = iy * g.w + xlo + j;
+                        at = base + xlo + ix;
                     }
                 }
             }
-            o[oy * g.ow + ox] = best;
-            a[oy * g.ow + ox] = at as u32;
+            *o = best;
+            *a = at as u32;
         }
     }
 }
