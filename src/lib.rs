@@ -16,3 +16,4 @@ pub mod optim;
 pub mod run;
 pub mod seed;
 pub mod train;
+pub mod ui;

@@ -22,10 +22,7 @@ fn main() {
     let args = cli::Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),
-        None => {
-            eprintln!("the workbench is not part of this build yet; see `ferlab --help`");
-            Ok(())
-        }
+        None => cli::open_workbench(None),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -31,7 +31,12 @@ epochs = 0
 batch_sise = 3
 "#,
     );
-    let out = ferlab().arg("train").arg(&preset).current_dir(dir.path()).output().unwrap();
+    let out = ferlab()
+        .arg("train")
+        .arg(&preset)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     for expected in [
@@ -53,11 +58,22 @@ fn type_errors_and_syntax_errors_name_the_field_or_line() {
     let dir = tempfile::tempdir().unwrap();
     let preset = dir.path().join("p.toml");
     write(&preset, "[data]\nsource = \"folder\"\n");
-    let out = ferlab().args(["data", "stats"]).arg(&preset).output().unwrap();
+    let out = ferlab()
+        .args(["data", "stats"])
+        .arg(&preset)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("data.source: unknown variant `folder`"), "{err}");
+    assert!(
+        err.contains("data.source: unknown variant `folder`"),
+        "{err}"
+    );
     write(&preset, "[data\n");
-    let out = ferlab().args(["data", "stats"]).arg(&preset).output().unwrap();
+    let out = ferlab()
+        .args(["data", "stats"])
+        .arg(&preset)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 1"), "{err}");
     write(&preset, "seed = 1\n");
@@ -68,7 +84,10 @@ fn type_errors_and_syntax_errors_name_the_field_or_line() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("train.epochs: invalid type: string \"many\""), "{err}");
+    assert!(
+        err.contains("train.epochs: invalid type: string \"many\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,15 +123,35 @@ batch_size = 16
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("epoch   2:") && err.contains("finished in"), "{err}");
-    let run = std::fs::read_dir(dir.path().join("runs")).unwrap().next().unwrap().unwrap().path();
-    for f in ["config.toml", "events.jsonl", "checkpoints/last.safetensors", "checkpoints/best.safetensors"] {
+    assert!(
+        err.contains("epoch   2:") && err.contains("finished in"),
+        "{err}"
+    );
+    let run = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for f in [
+        "config.toml",
+        "events.jsonl",
+        "checkpoints/last.safetensors",
+        "checkpoints/best.safetensors",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
     let out = ferlab().arg("eval").arg(&run).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("overall accuracy") && text.contains("confusion"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("overall accuracy") && text.contains("confusion"),
+        "{text}"
+    );
     assert!(text.contains("(42 images)"), "{text}");
     let out = ferlab().arg("eval").arg(dir.path()).output().unwrap();
     assert!(!out.status.success());
@@ -138,10 +177,22 @@ noise_rate = 0.3
 imbalance_factor = 5
 "#,
     );
-    let out = ferlab().args(["data", "stats"]).arg(&preset).arg("--json").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ferlab()
+        .args(["data", "stats"])
+        .arg(&preset)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(stats["val_counts"], serde_json::json!([4, 4, 4, 4, 4, 4, 4]));
+    assert_eq!(
+        stats["val_counts"],
+        serde_json::json!([4, 4, 4, 4, 4, 4, 4])
+    );
     let rate = stats["noise_rate"].as_f64().unwrap();
     assert!((rate - 0.3).abs() < 0.01, "{rate}");
 }

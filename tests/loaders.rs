@@ -16,13 +16,18 @@ fn folder_config(root: &std::path::Path) -> DataConfig {
 
 /// FER2013's folder layout: train/val with its seven class-folder names, png and jpg.
 fn write_fer2013_folders(root: &std::path::Path) {
-    let classes = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"];
+    let classes = [
+        "angry", "disgust", "fear", "happy", "neutral", "sad", "surprise",
+    ];
     for (split, n) in [("train", 3u32), ("val", 2)] {
         for (ci, class) in classes.iter().enumerate() {
             for k in 0..n {
                 let ext = if k % 2 == 0 { "jpg" } else { "png" };
                 common::write_image(
-                    &root.join(split).join(class).join(format!("img_{ci}_{k}.{ext}")),
+                    &root
+                        .join(split)
+                        .join(class)
+                        .join(format!("img_{ci}_{k}.{ext}")),
                     48,
                     ci as u32 * 10 + k,
                 );
@@ -46,9 +51,19 @@ fn image_folder_maps_fer2013_class_names_and_resizes() {
     assert_eq!(ds.train.class_counts(7), vec![3; 7]);
     assert_eq!(ds.train.images.len(), 21 * 24 * 24);
     // angry -> anger (index 5 of surprise, fear, disgust, happiness, sadness, anger, neutral)
-    let i = ds.train.ids.iter().position(|p| p.contains("/angry/")).unwrap();
+    let i = ds
+        .train
+        .ids
+        .iter()
+        .position(|p| p.contains("/angry/"))
+        .unwrap();
     assert_eq!(ds.train.labels[i], 5);
-    let i = ds.train.ids.iter().position(|p| p.contains("/happy/")).unwrap();
+    let i = ds
+        .train
+        .ids
+        .iter()
+        .position(|p| p.contains("/happy/"))
+        .unwrap();
     assert_eq!(ds.train.labels[i], 3);
 }
 
@@ -68,7 +83,10 @@ fn corrupt_images_are_skipped_with_their_path_or_fail_the_run() {
     assert_eq!(ds.train.len(), 21);
     exp.data.on_bad_image = BadImagePolicy::Fail;
     let err = data::build(&exp).unwrap_err().to_string();
-    assert!(err.contains("broken.jpg") && err.contains("unreadable image"), "{err}");
+    assert!(
+        err.contains("broken.jpg") && err.contains("unreadable image"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -82,13 +100,17 @@ fn a_class_folder_that_matches_no_class_is_a_preset_problem() {
     };
     let problems = exp.validate();
     assert!(
-        problems.iter().any(|p| p.path == "data.train_split" && p.message.contains("contempt")),
+        problems
+            .iter()
+            .any(|p| p.path == "data.train_split" && p.message.contains("contempt")),
         "{problems:?}"
     );
 }
 
 fn csv_row(code: usize, usage: &str, seed: usize) -> String {
-    let pixels: Vec<String> = (0..48 * 48).map(|i| ((i * 3 + seed * 17) % 256).to_string()).collect();
+    let pixels: Vec<String> = (0..48 * 48)
+        .map(|i| ((i * 3 + seed * 17) % 256).to_string())
+        .collect();
     format!("{code},{},{usage}", pixels.join(" "))
 }
 
@@ -144,13 +166,19 @@ fn a_bad_csv_row_names_its_line() {
         ..Experiment::default()
     };
     let err = data::build(&exp).unwrap_err().to_string();
-    assert!(err.contains("line 3") && err.contains("expected 2304 pixels, found 3"), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("expected 2304 pixels, found 3"),
+        "{err}"
+    );
     exp.data.on_bad_image = BadImagePolicy::Skip;
     let ds = data::build(&exp).unwrap();
     assert_eq!((ds.train.len(), ds.val.len(), ds.skipped.len()), (1, 1, 1));
     std::fs::write(&path, "label,pixels\n").unwrap();
     let err = data::build(&exp).unwrap_err().to_string();
-    assert!(err.contains("line 1") && err.contains("emotion,pixels,Usage"), "{err}");
+    assert!(
+        err.contains("line 1") && err.contains("emotion,pixels,Usage"),
+        "{err}"
+    );
 }
 
 #[test]

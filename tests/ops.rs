@@ -16,21 +16,46 @@ fn random(dims: &[usize], rng: &mut ChaCha8Rng) -> Tensor {
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());
-    (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 fn scale(t: &Tensor) -> f32 {
-    t.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap().max(1.0)
+    t.abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+        .max(1.0)
 }
 
 /// Gradients of Σ(f(inputs) · r) for a fixed random r, wrt every input.
 fn grads(inputs: &[Tensor], r: &Tensor, f: &dyn Fn(&[Tensor]) -> Tensor) -> (Tensor, Vec<Tensor>) {
-    let vars: Vec<Var> = inputs.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
     let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let y = f(&ts);
     let loss = (&y * r).unwrap().sum_all().unwrap();
     let g = loss.backward().unwrap();
-    (y, vars.iter().map(|v| g.get(v.as_tensor()).unwrap().clone()).collect())
+    (
+        y,
+        vars.iter()
+            .map(|v| g.get(v.as_tensor()).unwrap().clone())
+            .collect(),
+    )
 }
 
 fn assert_same(
@@ -83,12 +108,22 @@ fn conv2d_matches_candle_on_random_shapes() {
 
 /// Central finite differences of Σ(f(inputs) · r) at a few coordinates of every input,
 /// against the analytic gradients of `f`.
-fn check_finite_differences(inputs: &[Tensor], f: &dyn Fn(&[Tensor]) -> Tensor, what: &str, rng: &mut ChaCha8Rng) {
+fn check_finite_differences(
+    inputs: &[Tensor],
+    f: &dyn Fn(&[Tensor]) -> Tensor,
+    what: &str,
+    rng: &mut ChaCha8Rng,
+) {
     let probe = f(inputs);
     let r = random(probe.dims(), rng);
     let value = |ts: &[Tensor]| -> f64 {
         let y = f(ts).to_dtype(candle_core::DType::F64).unwrap();
-        (y * r.to_dtype(candle_core::DType::F64).unwrap()).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+        (y * r.to_dtype(candle_core::DType::F64).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
     };
     let (_, g) = grads(inputs, &r, f);
     let eps = 1e-2f32;
@@ -120,7 +155,11 @@ fn conv2d_gradients_match_finite_differences_where_candle_cannot_check_them() {
     // strided output does not cover the input's last columns (9x6, k3, s2, p1 gives 9x5):
     // these shapes are checked against finite differences instead.
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    for (n, c, h, w, oc, k, stride, pad) in [(2, 2, 5, 4, 3, 3, 2, 1), (3, 1, 9, 6, 5, 3, 2, 1), (2, 3, 8, 8, 2, 3, 3, 0)] {
+    for (n, c, h, w, oc, k, stride, pad) in [
+        (2, 2, 5, 4, 3, 3, 2, 1),
+        (3, 1, 9, 6, 5, 3, 2, 1),
+        (2, 3, 8, 8, 2, 3, 3, 0),
+    ] {
         let x = random(&[n, c, h, w], &mut rng);
         let wt = random(&[oc, c, k, k], &mut rng);
         check_finite_differences(
@@ -136,12 +175,21 @@ fn conv2d_gradients_match_finite_differences_where_candle_cannot_check_them() {
 fn pooling_and_batch_norm_gradients_match_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = random(&[2, 3, 7, 7], &mut rng);
-    check_finite_differences(&[x.clone()], &|t| ops::max_pool2d(&t[0], 3, 2, 1, AUTO).unwrap(), "max pool", &mut rng);
+    check_finite_differences(
+        &[x.clone()],
+        &|t| ops::max_pool2d(&t[0], 3, 2, 1, AUTO).unwrap(),
+        "max pool",
+        &mut rng,
+    );
     let gamma = (random(&[3], &mut rng) + 1.5).unwrap();
     let beta = random(&[3], &mut rng);
     check_finite_differences(
         &[x, gamma, beta],
-        &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, false, AUTO).unwrap().0,
+        &|t| {
+            ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, false, AUTO)
+                .unwrap()
+                .0
+        },
         "batch norm",
         &mut rng,
     );
@@ -178,26 +226,44 @@ fn max_pool_with_kernel_equal_stride_matches_candle_forward() {
     let ours = ops::max_pool2d(&x, 2, 2, 0, AUTO).unwrap();
     let theirs = x.max_pool2d(2).unwrap();
     assert_eq!(max_abs_diff(&ours, &theirs), 0.0);
-    check_finite_differences(&[x], &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(), "max pool 2x2", &mut rng);
+    check_finite_differences(
+        &[x],
+        &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(),
+        "max pool 2x2",
+        &mut rng,
+    );
 }
 
 #[test]
 fn batch_norm_matches_the_reference_with_and_without_relu() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    for (dims, relu) in [(vec![4, 3, 5, 5], true), (vec![7, 6, 3, 2], false), (vec![9, 5], false)] {
+    for (dims, relu) in [
+        (vec![4, 3, 5, 5], true),
+        (vec![7, 6, 3, 2], false),
+        (vec![9, 5], false),
+    ] {
         let c = dims[1];
         let x = random(&dims, &mut rng);
         let gamma = (random(&[c], &mut rng) + 1.5).unwrap();
         let beta = random(&[c], &mut rng);
         assert_same(
             &[x.clone(), gamma.clone(), beta.clone()],
-            &|t| ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu, AUTO).unwrap().0,
-            &|t| ops::reference::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu).unwrap().0,
+            &|t| {
+                ops::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu, AUTO)
+                    .unwrap()
+                    .0
+            },
+            &|t| {
+                ops::reference::batch_norm_train(&t[0], &t[1], &t[2], 1e-5, relu)
+                    .unwrap()
+                    .0
+            },
             &format!("batch norm {dims:?} relu {relu}"),
             &mut rng,
         );
         let (_, m1, v1, n1) = ops::batch_norm_train(&x, &gamma, &beta, 1e-5, relu, AUTO).unwrap();
-        let (_, m2, v2, n2) = ops::reference::batch_norm_train(&x, &gamma, &beta, 1e-5, relu).unwrap();
+        let (_, m2, v2, n2) =
+            ops::reference::batch_norm_train(&x, &gamma, &beta, 1e-5, relu).unwrap();
         assert_eq!(n1, n2);
         assert!(max_abs_diff(&m1, &m2) < 1e-5 && max_abs_diff(&v1, &v2) < 1e-5);
     }
@@ -218,7 +284,13 @@ fn channel_affine_and_relu_match_candle() {
             &mut rng,
         );
     }
-    assert_same(&[x], &|t| ops::relu(&t[0], AUTO).unwrap(), &|t| t[0].relu().unwrap(), "relu", &mut rng);
+    assert_same(
+        &[x],
+        &|t| ops::relu(&t[0], AUTO).unwrap(),
+        &|t| t[0].relu().unwrap(),
+        "relu",
+        &mut rng,
+    );
 }
 
 #[test]
@@ -228,9 +300,14 @@ fn conv2d_results_do_not_depend_on_the_thread_count() {
     let w = random(&[16, 8, 3, 3], &mut rng);
     let r = random(&[16, 16, 12, 12], &mut rng);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
-            let (y, g) = grads(&[x.clone(), w.clone()], &r, &|t| ops::conv2d(&t[0], &t[1], 1, 1, AUTO).unwrap());
+            let (y, g) = grads(&[x.clone(), w.clone()], &r, &|t| {
+                ops::conv2d(&t[0], &t[1], 1, 1, AUTO).unwrap()
+            });
             let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             (flat(&y), flat(&g[0]), flat(&g[1]))
         })
@@ -251,7 +328,11 @@ fn conv2d_results_do_not_depend_on_the_thread_count() {
 #[test]
 fn fused_evaluation_conv_bn_relu_equals_the_separate_ops() {
     let mut rng = ChaCha8Rng::seed_from_u64(10);
-    for (n, c, h, oc, k, stride, pad, relu) in [(3, 4, 9, 5, 3, 1, 1, true), (33, 2, 4, 3, 3, 2, 1, false), (2, 3, 8, 6, 1, 2, 0, true)] {
+    for (n, c, h, oc, k, stride, pad, relu) in [
+        (3, 4, 9, 5, 3, 1, 1, true),
+        (33, 2, 4, 3, 3, 2, 1, false),
+        (2, 3, 8, 6, 1, 2, 0, true),
+    ] {
         let x = random(&[n, c, h, h], &mut rng);
         let w = random(&[oc, c, k, k], &mut rng);
         let scale = random(&[oc], &mut rng);
@@ -259,7 +340,10 @@ fn fused_evaluation_conv_bn_relu_equals_the_separate_ops() {
         let fused = ops::conv2d_affine(&x, &w, &scale, &shift, stride, pad, relu, AUTO).unwrap();
         let conv = x.conv2d(&w, pad, stride, 1, 1).unwrap();
         let reference = ops::reference::channel_affine(&conv, &scale, &shift, relu).unwrap();
-        assert!(max_abs_diff(&fused, &reference) < 1e-4, "n{n} c{c} k{k} s{stride}");
+        assert!(
+            max_abs_diff(&fused, &reference) < 1e-4,
+            "n{n} c{c} k{k} s{stride}"
+        );
     }
 }
 
@@ -280,8 +364,16 @@ fn add_relu_matches_candle() {
 #[test]
 fn fused_conv_bn_relu_pool_matches_the_separate_reference_ops() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
-    let pool2 = ops::PoolSpec { k: 2, stride: 2, pad: 0 };
-    let pool3 = ops::PoolSpec { k: 3, stride: 2, pad: 1 };
+    let pool2 = ops::PoolSpec {
+        k: 2,
+        stride: 2,
+        pad: 0,
+    };
+    let pool3 = ops::PoolSpec {
+        k: 3,
+        stride: 2,
+        pad: 1,
+    };
     for (n, c, h, oc, k, stride, pad, relu, pool) in [
         (4, 3, 8, 5, 3, 1, 1, true, Some(pool2)),
         (3, 2, 9, 4, 3, 2, 1, false, None),
@@ -295,10 +387,26 @@ fn fused_conv_bn_relu_pool_matches_the_separate_reference_ops() {
         let what = format!("fused conv k{k} s{stride} relu {relu} pool {pool:?}");
         assert_same(
             &[x.clone(), w.clone(), gamma.clone(), beta.clone()],
-            &|t| ops::conv_bn_train(&t[0], &t[1], &t[2], &t[3], (stride, pad), 1e-5, relu, pool, AUTO).unwrap().0,
+            &|t| {
+                ops::conv_bn_train(
+                    &t[0],
+                    &t[1],
+                    &t[2],
+                    &t[3],
+                    (stride, pad),
+                    1e-5,
+                    relu,
+                    pool,
+                    AUTO,
+                )
+                .unwrap()
+                .0
+            },
             &|t| {
                 let z = t[0].conv2d(&t[1], pad, stride, 1, 1).unwrap();
-                let y = ops::reference::batch_norm_train(&z, &t[2], &t[3], 1e-5, relu).unwrap().0;
+                let y = ops::reference::batch_norm_train(&z, &t[2], &t[3], 1e-5, relu)
+                    .unwrap()
+                    .0;
                 match pool {
                     Some(p) => ops::reference::max_pool2d(&y, p.k, p.stride, p.pad).unwrap(),
                     None => y,
@@ -307,9 +415,15 @@ fn fused_conv_bn_relu_pool_matches_the_separate_reference_ops() {
             &what,
             &mut rng,
         );
-        let (_, m1, v1, _) = ops::conv_bn_train(&x, &w, &gamma, &beta, (stride, pad), 1e-5, relu, pool, AUTO).unwrap();
+        let (_, m1, v1, _) =
+            ops::conv_bn_train(&x, &w, &gamma, &beta, (stride, pad), 1e-5, relu, pool, AUTO)
+                .unwrap();
         let z = x.conv2d(&w, pad, stride, 1, 1).unwrap();
-        let (_, m2, v2, _) = ops::reference::batch_norm_train(&z, &gamma, &beta, 1e-5, relu).unwrap();
-        assert!(max_abs_diff(&m1, &m2) < 1e-5 && max_abs_diff(&v1, &v2) < 1e-4, "{what}: statistics");
+        let (_, m2, v2, _) =
+            ops::reference::batch_norm_train(&z, &gamma, &beta, 1e-5, relu).unwrap();
+        assert!(
+            max_abs_diff(&m1, &m2) < 1e-5 && max_abs_diff(&v1, &v2) < 1e-4,
+            "{what}: statistics"
+        );
     }
 }

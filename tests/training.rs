@@ -51,7 +51,9 @@ fn epoch_ends(events: &[Event]) -> Vec<(usize, f32, f32, f32)> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::EpochEnd { epoch, train, val } => Some((*epoch, train.loss, val.overall, val.loss)),
+            Event::EpochEnd { epoch, train, val } => {
+                Some((*epoch, train.loss, val.overall, val.loss))
+            }
             _ => None,
         })
         .collect()
@@ -70,7 +72,11 @@ fn a_synthetic_run_learns_well_above_chance() {
         panic!("the run did not finish")
     };
     // Chance is 1/7 = 14%.
-    assert!(summary.best.overall > 0.4, "best val accuracy {}", summary.best.overall);
+    assert!(
+        summary.best.overall > 0.4,
+        "best val accuracy {}",
+        summary.best.overall
+    );
     assert!(matches!(events.first(), Some(Event::Log { .. })));
     assert!(events.iter().any(|e| matches!(e, Event::Started { .. })));
     assert!(dir.best_checkpoint().is_file() && dir.last_checkpoint().is_file());
@@ -100,7 +106,10 @@ fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
     let (_, _, full) = run_collect(exp.clone(), None);
     // Stop inside epoch 2 (0-based 1) after its second step.
     let (dir, outcome, first) = run_collect(exp, Some((1, 2)));
-    assert!(matches!(outcome, Outcome::Stopped(p) if p.epoch == 1 && p.step == 2), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Stopped(p) if p.epoch == 1 && p.step == 2),
+        "{outcome:?}"
+    );
     assert!(first.iter().any(|e| matches!(e, Event::Stopped { .. })));
     let (outcome, second) = resume_collect(&dir);
     assert!(matches!(outcome, Outcome::Finished(_)));
@@ -108,7 +117,10 @@ fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
         Event::Started { resumed_at, .. } => Some(*resumed_at),
         _ => None,
     });
-    assert_eq!(started, Some(Some(ferlab::train::Position { epoch: 1, step: 2 })));
+    assert_eq!(
+        started,
+        Some(Some(ferlab::train::Position { epoch: 1, step: 2 }))
+    );
     let mut combined = epoch_ends(&first);
     combined.extend(epoch_ends(&second));
     assert_eq!(combined, epoch_ends(&full));
@@ -123,14 +135,22 @@ fn a_killed_run_resumes_from_its_last_epoch_checkpoint() {
     // checkpoint leaves; add a torn event line as a crash would.
     let (dir, _, first) = run_collect(exp, Some((2, 1)));
     let text = std::fs::read_to_string(dir.events()).unwrap();
-    std::fs::write(dir.events(), format!("{text}{{\"time\": 1.0, \"event\": {{\"ty")).unwrap();
+    std::fs::write(
+        dir.events(),
+        format!("{text}{{\"time\": 1.0, \"event\": {{\"ty"),
+    )
+    .unwrap();
     let (_, second) = resume_collect(&dir);
     let mut combined = epoch_ends(&first);
     combined.extend(epoch_ends(&second));
     assert_eq!(combined, epoch_ends(&full));
     let log = recorder::read(&dir.events()).unwrap();
     assert!(log.bad_lines.is_empty(), "{:?}", log.bad_lines);
-    assert!(log.records.iter().any(|r| matches!(r.event, Event::Finished { .. })));
+    assert!(
+        log.records
+            .iter()
+            .any(|r| matches!(r.event, Event::Finished { .. }))
+    );
 }
 
 #[test]

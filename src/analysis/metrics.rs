@@ -33,7 +33,9 @@ impl Metrics {
         let count: u32 = confusion.iter().flatten().sum();
         let correct: u32 = (0..k).map(|i| confusion[i][i]).sum();
         let row_sum: Vec<u32> = confusion.iter().map(|r| r.iter().sum()).collect();
-        let col_sum: Vec<u32> = (0..k).map(|j| confusion.iter().map(|r| r[j]).sum()).collect();
+        let col_sum: Vec<u32> = (0..k)
+            .map(|j| confusion.iter().map(|r| r[j]).sum())
+            .collect();
         let per_class: Vec<Option<f32>> = (0..k)
             .map(|i| (row_sum[i] > 0).then(|| confusion[i][i] as f32 / row_sum[i] as f32))
             .collect();
@@ -48,7 +50,11 @@ impl Metrics {
             .filter(|&i| row_sum[i] > 0)
             .map(|i| {
                 let tp = confusion[i][i] as f32;
-                let precision = if col_sum[i] > 0 { tp / col_sum[i] as f32 } else { 0.0 };
+                let precision = if col_sum[i] > 0 {
+                    tp / col_sum[i] as f32
+                } else {
+                    0.0
+                };
                 let recall = tp / row_sum[i] as f32;
                 if precision + recall > 0.0 {
                     2.0 * precision * recall / (precision + recall)
@@ -64,7 +70,11 @@ impl Metrics {
         };
         Self {
             loss,
-            overall: if count > 0 { correct as f32 / count as f32 } else { 0.0 },
+            overall: if count > 0 {
+                correct as f32 / count as f32
+            } else {
+                0.0
+            },
             mean,
             per_class,
             macro_f1,
@@ -121,13 +131,20 @@ mod tests {
         let truth = [0, 0, 0, 0, 1, 1, 2, 2, 2, 2];
         let pred = [0, 0, 0, 1, 1, 0, 2, 2, 1, 1];
         let m = Metrics::from_predictions(&truth, &pred, 3, 0.5);
-        assert_eq!(m.confusion, vec![vec![3, 1, 0], vec![1, 1, 0], vec![0, 2, 2]]);
+        assert_eq!(
+            m.confusion,
+            vec![vec![3, 1, 0], vec![1, 1, 0], vec![0, 2, 2]]
+        );
         assert!((m.overall - 0.6).abs() < 1e-6);
         // Recalls 3/4, 1/2, 2/4 -> mean 0.5833.
         assert!((m.mean - (0.75 + 0.5 + 0.5) / 3.0).abs() < 1e-6);
         // Precisions 3/4, 1/4, 2/2; F1 = 0.75, 1/3, 2/3.
         let f1 = (0.75 + (2.0 * 0.25 * 0.5 / 0.75) + (2.0 * 1.0 * 0.5 / 1.5)) / 3.0;
-        assert!((m.macro_f1 - f1 as f32).abs() < 1e-6, "{} vs {f1}", m.macro_f1);
+        assert!(
+            (m.macro_f1 - f1 as f32).abs() < 1e-6,
+            "{} vs {f1}",
+            m.macro_f1
+        );
         assert_eq!(m.count, 10);
     }
 

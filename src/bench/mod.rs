@@ -68,7 +68,11 @@ pub struct Budget {
 pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
-    if s.is_empty() { f64::NAN } else { s[s.len() / 2] }
+    if s.is_empty() {
+        f64::NAN
+    } else {
+        s[s.len() / 2]
+    }
 }
 
 fn timed(budget: Budget, device: &Device, mut f: impl FnMut() -> Result<()>) -> Result<Vec<f64>> {
@@ -78,7 +82,9 @@ fn timed(budget: Budget, device: &Device, mut f: impl FnMut() -> Result<()>) -> 
     device.synchronize()?;
     let start = Instant::now();
     let mut times = Vec::new();
-    while times.len() < budget.iters && (times.len() < 2 || start.elapsed().as_secs_f64() < budget.max_secs) {
+    while times.len() < budget.iters
+        && (times.len() < 2 || start.elapsed().as_secs_f64() < budget.max_secs)
+    {
         let t = Instant::now();
         f()?;
         device.synchronize()?;
@@ -109,7 +115,14 @@ impl ModelBench {
     }
 
     /// Seconds per iteration of `pass` at `batch`.
-    pub fn time(&mut self, model: BenchModel, pass: Pass, batch: usize, kernels: Kernels, budget: Budget) -> Result<Vec<f64>> {
+    pub fn time(
+        &mut self,
+        model: BenchModel,
+        pass: Pass,
+        batch: usize,
+        kernels: Kernels,
+        budget: Budget,
+    ) -> Result<Vec<f64>> {
         let device = self.device.clone();
         if !self.models.contains_key(&(model, kernels)) {
             let cfg = ModelConfig {
@@ -126,7 +139,10 @@ impl ModelBench {
             let opt = Optimizer::new(&OptimizerConfig::default(), m.parameters(), kernels);
             self.models.insert((model, kernels), (m, opt));
         }
-        let (m, opt) = self.models.get_mut(&(model, kernels)).expect("inserted above");
+        let (m, opt) = self
+            .models
+            .get_mut(&(model, kernels))
+            .expect("inserted above");
         let (c, s) = model.input();
         let x = random(&[batch, c, s, s], 1, &device)?;
         let labels: Vec<u32> = (0..batch as u32).map(|i| i % 7).collect();
@@ -198,13 +214,23 @@ pub fn profile_shapes() -> Vec<ConvShape> {
 /// Seconds of the forward pass and of the backward pass (both gradients) of a convolution.
 /// ferlab's kernels are called directly; candle's backward is its autograd pass of
 /// Σ(y · g) less the forward (the product and sum are a few memory passes).
-pub fn time_conv(shape: ConvShape, kernels: Kernels, budget: Budget, device: &Device) -> Result<(Vec<f64>, Vec<f64>)> {
+pub fn time_conv(
+    shape: ConvShape,
+    kernels: Kernels,
+    budget: Budget,
+    device: &Device,
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
     let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
     if kernels == Kernels::Auto && crate::ops::is_cpu_f32(&x) {
         let g = crate::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
-        let (xv, wv) = (x.flatten_all()?.to_vec1::<f32>()?, w.flatten_all()?.to_vec1::<f32>()?);
-        let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?.flatten_all()?.to_vec1::<f32>()?;
+        let (xv, wv) = (
+            x.flatten_all()?.to_vec1::<f32>()?,
+            w.flatten_all()?.to_vec1::<f32>()?,
+        );
+        let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
         let fwd = timed(budget, device, || {
             std::hint::black_box(crate::ops::conv::forward(&g, &xv, &wv));
             Ok(())
@@ -217,34 +243,73 @@ pub fn time_conv(shape: ConvShape, kernels: Kernels, budget: Budget, device: &De
     }
     let x = Var::from_tensor(&x)?;
     let w = Var::from_tensor(&w)?;
-    let y = ops::conv2d(x.as_tensor(), w.as_tensor(), shape.stride, shape.pad, kernels)?;
+    let y = ops::conv2d(
+        x.as_tensor(),
+        w.as_tensor(),
+        shape.stride,
+        shape.pad,
+        kernels,
+    )?;
     let g = random(y.dims(), 4, device)?;
     let fwd = timed(budget, device, || {
-        ops::conv2d(&x.as_tensor().detach(), &w.as_tensor().detach(), shape.stride, shape.pad, kernels).map(|_| ())
+        ops::conv2d(
+            &x.as_tensor().detach(),
+            &w.as_tensor().detach(),
+            shape.stride,
+            shape.pad,
+            kernels,
+        )
+        .map(|_| ())
     })?;
     let f = median(&fwd);
     let both = timed(budget, device, || {
-        let y = ops::conv2d(x.as_tensor(), w.as_tensor(), shape.stride, shape.pad, kernels)?;
+        let y = ops::conv2d(
+            x.as_tensor(),
+            w.as_tensor(),
+            shape.stride,
+            shape.pad,
+            kernels,
+        )?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })?;
     Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
 }
 
 /// Seconds of batch norm + ReLU, forward and backward, on `dims`.
-pub fn time_batch_norm(dims: &[usize], kernels: Kernels, budget: Budget, device: &Device) -> Result<Vec<f64>> {
+pub fn time_batch_norm(
+    dims: &[usize],
+    kernels: Kernels,
+    budget: Budget,
+    device: &Device,
+) -> Result<Vec<f64>> {
     let c = dims[1];
     let x = Var::from_tensor(&random(dims, 5, device)?)?;
     let gamma = Var::ones(c, candle_core::DType::F32, device)?;
     let beta = Var::zeros(c, candle_core::DType::F32, device)?;
     let g = random(dims, 6, device)?;
     timed(budget, device, || {
-        let (y, ..) = ops::batch_norm_train(x.as_tensor(), gamma.as_tensor(), beta.as_tensor(), 1e-5, true, kernels)?;
+        let (y, ..) = ops::batch_norm_train(
+            x.as_tensor(),
+            gamma.as_tensor(),
+            beta.as_tensor(),
+            1e-5,
+            true,
+            kernels,
+        )?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })
 }
 
 /// Seconds of max pooling, forward and backward.
-pub fn time_max_pool(dims: &[usize], k: usize, stride: usize, pad: usize, kernels: Kernels, budget: Budget, device: &Device) -> Result<Vec<f64>> {
+pub fn time_max_pool(
+    dims: &[usize],
+    k: usize,
+    stride: usize,
+    pad: usize,
+    kernels: Kernels,
+    budget: Budget,
+    device: &Device,
+) -> Result<Vec<f64>> {
     let x = Var::from_tensor(&random(dims, 7, device)?)?;
     let probe = ops::max_pool2d(x.as_tensor(), k, stride, pad, kernels)?;
     let g = random(probe.dims(), 8, device)?;

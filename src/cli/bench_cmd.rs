@@ -52,6 +52,13 @@ pub struct BenchArgs {
     /// The PyTorch reference script.
     #[arg(long, default_value = "bench/torch_reference.py")]
     pub torch_script: PathBuf,
+    /// Instead of the model benchmark: time the workbench's frames idle and while this
+    /// preset trains beside them (against the 16.7 ms budget of 60 frames per second).
+    #[arg(long, value_name = "PRESET", num_args = 0..=1, default_missing_value = "presets/quick.toml")]
+    pub ui: Option<PathBuf>,
+    /// Seconds of training the UI benchmark watches.
+    #[arg(long, default_value_t = 30.0)]
+    pub ui_secs: f64,
     /// Where to write the JSON result (default bench-results/bench-<time>.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -68,11 +75,19 @@ struct Torch {
 impl Torch {
     fn start(args: &BenchArgs) -> Result<Self> {
         if !args.torch_script.is_file() {
-            return Err(anyhow!("{} not found (run from the repository root)", args.torch_script.display()));
+            return Err(anyhow!(
+                "{} not found (run from the repository root)",
+                args.torch_script.display()
+            ));
         }
         let mut child = Command::new(&args.python)
             .arg(&args.torch_script)
-            .args(["--threads", &args.threads.to_string(), "--device", &args.device])
+            .args([
+                "--threads",
+                &args.threads.to_string(),
+                "--device",
+                &args.device,
+            ])
             .env("OMP_NUM_THREADS", args.threads.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -93,7 +108,10 @@ impl Torch {
                 }
                 let last = err.lines().last().unwrap_or("no output").to_string();
                 let _ = child.kill();
-                return Err(anyhow!("PyTorch is not usable with {}: {last}", args.python));
+                return Err(anyhow!(
+                    "PyTorch is not usable with {}: {last}",
+                    args.python
+                ));
             }
         };
         Ok(Self {
@@ -109,7 +127,8 @@ impl Torch {
         self.input.flush()?;
         let mut line = String::new();
         self.output.read_line(&mut line)?;
-        let reply: Value = serde_json::from_str(&line).context("PyTorch reference stopped answering")?;
+        let reply: Value =
+            serde_json::from_str(&line).context("PyTorch reference stopped answering")?;
         if let Some(e) = reply.get("error") {
             return Err(anyhow!("PyTorch reference: {e}"));
         }
@@ -125,7 +144,10 @@ impl Drop for Torch {
 }
 
 fn times(v: &Value, key: &str) -> Vec<f64> {
-    v[key].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+    v[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Default, Clone)]
@@ -156,13 +178,23 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let device = open_device(parse_device(&args.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
+    if let Some(preset) = &args.ui {
+        return ui_bench(preset, args.ui_secs);
+    }
+    let device =
+        open_device(parse_device(&args.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()?;
     let mut torch = if args.no_torch {
         None
     } else {
@@ -216,9 +248,23 @@ pub fn run(args: BenchArgs) -> Result<()> {
     );
     for round in 0..args.rounds {
         for row in cases.iter_mut() {
-            let m = if row.model == "small_cnn" { BenchModel::SmallCnn } else { BenchModel::Resnet18 };
-            let pass = if row.pass == "train" { Pass::Train } else { Pass::Eval };
-            eprint!("round {} {} {} batch {}:", round + 1, row.model, row.pass, row.batch);
+            let m = if row.model == "small_cnn" {
+                BenchModel::SmallCnn
+            } else {
+                BenchModel::Resnet18
+            };
+            let pass = if row.pass == "train" {
+                Pass::Train
+            } else {
+                Pass::Eval
+            };
+            eprint!(
+                "round {} {} {} batch {}:",
+                round + 1,
+                row.model,
+                row.pass,
+                row.batch
+            );
             let t = pool.install(|| runner.time(m, pass, row.batch, Kernels::Auto, budget))?;
             eprint!(" ferlab {:.1} img/s", row.batch as f64 / median(&t));
             row.ferlab.extend(t);
@@ -266,7 +312,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         })).collect::<Vec<_>>()),
     });
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("bench-results").join(format!("bench-{}.json", ferlab::run::dir::utc_stamp(std::time::SystemTime::now())))
+        PathBuf::from("bench-results").join(format!(
+            "bench-{}.json",
+            ferlab::run::dir::utc_stamp(std::time::SystemTime::now())
+        ))
     });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
@@ -283,10 +332,16 @@ fn print_rows(rows: &[Row], args: &BenchArgs, torch: Option<&str>) {
         cpu_name(),
         torch.unwrap_or("not run")
     );
-    println!("| model | pass | batch | candle img/s | ferlab img/s | PyTorch img/s | ferlab / PyTorch | ferlab / candle |");
+    println!(
+        "| model | pass | batch | candle img/s | ferlab img/s | PyTorch img/s | ferlab / PyTorch | ferlab / candle |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for r in rows {
-        let (c, f, t) = (ips(r.batch, &r.candle), ips(r.batch, &r.ferlab), ips(r.batch, &r.torch));
+        let (c, f, t) = (
+            ips(r.batch, &r.candle),
+            ips(r.batch, &r.ferlab),
+            ips(r.batch, &r.torch),
+        );
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.model,
@@ -309,7 +364,12 @@ struct OpRow {
     torch: Option<f64>,
 }
 
-fn profile_ops(args: &BenchArgs, pool: &rayon::ThreadPool, device: &candle_core::Device, mut torch: Option<&mut Torch>) -> Result<Vec<OpRow>> {
+fn profile_ops(
+    args: &BenchArgs,
+    pool: &rayon::ThreadPool,
+    device: &candle_core::Device,
+    mut torch: Option<&mut Torch>,
+) -> Result<Vec<OpRow>> {
     let budget = Budget {
         warmup: 1,
         iters: args.iters,
@@ -358,11 +418,29 @@ fn profile_ops(args: &BenchArgs, pool: &rayon::ThreadPool, device: &candle_core:
         Ok((Some(fast), slow))
     };
     let (f, c) = both(&|k| bench::time_batch_norm(&[64, 32, 48, 48], k, budget, device))?;
-    rows.push(OpRow { name: "batch norm + ReLU fwd+bwd 64x32x48x48".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    rows.push(OpRow {
+        name: "batch norm + ReLU fwd+bwd 64x32x48x48".into(),
+        gflop: None,
+        candle: c,
+        ferlab: f,
+        torch: None,
+    });
     let (f, c) = both(&|k| bench::time_max_pool(&[32, 64, 56, 56], 3, 2, 1, k, budget, device))?;
-    rows.push(OpRow { name: "max pool 3x3/2 fwd+bwd 32x64x56x56".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    rows.push(OpRow {
+        name: "max pool 3x3/2 fwd+bwd 32x64x56x56".into(),
+        gflop: None,
+        candle: c,
+        ferlab: f,
+        torch: None,
+    });
     let (f, c) = both(&|k| bench::time_optimizer(k, budget, device))?;
-    rows.push(OpRow { name: "AdamW step, ResNet-18 (11.2M parameters)".into(), gflop: None, candle: c, ferlab: f, torch: None });
+    rows.push(OpRow {
+        name: "AdamW step, ResNet-18 (11.2M parameters)".into(),
+        gflop: None,
+        candle: c,
+        ferlab: f,
+        torch: None,
+    });
     Ok(rows)
 }
 
@@ -380,6 +458,48 @@ fn print_ops(rows: &[OpRow]) {
             (Some(f), Some(t)) => format!("{:.2}", t / f),
             _ => "-".into(),
         };
-        println!("| {} | {} | {} | {} | {} |", r.name, cell(r.candle), cell(r.ferlab), cell(r.torch), speed);
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.name,
+            cell(r.candle),
+            cell(r.ferlab),
+            cell(r.torch),
+            speed
+        );
     }
+}
+
+fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
+    use ferlab::ui::frame_bench::{FRAME_BUDGET_MS, measure};
+    let mut exp = ferlab::config::Experiment::load(preset, &[])?;
+    let runs = tempfile_dir("ferlab-ui-bench")?;
+    exp.output.dir = runs.clone();
+    println!(
+        "workbench frames at 1280x800 on the UI thread (layout + tessellation), paced at 60 Hz"
+    );
+    let result = measure(exp, secs).map_err(|e| anyhow!(e));
+    let _ = std::fs::remove_dir_all(&runs);
+    println!(
+        "{:<24} {:>7} {:>10} {:>9} {:>9} {:>8} {:>14}",
+        "phase", "frames", "median ms", "p95 ms", "max ms", "events", "p95 / 16.7 ms"
+    );
+    for s in result? {
+        println!(
+            "{:<24} {:>7} {:>10.2} {:>9.2} {:>9.2} {:>8} {:>14.2}",
+            s.phase,
+            s.frames,
+            s.median_ms,
+            s.p95_ms,
+            s.max_ms,
+            s.events,
+            s.p95_ms / FRAME_BUDGET_MS
+        );
+    }
+    Ok(())
+}
+
+fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

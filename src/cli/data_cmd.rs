@@ -35,7 +35,11 @@ pub enum DataCommand {
 
 pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
-        DataCommand::Stats { preset, overrides, json } => {
+        DataCommand::Stats {
+            preset,
+            overrides,
+            json,
+        } => {
             let exp = load_preset(&preset, &overrides)?;
             let ds = data::build(&exp)?;
             let stats = DataStats::of(&ds);
@@ -56,7 +60,12 @@ pub fn run(cmd: DataCommand) -> Result<()> {
             let grid = data::preview::class_grid(&ds.train, ds.num_classes(), per_class);
             data::decode::save_png(&out, &grid.pixels, grid.width, grid.height, grid.channels)
                 .map_err(anyhow::Error::msg)?;
-            println!("wrote {} ({} rows: {})", out.display(), ds.num_classes(), ds.classes.join(", "));
+            println!(
+                "wrote {} ({} rows: {})",
+                out.display(),
+                ds.num_classes(),
+                ds.classes.join(", ")
+            );
         }
     }
     Ok(())

@@ -36,7 +36,11 @@ pub struct EvalArgs {
 fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
     if target.is_dir() {
         let dir = RunDir::open(target)?;
-        let ckpt = if last { dir.last_checkpoint() } else { dir.best_checkpoint() };
+        let ckpt = if last {
+            dir.last_checkpoint()
+        } else {
+            dir.best_checkpoint()
+        };
         if !ckpt.is_file() {
             return Err(anyhow!("{} has no checkpoint yet", ckpt.display()));
         }
@@ -47,7 +51,8 @@ fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
         .parent()
         .and_then(|p| p.parent())
         .ok_or_else(|| anyhow!("{}: not inside a run directory", target.display()))?;
-    let dir = RunDir::open(run_root).with_context(|| format!("{}: not inside a run directory", target.display()))?;
+    let dir = RunDir::open(run_root)
+        .with_context(|| format!("{}: not inside a run directory", target.display()))?;
     Ok((dir, target.to_path_buf()))
 }
 
@@ -55,7 +60,8 @@ fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
 fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Result<()> {
     if source.extension().is_some_and(|e| e == "toml") {
         let other = Experiment::load(source, &overrides.set)?;
-        if other.data.channels != exp.data.channels || other.data.image_size != exp.data.image_size {
+        if other.data.channels != exp.data.channels || other.data.image_size != exp.data.image_size
+        {
             return Err(anyhow!(
                 "{}: images of {}x{}x{} do not fit the model, trained on {}x{}x{}",
                 source.display(),
@@ -71,11 +77,18 @@ fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Resul
         return Ok(());
     }
     if !source.is_dir() {
-        return Err(anyhow!("{}: neither a preset (.toml) nor a folder", source.display()));
+        return Err(anyhow!(
+            "{}: neither a preset (.toml) nor a folder",
+            source.display()
+        ));
     }
-    let has_class_dirs = std::fs::read_dir(source)?
-        .filter_map(|e| e.ok())
-        .any(|e| e.path().is_dir() && matches!(match_class_folder(&e.file_name().to_string_lossy()), ClassMatch::Class(_)));
+    let has_class_dirs = std::fs::read_dir(source)?.filter_map(|e| e.ok()).any(|e| {
+        e.path().is_dir()
+            && matches!(
+                match_class_folder(&e.file_name().to_string_lossy()),
+                ClassMatch::Class(_)
+            )
+    });
     exp.data.source = DataSource::ImageFolder;
     if has_class_dirs {
         exp.data.path = source.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -95,12 +108,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }
-    let device: Device = open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let device: Device =
+        open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
     let (classes, split, skipped) = data::build_val(&exp)?;
     if !skipped.is_empty() {
         eprintln!("warning: skipped {} unreadable images", skipped.len());
     }
-    let model = FerModel::new(&exp.model, exp.data.channels, classes.len(), &device, exp.seed)?;
+    let model = FerModel::new(
+        &exp.model,
+        exp.data.channels,
+        classes.len(),
+        &device,
+        exp.seed,
+    )?;
     let (tensors, _) = checkpoint::load(&ckpt, &device)?;
     let report = model.load(&tensors)?;
     if !report.missing.is_empty() || !report.mismatched.is_empty() {
@@ -112,8 +132,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ));
     }
     let split = Arc::new(split);
-    let eval = evaluate(&model, &split, exp.train.eval_batch_size, &exp.augment, &device, None)?
-        .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
+    let eval = evaluate(
+        &model,
+        &split,
+        exp.train.eval_batch_size,
+        &exp.augment,
+        &device,
+        None,
+    )?
+    .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
     println!("checkpoint {}", ckpt.display());
     println!("data: {} ({} images)", describe_data(&exp), split.len());
     print!("{}", eval.metrics.report(&classes));

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use ferlab::config::Experiment;
 
 #[derive(Parser, Debug)]
-#[command(name = "ferlab", version, about = "A research workbench for robust facial expression recognition")]
+#[command(
+    name = "ferlab",
+    version,
+    about = "A research workbench for robust facial expression recognition"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -26,6 +30,14 @@ pub enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Measure training and evaluation speed against candle's operations and PyTorch.
     Bench(bench_cmd::BenchArgs),
+    /// Open the workbench, optionally with a preset loaded in the editor.
+    Gui {
+        /// Preset (TOML) to load into the editor.
+        preset: Option<PathBuf>,
+    },
+    /// Drive the workbench window through a scripted tour and save screenshots of it
+    /// (under Xvfb on a headless machine: `xvfb-run -a -s "-screen 0 1280x800x24" ferlab screenshots`).
+    Screenshots(ScreenshotArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -40,7 +52,44 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(a) => eval_cmd::run(a),
         Command::Data { command } => data_cmd::run(command),
         Command::Bench(a) => bench_cmd::run(a),
+        Command::Gui { preset } => open_workbench(preset),
+        Command::Screenshots(a) => screenshots(a),
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScreenshotArgs {
+    /// Folder the PNGs go to.
+    #[arg(long, default_value = "screenshots")]
+    pub out: PathBuf,
+    /// Preset the tour trains (twice: as it is and with 30% label noise).
+    #[arg(long, default_value = "presets/quick.toml")]
+    pub preset: PathBuf,
+    /// Epochs of each tour run.
+    #[arg(long, default_value_t = 4)]
+    pub epochs: usize,
+}
+
+fn screenshots(a: ScreenshotArgs) -> anyhow::Result<()> {
+    let runs_dir = std::env::temp_dir().join(format!("ferlab-tour-{}", std::process::id()));
+    let options = ferlab::ui::tour::TourOptions {
+        preset: a.preset,
+        out: a.out,
+        runs_dir: runs_dir.clone(),
+        epochs: a.epochs,
+        timeout: std::time::Duration::from_secs(300),
+    };
+    let result = ferlab::ui::tour::run(PathBuf::from("presets"), options);
+    let _ = std::fs::remove_dir_all(&runs_dir);
+    for p in result.map_err(anyhow::Error::msg)? {
+        println!("wrote {}", p.display());
+    }
+    Ok(())
+}
+
+/// Opens the workbench window; its preset list comes from `./presets`.
+pub fn open_workbench(preset: Option<PathBuf>) -> anyhow::Result<()> {
+    ferlab::ui::run(PathBuf::from("presets"), preset).map_err(anyhow::Error::msg)
 }
 
 /// Shared `--set key=value` option.

@@ -27,7 +27,11 @@ impl Progress {
     }
 
     fn bar(&mut self, epoch: usize, steps: usize) -> &ProgressBar {
-        if self.bar.as_ref().is_none_or(|b| b.length() != Some(steps as u64) || b.is_finished()) {
+        if self
+            .bar
+            .as_ref()
+            .is_none_or(|b| b.length() != Some(steps as u64) || b.is_finished())
+        {
             let bar = if self.quiet {
                 ProgressBar::hidden()
             } else {
@@ -110,7 +114,10 @@ impl Progress {
             }
             Event::Paused { .. } | Event::Resumed { .. } | Event::Checkpoint { .. } => {}
             Event::Stopped { epoch, step } => {
-                self.println(format!("stopped at epoch {} step {step}; resume with --resume", epoch + 1));
+                self.println(format!(
+                    "stopped at epoch {} step {step}; resume with --resume",
+                    epoch + 1
+                ));
             }
             Event::Finished { summary } => {
                 if let Some(b) = self.bar.take() {

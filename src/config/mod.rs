@@ -474,10 +474,12 @@ impl Experiment {
 
     /// Parses TOML text (`origin` names it in errors), applies overrides, validates.
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            origin: origin.to_string(),
-            message: e.to_string(),
-        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: origin.to_string(),
+                    message: e.to_string(),
+                })?;
         let mut problems = Vec::new();
         for ov in overrides {
             if let Err(p) = apply_override(&mut table, ov) {
@@ -496,7 +498,12 @@ impl Experiment {
             Err(e) => {
                 // toml appends "in `path`" to its messages; the path is reported separately.
                 let message = e.inner().to_string();
-                let message = message.split("\nin `").next().unwrap_or_default().trim().to_string();
+                let message = message
+                    .split("\nin `")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
                 problems.push(Problem {
                     path: e.path().to_string(),
                     message,

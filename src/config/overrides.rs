@@ -43,7 +43,9 @@ pub fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), P
 fn parse_value(raw: &str) -> toml::Value {
     let wrapped = format!("v = {raw}");
     match wrapped.parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.into())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }

@@ -75,7 +75,10 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
         c.fail("name", "must not contain path separators");
     }
     if crate::train::device::parse_device(&e.device).is_err() {
-        c.fail("device", format!("must be \"cpu\" or \"cuda:N\", got {:?}", e.device));
+        c.fail(
+            "device",
+            format!("must be \"cpu\" or \"cuda:N\", got {:?}", e.device),
+        );
     }
     check_data(&mut c, e);
     check_corruption(&mut c, e);
@@ -105,12 +108,21 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     c.range_f64("model.dropout", m.dropout as f64, 0.0, 1.0, false);
     if let Some(p) = &m.pretrained {
         if !p.is_file() {
-            c.fail("model.pretrained", format!("file {} does not exist", p.display()));
+            c.fail(
+                "model.pretrained",
+                format!("file {} does not exist", p.display()),
+            );
         }
     }
 
     let l = &e.method;
-    c.range_f64("method.label_smoothing", l.label_smoothing as f64, 0.0, 1.0, false);
+    c.range_f64(
+        "method.label_smoothing",
+        l.label_smoothing as f64,
+        0.0,
+        1.0,
+        false,
+    );
 
     let o = &e.optimizer;
     c.positive("optimizer.lr", o.lr);
@@ -150,23 +162,51 @@ fn check_data(c: &mut Checker, e: &Experiment) {
     let d = &e.data;
     c.range_usize("data.image_size", d.image_size, 16, 512);
     if d.channels != 1 && d.channels != 3 {
-        c.fail("data.channels", format!("must be 1 or 3, got {}", d.channels));
+        c.fail(
+            "data.channels",
+            format!("must be 1 or 3, got {}", d.channels),
+        );
     }
     match d.source {
         DataSource::Synthetic => {
             let s = &d.synthetic;
-            c.range_usize("data.synthetic.train_per_class", s.train_per_class, 1, 1_000_000);
-            c.range_usize("data.synthetic.val_per_class", s.val_per_class, 1, 1_000_000);
+            c.range_usize(
+                "data.synthetic.train_per_class",
+                s.train_per_class,
+                1,
+                1_000_000,
+            );
+            c.range_usize(
+                "data.synthetic.val_per_class",
+                s.val_per_class,
+                1,
+                1_000_000,
+            );
             c.range_usize("data.synthetic.identities", s.identities, 1, 1_000_000);
-            c.range_f64("data.synthetic.blend_fraction", s.blend_fraction as f64, 0.0, 1.0, true);
-            c.range_f64("data.synthetic.pixel_noise", s.pixel_noise as f64, 0.0, 0.5, true);
+            c.range_f64(
+                "data.synthetic.blend_fraction",
+                s.blend_fraction as f64,
+                0.0,
+                1.0,
+                true,
+            );
+            c.range_f64(
+                "data.synthetic.pixel_noise",
+                s.pixel_noise as f64,
+                0.0,
+                0.5,
+                true,
+            );
         }
         DataSource::ImageFolder => check_image_folder(c, &d.path, &[&d.train_split, &d.val_split]),
         DataSource::Fer2013Csv => {
             if d.path.as_os_str().is_empty() {
                 c.fail("data.path", "is required for the fer2013_csv source");
             } else if !d.path.is_file() {
-                c.fail("data.path", format!("csv file {} does not exist", d.path.display()));
+                c.fail(
+                    "data.path",
+                    format!("csv file {} does not exist", d.path.display()),
+                );
             }
         }
     }
@@ -178,7 +218,10 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
         return;
     }
     if !root.is_dir() {
-        c.fail("data.path", format!("folder {} does not exist", root.display()));
+        c.fail(
+            "data.path",
+            format!("folder {} does not exist", root.display()),
+        );
         return;
     }
     for (split, key) in splits.iter().zip(["data.train_split", "data.val_split"]) {
@@ -194,7 +237,10 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
             .collect();
         names.sort();
         if names.is_empty() {
-            c.fail(key, format!("folder {} has no class sub-folders", dir.display()));
+            c.fail(
+                key,
+                format!("folder {} has no class sub-folders", dir.display()),
+            );
         }
         for name in names {
             if let ClassMatch::Unknown = match_class_folder(&name) {
@@ -213,7 +259,13 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
 
 fn check_corruption(c: &mut Checker, e: &Experiment) {
     let k = &e.corruption;
-    c.range_f64("corruption.noise_rate", k.noise_rate as f64, 0.0, 1.0, false);
+    c.range_f64(
+        "corruption.noise_rate",
+        k.noise_rate as f64,
+        0.0,
+        1.0,
+        false,
+    );
     if k.noise == NoiseKind::None && k.noise_rate > 0.0 {
         c.fail(
             "corruption.noise_rate",
@@ -223,7 +275,10 @@ fn check_corruption(c: &mut Checker, e: &Experiment) {
     if !(k.imbalance_factor.is_finite() && k.imbalance_factor >= 1.0) {
         c.fail(
             "corruption.imbalance_factor",
-            format!("must be at least 1 (1 = natural counts), got {}", k.imbalance_factor),
+            format!(
+                "must be at least 1 (1 = natural counts), got {}",
+                k.imbalance_factor
+            ),
         );
     }
 }

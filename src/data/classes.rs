@@ -64,7 +64,9 @@ mod tests {
 
     #[test]
     fn fer2013_codes_agree_with_folder_names() {
-        let code_names = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"];
+        let code_names = [
+            "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral",
+        ];
         for (code, name) in code_names.iter().enumerate() {
             assert_eq!(
                 match_class_folder(name),

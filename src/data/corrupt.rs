@@ -13,7 +13,11 @@ pub fn apply(ds: &mut Dataset, cfg: &CorruptionConfig, seed: u64) -> Result<(), 
     if cfg.imbalance_factor > 1.0 {
         let before = ds.train.class_counts(c);
         let plan = imbalance_counts(&before, cfg.imbalance_factor as f64)?;
-        ds.train = subsample::to_counts(&ds.train, &plan.counts, seed::derive(seed, &[purpose::IMBALANCE]));
+        ds.train = subsample::to_counts(
+            &ds.train,
+            &plan.counts,
+            seed::derive(seed, &[purpose::IMBALANCE]),
+        );
         ds.corruption.imbalance_mu = Some(plan.mu);
         ds.corruption.counts_before_imbalance = Some(before);
     }
@@ -64,7 +68,13 @@ pub fn imbalance_counts(counts: &[usize], factor: f64) -> Result<ImbalancePlan, 
 }
 
 /// Flips exactly round(rate · N) labels; returns how many were flipped.
-pub fn inject_noise(split: &mut Split, num_classes: usize, kind: NoiseKind, rate: f32, seed: u64) -> usize {
+pub fn inject_noise(
+    split: &mut Split,
+    num_classes: usize,
+    kind: NoiseKind,
+    rate: f32,
+    seed: u64,
+) -> usize {
     let n = split.len();
     if split.truth.is_none() {
         split.truth = Some(

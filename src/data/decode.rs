@@ -40,7 +40,13 @@ fn to_planar(img: DynamicImage, size: usize, channels: usize) -> Vec<u8> {
 }
 
 /// Writes planar u8 pixels (`channels × height × width`) as a PNG.
-pub fn save_png(path: &Path, pixels: &[u8], width: usize, height: usize, channels: usize) -> Result<(), String> {
+pub fn save_png(
+    path: &Path,
+    pixels: &[u8],
+    width: usize,
+    height: usize,
+    channels: usize,
+) -> Result<(), String> {
     let (w, h) = (width as u32, height as u32);
     let result = if channels == 1 {
         GrayImage::from_raw(w, h, pixels.to_vec())

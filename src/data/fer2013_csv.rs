@@ -124,7 +124,11 @@ fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), String> {
         pixels.push(v as u8);
     }
     if pixels.len() != SIDE * SIDE {
-        return Err(format!("expected {} pixels, found {}", SIDE * SIDE, pixels.len()));
+        return Err(format!(
+            "expected {} pixels, found {}",
+            SIDE * SIDE,
+            pixels.len()
+        ));
     }
     Ok((code, pixels, u.trim()))
 }

@@ -48,7 +48,11 @@ pub fn list_images(dir: &Path) -> Result<Vec<(PathBuf, usize)>, DataError> {
     class_dirs.sort();
     let mut out = Vec::new();
     for cdir in class_dirs {
-        let name = cdir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = cdir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let ClassMatch::Class(cls) = match_class_folder(&name) else {
             return Err(DataError::File {
                 path: cdir,
@@ -84,7 +88,9 @@ fn load_split(dir: &Path, d: &DataConfig, skipped: &mut Vec<String>) -> Result<S
                 BadImagePolicy::Fail => {
                     return Err(DataError::File {
                         path,
-                        message: format!("unreadable image ({message}); set data.on_bad_image = \"skip\" to skip such files"),
+                        message: format!(
+                            "unreadable image ({message}); set data.on_bad_image = \"skip\" to skip such files"
+                        ),
                     });
                 }
                 BadImagePolicy::Skip => skipped.push(format!("{}: {message}", path.display())),

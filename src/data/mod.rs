@@ -162,18 +162,28 @@ pub enum DataError {
 pub fn build(exp: &Experiment) -> Result<Dataset, DataError> {
     let d = &exp.data;
     let mut dataset = match d.source {
-        DataSource::Synthetic => synthetic::generate(&d.synthetic, d.image_size, d.channels, exp.seed),
+        DataSource::Synthetic => {
+            synthetic::generate(&d.synthetic, d.image_size, d.channels, exp.seed)
+        }
         DataSource::ImageFolder => image_folder::load(d)?,
         DataSource::Fer2013Csv => fer2013_csv::load(d)?,
     };
     let c = dataset.num_classes();
     if d.max_train_per_class > 0 {
-        dataset.train =
-            subsample::per_class(&dataset.train, c, d.max_train_per_class, crate::seed::derive(exp.seed, &[11]));
+        dataset.train = subsample::per_class(
+            &dataset.train,
+            c,
+            d.max_train_per_class,
+            crate::seed::derive(exp.seed, &[11]),
+        );
     }
     if d.max_val_per_class > 0 {
-        dataset.val =
-            subsample::per_class(&dataset.val, c, d.max_val_per_class, crate::seed::derive(exp.seed, &[12]));
+        dataset.val = subsample::per_class(
+            &dataset.val,
+            c,
+            d.max_val_per_class,
+            crate::seed::derive(exp.seed, &[12]),
+        );
     }
     corrupt::apply(&mut dataset, &exp.corruption, exp.seed)?;
     for (name, split) in [("train", &dataset.train), ("val", &dataset.val)] {
@@ -235,9 +245,10 @@ impl DataStats {
             (Some(&max), Some(&min)) => max as f64 / min as f64,
             _ => 0.0,
         };
-        let noise_rate = ds.train.flipped().map(|f| {
-            f.iter().filter(|&&x| x).count() as f64 / f.len().max(1) as f64
-        });
+        let noise_rate = ds
+            .train
+            .flipped()
+            .map(|f| f.iter().filter(|&&x| x).count() as f64 / f.len().max(1) as f64);
         let blended = ds
             .train
             .truth
@@ -268,10 +279,18 @@ impl DataStats {
         let vt: usize = self.val_counts.iter().sum();
         s += &format!("{:<12} {:>8} {:>8}\n", "total", tt, vt);
         match self.noise_rate {
-            Some(r) => s += &format!("label noise: {:.2}% of training labels differ from the clean ones\n", 100.0 * r),
+            Some(r) => {
+                s += &format!(
+                    "label noise: {:.2}% of training labels differ from the clean ones\n",
+                    100.0 * r
+                )
+            }
             None => s += "label noise: unknown (no ground truth; none injected)\n",
         }
-        s += &format!("imbalance factor (max/min train count): {:.2}\n", self.imbalance_factor);
+        s += &format!(
+            "imbalance factor (max/min train count): {:.2}\n",
+            self.imbalance_factor
+        );
         if let Some(b) = self.blended {
             s += &format!("blended (ambiguous) training faces: {b}\n");
         }

@@ -15,7 +15,12 @@ impl Method for CrossEntropy {
         "ce"
     }
 
-    fn loss(&mut self, model: &FerModel, batch: &BatchTensors, ctx: &StepContext) -> Result<Losses> {
+    fn loss(
+        &mut self,
+        model: &FerModel,
+        batch: &BatchTensors,
+        ctx: &StepContext,
+    ) -> Result<Losses> {
         let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
         let ce = cross_entropy(&out.logits, &batch.labels, self.smoothing)?;
         Ok(Losses {

@@ -48,7 +48,10 @@ mod tests {
             .map(|(r, l)| lse(r) - r[l as usize])
             .sum::<f64>()
             / 2.0;
-        let got = cross_entropy(&logits, &y, 0.0).unwrap().to_scalar::<f32>().unwrap() as f64;
+        let got = cross_entropy(&logits, &y, 0.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         // Smoothing 0.1: 0.9·NLL + 0.1·mean_k(-log p_k).
         let smooth: f64 = rows
@@ -60,7 +63,10 @@ mod tests {
             })
             .sum::<f64>()
             / 2.0;
-        let got = cross_entropy(&logits, &y, 0.1).unwrap().to_scalar::<f32>().unwrap() as f64;
+        let got = cross_entropy(&logits, &y, 0.1)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
         assert!((got - smooth).abs() < 1e-5, "{got} vs {smooth}");
     }
 
@@ -69,8 +75,14 @@ mod tests {
         let logits = Tensor::new(&[[1.0f32, 2.0, 3.0]], &Device::Cpu).unwrap();
         let t = Tensor::new(&[[0.0f32, 1.0, 0.0]], &Device::Cpu).unwrap();
         let y = Tensor::new(&[1u32], &Device::Cpu).unwrap();
-        let a = soft_cross_entropy(&logits, &t).unwrap().to_vec1::<f32>().unwrap()[0];
-        let b = cross_entropy(&logits, &y, 0.0).unwrap().to_scalar::<f32>().unwrap();
+        let a = soft_cross_entropy(&logits, &t)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()[0];
+        let b = cross_entropy(&logits, &y, 0.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((a - b).abs() < 1e-6);
     }
 }

@@ -46,7 +46,8 @@ pub trait Method: Send {
         vec![View::Train]
     }
 
-    fn loss(&mut self, model: &FerModel, batch: &BatchTensors, ctx: &StepContext) -> Result<Losses>;
+    fn loss(&mut self, model: &FerModel, batch: &BatchTensors, ctx: &StepContext)
+    -> Result<Losses>;
 
     /// Trainable tensors the method adds to the model (heads, branches).
     fn extra_params(&self) -> Vec<(String, Var)> {

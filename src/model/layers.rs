@@ -10,7 +10,9 @@ use crate::ops::{self, Kernels, PoolSpec};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Training; `seed` drives this step's dropout masks.
-    Train { seed: u64 },
+    Train {
+        seed: u64,
+    },
     Eval,
 }
 
@@ -50,7 +52,12 @@ fn var_from(values: Vec<f32>, dims: &[usize], device: &Device) -> Result<Var> {
 }
 
 /// Kaiming-normal weights, fan-out mode, ReLU gain (torchvision's ResNet initialisation).
-fn kaiming_normal(dims: &[usize], fan_out: usize, rng: &mut impl Rng, device: &Device) -> Result<Var> {
+fn kaiming_normal(
+    dims: &[usize],
+    fan_out: usize,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Result<Var> {
     let std = (2.0 / fan_out as f64).sqrt() as f32;
     let normal = Normal::new(0.0f32, std).expect("positive std");
     let n: usize = dims.iter().product();
@@ -81,7 +88,12 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    pub fn new(spec: ConvSpec, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+    pub fn new(
+        spec: ConvSpec,
+        kernels: Kernels,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Result<Self> {
         let ConvSpec { cin, cout, k, .. } = spec;
         Ok(Self {
             weight: kaiming_normal(&[cout, cin, k, k], cout * k * k, rng, device)?,
@@ -92,7 +104,13 @@ impl Conv2d {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        ops::conv2d(x, self.weight.as_tensor(), self.stride, self.pad, self.kernels)
+        ops::conv2d(
+            x,
+            self.weight.as_tensor(),
+            self.stride,
+            self.pad,
+            self.kernels,
+        )
     }
 
     pub fn collect(&self, prefix: &str, c: &mut Collector) {
@@ -128,8 +146,7 @@ impl BatchNorm2d {
     /// (unbiased variance, momentum 0.1).
     pub fn forward(&self, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
         if mode.is_train() {
-            let (y, mean, var, count) =
-                ops::batch_norm_train(
+            let (y, mean, var, count) = ops::batch_norm_train(
                 x,
                 self.weight.as_tensor(),
                 self.bias.as_tensor(),
@@ -162,7 +179,12 @@ impl BatchNorm2d {
 
     /// The evaluation-mode normalisation as a per-channel (scale, shift).
     pub fn folded(&self) -> Result<(Tensor, Tensor)> {
-        let inv = self.running_var.as_tensor().affine(1.0, self.eps)?.sqrt()?.recip()?;
+        let inv = self
+            .running_var
+            .as_tensor()
+            .affine(1.0, self.eps)?
+            .sqrt()?
+            .recip()?;
         let scale = (self.weight.as_tensor() * inv)?;
         let shift = (self.bias.as_tensor() - (self.running_mean.as_tensor() * &scale)?)?;
         Ok((scale, shift))
@@ -253,7 +275,13 @@ pub fn dropout(x: &Tensor, p: f32, seed: u64) -> Result<Tensor> {
     let mut rng = crate::seed::rng(seed, &[crate::seed::purpose::DROPOUT]);
     let keep = 1.0 - p;
     let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
+        .map(|_| {
+            if rng.random::<f32>() < keep {
+                1.0 / keep
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mask = Tensor::from_vec(mask, x.dims(), x.device())?;
     x * mask

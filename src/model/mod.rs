@@ -76,7 +76,13 @@ pub struct LoadReport {
 }
 
 impl FerModel {
-    pub fn new(cfg: &ModelConfig, in_channels: usize, num_classes: usize, device: &Device, seed: u64) -> Result<Self> {
+    pub fn new(
+        cfg: &ModelConfig,
+        in_channels: usize,
+        num_classes: usize,
+        device: &Device,
+        seed: u64,
+    ) -> Result<Self> {
         let mut rng = seed::rng(seed, &[purpose::INIT]);
         let backbone = match cfg.backbone {
             BackboneKind::SmallCnn => Backbone::SmallCnn(SmallCnn::new(
@@ -87,7 +93,9 @@ impl FerModel {
                 &mut rng,
                 device,
             )?),
-            BackboneKind::Resnet18 => Backbone::Resnet18(ResNet18::new(in_channels, cfg.kernels, &mut rng, device)?),
+            BackboneKind::Resnet18 => {
+                Backbone::Resnet18(ResNet18::new(in_channels, cfg.kernels, &mut rng, device)?)
+            }
         };
         let fc = Linear::new(backbone.out_channels(), num_classes, &mut rng, device)?;
         Ok(Self {
@@ -122,8 +130,16 @@ impl FerModel {
     pub fn class_maps(&self, fmap: &Tensor) -> Result<Tensor> {
         let (n, f, h, w) = fmap.dims4()?;
         let flat = fmap.reshape((n, f, h * w))?;
-        let weight = self.fc.weight.as_tensor().unsqueeze(0)?.broadcast_as((n, self.num_classes, f))?;
-        weight.contiguous()?.matmul(&flat.contiguous()?)?.reshape((n, self.num_classes, h, w))
+        let weight =
+            self.fc
+                .weight
+                .as_tensor()
+                .unsqueeze(0)?
+                .broadcast_as((n, self.num_classes, f))?;
+        weight
+            .contiguous()?
+            .matmul(&flat.contiguous()?)?
+            .reshape((n, self.num_classes, h, w))
     }
 
     pub fn collect(&self) -> Collector {
@@ -160,9 +176,11 @@ pub fn load_into(vars: &[(String, Var)], tensors: &HashMap<String, Tensor>) -> R
     for (name, var) in vars {
         match tensors.get(name) {
             None => report.missing.push(name.clone()),
-            Some(t) if t.dims() != var.dims() => report
-                .mismatched
-                .push(format!("{name}: file {:?} vs model {:?}", t.dims(), var.dims())),
+            Some(t) if t.dims() != var.dims() => report.mismatched.push(format!(
+                "{name}: file {:?} vs model {:?}",
+                t.dims(),
+                var.dims()
+            )),
             Some(t) => {
                 var.set(&t.to_dtype(var.dtype())?.to_device(var.device())?)?;
                 report.loaded += 1;

@@ -11,7 +11,11 @@ use super::{FerModel, LoadReport};
 
 /// Reads every tensor of a weights file, keyed by its (prefix-stripped) name.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, String> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let named: Vec<(String, Tensor)> = match ext.as_str() {
         "safetensors" => candle_core::safetensors::load(path, &Device::Cpu)
             .map_err(|e| format!("{}: {e}", path.display()))?
@@ -32,7 +36,8 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, String> {
 }
 
 fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, String> {
-    let err = |e: candle_core::Error| format!("{}: cannot read as a PyTorch file: {e}", path.display());
+    let err =
+        |e: candle_core::Error| format!("{}: cannot read as a PyTorch file: {e}", path.display());
     let plain = candle_core::pickle::read_all(path).map_err(err)?;
     if !plain.is_empty() {
         return Ok(plain);
@@ -68,11 +73,21 @@ pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, Str
         .into_iter()
         .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
         .collect();
-    let report = model.load(&tensors).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut text = format!("pretrained weights {}: {} tensors loaded", path.display(), report.loaded);
+    let report = model
+        .load(&tensors)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut text = format!(
+        "pretrained weights {}: {} tensors loaded",
+        path.display(),
+        report.loaded
+    );
     let list = |v: &[String]| {
         let shown: Vec<&str> = v.iter().take(8).map(String::as_str).collect();
-        let more = if v.len() > 8 { format!(" and {} more", v.len() - 8) } else { String::new() };
+        let more = if v.len() > 8 {
+            format!(" and {} more", v.len() - 8)
+        } else {
+            String::new()
+        };
         format!("{}{more}", shown.join(", "))
     };
     if !report.mismatched.is_empty() {
@@ -83,10 +98,18 @@ pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, Str
         );
     }
     if !report.missing.is_empty() {
-        text += &format!("; {} missing from the file ({})", report.missing.len(), list(&report.missing));
+        text += &format!(
+            "; {} missing from the file ({})",
+            report.missing.len(),
+            list(&report.missing)
+        );
     }
     if !report.unexpected.is_empty() {
-        text += &format!("; {} in the file but not in the model ({})", report.unexpected.len(), list(&report.unexpected));
+        text += &format!(
+            "; {} in the file but not in the model ({})",
+            report.unexpected.len(),
+            list(&report.unexpected)
+        );
     }
     Ok((report, text))
 }

@@ -27,7 +27,14 @@ pub struct BasicBlock {
 }
 
 impl BasicBlock {
-    fn new(cin: usize, cout: usize, stride: usize, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+    fn new(
+        cin: usize,
+        cout: usize,
+        stride: usize,
+        kernels: Kernels,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Result<Self> {
         let downsample = if stride != 1 || cin != cout {
             Some((
                 Conv2d::new(conv(cin, cout, 1, stride, 0), kernels, rng, device)?,
@@ -77,7 +84,12 @@ pub struct ResNet18 {
 }
 
 impl ResNet18 {
-    pub fn new(in_channels: usize, kernels: Kernels, rng: &mut impl Rng, device: &Device) -> Result<Self> {
+    pub fn new(
+        in_channels: usize,
+        kernels: Kernels,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Result<Self> {
         let conv1 = Conv2d::new(conv(in_channels, 64, 7, 2, 3), kernels, rng, device)?;
         let bn1 = BatchNorm2d::new(64, kernels, device)?;
         let mut layers = Vec::new();

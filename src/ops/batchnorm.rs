@@ -44,14 +44,19 @@ impl BatchStats {
     }
 
     pub fn invstd(&self, eps: f64) -> Vec<f32> {
-        self.var.iter().map(|&v| (1.0 / (v as f64 + eps).sqrt()) as f32).collect()
+        self.var
+            .iter()
+            .map(|&v| (1.0 / (v as f64 + eps).sqrt()) as f32)
+            .collect()
     }
 
     /// The normalisation as y = z · scale + shift.
     pub fn affine(&self, gamma: &[f32], beta: &[f32], eps: f64) -> (Vec<f32>, Vec<f32>) {
         let invstd = self.invstd(eps);
         let scale: Vec<f32> = gamma.iter().zip(&invstd).map(|(g, i)| g * i).collect();
-        let shift = (0..scale.len()).map(|c| beta[c] - self.mean[c] * scale[c]).collect();
+        let shift = (0..scale.len())
+            .map(|c| beta[c] - self.mean[c] * scale[c])
+            .collect();
         (scale, shift)
     }
 }
@@ -115,7 +120,10 @@ impl CustomOp3 for BatchNormOp {
         }
         .run(x.track_op());
         Ok((
-            grads.dz.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?,
+            grads
+                .dz
+                .map(|v| tensor_from_vec(v, x.dims(), x.device()))
+                .transpose()?,
             Some(tensor_from_vec(grads.first, &[c], x.device())?),
             Some(tensor_from_vec(grads.second, &[c], x.device())?),
         ))
@@ -142,7 +150,14 @@ impl CustomOp3 for AffineOp {
         lb: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (_, c, hw) = nc_hw(lx.dims())?;
-        let y = kernels::affine_planes(cpu_f32(sx, lx)?, cpu_f32(ss, ls)?, cpu_f32(sb, lb)?, c, hw, self.relu);
+        let y = kernels::affine_planes(
+            cpu_f32(sx, lx)?,
+            cpu_f32(ss, ls)?,
+            cpu_f32(sb, lb)?,
+            c,
+            hw,
+            self.relu,
+        );
         Ok((CpuStorage::F32(y), lx.shape().clone()))
     }
 
@@ -171,7 +186,10 @@ impl CustomOp3 for AffineOp {
         }
         .run(x.track_op());
         Ok((
-            grads.dz.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?,
+            grads
+                .dz
+                .map(|v| tensor_from_vec(v, x.dims(), x.device()))
+                .transpose()?,
             Some(tensor_from_vec(grads.first, &[c], x.device())?),
             Some(tensor_from_vec(grads.second, &[c], x.device())?),
         ))
@@ -186,15 +204,31 @@ impl CustomOp2 for AddReluOp {
         "ferlab-add-relu"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (a, b) = (cpu_f32(s1, l1)?, cpu_f32(s2, l2)?);
         if a.len() != b.len() {
-            candle_core::bail!("add + relu: operands of {} and {} elements", a.len(), b.len());
+            candle_core::bail!(
+                "add + relu: operands of {} and {} elements",
+                a.len(),
+                b.len()
+            );
         }
         Ok((CpuStorage::F32(kernels::add_relu(a, b)), l1.shape().clone()))
     }
 
-    fn bwd(&self, a: &Tensor, b: &Tensor, res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let (ys, yl) = res.storage_and_layout();
         let (gs, gl) = grad.storage_and_layout();
@@ -213,7 +247,10 @@ impl CustomOp1 for ReluOp {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        Ok((CpuStorage::F32(kernels::relu(cpu_f32(s, l)?)), l.shape().clone()))
+        Ok((
+            CpuStorage::F32(kernels::relu(cpu_f32(s, l)?)),
+            l.shape().clone(),
+        ))
     }
 
     fn bwd(&self, x: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {

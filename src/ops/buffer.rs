@@ -8,7 +8,11 @@ use rayon::prelude::*;
 
 /// A vector of `n` elements, each set by `fill(chunk_index, chunk)` on chunks of `chunk`
 /// elements in parallel; `fill` must write every element of its chunk.
-pub fn par_filled(n: usize, chunk: usize, fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+pub fn par_filled(
+    n: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
+) -> Vec<f32> {
     let mut v: Vec<f32> = Vec::with_capacity(n);
     v.spare_capacity_mut()[..n]
         .par_chunks_mut(chunk.max(1))

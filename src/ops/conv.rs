@@ -38,7 +38,9 @@ impl ConvGeom {
             candle_core::bail!("conv2d: input has {c} channels, weight expects {wc}");
         }
         if h + 2 * pad < kh || w + 2 * pad < kw || stride == 0 {
-            candle_core::bail!("conv2d: kernel {kh}x{kw} does not fit input {h}x{w} with padding {pad}");
+            candle_core::bail!(
+                "conv2d: kernel {kh}x{kw} does not fit input {h}x{w} with padding {pad}"
+            );
         }
         Ok(Self {
             n,
@@ -77,7 +79,11 @@ impl ConvGeom {
 
     fn out_range(&self, k: usize, len_in: usize, len_out: usize) -> (usize, usize) {
         // Output positions o with 0 <= o·stride + k - pad < len_in.
-        let lo = if k >= self.pad { 0 } else { (self.pad - k).div_ceil(self.stride) };
+        let lo = if k >= self.pad {
+            0
+        } else {
+            (self.pad - k).div_ceil(self.stride)
+        };
         let hi = if len_in + self.pad > k {
             ((len_in + self.pad - k - 1) / self.stride + 1).min(len_out)
         } else {
@@ -151,7 +157,11 @@ fn im2col_same(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usi
                     let (d0, s0, n) = if dx >= 0 {
                         (start, src_start, len - dx as usize)
                     } else {
-                        (start + (-dx) as usize, src_start + (-dx) as usize, len - (-dx) as usize)
+                        (
+                            start + (-dx) as usize,
+                            src_start + (-dx) as usize,
+                            len - (-dx) as usize,
+                        )
                     };
                     dst[d0..d0 + n].copy_from_slice(&plane[s0..s0 + n]);
                     let span = dx.unsigned_abs();
@@ -173,7 +183,13 @@ fn im2col_same(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usi
 /// "same" padding, odd kernel): the input gradient can then start from that tap's column
 /// instead of from zeros.
 fn centre_covers_input(g: &ConvGeom) -> bool {
-    g.stride == 1 && g.oh == g.h && g.ow == g.w && g.kh % 2 == 1 && g.kw % 2 == 1 && g.pad == g.kh / 2 && g.kh == g.kw
+    g.stride == 1
+        && g.oh == g.h
+        && g.ow == g.w
+        && g.kh % 2 == 1
+        && g.kw % 2 == 1
+        && g.pad == g.kh / 2
+        && g.kh == g.kw
 }
 
 /// Writes one image's input gradient (every element of `img`) from columns
@@ -187,7 +203,10 @@ fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [MaybeUn
         match centre {
             Some((ck, cj)) => {
                 let row = (ci * g.kh + ck) * g.kw + cj;
-                for (d, &v) in plane.iter_mut().zip(&cols[row * ld + col0..row * ld + col0 + p]) {
+                for (d, &v) in plane
+                    .iter_mut()
+                    .zip(&cols[row * ld + col0..row * ld + col0 + p])
+                {
                     d.write(v);
                 }
             }
@@ -220,7 +239,10 @@ fn col2im(g: &ConvGeom, cols: &[f32], ld: usize, col0: usize, img: &mut [MaybeUn
                     }
                     if g.stride == 1 {
                         let ix0 = ox_lo + kj - g.pad;
-                        for (dv, sv) in d[ix0..ix0 + (ox_hi - ox_lo)].iter_mut().zip(&s[ox_lo..ox_hi]) {
+                        for (dv, sv) in d[ix0..ix0 + (ox_hi - ox_lo)]
+                            .iter_mut()
+                            .zip(&s[ox_lo..ox_hi])
+                        {
                             *dv += *sv;
                         }
                     } else {
@@ -281,12 +303,19 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
         let ld = nc * p;
         with_scratch(&COLS, k * ld, |cols| {
             for i in 0..nc {
-                im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], cols, ld, i * p);
+                im2col(
+                    g,
+                    &x[(n0 + i) * img_len..(n0 + i + 1) * img_len],
+                    cols,
+                    ld,
+                    i * p,
+                );
             }
             if nc == 1 {
                 matmul_uninit(out_chunk, p, wm, Mat::rows(cols, k, ld));
                 // SAFETY: the product initialised the whole OC × P chunk.
-                let out = unsafe { &mut *(out_chunk as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
+                let out =
+                    unsafe { &mut *(out_chunk as *mut [std::mem::MaybeUninit<f32>] as *mut [f32]) };
                 for o in 0..oc {
                     epilogue.apply(o, &mut out[o * p..(o + 1) * p]);
                 }
@@ -324,11 +353,21 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
 }
 
 /// Gradients of `conv(x, w)` given the output gradient `dy`: (dx if asked, dw).
-pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -> (Option<Vec<f32>>, Vec<f32>) {
+pub fn backward(
+    g: &ConvGeom,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    want_dx: bool,
+) -> (Option<Vec<f32>>, Vec<f32>) {
     let (k, p, oc) = (g.k(), g.p(), g.oc);
     // Large maps go one image per chunk: the output gradient is then used in place,
     // without gathering several images into one matrix first.
-    let ipc = if g.p() >= 256 { 1 } else { g.images_per_chunk() };
+    let ipc = if g.p() >= 256 {
+        1
+    } else {
+        g.images_per_chunk()
+    };
     let img_len = g.c * g.h * g.w;
     let num_chunks = g.n.div_ceil(ipc);
     // Chunks are split into a fixed number of contiguous groups, each with its own weight
@@ -346,9 +385,18 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
             let ld = nc * p;
             with_scratch(&COLS, k * ld, |cols| {
                 for i in 0..nc {
-                    im2col(g, &x[(n0 + i) * img_len..(n0 + i + 1) * img_len], cols, ld, i * p);
+                    im2col(
+                        g,
+                        &x[(n0 + i) * img_len..(n0 + i + 1) * img_len],
+                        cols,
+                        ld,
+                        i * p,
+                    );
                 }
-                let step = |dym: &[f32], cols: &mut [f32], dw: &mut [f32], dx: Option<&mut [MaybeUninit<f32>]>| {
+                let step = |dym: &[f32],
+                            cols: &mut [f32],
+                            dw: &mut [f32],
+                            dx: Option<&mut [MaybeUninit<f32>]>| {
                     let dyv = Mat::rows(dym, oc, ld);
                     // dW += dY · colsᵀ
                     matmul(dw, k, dyv, Mat::rows(cols, k, ld).t(), true);
@@ -362,13 +410,19 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
                     }
                 };
                 if nc == 1 {
-                    step(&dy[n0 * oc * p..(n0 + 1) * oc * p], cols, &mut dw, dx_group.as_deref_mut());
+                    step(
+                        &dy[n0 * oc * p..(n0 + 1) * oc * p],
+                        cols,
+                        &mut dw,
+                        dx_group.as_deref_mut(),
+                    );
                 } else {
                     with_scratch(&TMP, oc * ld, |t| {
                         for i in 0..nc {
                             for o in 0..oc {
-                                t[o * ld + i * p..o * ld + (i + 1) * p]
-                                    .copy_from_slice(&dy[((n0 + i) * oc + o) * p..((n0 + i) * oc + o + 1) * p]);
+                                t[o * ld + i * p..o * ld + (i + 1) * p].copy_from_slice(
+                                    &dy[((n0 + i) * oc + o) * p..((n0 + i) * oc + o + 1) * p],
+                                );
                             }
                         }
                         step(t, cols, &mut dw, dx_group.as_deref_mut());
@@ -379,15 +433,22 @@ pub fn backward(g: &ConvGeom, x: &[f32], w: &[f32], dy: &[f32], want_dx: bool) -
         dw
     };
     let (dx, partials) = if want_dx {
-        let parts: Vec<std::sync::Mutex<Vec<f32>>> = (0..groups).map(|_| Default::default()).collect();
+        let parts: Vec<std::sync::Mutex<Vec<f32>>> =
+            (0..groups).map(|_| Default::default()).collect();
         // Each group writes the input gradient of its own images, every element of them.
         let dx = par_filled(g.n * img_len, per_group * ipc * img_len, |gi, chunk| {
             *parts[gi].lock().expect("partial lock") = run_group(gi, Some(chunk));
         });
-        let parts = parts.into_iter().map(|m| m.into_inner().expect("partial lock")).collect();
+        let parts = parts
+            .into_iter()
+            .map(|m| m.into_inner().expect("partial lock"))
+            .collect();
         (Some(dx), parts)
     } else {
-        let parts: Vec<Vec<f32>> = (0..groups).into_par_iter().map(|gi| run_group(gi, None)).collect();
+        let parts: Vec<Vec<f32>> = (0..groups)
+            .into_par_iter()
+            .map(|gi| run_group(gi, None))
+            .collect();
         (None, parts)
     };
     let mut dw = vec![0.0f32; oc * k];
@@ -410,7 +471,13 @@ impl CustomOp2 for Conv2dOp {
         "ferlab-conv2d"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let g = ConvGeom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
         let x = cpu_f32(s1, l1)?;
         let w = cpu_f32(s2, l2)?;
@@ -418,7 +485,13 @@ impl CustomOp2 for Conv2dOp {
         Ok((CpuStorage::F32(y), Shape::from((g.n, g.oc, g.oh, g.ow))))
     }
 
-    fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let g = ConvGeom::new(x.dims(), w.dims(), self.stride, self.pad)?;
         let grad = grad.contiguous()?;
         let (xs, xl) = x.storage_and_layout();
@@ -431,7 +504,9 @@ impl CustomOp2 for Conv2dOp {
             super::storage::as_cpu_f32(&gs, gl)?,
             x.track_op(),
         );
-        let dx = dx.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?;
+        let dx = dx
+            .map(|v| tensor_from_vec(v, x.dims(), x.device()))
+            .transpose()?;
         let dw = tensor_from_vec(dw, w.dims(), w.device())?;
         Ok((dx, Some(dw)))
     }
@@ -462,7 +537,11 @@ impl candle_core::CustomOp3 for ConvAffineOp {
         let g = ConvGeom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
         let ss = cpu_f32(s3, l3)?;
         if ss.len() != 2 * g.oc {
-            candle_core::bail!("conv + affine: expected {} scale/shift values, got {}", 2 * g.oc, ss.len());
+            candle_core::bail!(
+                "conv + affine: expected {} scale/shift values, got {}",
+                2 * g.oc,
+                ss.len()
+            );
         }
         let (scale, shift) = ss.split_at(g.oc);
         let epilogue = Epilogue::Affine {
@@ -481,10 +560,26 @@ mod tests {
 
     #[test]
     fn output_ranges_match_a_direct_scan() {
-        for (len, k, stride, pad) in [(5, 3, 1, 1), (7, 3, 2, 1), (6, 7, 2, 3), (4, 1, 2, 0), (3, 3, 1, 2)] {
+        for (len, k, stride, pad) in [
+            (5, 3, 1, 1),
+            (7, 3, 2, 1),
+            (6, 7, 2, 3),
+            (4, 1, 2, 0),
+            (3, 3, 1, 2),
+        ] {
             let out_len = (len + 2 * pad - k) / stride + 1;
             let g = ConvGeom {
-                n: 1, c: 1, h: len, w: len, oc: 1, kh: k, kw: k, stride, pad, oh: out_len, ow: out_len,
+                n: 1,
+                c: 1,
+                h: len,
+                w: len,
+                oc: 1,
+                kh: k,
+                kw: k,
+                stride,
+                pad,
+                oh: out_len,
+                ow: out_len,
             };
             for kk in 0..k {
                 let valid: Vec<usize> = (0..out_len)
@@ -495,7 +590,10 @@ mod tests {
                     .collect();
                 let (lo, hi) = g.out_range(kk, len, out_len);
                 let got: Vec<usize> = (lo..hi).collect();
-                assert_eq!(got, valid, "len {len} k {k} stride {stride} pad {pad} kk {kk}");
+                assert_eq!(
+                    got, valid,
+                    "len {len} k {k} stride {stride} pad {pad} kk {kk}"
+                );
             }
         }
     }

@@ -45,7 +45,14 @@ pub struct ConvBnOp {
 }
 
 impl ConvBnOp {
-    pub fn new(stride: usize, pad: usize, eps: f64, relu: bool, pool: Option<PoolSpec>, stats: Arc<Mutex<BatchStats>>) -> Self {
+    pub fn new(
+        stride: usize,
+        pad: usize,
+        eps: f64,
+        relu: bool,
+        pool: Option<PoolSpec>,
+        stats: Arc<Mutex<BatchStats>>,
+    ) -> Self {
         Self {
             stride,
             pad,
@@ -81,7 +88,11 @@ impl CustomOp3 for ConvBnOp {
         let g = ConvGeom::new(lx.dims(), lw.dims(), self.stride, self.pad)?;
         let gb = cpu_f32(sgb, lgb)?;
         if gb.len() != 2 * g.oc {
-            candle_core::bail!("conv + bn: expected {} γ/β values, got {}", 2 * g.oc, gb.len());
+            candle_core::bail!(
+                "conv + bn: expected {} γ/β values, got {}",
+                2 * g.oc,
+                gb.len()
+            );
         }
         let (gamma, beta) = gb.split_at(g.oc);
         let p = g.p();
@@ -104,7 +115,13 @@ impl CustomOp3 for ConvBnOp {
                     .for_each(|(plane, (o, a))| {
                         let ch = plane % g.oc;
                         with_scratch(&PLANE, p, |y| {
-                            kernels::affine_plane(y, &z[plane * p..(plane + 1) * p], scale[ch], shift[ch], self.relu);
+                            kernels::affine_plane(
+                                y,
+                                &z[plane * p..(plane + 1) * p],
+                                scale[ch],
+                                shift[ch],
+                                self.relu,
+                            );
                             pool::pool_plane(&pg, y, o, a);
                         });
                     });
@@ -155,11 +172,18 @@ impl CustomOp3 for ConvBnOp {
         }
         .run(true);
         let dz = bn.dz.expect("asked for dz");
-        let (dx, dw) = conv::backward(&g, as_cpu_f32(&xs, xl)?, as_cpu_f32(&ws, wl)?, &dz, x.track_op());
+        let (dx, dw) = conv::backward(
+            &g,
+            as_cpu_f32(&xs, xl)?,
+            as_cpu_f32(&ws, wl)?,
+            &dz,
+            x.track_op(),
+        );
         let mut dgb = bn.first;
         dgb.extend(bn.second);
         Ok((
-            dx.map(|v| tensor_from_vec(v, x.dims(), x.device())).transpose()?,
+            dx.map(|v| tensor_from_vec(v, x.dims(), x.device()))
+                .transpose()?,
             Some(tensor_from_vec(dw, w.dims(), w.device())?),
             Some(tensor_from_vec(dgb, &[2 * g.oc], gb.device())?),
         ))

@@ -127,7 +127,8 @@ mod tests {
         for i in 0..a.rows {
             for j in 0..b.cols {
                 for k in 0..a.cols {
-                    out[i * b.cols + j] += a.data[i * a.rs + k * a.cs] * b.data[k * b.rs + j * b.cs];
+                    out[i * b.cols + j] +=
+                        a.data[i * a.rs + k * a.cs] * b.data[k * b.rs + j * b.cs];
                 }
             }
         }

@@ -66,7 +66,12 @@ fn masked_dot_sums_avx2(d: &[f32], z: &[f32], a: f32, b: f32) -> (f64, f64) {
     let mut i = 0;
     while i < whole {
         // SAFETY: i + 8 <= n, within both slices.
-        let (dv, zv) = unsafe { (_mm256_loadu_ps(d.as_ptr().add(i)), _mm256_loadu_ps(z.as_ptr().add(i))) };
+        let (dv, zv) = unsafe {
+            (
+                _mm256_loadu_ps(d.as_ptr().add(i)),
+                _mm256_loadu_ps(z.as_ptr().add(i)),
+            )
+        };
         let y = _mm256_fmadd_ps(zv, av, bv);
         let g = _mm256_and_ps(dv, _mm256_cmp_ps::<_CMP_GT_OQ>(y, zero));
         s = _mm256_add_ps(s, g);
@@ -151,10 +156,23 @@ fn affine_into(o: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool
 }
 
 /// `x · scale[c] + shift[c]` (then ReLU if set) over `… × c × hw`, planes in parallel.
-pub fn affine_planes(x: &[f32], scale: &[f32], shift: &[f32], c: usize, hw: usize, relu: bool) -> Vec<f32> {
+pub fn affine_planes(
+    x: &[f32],
+    scale: &[f32],
+    shift: &[f32],
+    c: usize,
+    hw: usize,
+    relu: bool,
+) -> Vec<f32> {
     par_filled(x.len(), hw, |plane, o| {
         let ch = plane % c;
-        affine_into(o, &x[plane * hw..plane * hw + o.len()], scale[ch], shift[ch], relu);
+        affine_into(
+            o,
+            &x[plane * hw..plane * hw + o.len()],
+            scale[ch],
+            shift[ch],
+            relu,
+        );
     })
 }
 
@@ -217,7 +235,9 @@ impl AffineBackward<'_> {
                 // Σg·ẑ = invstd · (Σg·z − μ·Σg) is dγ; dz = γ·invstd·g − γ·invstd²·dγ/M·(z − μ)
                 // − γ·invstd·Σg/M.
                 let dgamma: Vec<f32> = (0..c)
-                    .map(|ch| (invstd[ch] as f64 * (sums[ch].1 - mean[ch] as f64 * sums[ch].0)) as f32)
+                    .map(|ch| {
+                        (invstd[ch] as f64 * (sums[ch].1 - mean[ch] as f64 * sums[ch].0)) as f32
+                    })
                     .collect();
                 let coef = (0..c)
                     .map(|ch| {

@@ -21,8 +21,8 @@ pub use crate::config::Kernels;
 
 use batchnorm::{AddReluOp, AffineOp, BatchNormOp, BatchStats, ReluOp};
 use conv::{Conv2dOp, ConvAffineOp};
-pub use fused::PoolSpec;
 use fused::ConvBnOp;
+pub use fused::PoolSpec;
 use pool::MaxPool2dOp;
 pub use storage::is_cpu_f32;
 
@@ -31,9 +31,16 @@ fn fast(kernels: Kernels, x: &Tensor) -> bool {
 }
 
 /// `conv2d(x, w)` with square stride and zero padding; no bias.
-pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, pad: usize, kernels: Kernels) -> Result<Tensor> {
+pub fn conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    pad: usize,
+    kernels: Kernels,
+) -> Result<Tensor> {
     if fast(kernels, x) {
-        x.contiguous()?.apply_op2(&w.contiguous()?, Conv2dOp { stride, pad })
+        x.contiguous()?
+            .apply_op2(&w.contiguous()?, Conv2dOp { stride, pad })
     } else {
         x.conv2d(w, pad, stride, 1, 1)
     }
@@ -65,7 +72,13 @@ pub fn conv2d_affine(
             },
         );
     }
-    channel_affine(&conv2d(x, w, stride, pad, kernels)?, scale, shift, relu_after, kernels)
+    channel_affine(
+        &conv2d(x, w, stride, pad, kernels)?,
+        scale,
+        shift,
+        relu_after,
+        kernels,
+    )
 }
 
 /// The result of a training-mode batch norm: output, batch mean and biased variance
@@ -116,7 +129,13 @@ pub fn add_relu(a: &Tensor, b: &Tensor, kernels: Kernels) -> Result<Tensor> {
 }
 
 /// Max pooling with any kernel, stride and padding (padding counts as -∞).
-pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize, kernels: Kernels) -> Result<Tensor> {
+pub fn max_pool2d(
+    x: &Tensor,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    kernels: Kernels,
+) -> Result<Tensor> {
     if fast(kernels, x) {
         return x.contiguous()?.apply_op1(MaxPool2dOp::new(k, stride, pad));
     }
@@ -155,7 +174,9 @@ pub fn batch_norm_train(
             relu: relu_after,
             stats: stats.clone(),
         };
-        let y = x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+        let y = x
+            .contiguous()?
+            .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
         let s = stats.lock().expect("stats lock");
         let mean = Tensor::from_slice(&s.mean, c, x.device())?;
         let var = Tensor::from_slice(&s.var, c, x.device())?;
@@ -173,9 +194,11 @@ pub fn channel_affine(
     kernels: Kernels,
 ) -> Result<Tensor> {
     if fast(kernels, x) {
-        return x
-            .contiguous()?
-            .apply_op3(&scale.contiguous()?, &shift.contiguous()?, AffineOp { relu: relu_after });
+        return x.contiguous()?.apply_op3(
+            &scale.contiguous()?,
+            &shift.contiguous()?,
+            AffineOp { relu: relu_after },
+        );
     }
     reference::channel_affine(x, scale, shift, relu_after)
 }

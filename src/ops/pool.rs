@@ -26,7 +26,9 @@ impl PoolGeom {
             candle_core::bail!("max_pool2d expects a 4-d input, got {dims:?}");
         };
         if k == 0 || stride == 0 || pad >= k || h + 2 * pad < k || w + 2 * pad < k {
-            candle_core::bail!("max_pool2d: kernel {k}, stride {stride}, padding {pad} do not fit {h}x{w}");
+            candle_core::bail!(
+                "max_pool2d: kernel {k}, stride {stride}, padding {pad} do not fit {h}x{w}"
+            );
         }
         Ok(Self {
             planes: n * c,
@@ -88,8 +90,16 @@ fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
             .zip(out.iter_mut().zip(arg.iter_mut()))
             .enumerate()
         {
-            let (m1, i1) = if t[1] > t[0] { (t[1], r0 + 1) } else { (t[0], r0) };
-            let (m2, i2) = if b[1] > b[0] { (b[1], r1 + 1) } else { (b[0], r1) };
+            let (m1, i1) = if t[1] > t[0] {
+                (t[1], r0 + 1)
+            } else {
+                (t[0], r0)
+            };
+            let (m2, i2) = if b[1] > b[0] {
+                (b[1], r1 + 1)
+            } else {
+                (b[0], r1)
+            };
             let (m, i) = if m2 > m1 { (m2, i2) } else { (m1, i1) };
             *o = m;
             *a = (i + 2 * ox) as u32;

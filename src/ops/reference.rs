@@ -9,7 +9,8 @@ pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Ten
     let x = if pad > 0 {
         let row = Tensor::full(f32::MIN, (n, c, pad, w), x.device())?.to_dtype(x.dtype())?;
         let x = Tensor::cat(&[&row, x, &row], 2)?;
-        let col = Tensor::full(f32::MIN, (n, c, h + 2 * pad, pad), x.device())?.to_dtype(x.dtype())?;
+        let col =
+            Tensor::full(f32::MIN, (n, c, h + 2 * pad, pad), x.device())?.to_dtype(x.dtype())?;
         Tensor::cat(&[&col, &x, &col], 3)?
     } else {
         x.clone()
@@ -22,7 +23,10 @@ pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Ten
     for i in 0..k {
         for j in 0..k {
             let win = x.narrow(2, i, hp - i)?.narrow(3, j, wp - j)?.contiguous()?;
-            let win = win.index_select(&rows, 2)?.contiguous()?.index_select(&cols, 3)?;
+            let win = win
+                .index_select(&rows, 2)?
+                .contiguous()?
+                .index_select(&cols, 3)?;
             best = Some(match best {
                 None => win,
                 Some(b) => b.maximum(&win)?,
@@ -61,11 +65,21 @@ pub fn batch_norm_train(
         .broadcast_mul(&scale.reshape(shape.as_slice())?)?
         .broadcast_add(&beta.reshape(shape.as_slice())?)?;
     let y = if relu_after { y.relu()? } else { y };
-    Ok((y, mean.reshape(c)?.detach(), var.reshape(c)?.detach(), count))
+    Ok((
+        y,
+        mean.reshape(c)?.detach(),
+        var.reshape(c)?.detach(),
+        count,
+    ))
 }
 
 /// Per-channel `x · scale + shift`, optionally followed by ReLU.
-pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor, relu_after: bool) -> Result<Tensor> {
+pub fn channel_affine(
+    x: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    relu_after: bool,
+) -> Result<Tensor> {
     let rank = x.rank();
     let mut shape = vec![1usize; rank];
     shape[1] = x.dim(1)?;

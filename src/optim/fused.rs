@@ -51,7 +51,13 @@ impl InplaceOp2 for FusedStep<'_> {
         "ferlab-fused-optimizer-step"
     }
 
-    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<()> {
         let grad = cpu_f32(s2, l2)?;
         let Some((a, b)) = l1.contiguous_offsets() else {
             candle_core::bail!("fused step: parameter is not contiguous");
@@ -84,11 +90,13 @@ impl InplaceOp2 for FusedStep<'_> {
                             }
                         });
                 } else {
-                    p.par_chunks_mut(CHUNK).zip(grad.par_chunks(CHUNK)).for_each(|(p, g)| {
-                        for (p, &g) in p.iter_mut().zip(g) {
-                            *p -= lr * (g + wd * *p);
-                        }
-                    });
+                    p.par_chunks_mut(CHUNK)
+                        .zip(grad.par_chunks(CHUNK))
+                        .for_each(|(p, g)| {
+                            for (p, &g) in p.iter_mut().zip(g) {
+                                *p -= lr * (g + wd * *p);
+                            }
+                        });
                 }
             }
             Rule::Adam {
@@ -104,11 +112,19 @@ impl InplaceOp2 for FusedStep<'_> {
                 let (b1, b2, eps) = (beta1 as f32, beta2 as f32, eps as f32);
                 let step = (lr / bias1) as f32;
                 let inv_sqrt_bias2 = (1.0 / bias2.sqrt()) as f32;
-                let decay = if decoupled { (1.0 - lr * weight_decay) as f32 } else { 1.0 };
+                let decay = if decoupled {
+                    (1.0 - lr * weight_decay) as f32
+                } else {
+                    1.0
+                };
                 let l2 = if decoupled { 0.0 } else { weight_decay as f32 };
                 p.par_chunks_mut(CHUNK)
                     .zip(grad.par_chunks(CHUNK))
-                    .zip(first.par_chunks_mut(CHUNK).zip(second.par_chunks_mut(CHUNK)))
+                    .zip(
+                        first
+                            .par_chunks_mut(CHUNK)
+                            .zip(second.par_chunks_mut(CHUNK)),
+                    )
                     .for_each(|((p, g), (m, v))| {
                         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
                             let g = g + l2 * *p;

@@ -148,7 +148,10 @@ fn step_host(var: &Var, grad: &Tensor, slot: &mut Slot, rule: Rule) -> Result<()
         Rule::Sgd { momentum, .. } => momentum > 0.0,
         Rule::Adam { .. } => true,
     };
-    for (buf, needed) in [(&mut slot.first, needs_first), (&mut slot.second, needs_second)] {
+    for (buf, needed) in [
+        (&mut slot.first, needs_first),
+        (&mut slot.second, needs_second),
+    ] {
         if needed && !matches!(buf, Buf::Host(_)) {
             *buf = Buf::Host(vec![0.0; n]);
         }
@@ -191,7 +194,11 @@ fn step_device(var: &Var, grad: &Tensor, slot: &mut Slot, rule: Rule) -> Result<
                     None => g.clone(),
                 };
                 slot.first = Buf::Device(buf.clone());
-                if nesterov { (g + (buf * momentum)?)? } else { buf }
+                if nesterov {
+                    (g + (buf * momentum)?)?
+                } else {
+                    buf
+                }
             } else {
                 g
             };
@@ -207,13 +214,21 @@ fn step_device(var: &Var, grad: &Tensor, slot: &mut Slot, rule: Rule) -> Result<
             bias1,
             bias2,
         } => {
-            let g = if decoupled { grad.clone() } else { (grad + (p * weight_decay)?)? };
+            let g = if decoupled {
+                grad.clone()
+            } else {
+                (grad + (p * weight_decay)?)?
+            };
             let m = take(&slot.first).unwrap_or(g.zeros_like()?);
             let v = take(&slot.second).unwrap_or(g.zeros_like()?);
             let m = ((m * beta1)? + (&g * (1.0 - beta1))?)?;
             let v = ((v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
             let update = ((&m / bias1)? / ((&v / bias2)?.sqrt()? + eps)?)?;
-            let base = if decoupled { (p * (1.0 - lr * weight_decay))? } else { p.clone() };
+            let base = if decoupled {
+                (p * (1.0 - lr * weight_decay))?
+            } else {
+                p.clone()
+            };
             slot.first = Buf::Device(m);
             slot.second = Buf::Device(v);
             var.set(&(base - (update * lr)?)?)

@@ -54,7 +54,11 @@ fn reference(kind: OptimizerKind, nesterov: bool, steps: usize) -> Vec<f32> {
                 }
                 OptimizerKind::Adam | OptimizerKind::Adamw => {
                     let decoupled = kind == OptimizerKind::Adamw;
-                    let g = if decoupled { grad } else { grad + c.weight_decay * w };
+                    let g = if decoupled {
+                        grad
+                    } else {
+                        grad + c.weight_decay * w
+                    };
                     if decoupled {
                         w *= 1.0 - c.lr * c.weight_decay;
                     }
@@ -98,15 +102,29 @@ fn state_round_trips_through_tensors() {
     let mut a = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Auto);
     let loss = w.as_tensor().sqr().unwrap().sum_all().unwrap();
     a.step(&loss.backward().unwrap(), 0.1).unwrap();
-    let saved: std::collections::HashMap<String, Tensor> = a.state_tensors().unwrap().into_iter().collect();
+    let saved: std::collections::HashMap<String, Tensor> =
+        a.state_tensors().unwrap().into_iter().collect();
     assert!(saved.contains_key("optim.w.first") && saved.contains_key("optim.w.second"));
     let mut b = Optimizer::new(&c, vec![("w".into(), w.clone())], Kernels::Auto);
     b.load_state(&saved).unwrap();
     assert_eq!(b.steps, 1);
-    let again: std::collections::HashMap<String, Tensor> = b.state_tensors().unwrap().into_iter().collect();
+    let again: std::collections::HashMap<String, Tensor> =
+        b.state_tensors().unwrap().into_iter().collect();
     for (k, t) in &saved {
-        let x: Vec<f32> = t.flatten_all().unwrap().to_dtype(candle_core::DType::F32).unwrap().to_vec1().unwrap();
-        let y: Vec<f32> = again[k].flatten_all().unwrap().to_dtype(candle_core::DType::F32).unwrap().to_vec1().unwrap();
+        let x: Vec<f32> = t
+            .flatten_all()
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let y: Vec<f32> = again[k]
+            .flatten_all()
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         assert_eq!(x, y, "{k}");
     }
 }

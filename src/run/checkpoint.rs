@@ -22,7 +22,11 @@ fn err(path: &Path, message: impl std::fmt::Display) -> CheckpointError {
 }
 
 /// Writes tensors and a JSON state to `path` atomically.
-pub fn save(path: &Path, tensors: &[(String, Tensor)], state_json: &str) -> Result<(), CheckpointError> {
+pub fn save(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    state_json: &str,
+) -> Result<(), CheckpointError> {
     let mut meta = HashMap::new();
     meta.insert(STATE_KEY.to_string(), state_json.to_string());
     let cpu: Vec<(String, Tensor)> = tensors
@@ -36,12 +40,19 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], state_json: &str) -> Resu
 }
 
 /// Reads a checkpoint: its tensors (on `device`) and its JSON state, if any.
-pub fn load(path: &Path, device: &Device) -> Result<(HashMap<String, Tensor>, Option<String>), CheckpointError> {
+pub fn load(
+    path: &Path,
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, Option<String>), CheckpointError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| err(path, format!("not a safetensors file: {e}")))?;
-    let state = meta.metadata().as_ref().and_then(|m| m.get(STATE_KEY).cloned());
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| err(path, e))?;
+    let state = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(STATE_KEY).cloned());
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| err(path, e))?;
     Ok((tensors, state))
 }
 
@@ -56,7 +67,10 @@ mod tests {
         let t = Tensor::new(&[[1.0f32, 2.0], [3.0, 4.0]], &Device::Cpu).unwrap();
         save(&p, &[("w".into(), t.clone())], "{\"epoch\":3}").unwrap();
         let (tensors, state) = load(&p, &Device::Cpu).unwrap();
-        assert_eq!(tensors["w"].to_vec2::<f32>().unwrap(), t.to_vec2::<f32>().unwrap());
+        assert_eq!(
+            tensors["w"].to_vec2::<f32>().unwrap(),
+            t.to_vec2::<f32>().unwrap()
+        );
         assert_eq!(state.as_deref(), Some("{\"epoch\":3}"));
     }
 
@@ -66,6 +80,9 @@ mod tests {
         let p = dir.path().join("bad.safetensors");
         std::fs::write(&p, b"not a checkpoint").unwrap();
         let e = load(&p, &Device::Cpu).unwrap_err().to_string();
-        assert!(e.contains("bad.safetensors") && e.contains("not a safetensors"), "{e}");
+        assert!(
+            e.contains("bad.safetensors") && e.contains("not a safetensors"),
+            "{e}"
+        );
     }
 }

@@ -24,14 +24,22 @@ pub struct Recorder {
 impl Recorder {
     /// Opens `path` for appending, removing a partial last line left by a crash.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
         let len = file.metadata()?.len();
         if len > 0 {
             let mut bytes = Vec::new();
             file.seek(SeekFrom::Start(0))?;
             file.read_to_end(&mut bytes)?;
             if bytes.last() != Some(&b'\n') {
-                let keep = bytes.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
+                let keep = bytes
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map(|i| i + 1)
+                    .unwrap_or(0);
                 file.set_len(keep as u64)?;
             }
         }
@@ -79,7 +87,9 @@ pub fn read(path: &Path) -> std::io::Result<EventLog> {
             Ok(r) => log.records.push(r),
             // A torn final line is the expected trace of a crash, not an error.
             Err(_) if i + 1 == n => {}
-            Err(e) => log.bad_lines.push(format!("{}, line {}: {e}", path.display(), i + 1)),
+            Err(e) => log
+                .bad_lines
+                .push(format!("{}, line {}: {e}", path.display(), i + 1)),
         }
     }
     Ok(log)

@@ -20,7 +20,10 @@ pub enum Launch {
     New(Experiment),
     /// Continue the run in this directory from its last checkpoint, with `key=value`
     /// overrides applied to its config (e.g. more epochs).
-    Resume { dir: PathBuf, overrides: Vec<String> },
+    Resume {
+        dir: PathBuf,
+        overrides: Vec<String>,
+    },
 }
 
 /// Called after each event is queued (the workbench passes its repaint request).
@@ -43,8 +46,12 @@ pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
                 let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
                 return Err(anyhow!("invalid experiment:\n{}", list.join("\n")));
             }
-            let dir = RunDir::create(&exp.output.dir, &exp.name)
-                .with_context(|| format!("cannot create a run directory under {}", exp.output.dir.display()))?;
+            let dir = RunDir::create(&exp.output.dir, &exp.name).with_context(|| {
+                format!(
+                    "cannot create a run directory under {}",
+                    exp.output.dir.display()
+                )
+            })?;
             atomic::write(&dir.config(), exp.to_toml().as_bytes())
                 .with_context(|| format!("cannot write {}", dir.config().display()))?;
             Ok((exp, dir, false))
@@ -70,7 +77,9 @@ impl Engine {
         let exp = experiment.clone();
         let run_dir = dir.clone();
         let threads = match exp.train.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         };
         let handle = std::thread::Builder::new()
@@ -94,12 +103,15 @@ impl Engine {
                     .thread_name(|i| format!("ferlab-compute-{i}"))
                     .build()
                     .map_err(|e| e.to_string())?;
-                let result = pool.install(|| trainer::run(exp, run_dir.clone(), resume, &ctl, &mut sink));
+                let result =
+                    pool.install(|| trainer::run(exp, run_dir.clone(), resume, &ctl, &mut sink));
                 match result {
                     Ok(outcome) => Ok(outcome),
                     Err(e) => {
                         let error = format!("{e:#}");
-                        sink(&Event::Failed { error: error.clone() });
+                        sink(&Event::Failed {
+                            error: error.clone(),
+                        });
                         Err(error)
                     }
                 }
@@ -143,7 +155,9 @@ impl Engine {
     /// Waits for the run to end.
     pub fn join(mut self) -> Result<Outcome, String> {
         match self.handle.take() {
-            Some(h) => h.join().unwrap_or_else(|_| Err("the engine thread panicked".into())),
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err("the engine thread panicked".into())),
             None => Err("already joined".into()),
         }
     }

@@ -125,7 +125,10 @@ impl Event {
 
     /// Whether the run ends with this event.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Event::Finished { .. } | Event::Failed { .. } | Event::Stopped { .. })
+        matches!(
+            self,
+            Event::Finished { .. } | Event::Failed { .. } | Event::Stopped { .. }
+        )
     }
 }
 

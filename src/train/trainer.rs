@@ -89,8 +89,15 @@ struct Session<'a> {
 }
 
 /// Runs (or resumes) an experiment in `dir`, reporting to `sink`.
-pub fn run(exp: Experiment, dir: RunDir, resume: bool, control: &Control, sink: Sink) -> Result<Outcome> {
-    let device = open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+pub fn run(
+    exp: Experiment,
+    dir: RunDir,
+    resume: bool,
+    control: &Control,
+    sink: Sink,
+) -> Result<Outcome> {
+    let device =
+        open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
     sink(&Event::log(Level::Info, "loading data"));
     let t0 = Instant::now();
     let dataset = data::build(&exp)?;
@@ -127,12 +134,22 @@ fn report_skipped(dataset: &Dataset, sink: Sink) {
 }
 
 impl<'a> Session<'a> {
-    fn new(exp: Experiment, device: Device, dataset: Dataset, dir: RunDir, sink: Sink<'a>) -> Result<Self> {
+    fn new(
+        exp: Experiment,
+        device: Device,
+        dataset: Dataset,
+        dir: RunDir,
+        sink: Sink<'a>,
+    ) -> Result<Self> {
         let k = dataset.num_classes();
         let model = FerModel::new(&exp.model, exp.data.channels, k, &device, exp.seed)?;
         if let Some(path) = &exp.model.pretrained {
             let (report, text) = load_pretrained(&model, path).map_err(|e| anyhow!(e))?;
-            let level = if report.loaded == 0 { Level::Warn } else { Level::Info };
+            let level = if report.loaded == 0 {
+                Level::Warn
+            } else {
+                Level::Info
+            };
             sink(&Event::log(level, text));
         }
         let method = method::build(&exp, &device)?;
@@ -177,15 +194,19 @@ impl<'a> Session<'a> {
         if !path.is_file() {
             self.emit(Event::log(
                 Level::Warn,
-                format!("{} does not exist: starting from the beginning", path.display()),
+                format!(
+                    "{} does not exist: starting from the beginning",
+                    path.display()
+                ),
             ));
             return Ok(());
         }
         let (tensors, state) = checkpoint::load(&path, &self.device)?;
-        let state: TrainState = serde_json::from_str(
-            &state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?,
-        )
-        .with_context(|| format!("{}: unreadable training state", path.display()))?;
+        let state: TrainState =
+            serde_json::from_str(&state.ok_or_else(|| {
+                anyhow!("{}: no training state in the checkpoint", path.display())
+            })?)
+            .with_context(|| format!("{}: unreadable training state", path.display()))?;
         let mut vars = self.model.named_vars();
         vars.extend(self.method.extra_params());
         let report = load_into(&vars, &tensors)?;
@@ -242,7 +263,8 @@ impl<'a> Session<'a> {
 
     fn run(&mut self, control: &Control) -> Result<Outcome> {
         let spe = self.steps_per_epoch();
-        let resumed_at = (self.state.position != Position::default()).then_some(self.state.position);
+        let resumed_at =
+            (self.state.position != Position::default()).then_some(self.state.position);
         self.emit(Event::Started {
             run_id: self.dir.id(),
             run_dir: self.dir.root.display().to_string(),
@@ -328,7 +350,11 @@ impl<'a> Session<'a> {
             epochs: self.exp.train.epochs,
             best_epoch: best.epoch,
             best: best.metrics,
-            last: self.state.last.clone().unwrap_or_else(|| Metrics::from_confusion(vec![], 0.0)),
+            last: self
+                .state
+                .last
+                .clone()
+                .unwrap_or_else(|| Metrics::from_confusion(vec![], 0.0)),
             seconds: self.elapsed() as f32,
         })
     }
@@ -339,7 +365,11 @@ impl<'a> Session<'a> {
         let spe = self.steps_per_epoch();
         TrainSummary {
             loss: (s.loss / steps) as f32,
-            terms: s.terms.iter().map(|(k, v)| (k.clone(), (v / steps) as f32)).collect(),
+            terms: s
+                .terms
+                .iter()
+                .map(|(k, v)| (k.clone(), (v / steps) as f32))
+                .collect(),
             accuracy: s.correct as f32 / s.seen.max(1) as f32,
             images_per_sec: (s.seen as f64 / s.compute_secs.max(1e-9)) as f32,
             seconds: (s.compute_secs + s.wait_secs) as f32,
@@ -407,11 +437,21 @@ impl<'a> Session<'a> {
                 epoch,
                 step,
                 epochs: self.exp.train.epochs,
-                seed: seed::derive(self.exp.seed, &[purpose::DROPOUT, epoch as u64, step as u64]),
+                seed: seed::derive(
+                    self.exp.seed,
+                    &[purpose::DROPOUT, epoch as u64, step as u64],
+                ),
             };
             let losses = self.method.loss(&self.model, &tensors, &ctx)?;
             let grads = losses.total.backward()?;
-            let lr = lr_at(&self.exp.schedule, self.exp.optimizer.lr, epoch, step, spe, self.exp.train.epochs);
+            let lr = lr_at(
+                &self.exp.schedule,
+                self.exp.optimizer.lr,
+                epoch,
+                step,
+                spe,
+                self.exp.train.epochs,
+            );
             self.optimizer.step(&grads, lr)?;
             let loss = losses.total.to_scalar::<f32>()?;
             if !loss.is_finite() {
@@ -426,7 +466,11 @@ impl<'a> Session<'a> {
             for (name, t) in &losses.terms {
                 *sums.terms.entry(name.to_string()).or_insert(0.0) += t.to_scalar::<f32>()? as f64;
             }
-            sums.correct += preds.iter().zip(&batch.labels).filter(|(p, l)| p == l).count();
+            sums.correct += preds
+                .iter()
+                .zip(&batch.labels)
+                .filter(|(p, l)| p == l)
+                .count();
             sums.seen += n;
             sums.steps += 1;
             sums.wait_secs += wait;
@@ -457,6 +501,7 @@ impl<'a> Session<'a> {
 /// Reads the training state stored in a checkpoint.
 pub fn checkpoint_state(path: &std::path::Path) -> Result<(HashMap<String, Tensor>, TrainState)> {
     let (tensors, state) = checkpoint::load(path, &Device::Cpu)?;
-    let state = state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?;
+    let state =
+        state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?;
     Ok((tensors, serde_json::from_str(&state)?))
 }

@@ -27,7 +27,15 @@ pub const NUM_CLASSES: usize = 7;
 pub fn generate(cfg: &SyntheticConfig, size: usize, channels: usize, seed: u64) -> Dataset {
     let train_people = identities(seed, 0, cfg.identities);
     let val_people = identities(seed, 1, (cfg.identities / 4).max(1));
-    let train = make_split(cfg, &train_people, cfg.train_per_class, size, channels, seed, 0);
+    let train = make_split(
+        cfg,
+        &train_people,
+        cfg.train_per_class,
+        size,
+        channels,
+        seed,
+        0,
+    );
     let val = make_split(cfg, &val_people, cfg.val_per_class, size, channels, seed, 1);
     Dataset {
         classes: canonical_names(),
@@ -47,7 +55,12 @@ pub fn generate(cfg: &SyntheticConfig, size: usize, channels: usize, seed: u64) 
 
 fn identities(seed: u64, split: u64, n: usize) -> Vec<Identity> {
     (0..n)
-        .map(|i| Identity::sample(&mut seed::rng(seed, &[purpose::SYNTHETIC, 100 + split, i as u64])))
+        .map(|i| {
+            Identity::sample(&mut seed::rng(
+                seed,
+                &[purpose::SYNTHETIC, 100 + split, i as u64],
+            ))
+        })
         .collect()
 }
 
@@ -98,7 +111,10 @@ pub fn render_face(
     for v in offsets.iter_mut() {
         *v = jitter.sample(rng);
     }
-    let worn = expr.add(person.resting).add(Expression::jitter(offsets)).clamped();
+    let worn = expr
+        .add(person.resting)
+        .add(Expression::jitter(offsets))
+        .clamped();
     let shot = Shot::sample(rng);
     let grey = render(person, &worn, &shot, size, pixel_noise, rng);
     let plane: Vec<u8> = grey.iter().map(|v| (v * 255.0).round() as u8).collect();
@@ -126,13 +142,25 @@ fn make_split(
             let mut rng = seed::rng(seed, &[purpose::SYNTHETIC, split_id, j as u64]);
             let who = rng.random_range(0..people.len());
             let (expr, blend) = sample_expression(class, cfg.blend_fraction, &mut rng);
-            let pixels = render_face(&people[who], expr, size, channels, cfg.pixel_noise, &mut rng);
+            let pixels = render_face(
+                &people[who],
+                expr,
+                size,
+                channels,
+                cfg.pixel_noise,
+                &mut rng,
+            );
             let truth = SampleTruth {
                 clean_label: class as u8,
                 blend,
             };
             let split_name = if split_id == 0 { "train" } else { "val" };
-            (pixels, class as u8, truth, format!("synthetic/{split_name}/{j}/person{who}"))
+            (
+                pixels,
+                class as u8,
+                truth,
+                format!("synthetic/{split_name}/{j}/person{who}"),
+            )
         })
         .collect();
     let mut split = Split::new(size, channels);

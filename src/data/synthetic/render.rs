@@ -3,9 +3,7 @@
 
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
-use tiny_skia::{
-    Color, FillRule, LineCap, Paint, PathBuilder, Pixmap, Rect, Stroke, Transform,
-};
+use tiny_skia::{Color, FillRule, LineCap, Paint, PathBuilder, Pixmap, Rect, Stroke, Transform};
 
 use super::expression::Expression;
 use super::identity::Identity;
@@ -67,20 +65,23 @@ impl Canvas {
     fn oval(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, paint: &Paint) {
         if let Some(r) = Rect::from_xywh(cx - rx, cy - ry, 2.0 * rx, 2.0 * ry) {
             if let Some(path) = PathBuilder::from_oval(r) {
-                self.pixmap.fill_path(&path, paint, FillRule::Winding, self.t, None);
+                self.pixmap
+                    .fill_path(&path, paint, FillRule::Winding, self.t, None);
             }
         }
     }
 
     fn fill(&mut self, pb: PathBuilder, paint: &Paint) {
         if let Some(path) = pb.finish() {
-            self.pixmap.fill_path(&path, paint, FillRule::Winding, self.t, None);
+            self.pixmap
+                .fill_path(&path, paint, FillRule::Winding, self.t, None);
         }
     }
 
     fn stroke(&mut self, pb: PathBuilder, paint: &Paint, width: f32) {
         if let Some(path) = pb.finish() {
-            self.pixmap.stroke_path(&path, paint, &round_stroke(width), self.t, None);
+            self.pixmap
+                .stroke_path(&path, paint, &round_stroke(width), self.t, None);
         }
     }
 
@@ -102,7 +103,10 @@ impl Canvas {
 }
 
 fn control_through(a: (f32, f32), mid: (f32, f32), b: (f32, f32)) -> (f32, f32) {
-    (2.0 * mid.0 - 0.5 * (a.0 + b.0), 2.0 * mid.1 - 0.5 * (a.1 + b.1))
+    (
+        2.0 * mid.0 - 0.5 * (a.0 + b.0),
+        2.0 * mid.1 - 0.5 * (a.1 + b.1),
+    )
 }
 
 /// Renders one face to `size × size` grey levels in [0, 1].
@@ -163,14 +167,28 @@ fn draw_face(cv: &mut Canvas, id: &Identity, e: &Expression) {
     let line_y = top + id.hairline * h * 0.9 + 3.0;
     let mut cap = PathBuilder::new();
     cap.move_to(cx - w - 1.0, line_y + 6.0);
-    cap.cubic_to(cx - w - 1.0, top - 8.0, cx + w + 1.0, top - 8.0, cx + w + 1.0, line_y + 6.0);
+    cap.cubic_to(
+        cx - w - 1.0,
+        top - 8.0,
+        cx + w + 1.0,
+        top - 8.0,
+        cx + w + 1.0,
+        line_y + 6.0,
+    );
     cap.quad_to(cx, line_y - 5.0, cx - w - 1.0, line_y + 6.0);
     cap.close();
     cv.fill(cap, &hair);
     if id.beard {
         let mut beard = PathBuilder::new();
         beard.move_to(cx - w * 0.9, cy + 0.25 * h);
-        beard.cubic_to(cx - jaw_w, cy + 1.15 * h, cx + jaw_w, cy + 1.15 * h, cx + w * 0.9, cy + 0.25 * h);
+        beard.cubic_to(
+            cx - jaw_w,
+            cy + 1.15 * h,
+            cx + jaw_w,
+            cy + 1.15 * h,
+            cx + w * 0.9,
+            cy + 0.25 * h,
+        );
         beard.quad_to(cx, cy + 0.7 * h, cx - w * 0.9, cy + 0.25 * h);
         cv.fill(beard, &grey_alpha(id.hair, 0.55));
     }
@@ -179,8 +197,20 @@ fn draw_face(cv: &mut Canvas, id: &Identity, e: &Expression) {
     if e.cheek_raise > 0.05 {
         let k = e.cheek_raise;
         let glow = grey_alpha((skin + 0.25).min(1.0), 0.55 * k);
-        cv.oval(cx - id.eye_dx - 2.0, id.eye_y + 12.0 - 3.0 * k, 7.0, 5.0, &glow);
-        cv.oval(cx + id.eye_dx + 2.0, id.eye_y + 12.0 - 3.0 * k, 7.0, 5.0, &glow);
+        cv.oval(
+            cx - id.eye_dx - 2.0,
+            id.eye_y + 12.0 - 3.0 * k,
+            7.0,
+            5.0,
+            &glow,
+        );
+        cv.oval(
+            cx + id.eye_dx + 2.0,
+            id.eye_y + 12.0 - 3.0 * k,
+            7.0,
+            5.0,
+            &glow,
+        );
         let fold = grey_alpha(dark, 0.8 * k);
         let ny = id.eye_y + id.nose_len;
         for sgn in [-1.0f32, 1.0] {
@@ -203,11 +233,17 @@ fn draw_face(cv: &mut Canvas, id: &Identity, e: &Expression) {
         let frame = grey(0.08);
         for sgn in [-1.0f32, 1.0] {
             let mut pb = PathBuilder::new();
-            let r = Rect::from_xywh(cx + sgn * id.eye_dx - 7.5, id.eye_y - 6.0, 15.0, 11.0).expect("valid");
+            let r = Rect::from_xywh(cx + sgn * id.eye_dx - 7.5, id.eye_y - 6.0, 15.0, 11.0)
+                .expect("valid");
             pb.push_oval(r);
             cv.stroke(pb, &frame, 1.6);
         }
-        cv.line((cx - id.eye_dx + 7.5, id.eye_y - 1.0), (cx + id.eye_dx - 7.5, id.eye_y - 1.0), &frame, 1.6);
+        cv.line(
+            (cx - id.eye_dx + 7.5, id.eye_y - 1.0),
+            (cx + id.eye_dx - 7.5, id.eye_y - 1.0),
+            &frame,
+            1.6,
+        );
     }
 }
 
@@ -257,7 +293,13 @@ fn draw_brows(cv: &mut Canvas, id: &Identity, e: &Expression, cx: f32) {
         let paint = grey_alpha(id.skin * 0.55, 0.9 * a);
         for k in 0..2 {
             let y = base - 9.0 - 4.0 * k as f32 - lift * 0.5;
-            cv.curve((cx - 11.0, y + 1.0), (cx, y), (cx + 11.0, y + 1.0), &paint, 1.1);
+            cv.curve(
+                (cx - 11.0, y + 1.0),
+                (cx, y),
+                (cx + 11.0, y + 1.0),
+                &paint,
+                1.1,
+            );
         }
     }
     if e.brow_lower > 0.3 {
@@ -274,7 +316,13 @@ fn draw_nose(cv: &mut Canvas, id: &Identity, e: &Expression, cx: f32, dark: f32)
     let flare = id.nose_w * (1.0 + 0.3 * e.nose_wrinkle);
     let shade = grey_alpha(id.skin * 0.7, 0.9);
     cv.line((cx - 1.5, top), (cx - 2.0, tip_y - 2.0), &shade, 1.0);
-    cv.curve((cx - flare, tip_y), (cx, tip_y + 2.5), (cx + flare, tip_y), &grey_alpha(dark, 0.9), 1.4);
+    cv.curve(
+        (cx - flare, tip_y),
+        (cx, tip_y + 2.5),
+        (cx + flare, tip_y),
+        &grey_alpha(dark, 0.9),
+        1.4,
+    );
     cv.oval(cx - flare * 0.45, tip_y + 0.5, 1.3, 0.9, &grey(dark));
     cv.oval(cx + flare * 0.45, tip_y + 0.5, 1.3, 0.9, &grey(dark));
     if e.nose_wrinkle > 0.15 {
@@ -282,14 +330,21 @@ fn draw_nose(cv: &mut Canvas, id: &Identity, e: &Expression, cx: f32, dark: f32)
         let paint = grey_alpha(id.skin * 0.45, a);
         for k in 0..3 {
             let y = top + 1.0 + 2.2 * k as f32;
-            cv.curve((cx - 4.0, y + 0.8), (cx, y), (cx + 4.0, y + 0.8), &paint, 1.0);
+            cv.curve(
+                (cx - 4.0, y + 0.8),
+                (cx, y),
+                (cx + 4.0, y + 0.8),
+                &paint,
+                1.0,
+            );
         }
     }
 }
 
 fn draw_mouth(cv: &mut Canvas, id: &Identity, e: &Expression, cx: f32, dark: f32) {
     let my = id.mouth_y;
-    let half_w = id.mouth_w * (1.0 + 0.35 * e.mouth_stretch + 0.15 * e.corner.max(0.0))
+    let half_w = id.mouth_w
+        * (1.0 + 0.35 * e.mouth_stretch + 0.15 * e.corner.max(0.0))
         * (1.0 - 0.15 * e.lip_press);
     let corner_y = my - 5.5 * e.corner;
     let upper_y = my - 3.0 * e.upper_lip - 1.5 * e.mouth_open;

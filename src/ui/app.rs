@@ -1,0 +1,427 @@
+//! The workbench: an experiment editor beside a layout of panels, a toolbar that starts,
+//! pauses and stops runs. Training runs on the engine's thread; each frame takes the events
+//! that arrived, within a time budget, and never waits for the engine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+use egui_tiles::{Tiles, Tree, UiResponse};
+
+use super::dialogs::Dialogs;
+use super::editor::ExperimentEditor;
+use super::panels::confusion::ConfusionPanel;
+use super::panels::curves::CurvesPanel;
+use super::panels::data::DataPanel;
+use super::panels::log::{LogPanel, duration};
+use super::panels::per_class::PerClassPanel;
+use super::panels::runs::{RunsAction, RunsPanel};
+use super::run_view::{RunStatus, RunView};
+use crate::train::{Engine, Launch};
+
+/// The panels of the tile layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Curves,
+    Confusion,
+    PerClass,
+    Log,
+    Data,
+    Runs,
+}
+
+impl Pane {
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Curves => "Curves",
+            Pane::Confusion => "Confusion matrix",
+            Pane::PerClass => "Per-class accuracy",
+            Pane::Log => "Log & progress",
+            Pane::Data => "Data preview",
+            Pane::Runs => "Runs",
+        }
+    }
+}
+
+/// The default arrangement: curves and confusion on top; per-class accuracy and a tab group
+/// (log, data preview, runs browser) below. Tabs can be dragged to rearrange.
+fn default_layout() -> Tree<Pane> {
+    let mut tiles = Tiles::default();
+    let curves = tiles.insert_pane(Pane::Curves);
+    let confusion = tiles.insert_pane(Pane::Confusion);
+    let per_class = tiles.insert_pane(Pane::PerClass);
+    let log = tiles.insert_pane(Pane::Log);
+    let data = tiles.insert_pane(Pane::Data);
+    let runs = tiles.insert_pane(Pane::Runs);
+    let top = tiles.insert_horizontal_tile(vec![curves, confusion]);
+    let tabs = tiles.insert_tab_tile(vec![log, data, runs]);
+    let bottom = tiles.insert_horizontal_tile(vec![per_class, tabs]);
+    let root = tiles.insert_vertical_tile(vec![top, bottom]);
+    Tree::new(egui::Id::unique("ferlab-layout"), root, tiles)
+}
+
+/// A run going on in the engine thread.
+pub struct LiveRun {
+    pub engine: Engine,
+}
+
+pub struct Panels {
+    pub curves: CurvesPanel,
+    pub confusion: ConfusionPanel,
+    pub per_class: PerClassPanel,
+    pub log: LogPanel,
+    pub data: DataPanel,
+    pub runs: RunsPanel,
+}
+
+pub struct Workbench {
+    pub editor: ExperimentEditor,
+    pub live: Option<LiveRun>,
+    /// The run the panels show: the live one, or one opened from the browser.
+    pub view: RunView,
+    /// Runs overlaid in the curves.
+    pub overlays: Vec<RunView>,
+    pub panels: Panels,
+    pub tree: Tree<Pane>,
+    pub dialogs: Dialogs,
+    /// Result of the last toolbar action, shown in the toolbar.
+    pub notice: Option<(bool, String)>,
+    /// Time each frame may spend taking events.
+    pub event_budget: Duration,
+    /// Events still queued after the last frame's budget ran out.
+    pub backlog: bool,
+}
+
+impl Workbench {
+    pub fn new(presets_dir: PathBuf) -> Self {
+        Self {
+            editor: ExperimentEditor::new(presets_dir),
+            live: None,
+            view: RunView::default(),
+            overlays: Vec::new(),
+            panels: Panels {
+                curves: CurvesPanel::default(),
+                confusion: ConfusionPanel::default(),
+                per_class: PerClassPanel,
+                log: LogPanel,
+                data: DataPanel::default(),
+                runs: RunsPanel::default(),
+            },
+            tree: default_layout(),
+            dialogs: Dialogs::default(),
+            notice: None,
+            event_budget: Duration::from_millis(8),
+            backlog: false,
+        }
+    }
+
+    /// Whether a run is going (until its last event has been taken).
+    pub fn is_running(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Starts the experiment in the editor on the engine thread.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        if self.is_running() {
+            return;
+        }
+        if !self.editor.is_valid() {
+            self.notice = Some((false, "the experiment has problems; see the editor".into()));
+            return;
+        }
+        let repaint = ctx.clone();
+        // The engine asks for a repaint soon after an event rather than one per event.
+        let notify: crate::train::engine::Notify =
+            Box::new(move || repaint.request_repaint_after(Duration::from_millis(30)));
+        match Engine::start(Launch::New(self.editor.experiment.clone()), Some(notify)) {
+            Ok(engine) => {
+                self.notice = Some((true, format!("started {}", engine.dir.id())));
+                self.view = RunView::default();
+                self.live = Some(LiveRun { engine });
+            }
+            Err(e) => self.notice = Some((false, format!("{e:#}"))),
+        }
+    }
+
+    pub fn pause(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.pause();
+        }
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.resume();
+        }
+    }
+
+    /// Asks the run to stop; it checkpoints and reports `Stopped` (resumable).
+    pub fn stop(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.resume();
+            l.engine.stop();
+        }
+    }
+
+    /// Takes queued events into the view for at most `event_budget`.
+    pub fn drain_events(&mut self) {
+        let Some(live) = &self.live else {
+            self.backlog = false;
+            return;
+        };
+        let start = Instant::now();
+        let mut ended = false;
+        loop {
+            if start.elapsed() >= self.event_budget {
+                self.backlog = true;
+                return;
+            }
+            match live.engine.events().try_recv() {
+                Ok(e) => {
+                    ended |= e.is_terminal();
+                    self.view.apply(&e);
+                }
+                Err(_) => break,
+            }
+        }
+        self.backlog = false;
+        if ended || (live.engine.is_finished() && live.engine.events().is_empty()) {
+            let root = self.editor.experiment.output.dir.clone();
+            self.live = None;
+            self.panels.runs.refresh(&root);
+        }
+    }
+
+    /// Brings a pane to the front of its tab group.
+    pub fn show_pane(&mut self, pane: Pane) {
+        self.tree
+            .make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
+    }
+
+    /// Replays a past run into the panels.
+    pub fn open_run(&mut self, dir: &Path) {
+        if self.is_running() {
+            self.notice = Some((false, "stop the current run before opening another".into()));
+            return;
+        }
+        match RunView::replay(dir) {
+            Ok(v) => {
+                self.notice = Some((true, format!("opened {}", v.run_id)));
+                self.view = v;
+            }
+            Err(e) => self.notice = Some((false, e)),
+        }
+    }
+
+    /// Replays the runs ticked in the browser for the curves' overlay.
+    pub fn sync_overlays(&mut self) {
+        let wanted = &self.panels.runs.overlay;
+        self.overlays
+            .retain(|v| v.run_dir.as_ref().is_some_and(|d| wanted.contains(d)));
+        for d in wanted {
+            if !self.overlays.iter().any(|v| v.run_dir.as_ref() == Some(d)) {
+                if let Ok(mut v) = RunView::replay(d) {
+                    v.run_dir = Some(d.clone());
+                    self.overlays.push(v);
+                }
+            }
+        }
+    }
+
+    /// The whole window.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        self.drain_events();
+        for (purpose, path) in self.dialogs.poll() {
+            self.editor.on_dialog(purpose, path);
+        }
+        let ctx = ui.ctx().clone();
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
+        egui::Panel::left("editor")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        ui.heading("Experiment");
+                        self.editor.presets_ui(ui, &mut self.dialogs);
+                        ui.separator();
+                        let running = self.is_running();
+                        ui.add_enabled_ui(!running, |ui| {
+                            self.editor.fields_ui(ui, &mut self.dialogs)
+                        });
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Workbench {
+                tree,
+                view,
+                overlays,
+                panels,
+                editor,
+                ..
+            } = self;
+            let mut behavior = Behavior {
+                run_root: editor.experiment.output.dir.clone(),
+                open_dir: view.run_dir.clone(),
+                view,
+                overlays,
+                panels,
+                editor,
+                runs_action: None,
+            };
+            tree.ui(&mut behavior, ui);
+            let action = behavior.runs_action.take();
+            match action {
+                Some(RunsAction::Open(dir)) => self.open_run(&dir),
+                Some(RunsAction::OverlaysChanged) => self.sync_overlays(),
+                None => {}
+            }
+        });
+        if self.backlog || self.live.is_some() {
+            // More events may come: look again shortly even without input.
+            ui.ctx()
+                .request_repaint_after(Duration::from_millis(if self.backlog { 0 } else { 250 }));
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut Ui, ctx: &egui::Context) {
+        ui.horizontal(|ui| {
+            ui.heading("ferlab");
+            ui.separator();
+            let running = self.is_running();
+            let valid = self.editor.is_valid();
+            let start = ui
+                .add_enabled(!running && valid, egui::Button::new("Start"))
+                .on_disabled_hover_text(if running {
+                    "a run is going"
+                } else {
+                    "the experiment has problems"
+                });
+            if start.clicked() {
+                self.start(ctx);
+            }
+            let paused = self.view.status == RunStatus::Paused
+                || self.live.as_ref().is_some_and(|l| l.engine.is_paused());
+            if paused {
+                if ui
+                    .add_enabled(running, egui::Button::new("Resume"))
+                    .clicked()
+                {
+                    self.resume();
+                }
+            } else if ui
+                .add_enabled(running, egui::Button::new("Pause"))
+                .clicked()
+            {
+                self.pause();
+            }
+            if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                self.stop();
+            }
+            ui.separator();
+            let status = match (&self.view.status, self.view.progress) {
+                (RunStatus::Running, Some(p)) => format!(
+                    "running {} · epoch {}/{} · step {}/{} · ETA {}",
+                    self.view.run_id,
+                    p.epoch + 1,
+                    self.view.epochs_total,
+                    p.step,
+                    p.steps,
+                    duration(p.eta_secs)
+                ),
+                (s, _) if !self.view.run_id.is_empty() => {
+                    format!("{} {}", s.label(), self.view.run_id)
+                }
+                _ if running => "starting…".to_string(),
+                _ => "no run".to_string(),
+            };
+            ui.label(status);
+            if let Some((ok, text)) = &self.notice {
+                let color = if *ok {
+                    ui.visuals().weak_text_color()
+                } else {
+                    ui.visuals().error_fg_color
+                };
+                ui.label(RichText::new(text).color(color));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                theme_switch(ui)
+            });
+        });
+    }
+}
+
+/// Light / dark / system theme, as text (the default fonts have no sun and moon glyphs).
+fn theme_switch(ui: &mut Ui) {
+    use egui::ThemePreference;
+    let mut pref = ui.ctx().options(|o| o.theme_preference);
+    let before = pref;
+    for (value, name) in [
+        (ThemePreference::Dark, "Dark"),
+        (ThemePreference::Light, "Light"),
+        (ThemePreference::System, "System"),
+    ] {
+        ui.selectable_value(&mut pref, value, name);
+    }
+    if pref != before {
+        ui.ctx().set_theme(pref);
+    }
+}
+
+/// The tile layout's view of the workbench: the parts its panes draw and change.
+struct Behavior<'a> {
+    view: &'a RunView,
+    overlays: &'a [RunView],
+    panels: &'a mut Panels,
+    editor: &'a mut ExperimentEditor,
+    runs_action: Option<RunsAction>,
+    run_root: PathBuf,
+    open_dir: Option<PathBuf>,
+}
+
+impl egui_tiles::Behavior<Pane> for Behavior<'_> {
+    fn tab_title_for_pane(&mut self, pane: &Pane) -> egui::WidgetText {
+        pane.title().into()
+    }
+
+    fn pane_ui(
+        &mut self,
+        ui: &mut Ui,
+        _tile_id: egui_tiles::TileId,
+        pane: &mut Pane,
+    ) -> UiResponse {
+        let a = self;
+        egui::Frame::new()
+            .inner_margin(6.0)
+            .show(ui, |ui| match pane {
+                Pane::Curves => a.panels.curves.show(ui, a.view, a.overlays),
+                Pane::Confusion => a.panels.confusion.show(ui, a.view),
+                Pane::PerClass => a.panels.per_class.show(ui, a.view),
+                Pane::Log => a.panels.log.show(ui, a.view),
+                Pane::Data => {
+                    let valid = a.editor.is_valid();
+                    a.panels.data.show(ui, &a.editor.experiment, valid);
+                }
+                Pane::Runs => {
+                    if let Some(act) = a.panels.runs.show(ui, &a.run_root, a.open_dir.as_deref()) {
+                        a.runs_action = Some(act);
+                    }
+                }
+            });
+        UiResponse::None
+    }
+
+    fn simplification_options(&self) -> egui_tiles::SimplificationOptions {
+        egui_tiles::SimplificationOptions {
+            all_panes_must_have_tabs: true,
+            ..Default::default()
+        }
+    }
+}
+
+impl eframe::App for Workbench {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        Workbench::ui(self, ui);
+    }
+}

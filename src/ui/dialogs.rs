@@ -1,0 +1,94 @@
+//! Native file dialogs (rfd) on a helper thread, so the window keeps drawing while one is
+//! open. Where no dialog service runs (Xvfb, some window managers) rfd returns nothing at
+//! once; every path field therefore also takes a typed path.
+
+use std::path::PathBuf;
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+
+/// What a dialog's answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    OpenPreset,
+    SavePreset,
+    DataPath,
+    Pretrained,
+    OutputDir,
+    ExportFigure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    OpenFile,
+    SaveFile,
+    Folder,
+}
+
+pub struct Dialogs {
+    tx: Sender<(Purpose, Option<PathBuf>)>,
+    rx: Receiver<(Purpose, Option<PathBuf>)>,
+    open: usize,
+}
+
+impl Default for Dialogs {
+    fn default() -> Self {
+        let (tx, rx) = unbounded();
+        Self { tx, rx, open: 0 }
+    }
+}
+
+impl Dialogs {
+    /// Opens the dialog for `purpose` on a helper thread.
+    pub fn request(&mut self, purpose: Purpose, start: Option<PathBuf>, ctx: &egui::Context) {
+        let mode = match purpose {
+            Purpose::SavePreset | Purpose::ExportFigure => Mode::SaveFile,
+            Purpose::OutputDir => Mode::Folder,
+            _ => Mode::OpenFile,
+        };
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        self.open += 1;
+        let spawned = std::thread::Builder::new()
+            .name("ferlab-dialog".into())
+            .spawn(move || {
+                let mut d = rfd::FileDialog::new();
+                if let Some(dir) = start.filter(|p| p.is_dir()) {
+                    d = d.set_directory(dir);
+                }
+                d = match purpose {
+                    Purpose::OpenPreset | Purpose::SavePreset => {
+                        d.add_filter("ferlab preset", &["toml"])
+                    }
+                    Purpose::Pretrained => d.add_filter("weights", &["safetensors", "pth", "pt"]),
+                    Purpose::ExportFigure => d.add_filter("figure", &["png", "svg"]),
+                    _ => d,
+                };
+                let picked = match mode {
+                    Mode::OpenFile => d.pick_file(),
+                    Mode::SaveFile => d.save_file(),
+                    Mode::Folder => d.pick_folder(),
+                };
+                let _ = tx.send((purpose, picked));
+                ctx.request_repaint();
+            });
+        if spawned.is_err() {
+            self.open -= 1;
+        }
+    }
+
+    /// Paths chosen since the last call (dialogs closed without a choice are dropped).
+    pub fn poll(&mut self) -> Vec<(Purpose, PathBuf)> {
+        let mut out = Vec::new();
+        while let Ok((purpose, path)) = self.rx.try_recv() {
+            self.open = self.open.saturating_sub(1);
+            if let Some(p) = path {
+                out.push((purpose, p));
+            }
+        }
+        out
+    }
+
+    pub fn any_open(&self) -> bool {
+        self.open > 0
+    }
+}

@@ -1,0 +1,645 @@
+//! The experiment editor: every field of the experiment with a fitting widget, the same
+//! validation messages as the command line beside each field, presets to load and save.
+
+use std::path::{Path, PathBuf};
+
+use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
+
+use super::dialogs::{Dialogs, Purpose};
+use crate::config::{
+    Backbone, BadImagePolicy, DataSource, Experiment, Kernels, MethodKind, NoiseKind,
+    OptimizerKind, Problem, ScheduleKind,
+};
+
+pub struct ExperimentEditor {
+    pub experiment: Experiment,
+    problems: Vec<Problem>,
+    /// The experiment `problems` were computed for.
+    validated: Option<Experiment>,
+    pub presets_dir: PathBuf,
+    presets: Vec<PathBuf>,
+    /// Where the experiment was loaded from or last saved to.
+    pub preset_path: Option<PathBuf>,
+    /// Typed paths for opening and saving presets.
+    open_text: String,
+    save_text: String,
+    /// Outcome of the last preset action: (succeeded, message).
+    pub message: Option<(bool, String)>,
+}
+
+impl ExperimentEditor {
+    pub fn new(presets_dir: PathBuf) -> Self {
+        let mut e = Self {
+            experiment: Experiment {
+                name: "workbench".into(),
+                ..Experiment::default()
+            },
+            problems: Vec::new(),
+            validated: None,
+            presets_dir,
+            presets: Vec::new(),
+            preset_path: None,
+            open_text: String::new(),
+            save_text: String::new(),
+            message: None,
+        };
+        e.refresh_presets();
+        e
+    }
+
+    /// Lists the `.toml` files of the presets folder.
+    pub fn refresh_presets(&mut self) {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.presets_dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        self.presets = found;
+    }
+
+    pub fn presets(&self) -> &[PathBuf] {
+        &self.presets
+    }
+
+    /// Every problem of the current experiment (revalidated when it changed).
+    pub fn problems(&mut self) -> &[Problem] {
+        if self.validated.as_ref() != Some(&self.experiment) {
+            self.problems = self.experiment.validate();
+            self.validated = Some(self.experiment.clone());
+        }
+        &self.problems
+    }
+
+    pub fn is_valid(&mut self) -> bool {
+        self.problems().is_empty()
+    }
+
+    pub fn load_preset(&mut self, path: &Path) -> Result<(), String> {
+        match Experiment::load(path, &[]) {
+            Ok(e) => {
+                self.experiment = e;
+                self.preset_path = Some(path.to_path_buf());
+                self.save_text = path.display().to_string();
+                self.message = Some((true, format!("loaded {}", path.display())));
+                Ok(())
+            }
+            Err(e) => {
+                // A preset with problems still loads into the editor, so they can be fixed.
+                let text =
+                    std::fs::read_to_string(path).map_err(|io| format!("{}: {io}", path.display()));
+                let partial = text
+                    .ok()
+                    .and_then(|t| toml::from_str::<Experiment>(&t).ok());
+                let message = e.to_string();
+                if let Some(exp) = partial {
+                    self.experiment = exp;
+                    self.preset_path = Some(path.to_path_buf());
+                }
+                self.message = Some((false, message.clone()));
+                Err(message)
+            }
+        }
+    }
+
+    /// Writes the experiment as a preset `ferlab train` accepts.
+    pub fn save_preset(&mut self, path: &Path) -> Result<(), String> {
+        let path = if path.extension().is_none() {
+            path.with_extension("toml")
+        } else {
+            path.to_path_buf()
+        };
+        let result = crate::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        self.message = Some(match &result {
+            Ok(()) => (true, format!("saved {}", path.display())),
+            Err(e) => (false, e.clone()),
+        });
+        if result.is_ok() {
+            self.preset_path = Some(path);
+            self.refresh_presets();
+        }
+        result
+    }
+
+    /// Applies a path chosen in a file dialog.
+    pub fn on_dialog(&mut self, purpose: Purpose, path: PathBuf) {
+        match purpose {
+            Purpose::OpenPreset => {
+                let _ = self.load_preset(&path);
+            }
+            Purpose::SavePreset => {
+                let _ = self.save_preset(&path);
+            }
+            Purpose::DataPath => self.experiment.data.path = path,
+            Purpose::Pretrained => self.experiment.model.pretrained = Some(path),
+            Purpose::OutputDir => self.experiment.output.dir = path,
+            Purpose::ExportFigure => {}
+        }
+    }
+
+    /// The preset bar: presets to load with one click, open and save.
+    pub fn presets_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Presets:");
+            let mut clicked = None;
+            for p in &self.presets {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if ui
+                    .button(name)
+                    .on_hover_text(p.display().to_string())
+                    .clicked()
+                {
+                    clicked = Some(p.clone());
+                }
+            }
+            if let Some(p) = clicked {
+                let _ = self.load_preset(&p);
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Open:");
+            ui.add(
+                TextEdit::singleline(&mut self.open_text)
+                    .desired_width(180.0)
+                    .hint_text("path/to/preset.toml"),
+            )
+            .labelled_by(label.id);
+            if ui.button("Load").clicked() && !self.open_text.trim().is_empty() {
+                let p = PathBuf::from(self.open_text.trim());
+                let _ = self.load_preset(&p);
+            }
+            if ui.button("Open…").clicked() {
+                dialogs.request(
+                    Purpose::OpenPreset,
+                    Some(self.presets_dir.clone()),
+                    ui.ctx(),
+                );
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Save as:");
+            ui.add(
+                TextEdit::singleline(&mut self.save_text)
+                    .desired_width(180.0)
+                    .hint_text("presets/my.toml"),
+            )
+            .labelled_by(label.id);
+            if ui.button("Save preset").clicked() && !self.save_text.trim().is_empty() {
+                let p = PathBuf::from(self.save_text.trim());
+                let _ = self.save_preset(&p);
+            }
+            if ui.button("Save as…").clicked() {
+                dialogs.request(
+                    Purpose::SavePreset,
+                    Some(self.presets_dir.clone()),
+                    ui.ctx(),
+                );
+            }
+        });
+        if let Some((ok, text)) = &self.message {
+            let color = if *ok {
+                ui.visuals().weak_text_color()
+            } else {
+                ui.visuals().error_fg_color
+            };
+            ui.label(RichText::new(text).color(color).small());
+        }
+    }
+
+    /// Every field of the experiment; read-only while `locked` (a run is going).
+    pub fn fields_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
+        let problems = self.problems().to_vec();
+        let f = &mut Fields {
+            problems: &problems,
+            dialogs,
+        };
+        let e = &mut self.experiment;
+        section(ui, "Experiment", true, |ui| {
+            f.row(ui, "name", "name", |ui| {
+                ui.add(TextEdit::singleline(&mut e.name).desired_width(160.0))
+            });
+            f.row(ui, "seed", "seed", |ui| ui.add(DragValue::new(&mut e.seed)));
+            f.row(ui, "device", "device", |ui| {
+                ui.add(TextEdit::singleline(&mut e.device).desired_width(80.0))
+            });
+        });
+        section(ui, "Data", true, |ui| {
+            f.row(ui, "source", "data.source", |ui| {
+                choice(
+                    ui,
+                    "data.source",
+                    &mut e.data.source,
+                    &DataSource::ALL,
+                    |s| s.key(),
+                )
+            });
+            if e.data.source != DataSource::Synthetic {
+                f.path_row(ui, "path", "data.path", &mut e.data.path, Purpose::DataPath);
+                f.row(ui, "train split", "data.train_split", |ui| {
+                    ui.add(TextEdit::singleline(&mut e.data.train_split).desired_width(100.0))
+                });
+                f.row(ui, "val split", "data.val_split", |ui| {
+                    ui.add(TextEdit::singleline(&mut e.data.val_split).desired_width(100.0))
+                });
+                f.row(ui, "bad images", "data.on_bad_image", |ui| {
+                    choice(
+                        ui,
+                        "data.on_bad_image",
+                        &mut e.data.on_bad_image,
+                        &[BadImagePolicy::Skip, BadImagePolicy::Fail],
+                        |p| match p {
+                            BadImagePolicy::Skip => "skip",
+                            BadImagePolicy::Fail => "fail",
+                        },
+                    )
+                });
+            }
+            f.row(ui, "image size", "data.image_size", |ui| {
+                ui.add(DragValue::new(&mut e.data.image_size).range(16..=512))
+            });
+            f.row(ui, "channels", "data.channels", |ui| {
+                ui.add(DragValue::new(&mut e.data.channels).range(1..=3))
+            });
+            f.row(ui, "max train / class", "data.max_train_per_class", |ui| {
+                ui.add(DragValue::new(&mut e.data.max_train_per_class))
+                    .on_hover_text("0 = all")
+            });
+            f.row(ui, "max val / class", "data.max_val_per_class", |ui| {
+                ui.add(DragValue::new(&mut e.data.max_val_per_class))
+                    .on_hover_text("0 = all")
+            });
+            if e.data.source == DataSource::Synthetic {
+                let s = &mut e.data.synthetic;
+                f.row(
+                    ui,
+                    "train / class",
+                    "data.synthetic.train_per_class",
+                    |ui| ui.add(DragValue::new(&mut s.train_per_class).range(1..=100_000)),
+                );
+                f.row(ui, "val / class", "data.synthetic.val_per_class", |ui| {
+                    ui.add(DragValue::new(&mut s.val_per_class).range(1..=100_000))
+                });
+                f.row(ui, "identities", "data.synthetic.identities", |ui| {
+                    ui.add(DragValue::new(&mut s.identities).range(1..=100_000))
+                });
+                f.row(
+                    ui,
+                    "blend fraction",
+                    "data.synthetic.blend_fraction",
+                    |ui| ui.add(Slider::new(&mut s.blend_fraction, 0.0..=1.0)),
+                );
+                f.row(ui, "pixel noise", "data.synthetic.pixel_noise", |ui| {
+                    ui.add(Slider::new(&mut s.pixel_noise, 0.0..=0.5))
+                });
+            }
+        });
+        section(ui, "Corruption", true, |ui| {
+            let c = &mut e.corruption;
+            f.row(ui, "label noise", "corruption.noise", |ui| {
+                choice(
+                    ui,
+                    "corruption.noise",
+                    &mut c.noise,
+                    &[NoiseKind::None, NoiseKind::Symmetric, NoiseKind::PairFlip],
+                    |k| match k {
+                        NoiseKind::None => "none",
+                        NoiseKind::Symmetric => "symmetric",
+                        NoiseKind::PairFlip => "pair_flip",
+                    },
+                )
+            });
+            f.row(ui, "noise rate", "corruption.noise_rate", |ui| {
+                ui.add(Slider::new(&mut c.noise_rate, 0.0..=0.9))
+            });
+            f.row(
+                ui,
+                "imbalance factor",
+                "corruption.imbalance_factor",
+                |ui| ui.add(Slider::new(&mut c.imbalance_factor, 1.0..=200.0).logarithmic(true)),
+            );
+        });
+        section(ui, "Augmentation", false, |ui| {
+            let a = &mut e.augment;
+            f.row(ui, "horizontal flip", "augment.hflip", |ui| {
+                ui.checkbox(&mut a.hflip, "")
+            });
+            f.row(ui, "crop padding", "augment.crop_padding", |ui| {
+                ui.add(DragValue::new(&mut a.crop_padding).range(0..=64))
+            });
+            f.row(ui, "brightness", "augment.brightness", |ui| {
+                ui.add(Slider::new(&mut a.brightness, 0.0..=1.0))
+            });
+            f.row(ui, "contrast", "augment.contrast", |ui| {
+                ui.add(Slider::new(&mut a.contrast, 0.0..=1.0))
+            });
+            f.row(ui, "random erasing", "augment.erase_prob", |ui| {
+                ui.add(Slider::new(&mut a.erase_prob, 0.0..=1.0))
+            });
+        });
+        section(ui, "Model", true, |ui| {
+            let m = &mut e.model;
+            f.row(ui, "backbone", "model.backbone", |ui| {
+                choice(ui, "model.backbone", &mut m.backbone, &Backbone::ALL, |b| {
+                    b.key()
+                })
+            });
+            if m.backbone == Backbone::SmallCnn {
+                f.row(ui, "width", "model.width", |ui| {
+                    ui.add(DragValue::new(&mut m.width).range(4..=256))
+                });
+                f.row(ui, "convs / stage", "model.convs_per_stage", |ui| {
+                    ui.add(DragValue::new(&mut m.convs_per_stage).range(1..=4))
+                });
+            }
+            f.row(ui, "dropout", "model.dropout", |ui| {
+                ui.add(Slider::new(&mut m.dropout, 0.0..=0.9))
+            });
+            let mut pretrained = m.pretrained.clone().unwrap_or_default();
+            f.path_row(
+                ui,
+                "pretrained",
+                "model.pretrained",
+                &mut pretrained,
+                Purpose::Pretrained,
+            );
+            m.pretrained = (!pretrained.as_os_str().is_empty()).then_some(pretrained);
+            f.row(ui, "kernels", "model.kernels", |ui| {
+                choice(
+                    ui,
+                    "model.kernels",
+                    &mut m.kernels,
+                    &[Kernels::Auto, Kernels::Candle],
+                    |k| match k {
+                        Kernels::Auto => "auto",
+                        Kernels::Candle => "candle",
+                    },
+                )
+            });
+        });
+        section(ui, "Method", true, |ui| {
+            let m = &mut e.method;
+            f.row(ui, "method", "method.name", |ui| {
+                choice(ui, "method.name", &mut m.name, &MethodKind::ALL, |k| {
+                    k.key()
+                })
+            });
+            f.row(ui, "label smoothing", "method.label_smoothing", |ui| {
+                ui.add(Slider::new(&mut m.label_smoothing, 0.0..=0.5))
+            });
+        });
+        section(ui, "Optimizer", true, |ui| {
+            let o = &mut e.optimizer;
+            f.row(ui, "optimizer", "optimizer.kind", |ui| {
+                choice(
+                    ui,
+                    "optimizer.kind",
+                    &mut o.kind,
+                    &OptimizerKind::ALL,
+                    |k| k.key(),
+                )
+            });
+            f.row(ui, "learning rate", "optimizer.lr", |ui| {
+                ui.add(Slider::new(&mut o.lr, 1e-6..=1.0).logarithmic(true))
+            });
+            f.row(ui, "weight decay", "optimizer.weight_decay", |ui| {
+                ui.add(Slider::new(&mut o.weight_decay, 0.0..=0.1).logarithmic(true))
+            });
+            if o.kind == OptimizerKind::Sgd {
+                f.row(ui, "momentum", "optimizer.momentum", |ui| {
+                    ui.add(Slider::new(&mut o.momentum, 0.0..=0.99))
+                });
+                f.row(ui, "nesterov", "optimizer.nesterov", |ui| {
+                    ui.checkbox(&mut o.nesterov, "")
+                });
+            } else {
+                f.row(ui, "beta1", "optimizer.beta1", |ui| {
+                    ui.add(Slider::new(&mut o.beta1, 0.0..=0.999))
+                });
+                f.row(ui, "beta2", "optimizer.beta2", |ui| {
+                    ui.add(Slider::new(&mut o.beta2, 0.0..=0.9999))
+                });
+            }
+        });
+        section(ui, "Schedule", false, |ui| {
+            let s = &mut e.schedule;
+            f.row(ui, "schedule", "schedule.kind", |ui| {
+                choice(ui, "schedule.kind", &mut s.kind, &ScheduleKind::ALL, |k| {
+                    k.key()
+                })
+            });
+            f.row(ui, "warm-up epochs", "schedule.warmup_epochs", |ui| {
+                ui.add(
+                    DragValue::new(&mut s.warmup_epochs)
+                        .range(0.0..=1000.0)
+                        .speed(0.1),
+                )
+            });
+            if s.kind == ScheduleKind::Step {
+                f.row(ui, "step every", "schedule.step_epochs", |ui| {
+                    ui.add(DragValue::new(&mut s.step_epochs).range(1..=10_000))
+                });
+                f.row(ui, "gamma", "schedule.gamma", |ui| {
+                    ui.add(Slider::new(&mut s.gamma, 0.0..=1.0))
+                });
+            }
+            if s.kind == ScheduleKind::Cosine {
+                f.row(ui, "final lr ratio", "schedule.min_lr_ratio", |ui| {
+                    ui.add(Slider::new(&mut s.min_lr_ratio, 0.0..=1.0))
+                });
+            }
+        });
+        section(ui, "Training", true, |ui| {
+            let t = &mut e.train;
+            f.row(ui, "epochs", "train.epochs", |ui| {
+                ui.add(DragValue::new(&mut t.epochs).range(1..=100_000))
+            });
+            f.row(ui, "batch size", "train.batch_size", |ui| {
+                ui.add(DragValue::new(&mut t.batch_size).range(2..=4096))
+            });
+            f.row(ui, "eval batch size", "train.eval_batch_size", |ui| {
+                ui.add(DragValue::new(&mut t.eval_batch_size).range(1..=8192))
+            });
+            f.row(ui, "threads", "train.threads", |ui| {
+                ui.add(DragValue::new(&mut t.threads).range(0..=512))
+                    .on_hover_text("0 = all cores")
+            });
+            f.row(ui, "progress every", "train.log_every", |ui| {
+                ui.add(DragValue::new(&mut t.log_every).range(1..=100_000))
+            });
+        });
+        section(ui, "Output", true, |ui| {
+            f.path_row(
+                ui,
+                "runs folder",
+                "output.dir",
+                &mut e.output.dir,
+                Purpose::OutputDir,
+            );
+        });
+        // Problems of keys the form does not show (unknown keys of a loaded preset).
+        let shown = FORM_PATHS;
+        let others: Vec<&Problem> = problems
+            .iter()
+            .filter(|p| !shown.contains(&p.path.as_str()))
+            .collect();
+        for p in others {
+            ui.colored_label(ui.visuals().error_fg_color, p.to_string());
+        }
+    }
+}
+
+/// Field paths the form shows, so their problems appear beside them.
+const FORM_PATHS: &[&str] = &[
+    "name",
+    "seed",
+    "device",
+    "data.source",
+    "data.path",
+    "data.train_split",
+    "data.val_split",
+    "data.on_bad_image",
+    "data.image_size",
+    "data.channels",
+    "data.max_train_per_class",
+    "data.max_val_per_class",
+    "data.synthetic.train_per_class",
+    "data.synthetic.val_per_class",
+    "data.synthetic.identities",
+    "data.synthetic.blend_fraction",
+    "data.synthetic.pixel_noise",
+    "corruption.noise",
+    "corruption.noise_rate",
+    "corruption.imbalance_factor",
+    "augment.hflip",
+    "augment.crop_padding",
+    "augment.brightness",
+    "augment.contrast",
+    "augment.erase_prob",
+    "model.backbone",
+    "model.width",
+    "model.convs_per_stage",
+    "model.dropout",
+    "model.pretrained",
+    "model.kernels",
+    "method.name",
+    "method.label_smoothing",
+    "optimizer.kind",
+    "optimizer.lr",
+    "optimizer.weight_decay",
+    "optimizer.momentum",
+    "optimizer.nesterov",
+    "optimizer.beta1",
+    "optimizer.beta2",
+    "schedule.kind",
+    "schedule.warmup_epochs",
+    "schedule.step_epochs",
+    "schedule.gamma",
+    "schedule.min_lr_ratio",
+    "train.epochs",
+    "train.batch_size",
+    "train.eval_batch_size",
+    "train.threads",
+    "train.log_every",
+    "output.dir",
+];
+
+struct Fields<'a> {
+    problems: &'a [Problem],
+    dialogs: &'a mut Dialogs,
+}
+
+impl Fields<'_> {
+    /// A labelled row; the field's problems, if any, are shown under the widget.
+    fn row(&mut self, ui: &mut Ui, label: &str, path: &str, add: impl FnOnce(&mut Ui) -> Response) {
+        row(ui, self.problems, label, path, add);
+    }
+
+    fn path_row(
+        &mut self,
+        ui: &mut Ui,
+        label: &str,
+        path: &str,
+        value: &mut PathBuf,
+        purpose: Purpose,
+    ) {
+        let dialogs = &mut *self.dialogs;
+        row(ui, self.problems, label, path, |ui| {
+            ui.horizontal(|ui| {
+                let mut text = value.display().to_string();
+                let r = ui.add(TextEdit::singleline(&mut text).desired_width(150.0));
+                if r.changed() {
+                    *value = PathBuf::from(text);
+                }
+                if ui
+                    .button("Browse…")
+                    .on_hover_text(format!("choose the {label}"))
+                    .clicked()
+                {
+                    let start = value.parent().map(Path::to_path_buf);
+                    dialogs.request(purpose, start, ui.ctx());
+                }
+                r
+            })
+            .inner
+        });
+    }
+}
+
+/// A labelled grid row; the field's problems, if any, are shown under the widget.
+fn row(
+    ui: &mut Ui,
+    problems: &[Problem],
+    label: &str,
+    path: &str,
+    add: impl FnOnce(&mut Ui) -> Response,
+) {
+    let label_response = ui.label(label);
+    ui.vertical(|ui| {
+        let r = add(ui);
+        r.labelled_by(label_response.id);
+        for p in problems.iter().filter(|p| p.path == path) {
+            ui.label(
+                RichText::new(&p.message)
+                    .color(ui.visuals().error_fg_color)
+                    .small(),
+            );
+        }
+    });
+    ui.end_row();
+}
+
+fn section(ui: &mut Ui, title: &str, open: bool, add: impl FnOnce(&mut Ui)) {
+    egui::CollapsingHeader::new(title)
+        .default_open(open)
+        .show(ui, |ui| {
+            egui::Grid::new(("form", title))
+                .num_columns(2)
+                .spacing([8.0, 4.0])
+                .striped(false)
+                .show(ui, add);
+        });
+}
+
+fn choice<T: Copy + PartialEq>(
+    ui: &mut Ui,
+    id: &str,
+    value: &mut T,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Response {
+    ComboBox::from_id_salt(id)
+        .selected_text(name(*value))
+        .show_ui(ui, |ui| {
+            for &v in all {
+                ui.selectable_value(value, v, name(v));
+            }
+        })
+        .response
+}

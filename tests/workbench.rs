@@ -1,0 +1,267 @@
+//! The workbench driven like a user would: click by label, step frames, read the state.
+//! Training runs on the engine's thread while the harness keeps stepping frames.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use ferlab::analysis::Metrics;
+use ferlab::data::DataStats;
+use ferlab::train::event::{Event, TrainSummary};
+use ferlab::ui::Workbench;
+use ferlab::ui::app::Pane;
+use ferlab::ui::run_view::{RunStatus, RunView};
+
+/// A preset small enough to train in seconds.
+fn write_tiny_preset(dir: &Path, runs: &Path, epochs: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = format!(
+        r#"name = "tiny"
+seed = 3
+
+[data]
+source = "synthetic"
+image_size = 48
+
+[data.synthetic]
+train_per_class = 24
+val_per_class = 8
+identities = 20
+
+[model]
+backbone = "small_cnn"
+width = 8
+
+[optimizer]
+kind = "adamw"
+lr = 0.003
+
+[train]
+epochs = {epochs}
+batch_size = 16
+
+[output]
+dir = "{}"
+"#,
+        runs.display()
+    );
+    std::fs::write(dir.join("tiny.toml"), text).unwrap();
+}
+
+fn harness(presets: &Path) -> Harness<'static, Workbench> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(presets.to_path_buf()),
+        )
+}
+
+/// Steps frames (as a window would, ~60 per second) until `done` holds.
+fn step_until(
+    h: &mut Harness<'_, Workbench>,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&Workbench) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+#[test]
+fn preset_start_stream_stop_and_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    let runs = tmp.path().join("runs");
+    write_tiny_preset(&presets, &runs, 40);
+    let mut h = harness(&presets);
+
+    h.get_by_label("tiny.toml").click();
+    // One frame takes the click; the next draws its outcome.
+    h.run_steps(2);
+    assert_eq!(h.state().editor.experiment.name, "tiny");
+    assert_eq!(h.state().editor.experiment.train.epochs, 40);
+
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    assert!(
+        h.state().is_running(),
+        "Start did not launch a run: {:?}",
+        h.state().notice
+    );
+    assert!(
+        h.get_by_label("Start").accesskit_node().is_disabled(),
+        "Start stays enabled while a run is going"
+    );
+
+    // Frames keep coming while the engine trains: panels fill from its events.
+    step_until(
+        &mut h,
+        "two evaluated epochs",
+        Duration::from_secs(300),
+        |wb| wb.view.epochs.len() >= 2,
+    );
+    let view = &h.state().view;
+    assert_eq!(view.classes.len(), 7);
+    let m = view.latest().unwrap();
+    assert_eq!(m.confusion.iter().flatten().sum::<u32>() as usize, 7 * 8);
+    assert!(
+        h.query_by_label_contains("epoch 2: overall").is_some(),
+        "confusion header missing"
+    );
+
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "the run to stop", Duration::from_secs(120), |wb| {
+        !wb.is_running()
+    });
+    let stopped = h.state().view.clone();
+    assert_eq!(
+        stopped.status,
+        RunStatus::Stopped,
+        "40 epochs cannot have finished"
+    );
+    let run_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(run_dir.join("events.jsonl").is_file());
+    assert!(
+        run_dir
+            .join("checkpoints")
+            .join("last.safetensors")
+            .is_file()
+    );
+
+    // The runs browser lists the run; Open replays its events into the panels.
+    h.state_mut().view = RunView::default();
+    h.state_mut().show_pane(Pane::Runs);
+    h.step();
+    h.get_by_label("Refresh").click();
+    h.step();
+    h.get_by_label("Open").click();
+    h.step();
+    let reopened = &h.state().view;
+    assert_eq!(reopened.run_id, stopped.run_id);
+    assert_eq!(reopened.epochs.len(), stopped.epochs.len());
+    assert_eq!(reopened.latest(), stopped.latest());
+    assert_eq!(reopened.status, RunStatus::Stopped);
+}
+
+#[test]
+fn invalid_field_shows_its_problem_and_disables_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    // One frame takes the click; the next draws its outcome.
+    h.run_steps(2);
+    assert!(!h.get_by_label("Start").accesskit_node().is_disabled());
+
+    h.state_mut().editor.experiment.output.dir = std::path::PathBuf::new();
+    h.step();
+    h.step();
+    assert!(h.get_by_label("Start").accesskit_node().is_disabled());
+    assert!(
+        h.query_by_label("must not be empty").is_some(),
+        "the problem is not shown beside its field"
+    );
+
+    h.state_mut().editor.experiment.output.dir = tmp.path().join("runs");
+    h.step();
+    h.step();
+    assert!(!h.get_by_label("Start").accesskit_node().is_disabled());
+}
+
+/// A run view built from fixed events, so its rendering is the same on every machine.
+fn fixed_view() -> RunView {
+    let classes: Vec<String> = [
+        "surprise",
+        "fear",
+        "disgust",
+        "happiness",
+        "sadness",
+        "anger",
+        "neutral",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut view = RunView::default();
+    view.apply(&Event::Started {
+        run_id: "fixture-20260101-120000".into(),
+        run_dir: "runs/fixture-20260101-120000".into(),
+        classes: classes.clone(),
+        data: DataStats {
+            origin: "fixture".into(),
+            classes,
+            train_counts: vec![300; 7],
+            val_counts: vec![20; 7],
+            noise_rate: Some(0.0),
+            imbalance_factor: 1.0,
+            blended: Some(0),
+            skipped: 0,
+        },
+        num_parameters: 1000,
+        device: "cpu".into(),
+        epochs: 4,
+        steps_per_epoch: 10,
+        batch_size: 64,
+        resumed_at: None,
+        config: String::new(),
+    });
+    for epoch in 0..4 {
+        // Class c is right on (10 + c + 2·epoch) of its 20 samples; the rest go to c+1.
+        let (mut truth, mut pred) = (Vec::new(), Vec::new());
+        for c in 0..7u32 {
+            for i in 0..20u32 {
+                truth.push(c);
+                pred.push(if i < 10 + c + 2 * epoch as u32 {
+                    c
+                } else {
+                    (c + 1) % 7
+                });
+            }
+        }
+        let val = Metrics::from_predictions(&truth, &pred, 7, 1.5 - 0.2 * epoch as f32);
+        let train = TrainSummary {
+            loss: 1.8 - 0.3 * epoch as f32,
+            terms: BTreeMap::new(),
+            accuracy: 0.4 + 0.1 * epoch as f32,
+            images_per_sec: 600.0,
+            seconds: 3.5,
+            data_wait_secs: 0.0,
+            lr: 0.002 * (1.0 - epoch as f64 / 4.0),
+        };
+        view.apply(&Event::EpochEnd { epoch, train, val });
+    }
+    view
+}
+
+#[test]
+fn panels_render_like_the_snapshot() {
+    // Relative paths: the editor shows them, and they must read the same on every machine.
+    let root = Path::new("target/workbench-snapshot");
+    let presets = root.join("presets");
+    write_tiny_preset(&presets, &root.join("runs"), 4);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.state_mut().view = fixed_view();
+    h.run_steps(4);
+    if let Err(e) = h.render() {
+        // No Vulkan / GL adapter (e.g. no Mesa): nothing to compare. CI installs Mesa and sets
+        // FERLAB_REQUIRE_RENDER, so there the test fails instead.
+        assert!(std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(), "cannot render: {e}");
+        eprintln!("skipped the snapshot comparison: cannot render ({e})");
+        return;
+    }
+    // Updating: `UPDATE_SNAPSHOTS=1 cargo test --release --test workbench`.
+    h.snapshot("workbench_fixed_run");
+}
