@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::{Harness, SnapshotResults};
 use ferlab::analysis::Metrics;
 use ferlab::data::DataStats;
 use ferlab::train::event::{Event, TrainSummary};
@@ -258,10 +258,57 @@ fn panels_render_like_the_snapshot() {
     if let Err(e) = h.render() {
         // No Vulkan / GL adapter (e.g. no Mesa): nothing to compare. CI installs Mesa and sets
         // FERLAB_REQUIRE_RENDER, so there the test fails instead.
-        assert!(std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(), "cannot render: {e}");
+        assert!(
+            std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(),
+            "cannot render: {e}"
+        );
         eprintln!("skipped the snapshot comparison: cannot render ({e})");
         return;
     }
     // Updating: `UPDATE_SNAPSHOTS=1 cargo test --release --test workbench`.
     h.snapshot("workbench_fixed_run");
+}
+
+/// Renders one panel alone at 640x400 and compares it with its snapshot.
+fn panel_snapshot(
+    results: &mut SnapshotResults,
+    name: &str,
+    mut show: impl FnMut(&mut egui::Ui, &RunView) + 'static,
+) {
+    let view = fixed_view();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(640.0, 400.0))
+        .build_ui(move |ui| show(ui, &view));
+    h.run_steps(3);
+    if let Err(e) = h.render() {
+        assert!(
+            std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(),
+            "cannot render: {e}"
+        );
+        eprintln!("skipped the {name} snapshot: cannot render ({e})");
+        return;
+    }
+    h.snapshot(name);
+    results.extend_harness(&mut h);
+}
+
+#[test]
+fn each_panel_renders_like_its_snapshot() {
+    use ferlab::ui::panels::{
+        confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel, per_class::PerClassPanel,
+    };
+    let mut results = SnapshotResults::new();
+    let mut curves = CurvesPanel::default();
+    panel_snapshot(&mut results, "panel_curves", move |ui, v| {
+        curves.show(ui, v, &[])
+    });
+    let mut confusion = ConfusionPanel::default();
+    panel_snapshot(&mut results, "panel_confusion", move |ui, v| {
+        confusion.show(ui, v)
+    });
+    panel_snapshot(&mut results, "panel_per_class", |ui, v| {
+        PerClassPanel.show(ui, v)
+    });
+    panel_snapshot(&mut results, "panel_log", |ui, v| LogPanel.show(ui, v));
+    results.unwrap();
 }
