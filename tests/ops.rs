@@ -176,7 +176,7 @@ fn pooling_and_batch_norm_gradients_match_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = random(&[2, 3, 7, 7], &mut rng);
     check_finite_differences(
-        &[x.clone()],
+        std::slice::from_ref(&x),
         &|t| ops::max_pool2d(&t[0], 3, 2, 1, AUTO).unwrap(),
         "max pool",
         &mut rng,

@@ -12,16 +12,17 @@ use ferlab::train::{Engine, Event};
 /// Runs an experiment to its end in this thread, collecting its events; `stop_at` asks for
 /// a stop when a progress event reaches (epoch, step).
 fn run_collect(exp: Experiment, stop_at: Option<(usize, usize)>) -> (RunDir, Outcome, Vec<Event>) {
-    let (exp, dir, _) = prepare(Launch::New(exp)).unwrap();
+    let (exp, dir, _) = prepare(Launch::New(Box::new(exp))).unwrap();
     let control = Control::default();
     let mut events = Vec::new();
     let mut log = Recorder::open(&dir.events()).unwrap();
     let mut sink = |e: &Event| {
         log.record(e).unwrap();
-        if let (Some((se, ss)), Event::Progress { epoch, step, .. }) = (stop_at, e) {
-            if *epoch == se && *step == ss {
-                control.stop();
-            }
+        if let (Some((se, ss)), Event::Progress { epoch, step, .. }) = (stop_at, e)
+            && *epoch == se
+            && *step == ss
+        {
+            control.stop();
         }
         events.push(e.clone());
     };
@@ -158,7 +159,7 @@ fn the_engine_runs_on_its_own_thread_and_stops_on_request() {
     let out = tempfile::tempdir().unwrap();
     let mut exp = common::tiny_experiment(out.path());
     exp.train.epochs = 50;
-    let engine = Engine::start(Launch::New(exp), None).unwrap();
+    let engine = Engine::start(Launch::New(Box::new(exp)), None).unwrap();
     let mut saw_progress = false;
     for e in engine.events().iter() {
         if matches!(e, Event::Progress { .. }) && !saw_progress {

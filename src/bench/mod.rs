@@ -124,7 +124,7 @@ impl ModelBench {
         budget: Budget,
     ) -> Result<Vec<f64>> {
         let device = self.device.clone();
-        if !self.models.contains_key(&(model, kernels)) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.models.entry((model, kernels)) {
             let cfg = ModelConfig {
                 backbone: match model {
                     BenchModel::SmallCnn => Backbone::SmallCnn,
@@ -137,7 +137,7 @@ impl ModelBench {
             };
             let m = FerModel::new(&cfg, model.input().0, 7, &device, 0)?;
             let opt = Optimizer::new(&OptimizerConfig::default(), m.parameters(), kernels);
-            self.models.insert((model, kernels), (m, opt));
+            e.insert((m, opt));
         }
         let (m, opt) = self
             .models

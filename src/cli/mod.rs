@@ -100,6 +100,6 @@ pub struct Overrides {
     pub set: Vec<String>,
 }
 
-pub fn load_preset(path: &PathBuf, overrides: &Overrides) -> anyhow::Result<Experiment> {
+pub fn load_preset(path: &std::path::Path, overrides: &Overrides) -> anyhow::Result<Experiment> {
     Ok(Experiment::load(path, &overrides.set)?)
 }

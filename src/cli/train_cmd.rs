@@ -38,7 +38,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             if let Some(out) = &args.out {
                 exp.output.dir = out.clone();
             }
-            Launch::New(exp)
+            Launch::New(Box::new(exp))
         }
         (None, None) => return Err(anyhow!("give a preset to train, or --resume RUN_DIR")),
     };

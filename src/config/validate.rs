@@ -106,13 +106,13 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
         c.range_usize("model.convs_per_stage", m.convs_per_stage, 1, 4);
     }
     c.range_f64("model.dropout", m.dropout as f64, 0.0, 1.0, false);
-    if let Some(p) = &m.pretrained {
-        if !p.is_file() {
-            c.fail(
-                "model.pretrained",
-                format!("file {} does not exist", p.display()),
-            );
-        }
+    if let Some(p) = &m.pretrained
+        && !p.is_file()
+    {
+        c.fail(
+            "model.pretrained",
+            format!("file {} does not exist", p.display()),
+        );
     }
 
     let l = &e.method;

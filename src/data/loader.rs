@@ -147,7 +147,7 @@ impl Prefetcher {
     }
 
     /// The next batch, or None at the end of the epoch.
-    pub fn next(&mut self) -> Option<Batch> {
+    pub fn next_batch(&mut self) -> Option<Batch> {
         self.rx.recv().ok()
     }
 }
@@ -196,7 +196,7 @@ mod tests {
         };
         let mut p = Prefetcher::spawn(s.clone(), spec.clone(), 2);
         let mut got = Vec::new();
-        while let Some(b) = p.next() {
+        while let Some(b) = p.next_batch() {
             got.push(b);
         }
         assert_eq!(got.len(), 7);
@@ -210,7 +210,7 @@ mod tests {
             ..spec
         };
         let mut p = Prefetcher::spawn(s, resumed, 2);
-        let first = p.next().unwrap();
+        let first = p.next_batch().unwrap();
         assert_eq!(first.step, 4);
         assert_eq!(first.views, got[4].views);
     }
@@ -228,7 +228,7 @@ mod tests {
             epoch: 0,
         };
         let mut p = Prefetcher::spawn(s, spec, 1);
-        p.next().unwrap();
+        p.next_batch().unwrap();
         drop(p);
     }
 }

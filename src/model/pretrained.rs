@@ -43,10 +43,10 @@ fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, String> {
         return Ok(plain);
     }
     for key in ["state_dict", "model", "model_state_dict"] {
-        if let Ok(found) = candle_core::pickle::read_all_with_key(path, Some(key)) {
-            if !found.is_empty() {
-                return Ok(found);
-            }
+        if let Ok(found) = candle_core::pickle::read_all_with_key(path, Some(key))
+            && !found.is_empty()
+        {
+            return Ok(found);
         }
     }
     Ok(Vec::new())

@@ -17,7 +17,7 @@ use crate::run::{Recorder, RunDir, atomic};
 /// What to run.
 pub enum Launch {
     /// A fresh run of this experiment in a new directory under its `output.dir`.
-    New(Experiment),
+    New(Box<Experiment>),
     /// Continue the run in this directory from its last checkpoint, with `key=value`
     /// overrides applied to its config (e.g. more epochs).
     Resume {
@@ -41,6 +41,7 @@ pub struct Engine {
 pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
     match launch {
         Launch::New(exp) => {
+            let exp = *exp;
             let problems = exp.validate();
             if !problems.is_empty() {
                 let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();

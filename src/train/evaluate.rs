@@ -46,7 +46,7 @@ pub fn evaluate(
     let mut predictions = Vec::with_capacity(split.len());
     let mut probabilities = Vec::with_capacity(split.len() * k);
     let mut loss_sum = 0.0f64;
-    while let Some(batch) = prefetch.next() {
+    while let Some(batch) = prefetch.next_batch() {
         if control.is_some_and(|c| c.is_stopped()) {
             return Ok(None);
         }

@@ -407,17 +407,17 @@ impl<'a> Session<'a> {
             if step >= spe {
                 return Ok(None);
             }
-            if control.wait_while_paused(|| self.emit(Event::Paused { epoch, step })) {
-                if !control.is_stopped() {
-                    self.emit(Event::Resumed { epoch, step });
-                }
+            if control.wait_while_paused(|| self.emit(Event::Paused { epoch, step }))
+                && !control.is_stopped()
+            {
+                self.emit(Event::Resumed { epoch, step });
             }
             if control.is_stopped() {
                 return Ok(Some(Position { epoch, step }));
             }
             let t_wait = Instant::now();
             let batch = prefetch
-                .next()
+                .next_batch()
                 .ok_or_else(|| anyhow!("the batch stream ended early at step {step}"))?;
             let wait = t_wait.elapsed().as_secs_f64();
             let t_compute = Instant::now();
@@ -476,7 +476,7 @@ impl<'a> Session<'a> {
             sums.wait_secs += wait;
             sums.compute_secs += t_compute.elapsed().as_secs_f64();
             self.state.position.step = step + 1;
-            if (step + 1) % self.exp.train.log_every == 0 || step + 1 == spe {
+            if (step + 1).is_multiple_of(self.exp.train.log_every) || step + 1 == spe {
                 self.progress(epoch, step + 1, spe, loss, lr);
             }
         }

@@ -133,7 +133,10 @@ impl Workbench {
         // The engine asks for a repaint soon after an event rather than one per event.
         let notify: crate::train::engine::Notify =
             Box::new(move || repaint.request_repaint_after(Duration::from_millis(30)));
-        match Engine::start(Launch::New(self.editor.experiment.clone()), Some(notify)) {
+        match Engine::start(
+            Launch::New(Box::new(self.editor.experiment.clone())),
+            Some(notify),
+        ) {
             Ok(engine) => {
                 self.notice = Some((true, format!("started {}", engine.dir.id())));
                 self.view = RunView::default();
@@ -219,11 +222,11 @@ impl Workbench {
         self.overlays
             .retain(|v| v.run_dir.as_ref().is_some_and(|d| wanted.contains(d)));
         for d in wanted {
-            if !self.overlays.iter().any(|v| v.run_dir.as_ref() == Some(d)) {
-                if let Ok(mut v) = RunView::replay(d) {
-                    v.run_dir = Some(d.clone());
-                    self.overlays.push(v);
-                }
+            if !self.overlays.iter().any(|v| v.run_dir.as_ref() == Some(d))
+                && let Ok(mut v) = RunView::replay(d)
+            {
+                v.run_dir = Some(d.clone());
+                self.overlays.push(v);
             }
         }
     }

@@ -37,7 +37,7 @@ impl Expression {
         self.zip(Self::default(), |a, _| a * k)
     }
 
-    pub fn add(self, other: Self) -> Self {
+    pub fn plus(self, other: Self) -> Self {
         self.zip(other, |a, b| a + b)
     }
 

@@ -91,7 +91,7 @@ pub fn sample_expression(
         let w = rng.random_range(0.25..0.5f32);
         let (plo, phi) = intensity_range(partner);
         let kp = rng.random_range(plo..phi);
-        expr = expr.scaled(1.0 - w).add(prototype(partner).scaled(kp * w));
+        expr = expr.scaled(1.0 - w).plus(prototype(partner).scaled(kp * w));
         blend = Some((partner as u8, w));
     }
     (expr, blend)
@@ -112,8 +112,8 @@ pub fn render_face(
         *v = jitter.sample(rng);
     }
     let worn = expr
-        .add(person.resting)
-        .add(Expression::jitter(offsets))
+        .plus(person.resting)
+        .plus(Expression::jitter(offsets))
         .clamped();
     let shot = Shot::sample(rng);
     let grey = render(person, &worn, &shot, size, pixel_noise, rng);

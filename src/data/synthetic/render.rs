@@ -63,11 +63,11 @@ struct Canvas {
 
 impl Canvas {
     fn oval(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, paint: &Paint) {
-        if let Some(r) = Rect::from_xywh(cx - rx, cy - ry, 2.0 * rx, 2.0 * ry) {
-            if let Some(path) = PathBuilder::from_oval(r) {
-                self.pixmap
-                    .fill_path(&path, paint, FillRule::Winding, self.t, None);
-            }
+        if let Some(r) = Rect::from_xywh(cx - rx, cy - ry, 2.0 * rx, 2.0 * ry)
+            && let Some(path) = PathBuilder::from_oval(r)
+        {
+            self.pixmap
+                .fill_path(&path, paint, FillRule::Winding, self.t, None);
         }
     }
 
@@ -365,7 +365,7 @@ fn draw_mouth(cv: &mut Canvas, id: &Identity, e: &Expression, cx: f32, dark: f32
         pb.close();
         cv.fill(pb, &grey(dark * 0.5));
         // Teeth show under a raised lip or in a wide smile.
-        let teeth = (e.upper_lip.max(e.corner) - 0.2).max(0.0).min(1.0);
+        let teeth = (e.upper_lip.max(e.corner) - 0.2).clamp(0.0, 1.0);
         if teeth > 0.0 {
             let band = (opening * 0.35).min(3.5);
             let mut pb = PathBuilder::new();
