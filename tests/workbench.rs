@@ -181,19 +181,26 @@ fn invalid_field_shows_its_problem_and_disables_start() {
     assert!(!h.get_by_label("Start").accesskit_node().is_disabled());
 }
 
+/// Whether this machine can render the harness. Without a Vulkan / GL adapter (no Mesa)
+/// there is nothing to compare and the snapshot is skipped; CI installs Mesa and sets
+/// FERLAB_REQUIRE_RENDER, so there a failure to render fails the test.
+fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
+    match h.render() {
+        Ok(_) => true,
+        Err(e) => {
+            assert!(
+                std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(),
+                "cannot render: {e}"
+            );
+            eprintln!("skipped a snapshot comparison: cannot render ({e})");
+            false
+        }
+    }
+}
+
 /// A run view built from fixed events, so its rendering is the same on every machine.
 fn fixed_view() -> RunView {
-    let classes: Vec<String> = [
-        "surprise",
-        "fear",
-        "disgust",
-        "happiness",
-        "sadness",
-        "anger",
-        "neutral",
-    ]
-    .map(String::from)
-    .to_vec();
+    let classes: Vec<String> = ferlab::data::classes::CANONICAL.map(String::from).to_vec();
     let mut view = RunView::default();
     view.apply(&Event::Started {
         run_id: "fixture-20260101-120000".into(),
@@ -255,14 +262,7 @@ fn panels_render_like_the_snapshot() {
     h.get_by_label("tiny.toml").click();
     h.state_mut().view = fixed_view();
     h.run_steps(4);
-    if let Err(e) = h.render() {
-        // No Vulkan / GL adapter (e.g. no Mesa): nothing to compare. CI installs Mesa and sets
-        // FERLAB_REQUIRE_RENDER, so there the test fails instead.
-        assert!(
-            std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(),
-            "cannot render: {e}"
-        );
-        eprintln!("skipped the snapshot comparison: cannot render ({e})");
+    if !can_render(&mut h) {
         return;
     }
     // Updating: `UPDATE_SNAPSHOTS=1 cargo test --release --test workbench`.
@@ -280,12 +280,7 @@ fn panel_snapshot(
         .with_size(egui::vec2(640.0, 400.0))
         .build_ui(move |ui| show(ui, &view));
     h.run_steps(3);
-    if let Err(e) = h.render() {
-        assert!(
-            std::env::var_os("FERLAB_REQUIRE_RENDER").is_none(),
-            "cannot render: {e}"
-        );
-        eprintln!("skipped the {name} snapshot: cannot render ({e})");
+    if !can_render(&mut h) {
         return;
     }
     h.snapshot(name);
