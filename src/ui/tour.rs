@@ -112,6 +112,15 @@ fn stops() -> Vec<Stop> {
             ready: |t| !t.workbench.overlays.is_empty(),
             shot: Some("workbench-compare-dark.png"),
         },
+        Stop {
+            what: "the same in the light theme, confusion matrix as row percentages",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Light);
+                t.workbench.panels.confusion.percent = true;
+            },
+            ready: |_| true,
+            shot: Some("workbench-compare-light.png"),
+        },
     ]
 }
 

@@ -3,6 +3,7 @@
 
 use egui::{Align2, FontId, RichText, Sense, Ui, vec2};
 
+use super::confusion::text_on;
 use super::{color, empty};
 use crate::ui::run_view::RunView;
 
@@ -81,21 +82,34 @@ fn accuracy_bar(ui: &mut Ui, acc: Option<f32>, width: f32, class: usize) {
     let (rect, response) = ui.allocate_exact_size(vec2(width, 16.0), Sense::hover());
     let painter = ui.painter();
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-    let text = match acc {
+    let font = FontId::proportional(11.0);
+    match acc {
         Some(a) => {
+            let fill = color(class);
             let mut bar = rect;
             bar.set_width(width * a.clamp(0.0, 1.0));
-            painter.rect_filled(bar, 2.0, color(class));
-            format!("{:.2}%", 100.0 * a)
+            painter.rect_filled(bar, 2.0, fill);
+            let text = format!("{:.2}%", 100.0 * a);
+            // The value sits inside a long bar (in a colour readable on it), else after it.
+            if a >= 0.6 {
+                let at = bar.right_center() - vec2(4.0, 0.0);
+                painter.text(at, Align2::RIGHT_CENTER, text, font, text_on(fill));
+            } else {
+                let at = bar.right_center() + vec2(4.0, 0.0);
+                let ink = ui.visuals().strong_text_color();
+                painter.text(at, Align2::LEFT_CENTER, text, font, ink);
+            }
         }
-        None => "no samples".to_string(),
-    };
-    painter.text(
-        rect.left_center() + vec2(4.0, 0.0),
-        Align2::LEFT_CENTER,
-        text,
-        FontId::proportional(11.0),
-        ui.visuals().strong_text_color(),
-    );
+        None => {
+            let at = rect.left_center() + vec2(4.0, 0.0);
+            painter.text(
+                at,
+                Align2::LEFT_CENTER,
+                "no samples",
+                font,
+                ui.visuals().weak_text_color(),
+            );
+        }
+    }
     response.on_hover_text("recall of this class on the validation split");
 }
