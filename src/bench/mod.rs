@@ -243,33 +243,15 @@ pub fn time_conv(
     }
     let x = Var::from_tensor(&x)?;
     let w = Var::from_tensor(&w)?;
-    let y = ops::conv2d(
-        x.as_tensor(),
-        w.as_tensor(),
-        shape.stride,
-        shape.pad,
-        kernels,
-    )?;
+    let conv = |x: &Tensor, w: &Tensor| ops::conv2d(x, w, shape.stride, shape.pad, kernels);
+    let y = conv(x.as_tensor(), w.as_tensor())?;
     let g = random(y.dims(), 4, device)?;
     let fwd = timed(budget, device, || {
-        ops::conv2d(
-            &x.as_tensor().detach(),
-            &w.as_tensor().detach(),
-            shape.stride,
-            shape.pad,
-            kernels,
-        )
-        .map(|_| ())
+        conv(&x.as_tensor().detach(), &w.as_tensor().detach()).map(|_| ())
     })?;
     let f = median(&fwd);
     let both = timed(budget, device, || {
-        let y = ops::conv2d(
-            x.as_tensor(),
-            w.as_tensor(),
-            shape.stride,
-            shape.pad,
-            kernels,
-        )?;
+        let y = conv(x.as_tensor(), w.as_tensor())?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })?;
     Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
