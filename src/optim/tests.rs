@@ -111,20 +111,14 @@ fn state_round_trips_through_tensors() {
     let again: std::collections::HashMap<String, Tensor> =
         b.state_tensors().unwrap().into_iter().collect();
     for (k, t) in &saved {
-        let x: Vec<f32> = t
-            .flatten_all()
-            .unwrap()
-            .to_dtype(candle_core::DType::F32)
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let y: Vec<f32> = again[k]
-            .flatten_all()
-            .unwrap()
-            .to_dtype(candle_core::DType::F32)
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let values = |t: &Tensor| -> Vec<f32> {
+            let t = t.flatten_all().unwrap();
+            t.to_dtype(candle_core::DType::F32)
+                .unwrap()
+                .to_vec1()
+                .unwrap()
+        };
+        let (x, y) = (values(t), values(&again[k]));
         assert_eq!(x, y, "{k}");
     }
 }
