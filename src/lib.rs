@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod codec;
 pub mod config;
 pub mod data;
 pub mod method;

@@ -196,3 +196,34 @@ imbalance_factor = 5
     let rate = stats["noise_rate"].as_f64().unwrap();
     assert!((rate - 0.3).abs() < 0.01, "{rate}");
 }
+
+#[test]
+fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir("presets").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        match ferlab::config::Experiment::from_toml(&text, &path.display().to_string(), &[]) {
+            Ok(exp) => assert!(
+                path.display().to_string().contains(&exp.name),
+                "{}: name `{}` differs from the file name",
+                path.display(),
+                exp.name
+            ),
+            // A fresh clone has no ../shared: only the dataset path may be missing.
+            Err(e) => {
+                let problems = e.problems();
+                assert!(
+                    !problems.is_empty() && problems.iter().all(|p| p.path == "data.path"),
+                    "{}: {e}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(seen >= 20, "only {seen} presets found");
+}

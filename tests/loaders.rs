@@ -215,3 +215,240 @@ imbalance_factor = 10
     assert_eq!(ds.corruption.flipped, flipped);
     assert_eq!(counts.iter().sum::<usize>(), 290);
 }
+
+/// RAF-DB basic: the partition file (labels 1..7) and the aligned faces.
+fn write_rafdb(root: &std::path::Path) {
+    let rows = [
+        ("train_00001.jpg", 1),
+        ("train_00002.jpg", 4),
+        ("train_00003.jpg", 7),
+        ("train_00004.jpg", 4),
+        ("test_0001.jpg", 5),
+        ("test_0002.jpg", 2),
+    ];
+    let mut text = String::new();
+    for (k, (name, label)) in rows.iter().enumerate() {
+        text += &format!("{name} {label}\n");
+        let stem = name.trim_end_matches(".jpg");
+        common::write_image(
+            &root
+                .join("Image/aligned")
+                .join(format!("{stem}_aligned.jpg")),
+            100,
+            k as u32,
+        );
+    }
+    std::fs::create_dir_all(root.join("EmoLabel")).unwrap();
+    std::fs::write(root.join("EmoLabel/list_patition_label.txt"), text).unwrap();
+}
+
+fn rafdb_experiment(root: &std::path::Path, noisy: Option<std::path::PathBuf>) -> Experiment {
+    Experiment {
+        data: DataConfig {
+            source: DataSource::RafDb,
+            path: root.to_path_buf(),
+            val_split: "test".into(),
+            image_size: 32,
+            noisy_labels: noisy,
+            ..DataConfig::default()
+        },
+        ..Experiment::default()
+    }
+}
+
+#[test]
+fn rafdb_reads_the_partition_file_in_its_own_class_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rafdb(dir.path());
+    let exp = rafdb_experiment(dir.path(), None);
+    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    let ds = data::build(&exp).unwrap();
+    assert_eq!(ds.classes[0], "surprise");
+    assert_eq!(ds.classes[6], "neutral");
+    // Labels 1, 4, 7, 4 → surprise, happiness, neutral, happiness.
+    assert_eq!(ds.train.labels, vec![0, 3, 6, 3]);
+    assert_eq!(ds.val.labels, vec![4, 1]);
+    assert!(ds.train.ids[0].ends_with("Image/aligned/train_00001_aligned.jpg"));
+    assert!(ds.train.truth.is_none());
+    assert_eq!(ds.train.images.len(), 4 * 32 * 32);
+}
+
+#[test]
+fn rafdb_noisy_lists_in_both_published_formats_become_labels_over_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    write_rafdb(dir.path());
+    // EAC / SOFT format: bare names, labels 1..7; train_00002 flipped happiness → anger.
+    let eac = dir.path().join("noise01_plus1.txt");
+    std::fs::write(
+        &eac,
+        "train_00001.jpg 1\ntrain_00002.jpg 6\ntrain_00003.jpg 7\ntrain_00004.jpg 4\n",
+    )
+    .unwrap();
+    // SCN format: full paths of the aligned faces, labels 0..6; train_00003 neutral → fear.
+    let scn = dir.path().join("0.1noise_train.txt");
+    std::fs::write(
+        &scn,
+        "/x/RAFDB/aligned/train_00001_aligned.jpg 0\n/x/RAFDB/aligned/train_00002_aligned.jpg 3\n\
+         /x/RAFDB/aligned/train_00003_aligned.jpg 1\n/x/RAFDB/aligned/train_00004_aligned.jpg 3\n",
+    )
+    .unwrap();
+    for (list, labels, flipped) in [
+        (eac, vec![0, 5, 6, 3], vec![false, true, false, false]),
+        (scn, vec![0, 3, 1, 3], vec![false, false, true, false]),
+    ] {
+        let ds = data::build(&rafdb_experiment(dir.path(), Some(list.clone()))).unwrap();
+        assert_eq!(ds.train.labels, labels, "{}", list.display());
+        assert_eq!(ds.train.flipped().unwrap(), flipped);
+        let truth: Vec<u8> = ds
+            .train
+            .truth
+            .unwrap()
+            .iter()
+            .map(|t| t.clean_label)
+            .collect();
+        assert_eq!(truth, vec![0, 3, 6, 3]);
+    }
+    // A list missing a training image names it.
+    let short = dir.path().join("short.txt");
+    std::fs::write(&short, "train_00001.jpg 1\n").unwrap();
+    let err = data::build(&rafdb_experiment(dir.path(), Some(short)))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("short.txt") && err.contains("train_00002.jpg"),
+        "{err}"
+    );
+    // A bad label names file and line.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "train_00001.jpg 1\ntrain_00002.jpg 9\n").unwrap();
+    let err = data::build(&rafdb_experiment(dir.path(), Some(bad)))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("bad.txt, line 2") && err.contains("label 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ferplus_takes_the_majority_vote_on_fer2013_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF";
+    let votes = [
+        "Training,fer0000000.png,4,0,0,1,3,2,0,0,0,0", // neutral
+        "Training,fer0000001.png,0,10,0,0,0,0,0,0,0,0", // happiness
+        "Training,,0,10,0,0,0,0,0,0,0,0",              // no image name: dropped
+        "Training,fer0000003.png,0,0,0,0,0,0,0,2,8,0", // unknown wins: dropped
+        "Training,fer0000004.png,5,5,0,0,0,0,0,0,0,0", // tie: dropped
+        "Training,fer0000005.png,0,0,0,0,0,0,1,6,0,3", // contempt
+        "PublicTest,fer0000006.png,0,0,7,0,0,0,3,0,0,0", // surprise
+    ];
+    let votes_path = dir.path().join("fer2013new.csv");
+    std::fs::write(&votes_path, format!("{header}\n{}\n", votes.join("\n"))).unwrap();
+    let pixels: Vec<String> = (0..7)
+        .map(|k| csv_row(0, if k < 6 { "Training" } else { "PublicTest" }, k))
+        .collect();
+    let pixels_path = dir.path().join("fer2013.csv");
+    std::fs::write(
+        &pixels_path,
+        format!("emotion,pixels,Usage\n{}\n", pixels.join("\n")),
+    )
+    .unwrap();
+    let mut exp = Experiment {
+        data: DataConfig {
+            source: DataSource::Ferplus,
+            path: votes_path.clone(),
+            images: pixels_path.clone(),
+            image_size: 48,
+            ..DataConfig::default()
+        },
+        ..Experiment::default()
+    };
+    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    let ds = data::build(&exp).unwrap();
+    assert_eq!(ds.classes.len(), 8);
+    assert_eq!(ds.classes[7], "contempt");
+    assert_eq!(ds.train.labels, vec![0, 1, 7]);
+    assert_eq!(ds.val.labels, vec![2]);
+    // Row order pairs votes with pixels: the second kept face is csv row 2 (seed 1).
+    let want: Vec<u8> = (0..48 * 48).map(|i| ((i * 3 + 17) % 256) as u8).collect();
+    assert_eq!(ds.train.image(1), want.as_slice());
+    exp.data.drop_contempt = true;
+    let ds = data::build(&exp).unwrap();
+    assert_eq!(ds.classes.len(), 7);
+    assert_eq!(ds.train.labels, vec![0, 1]);
+    // A vote that is not a number names file, line and column.
+    std::fs::write(
+        &votes_path,
+        format!("{header}\nTraining,fer0000000.png,4,x,0,1,3,2,0,0,0,0\n"),
+    )
+    .unwrap();
+    let err = data::build(&exp).err().unwrap().to_string();
+    assert!(
+        err.contains("fer2013new.csv, line 2") && err.contains("happiness"),
+        "{err}"
+    );
+}
+
+#[test]
+fn affectnet_crops_faces_and_drops_non_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let header = "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal";
+    let rows = [
+        ("689/a.jpg", 1, "0.78", 0u32),
+        ("689/b.png", 6, "-0.5", 1),
+        ("12/c.jpg", 7, "0.1", 2),  // contempt
+        ("12/d.jpg", 9, "0.0", 3),  // uncertain: dropped
+        ("12/e.jpg", 10, "0.0", 4), // no face: dropped
+    ];
+    let mut train = format!("{header}\n");
+    for (path, expr, valence, seed) in rows {
+        common::write_image(&root.join("Manually_Annotated_Images").join(path), 80, seed);
+        train += &format!("{path},10,10,60,60,\"30.1;40.2;50.3;60.4\",{expr},{valence},0.2\n");
+    }
+    std::fs::write(root.join("training.csv"), train).unwrap();
+    common::write_image(&root.join("Manually_Annotated_Images/1/v.jpg"), 80, 9);
+    std::fs::write(
+        root.join("validation.csv"),
+        format!("{header}\n1/v.jpg,0,0,80,80,\"1;2\",3,0.5,0.5\n"),
+    )
+    .unwrap();
+    let mut exp = Experiment {
+        data: DataConfig {
+            source: DataSource::Affectnet,
+            path: root.to_path_buf(),
+            image_size: 30,
+            ..DataConfig::default()
+        },
+        ..Experiment::default()
+    };
+    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    let ds = data::build(&exp).unwrap();
+    assert_eq!(ds.classes[0], "neutral");
+    assert_eq!(ds.classes.len(), 8);
+    assert_eq!(ds.train.labels, vec![1, 6, 7]);
+    assert_eq!(ds.val.labels, vec![3]);
+    // The crop (60 × 60 box at 10, 10) is resized to 30 × 30: pixel (0, 0) of the crop is
+    // source pixel (10, 10) averaged with its neighbours; compare with a direct crop.
+    let src = image::open(root.join("Manually_Annotated_Images/689/a.jpg")).unwrap();
+    let want = src
+        .crop_imm(10, 10, 60, 60)
+        .resize_exact(30, 30, image::imageops::FilterType::Triangle)
+        .to_luma8()
+        .into_raw();
+    assert_eq!(ds.train.image(0), want.as_slice());
+    exp.data.drop_contempt = true;
+    assert_eq!(data::build(&exp).unwrap().train.labels, vec![1, 6]);
+    // A missing csv is a preset problem naming it.
+    std::fs::remove_file(root.join("validation.csv")).unwrap();
+    let problems = exp.validate();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path == "data.path" && p.message.contains("validation.csv")),
+        "{problems:?}"
+    );
+}

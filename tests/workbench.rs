@@ -9,6 +9,8 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
 use ferlab::analysis::Metrics;
 use ferlab::data::DataStats;
+use ferlab::method::mining::{MiningQuality, MiningReport, MovedSample, SetQuality, Subset};
+use ferlab::method::thresholds::ClassThresholds;
 use ferlab::train::event::{Event, TrainSummary};
 use ferlab::ui::Workbench;
 use ferlab::ui::app::Pane;
@@ -247,9 +249,78 @@ fn fixed_view() -> RunView {
             data_wait_secs: 0.0,
             lr: 0.002 * (1.0 - epoch as f64 / 4.0),
         };
+        view.apply(&Event::Mining {
+            epoch,
+            report: Box::new(fixed_mining(epoch)),
+        });
         view.apply(&Event::EpochEnd { epoch, train, val });
     }
     view
+}
+
+/// ASM's report for a fixture epoch: warm-up first, then thresholds that spread by class
+/// and a noisy set that grows, with a few moved samples.
+fn fixed_mining(epoch: usize) -> MiningReport {
+    let e = epoch as f32;
+    let class_mean: Vec<f32> = (0..7).map(|c| 0.3 + 0.05 * e + 0.03 * c as f32).collect();
+    let thresholds = (epoch > 0).then(|| ClassThresholds {
+        noisy: class_mean.iter().map(|m| 0.2 * (m - 0.05)).collect(),
+        clean: class_mean.iter().map(|m| 0.8 * (m - 0.05)).collect(),
+    });
+    let counts = (0..7)
+        .map(|c| {
+            if epoch == 0 {
+                [300, 0, 0]
+            } else {
+                let noisy = 20 * epoch + 3 * c;
+                let amb = 40 + 5 * c;
+                [300 - noisy - amb, amb, noisy]
+            }
+        })
+        .collect();
+    let moved = (0..if epoch == 0 { 0 } else { 6 })
+        .map(|k: usize| {
+            let pixels: Vec<u8> = (0..32 * 32)
+                .map(|i| ((i % 32) * 6 + (i / 32) * 2 + k * 20) as u8)
+                .collect();
+            MovedSample {
+                index: k * 17,
+                from: Subset::Clean,
+                to: if k.is_multiple_of(2) {
+                    Subset::Noisy
+                } else {
+                    Subset::Ambiguous
+                },
+                given: (k % 7) as u8,
+                predicted: ((k + 1) % 7) as u8,
+                truth: Some(((k + (k % 2)) % 7) as u8),
+                confidence: 0.05 * k as f32,
+                size: 32,
+                thumbnail: ferlab::codec::base64_encode(&pixels),
+            }
+        })
+        .collect();
+    let quality = MiningQuality {
+        noisy: SetQuality {
+            precision: (epoch > 0).then_some(0.9 - 0.02 * e),
+            recall: Some(0.15 * e),
+        },
+        clean: SetQuality {
+            precision: Some(0.7 + 0.05 * e),
+            recall: Some(1.0 - 0.05 * e),
+        },
+        noise_rate: 0.3,
+    };
+    MiningReport {
+        thresholds,
+        base: (0.2, 0.8),
+        adaptive: true,
+        class_mean,
+        counts,
+        moves: [[0, 3 * epoch, 3 * epoch], [epoch, 0, 0], [0, 0, 0]],
+        quality: Some(quality),
+        moved,
+    }
 }
 
 #[test]
@@ -269,15 +340,16 @@ fn panels_render_like_the_snapshot() {
     h.snapshot("workbench_fixed_run");
 }
 
-/// Renders one panel alone at 640x400 and compares it with its snapshot.
+/// Renders one panel alone at `size` and compares it with its snapshot.
 fn panel_snapshot(
     results: &mut SnapshotResults,
     name: &str,
+    size: egui::Vec2,
     mut show: impl FnMut(&mut egui::Ui, &RunView) + 'static,
 ) {
     let view = fixed_view();
     let mut h = Harness::builder()
-        .with_size(egui::vec2(640.0, 400.0))
+        .with_size(size)
         .build_ui(move |ui| show(ui, &view));
     h.run_steps(3);
     if !can_render(&mut h) {
@@ -290,20 +362,58 @@ fn panel_snapshot(
 #[test]
 fn each_panel_renders_like_its_snapshot() {
     use ferlab::ui::panels::{
-        confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel, per_class::PerClassPanel,
+        confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel, mining::MiningPanel,
+        per_class::PerClassPanel, thresholds::ThresholdsPanel,
     };
     let mut results = SnapshotResults::new();
+    let small = egui::vec2(640.0, 400.0);
     let mut curves = CurvesPanel::default();
-    panel_snapshot(&mut results, "panel_curves", move |ui, v| {
+    panel_snapshot(&mut results, "panel_curves", small, move |ui, v| {
         curves.show(ui, v, &[])
     });
     let mut confusion = ConfusionPanel::default();
-    panel_snapshot(&mut results, "panel_confusion", move |ui, v| {
+    panel_snapshot(&mut results, "panel_confusion", small, move |ui, v| {
         confusion.show(ui, v)
     });
-    panel_snapshot(&mut results, "panel_per_class", |ui, v| {
+    panel_snapshot(&mut results, "panel_per_class", small, |ui, v| {
         PerClassPanel.show(ui, v)
     });
-    panel_snapshot(&mut results, "panel_log", |ui, v| LogPanel.show(ui, v));
+    panel_snapshot(&mut results, "panel_log", small, |ui, v| {
+        LogPanel.show(ui, v)
+    });
+    panel_snapshot(&mut results, "panel_thresholds", small, |ui, v| {
+        ThresholdsPanel.show(ui, v)
+    });
+    let mut mining = MiningPanel::default();
+    panel_snapshot(
+        &mut results,
+        "panel_mining",
+        egui::vec2(900.0, 560.0),
+        move |ui, v| mining.show(ui, v),
+    );
     results.unwrap();
+}
+
+#[test]
+fn threshold_and_mining_tabs_show_the_runs_mining() {
+    let root = Path::new("target/workbench-mining");
+    let presets = root.join("presets");
+    write_tiny_preset(&presets, &root.join("runs"), 4);
+    let mut h = harness(&presets);
+    h.state_mut().view = fixed_view();
+    h.run_steps(2);
+    h.get_by_label("Thresholds").click();
+    h.run_steps(2);
+    h.get_by_label_contains("adaptive (AT), base [T_n, T_c] = [0.2, 0.8]");
+    h.get_by_label_contains("1 warm-up epoch(s)");
+    h.get_by_label("Sample mining").click();
+    h.run_steps(2);
+    // Latest epoch: noisy set precision 84.0%, recall 45.0%; six moved samples shown.
+    h.get_by_label_contains("noisy set: precision 84.0% recall 45.0%");
+    h.get_by_label_contains("Moved in epoch 4: 21 samples (showing 6)");
+    assert_eq!(h.query_all_by_label_contains("given ").count(), 6);
+    // Back to epoch 2 with the slider's follow switch off: the table follows.
+    h.state_mut().panels.mining.epoch = Some(2);
+    h.run_steps(2);
+    h.get_by_label_contains("Moved in epoch 2: 7 samples");
 }

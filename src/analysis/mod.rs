@@ -1,5 +1,6 @@
 //! Measurements of models and runs.
 
 pub mod metrics;
+pub mod results;
 
 pub use metrics::Metrics;

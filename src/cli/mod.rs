@@ -4,6 +4,7 @@ mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
 mod progress;
+mod table_cmd;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub enum Command {
     /// Drive the workbench window through a scripted tour and save screenshots of it
     /// (under Xvfb on a headless machine: `xvfb-run -a -s "-screen 0 1280x800x24" ferlab screenshots`).
     Screenshots(ScreenshotArgs),
+    /// Print a results table of finished runs (Markdown, CSV or LaTeX).
+    Table(table_cmd::TableArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -54,6 +57,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench_cmd::run(a),
         Command::Gui { preset } => open_workbench(preset),
         Command::Screenshots(a) => screenshots(a),
+        Command::Table(a) => table_cmd::run(a),
     }
 }
 

@@ -21,8 +21,9 @@ impl Progress {
 
     fn println(&self, line: String) {
         match &self.bar {
-            Some(b) => b.println(line),
-            None => eprintln!("{line}"),
+            // A hidden bar (output not a terminal) would swallow the line.
+            Some(b) if !b.is_hidden() => b.println(line),
+            _ => eprintln!("{line}"),
         }
     }
 
@@ -101,6 +102,14 @@ impl Progress {
                     train.seconds,
                     train.data_wait_secs
                 ));
+                if train.terms.len() > 1 {
+                    let terms: Vec<String> = train
+                        .terms
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v:.4}"))
+                        .collect();
+                    self.println(format!("           loss terms: {}", terms.join(", ")));
+                }
             }
             Event::Log { level, text } => {
                 let tag = match level {
@@ -112,7 +121,10 @@ impl Progress {
                     self.println(format!("{tag}{text}"));
                 }
             }
-            Event::Paused { .. } | Event::Resumed { .. } | Event::Checkpoint { .. } => {}
+            Event::Paused { .. }
+            | Event::Resumed { .. }
+            | Event::Checkpoint { .. }
+            | Event::Mining { .. } => {}
             Event::Stopped { epoch, step } => {
                 self.println(format!(
                     "stopped at epoch {} step {step}; resume with --resume",

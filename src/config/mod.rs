@@ -58,16 +58,32 @@ pub enum DataSource {
     Synthetic,
     ImageFolder,
     Fer2013Csv,
+    /// RAF-DB basic (`EmoLabel/list_patition_label.txt`, `Image/aligned`).
+    RafDb,
+    /// FERPlus votes (`fer2013new.csv`) on the FER2013 csv's pixels.
+    Ferplus,
+    /// AffectNet csv (`training.csv`, `validation.csv`).
+    Affectnet,
 }
 
 impl DataSource {
-    pub const ALL: [DataSource; 3] = [Self::Synthetic, Self::ImageFolder, Self::Fer2013Csv];
+    pub const ALL: [DataSource; 6] = [
+        Self::Synthetic,
+        Self::ImageFolder,
+        Self::Fer2013Csv,
+        Self::RafDb,
+        Self::Ferplus,
+        Self::Affectnet,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::Synthetic => "synthetic",
             Self::ImageFolder => "image_folder",
             Self::Fer2013Csv => "fer2013_csv",
+            Self::RafDb => "raf_db",
+            Self::Ferplus => "ferplus",
+            Self::Affectnet => "affectnet",
         }
     }
 }
@@ -101,6 +117,12 @@ pub struct DataConfig {
     pub max_train_per_class: usize,
     /// Keep at most this many validation images per class (0 = all), drawn with the seed.
     pub max_val_per_class: usize,
+    /// RAF-DB: a published noisy-label list to train on (the partition labels become truth).
+    pub noisy_labels: Option<PathBuf>,
+    /// FERPlus: the original `fer2013.csv` whose rows hold the pixels.
+    pub images: PathBuf,
+    /// FERPlus / AffectNet: drop contempt (7 classes instead of 8).
+    pub drop_contempt: bool,
     pub synthetic: SyntheticConfig,
 }
 
@@ -116,6 +138,9 @@ impl Default for DataConfig {
             on_bad_image: BadImagePolicy::Skip,
             max_train_per_class: 0,
             max_val_per_class: 0,
+            noisy_labels: None,
+            images: PathBuf::new(),
+            drop_contempt: false,
             synthetic: SyntheticConfig::default(),
         }
     }
@@ -271,14 +296,23 @@ impl Default for ModelConfig {
 pub enum MethodKind {
     /// Cross-entropy baseline (optionally label-smoothed).
     Ce,
+    /// Adaptive Sample Mining (noisy labels).
+    Asm,
+    /// Self-Cure Network (importance weighting, rank regularisation, relabelling).
+    Scn,
+    /// Soft label smoothing with a mean teacher.
+    Soft,
 }
 
 impl MethodKind {
-    pub const ALL: [MethodKind; 1] = [Self::Ce];
+    pub const ALL: [MethodKind; 4] = [Self::Ce, Self::Asm, Self::Scn, Self::Soft];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::Ce => "ce",
+            Self::Asm => "asm",
+            Self::Scn => "scn",
+            Self::Soft => "soft",
         }
     }
 }
@@ -291,6 +325,9 @@ pub struct MethodConfig {
     pub name: MethodKind,
     /// Label smoothing ε of the cross-entropy baseline.
     pub label_smoothing: f32,
+    pub asm: AsmConfig,
+    pub scn: ScnConfig,
+    pub soft: SoftConfig,
 }
 
 impl Default for MethodConfig {
@@ -298,6 +335,115 @@ impl Default for MethodConfig {
         Self {
             name: MethodKind::Ce,
             label_smoothing: 0.0,
+            asm: AsmConfig::default(),
+            scn: ScnConfig::default(),
+            soft: SoftConfig::default(),
+        }
+    }
+}
+
+/// How ASM's per-class thresholds are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMode {
+    /// Adaptive thresholds from each class's mean probability (AT).
+    Adaptive,
+    /// The base pair for every class (FT, the ablation).
+    Fixed,
+}
+
+/// Adaptive Sample Mining (arXiv 2310.05618). See `method::asm` for the formulas and the
+/// choices made where the paper leaves details open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AsmConfig {
+    pub thresholds: ThresholdMode,
+    /// Base noisy threshold T_n.
+    pub noisy_threshold: f32,
+    /// Base clean threshold T_c.
+    pub clean_threshold: f32,
+    /// Weight of the previous epochs in the class-mean probability (EMA momentum).
+    pub momentum: f32,
+    /// Divide each class mean by the largest one, so the easiest class gets the base pair.
+    pub normalize: bool,
+    /// Epochs of plain cross-entropy before mining starts (every sample counts as clean).
+    pub warmup_epochs: usize,
+    /// Shape of the sigmoid ramp-up of the mutuality term (smaller = faster transition).
+    pub beta: f32,
+    /// Weight ω of the mutuality loss on ambiguous samples.
+    pub omega: f32,
+    /// Weight γ of the unsupervised consistency loss on noisy samples.
+    pub gamma: f32,
+}
+
+impl Default for AsmConfig {
+    fn default() -> Self {
+        Self {
+            thresholds: ThresholdMode::Adaptive,
+            noisy_threshold: 0.2,
+            clean_threshold: 0.8,
+            momentum: 0.5,
+            normalize: false,
+            warmup_epochs: 1,
+            beta: 0.65,
+            omega: 1.0,
+            gamma: 1.0,
+        }
+    }
+}
+
+/// Self-Cure Network (Wang et al., CVPR 2020).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScnConfig {
+    /// Fraction of each batch in the high-importance group.
+    pub high_ratio: f32,
+    /// Margin δ1 between the mean importance of the high and low groups.
+    pub margin: f32,
+    /// Weight γ of the rank regularisation.
+    pub rank_weight: f32,
+    /// First epoch (0-based) at which low-importance samples may be relabelled.
+    pub relabel_epoch: usize,
+    /// Relabel when max_k p_k − p_y exceeds this margin δ2.
+    pub relabel_margin: f32,
+}
+
+impl Default for ScnConfig {
+    fn default() -> Self {
+        Self {
+            high_ratio: 0.7,
+            margin: 0.15,
+            rank_weight: 1.0,
+            relabel_epoch: 10,
+            relabel_margin: 0.2,
+        }
+    }
+}
+
+/// SOFT: soft label smoothing of a mean teacher's predictions (Lukov et al., ECCV 2022).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoftConfig {
+    /// Smoothing mass ε spread over the classes the teacher finds unlikely.
+    pub epsilon: f32,
+    /// Classes with teacher probability above τ keep their share; 0 means 1 / classes.
+    pub tau: f32,
+    /// Weight of the consistency term after its ramp-up.
+    pub consistency: f32,
+    /// Epochs of the sigmoid ramp-up of the consistency weight.
+    pub rampup_epochs: f32,
+    /// EMA decay of the teacher's weights.
+    pub ema_decay: f32,
+}
+
+impl Default for SoftConfig {
+    fn default() -> Self {
+        Self {
+            epsilon: 0.3,
+            tau: 0.0,
+            consistency: 10.0,
+            rampup_epochs: 5.0,
+            ema_decay: 0.999,
         }
     }
 }

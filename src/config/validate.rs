@@ -123,6 +123,7 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
         1.0,
         false,
     );
+    check_methods(&mut c, e);
 
     let o = &e.optimizer;
     c.positive("optimizer.lr", o.lr);
@@ -156,6 +157,91 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
         c.fail("output.dir", "must not be empty");
     }
     c.problems
+}
+
+fn check_methods(c: &mut Checker, e: &Experiment) {
+    let a = &e.method.asm;
+    c.range_f64(
+        "method.asm.noisy_threshold",
+        a.noisy_threshold as f64,
+        0.0,
+        1.0,
+        false,
+    );
+    c.range_f64(
+        "method.asm.clean_threshold",
+        a.clean_threshold as f64,
+        0.0,
+        1.0,
+        true,
+    );
+    if a.noisy_threshold >= a.clean_threshold {
+        c.fail(
+            "method.asm.clean_threshold",
+            format!(
+                "must be above method.asm.noisy_threshold ({}), got {}",
+                a.noisy_threshold, a.clean_threshold
+            ),
+        );
+    }
+    c.range_f64("method.asm.momentum", a.momentum as f64, 0.0, 1.0, false);
+    if e.method.name == super::MethodKind::Asm {
+        c.range_usize(
+            "method.asm.warmup_epochs",
+            a.warmup_epochs,
+            0,
+            e.train.epochs.saturating_sub(1),
+        );
+    }
+    c.range_f64("method.asm.beta", a.beta as f64, 0.0, 100.0, true);
+    c.range_f64("method.asm.omega", a.omega as f64, 0.0, 100.0, true);
+    c.range_f64("method.asm.gamma", a.gamma as f64, 0.0, 100.0, true);
+
+    let s = &e.method.scn;
+    c.range_f64(
+        "method.scn.high_ratio",
+        s.high_ratio as f64,
+        0.0,
+        1.0,
+        false,
+    );
+    if s.high_ratio <= 0.0 {
+        c.fail("method.scn.high_ratio", "must be above 0");
+    }
+    c.range_f64("method.scn.margin", s.margin as f64, 0.0, 1.0, true);
+    c.range_f64(
+        "method.scn.rank_weight",
+        s.rank_weight as f64,
+        0.0,
+        100.0,
+        true,
+    );
+    c.range_f64(
+        "method.scn.relabel_margin",
+        s.relabel_margin as f64,
+        0.0,
+        1.0,
+        true,
+    );
+
+    let f = &e.method.soft;
+    c.range_f64("method.soft.epsilon", f.epsilon as f64, 0.0, 1.0, false);
+    c.range_f64("method.soft.tau", f.tau as f64, 0.0, 1.0, false);
+    c.range_f64(
+        "method.soft.consistency",
+        f.consistency as f64,
+        0.0,
+        1000.0,
+        true,
+    );
+    c.range_f64(
+        "method.soft.rampup_epochs",
+        f.rampup_epochs as f64,
+        0.0,
+        10_000.0,
+        true,
+    );
+    c.range_f64("method.soft.ema_decay", f.ema_decay as f64, 0.0, 1.0, false);
 }
 
 fn check_data(c: &mut Checker, e: &Experiment) {
@@ -199,16 +285,49 @@ fn check_data(c: &mut Checker, e: &Experiment) {
             );
         }
         DataSource::ImageFolder => check_image_folder(c, &d.path, &[&d.train_split, &d.val_split]),
-        DataSource::Fer2013Csv => {
+        DataSource::Fer2013Csv => check_file(c, "data.path", &d.path, "fer2013_csv"),
+        DataSource::RafDb => {
             if d.path.as_os_str().is_empty() {
-                c.fail("data.path", "is required for the fer2013_csv source");
-            } else if !d.path.is_file() {
-                c.fail(
-                    "data.path",
-                    format!("csv file {} does not exist", d.path.display()),
-                );
+                c.fail("data.path", "is required for the raf_db source");
+            } else {
+                let labels = d.path.join(crate::data::rafdb::LABEL_FILE);
+                if !labels.is_file() {
+                    c.fail(
+                        "data.path",
+                        format!("label file {} does not exist", labels.display()),
+                    );
+                }
+            }
+            if let Some(p) = &d.noisy_labels {
+                check_file(c, "data.noisy_labels", p, "raf_db");
             }
         }
+        DataSource::Ferplus => {
+            check_file(c, "data.path", &d.path, "ferplus (fer2013new.csv)");
+            check_file(c, "data.images", &d.images, "ferplus (fer2013.csv)");
+        }
+        DataSource::Affectnet => {
+            for split in [&d.train_split, &d.val_split] {
+                let csv = crate::data::affectnet::csv_for(&d.path, split);
+                if !csv.is_file() {
+                    c.fail(
+                        "data.path",
+                        format!("csv file {} does not exist", csv.display()),
+                    );
+                }
+            }
+        }
+    }
+    if d.noisy_labels.is_some() && d.source != DataSource::RafDb {
+        c.fail("data.noisy_labels", "is only read by the raf_db source");
+    }
+}
+
+fn check_file(c: &mut Checker, key: &str, path: &Path, source: &str) {
+    if path.as_os_str().is_empty() {
+        c.fail(key, format!("is required for the {source} source"));
+    } else if !path.is_file() {
+        c.fail(key, format!("file {} does not exist", path.display()));
     }
 }
 

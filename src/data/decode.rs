@@ -11,6 +11,28 @@ pub fn decode_file(path: &Path, size: usize, channels: usize) -> Result<Vec<u8>,
     Ok(to_planar(img, size, channels))
 }
 
+/// Like `decode_file`, after cropping to the box `(x, y, width, height)` (clamped to the
+/// image; an empty box after clamping is an error).
+pub fn decode_file_cropped(
+    path: &Path,
+    crop: (u32, u32, u32, u32),
+    size: usize,
+    channels: usize,
+) -> Result<Vec<u8>, String> {
+    let img = image::open(path).map_err(|e| e.to_string())?;
+    let (x, y) = (crop.0.min(img.width()), crop.1.min(img.height()));
+    let w = crop.2.min(img.width() - x);
+    let h = crop.3.min(img.height() - y);
+    if w == 0 || h == 0 {
+        return Err(format!(
+            "face box {crop:?} lies outside the {}×{} image",
+            img.width(),
+            img.height()
+        ));
+    }
+    Ok(to_planar(img.crop_imm(x, y, w, h), size, channels))
+}
+
 /// Greyscale pixels (row-major `w × h`) into the planar layout at `size`.
 pub fn from_gray(pixels: Vec<u8>, w: u32, h: u32, size: usize, channels: usize) -> Vec<u8> {
     let gray = GrayImage::from_raw(w, h, pixels).expect("pixel count equals w · h");

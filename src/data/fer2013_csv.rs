@@ -101,7 +101,7 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), String> {
+pub(super) fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), String> {
     let mut cols = line.splitn(3, ',');
     let (Some(e), Some(p), Some(u)) = (cols.next(), cols.next(), cols.next()) else {
         return Err("expected 3 columns: emotion,pixels,Usage".into());

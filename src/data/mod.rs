@@ -1,14 +1,18 @@
 //! Datasets: loading (synthetic, image folder, FER2013 csv), corruption (label noise,
 //! imbalance), augmentation and batching.
 
+pub mod affectnet;
 pub mod augment;
 pub mod classes;
 pub mod corrupt;
 pub mod decode;
 pub mod fer2013_csv;
+pub mod ferplus;
 pub mod image_folder;
+pub mod listed;
 pub mod loader;
 pub mod preview;
+pub mod rafdb;
 pub mod subsample;
 pub mod synthetic;
 
@@ -167,6 +171,9 @@ pub fn build(exp: &Experiment) -> Result<Dataset, DataError> {
         }
         DataSource::ImageFolder => image_folder::load(d)?,
         DataSource::Fer2013Csv => fer2013_csv::load(d)?,
+        DataSource::RafDb => rafdb::load(d)?,
+        DataSource::Ferplus => ferplus::load(d)?,
+        DataSource::Affectnet => affectnet::load(d)?,
     };
     let c = dataset.num_classes();
     if d.max_train_per_class > 0 {
@@ -201,15 +208,30 @@ pub fn build(exp: &Experiment) -> Result<Dataset, DataError> {
 /// against the given labels). Returns the class names and the split.
 pub fn build_val(exp: &Experiment) -> Result<(Vec<String>, Split, Vec<String>), DataError> {
     let d = &exp.data;
-    let (split, skipped) = match d.source {
+    let (classes, split, skipped) = match d.source {
         DataSource::Synthetic => {
             let ds = synthetic::generate(&d.synthetic, d.image_size, d.channels, exp.seed);
-            (ds.val, Vec::new())
+            (ds.classes, ds.val, Vec::new())
         }
-        DataSource::ImageFolder => image_folder::load_one(d, &d.val_split)?,
+        DataSource::ImageFolder => {
+            let (split, skipped) = image_folder::load_one(d, &d.val_split)?;
+            (classes::canonical_names(), split, skipped)
+        }
         DataSource::Fer2013Csv => {
             let ds = fer2013_csv::load(d)?;
-            (ds.val, ds.skipped)
+            (ds.classes, ds.val, ds.skipped)
+        }
+        DataSource::RafDb => {
+            let ds = rafdb::load(d)?;
+            (ds.classes, ds.val, ds.skipped)
+        }
+        DataSource::Ferplus => {
+            let ds = ferplus::load(d)?;
+            (ds.classes, ds.val, ds.skipped)
+        }
+        DataSource::Affectnet => {
+            let ds = affectnet::load(d)?;
+            (ds.classes, ds.val, ds.skipped)
         }
     };
     if split.is_empty() {
@@ -219,7 +241,7 @@ pub fn build_val(exp: &Experiment) -> Result<(Vec<String>, Split, Vec<String>), 
             d.path.display()
         )));
     }
-    Ok((classes::canonical_names(), split, skipped))
+    Ok((classes, split, skipped))
 }
 
 /// Per-split class counts and corruption figures, as `ferlab data stats` prints them.

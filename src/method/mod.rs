@@ -1,14 +1,21 @@
 //! Training methods. A method turns a batch into losses (each term reported separately) and
 //! may keep state across epochs; the training loop does everything else.
 
+pub mod asm;
 pub mod ce;
 pub mod losses;
+pub mod mining;
+pub mod scn;
+pub mod soft;
+pub mod thresholds;
 
 use candle_core::{Device, Result, Tensor, Var};
 
 use crate::config::{Experiment, MethodKind};
+use crate::data::Split;
 use crate::data::augment::View;
 use crate::model::FerModel;
+use mining::MiningReport;
 
 /// A batch on the device: one tensor per requested view, given labels, dataset indices.
 pub struct BatchTensors {
@@ -24,8 +31,29 @@ pub struct StepContext {
     pub epoch: usize,
     pub step: usize,
     pub epochs: usize,
+    pub steps_per_epoch: usize,
     /// Seed of this step's random choices (dropout, method sampling).
     pub seed: u64,
+}
+
+impl StepContext {
+    /// Epochs completed so far, with the fraction of the current one.
+    pub fn epoch_progress(&self) -> f64 {
+        self.epoch as f64 + self.step as f64 / self.steps_per_epoch.max(1) as f64
+    }
+
+    /// Fraction of the whole run completed, in [0, 1].
+    pub fn run_progress(&self) -> f64 {
+        (self.epoch_progress() / self.epochs.max(1) as f64).clamp(0.0, 1.0)
+    }
+}
+
+/// What a method reports at the end of an epoch's training.
+#[derive(Debug, Default)]
+pub struct EpochReport {
+    pub mining: Option<MiningReport>,
+    /// Lines for the run's log.
+    pub notes: Vec<String>,
 }
 
 /// The losses of one step.
@@ -54,6 +82,22 @@ pub trait Method: Send {
         Vec::new()
     }
 
+    /// Tensors the method keeps but does not train (a teacher's weights); saved in
+    /// checkpoints.
+    fn buffers(&self) -> Vec<(String, Var)> {
+        Vec::new()
+    }
+
+    /// Called after each optimiser step (e.g. to move a teacher towards the model).
+    fn after_step(&mut self, _model: &FerModel, _ctx: &StepContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called when an epoch's training ends, before evaluation.
+    fn end_epoch(&mut self, _epoch: usize, _train: &Split) -> EpochReport {
+        EpochReport::default()
+    }
+
     /// State kept across epochs, for checkpoints.
     fn state(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -64,11 +108,25 @@ pub trait Method: Send {
     }
 }
 
-/// Builds the experiment's method.
-pub fn build(exp: &Experiment, _device: &Device) -> Result<Box<dyn Method>> {
+/// Builds the experiment's method for `model` and a training split of `train_len` samples.
+pub fn build(
+    exp: &Experiment,
+    model: &FerModel,
+    train_len: usize,
+    device: &Device,
+) -> Result<Box<dyn Method>> {
+    let classes = model.num_classes();
     Ok(match exp.method.name {
         MethodKind::Ce => Box::new(ce::CrossEntropy {
             smoothing: exp.method.label_smoothing,
         }),
+        MethodKind::Asm => Box::new(asm::Asm::new(&exp.method.asm, classes, train_len)),
+        MethodKind::Scn => Box::new(scn::Scn::new(
+            &exp.method.scn,
+            model.feature_dim(),
+            device,
+            exp.seed,
+        )?),
+        MethodKind::Soft => Box::new(soft::Soft::new(exp, model, device)?),
     })
 }

@@ -106,6 +106,10 @@ impl FerModel {
         })
     }
 
+    pub fn num_classes(&self) -> usize {
+        self.fc.weight.as_tensor().dims()[0]
+    }
+
     pub fn feature_dim(&self) -> usize {
         self.backbone.out_channels()
     }

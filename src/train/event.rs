@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::Metrics;
 use crate::data::DataStats;
+use crate::method::mining::MiningReport;
 
 /// A point of a run: epoch (0-based) and the next step to run within it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -83,6 +84,11 @@ pub enum Event {
         epoch: usize,
         train: TrainSummary,
         val: Metrics,
+    },
+    /// ASM's thresholds and sample mining at the end of an epoch's training.
+    Mining {
+        epoch: usize,
+        report: Box<MiningReport>,
     },
     Checkpoint {
         epoch: usize,

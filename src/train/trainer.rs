@@ -58,6 +58,9 @@ pub struct TrainState {
     pub last: Option<Metrics>,
     pub elapsed_secs: f64,
     pub method: serde_json::Value,
+    /// The last epoch whose training the method has closed (its end-of-epoch report sent).
+    #[serde(default)]
+    pub closed_epoch: Option<usize>,
 }
 
 /// How a run ended.
@@ -152,7 +155,7 @@ impl<'a> Session<'a> {
             };
             sink(&Event::log(level, text));
         }
-        let method = method::build(&exp, &device)?;
+        let method = method::build(&exp, &model, dataset.train.len(), &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
         let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels);
@@ -209,6 +212,7 @@ impl<'a> Session<'a> {
             .with_context(|| format!("{}: unreadable training state", path.display()))?;
         let mut vars = self.model.named_vars();
         vars.extend(self.method.extra_params());
+        vars.extend(self.method.buffers());
         let report = load_into(&vars, &tensors)?;
         if !report.missing.is_empty() || !report.mismatched.is_empty() {
             return Err(anyhow!(
@@ -235,6 +239,7 @@ impl<'a> Session<'a> {
             .named_vars()
             .into_iter()
             .chain(self.method.extra_params())
+            .chain(self.method.buffers())
             .map(|(n, v)| (n, v.as_tensor().clone()))
             .collect();
         tensors.extend(self.optimizer.state_tensors()?);
@@ -288,6 +293,7 @@ impl<'a> Session<'a> {
                 return Ok(Outcome::Stopped(pos));
             }
             let epoch = self.state.position.epoch;
+            self.close_epoch(epoch);
             let Some(eval) = evaluate(
                 &self.model,
                 &self.val,
@@ -338,6 +344,28 @@ impl<'a> Session<'a> {
             summary: summary.clone(),
         });
         Ok(Outcome::Finished(Box::new(summary)))
+    }
+
+    /// Sends the method's end-of-epoch report, once per epoch (a run stopped during
+    /// evaluation and resumed does not report twice).
+    fn close_epoch(&mut self, epoch: usize) {
+        if self.state.closed_epoch == Some(epoch) {
+            return;
+        }
+        let report = self.method.end_epoch(epoch, &self.train);
+        self.state.closed_epoch = Some(epoch);
+        for note in report.notes {
+            self.emit(Event::log(
+                Level::Info,
+                format!("epoch {}: {note}", epoch + 1),
+            ));
+        }
+        if let Some(report) = report.mining {
+            self.emit(Event::Mining {
+                epoch,
+                report: Box::new(report),
+            });
+        }
     }
 
     fn summary(&self) -> Result<Summary> {
@@ -437,6 +465,7 @@ impl<'a> Session<'a> {
                 epoch,
                 step,
                 epochs: self.exp.train.epochs,
+                steps_per_epoch: spe,
                 seed: seed::derive(
                     self.exp.seed,
                     &[purpose::DROPOUT, epoch as u64, step as u64],
@@ -453,6 +482,7 @@ impl<'a> Session<'a> {
                 self.exp.train.epochs,
             );
             self.optimizer.step(&grads, lr)?;
+            self.method.after_step(&self.model, &ctx)?;
             let loss = losses.total.to_scalar::<f32>()?;
             if !loss.is_finite() {
                 return Err(anyhow!(

@@ -14,8 +14,10 @@ use super::panels::confusion::ConfusionPanel;
 use super::panels::curves::CurvesPanel;
 use super::panels::data::DataPanel;
 use super::panels::log::{LogPanel, duration};
+use super::panels::mining::MiningPanel;
 use super::panels::per_class::PerClassPanel;
 use super::panels::runs::{RunsAction, RunsPanel};
+use super::panels::thresholds::ThresholdsPanel;
 use super::run_view::{RunStatus, RunView};
 use crate::train::{Engine, Launch};
 
@@ -25,6 +27,8 @@ pub enum Pane {
     Curves,
     Confusion,
     PerClass,
+    Thresholds,
+    Mining,
     Log,
     Data,
     Runs,
@@ -36,6 +40,8 @@ impl Pane {
             Pane::Curves => "Curves",
             Pane::Confusion => "Confusion matrix",
             Pane::PerClass => "Per-class accuracy",
+            Pane::Thresholds => "Thresholds",
+            Pane::Mining => "Sample mining",
             Pane::Log => "Log & progress",
             Pane::Data => "Data preview",
             Pane::Runs => "Runs",
@@ -43,17 +49,21 @@ impl Pane {
     }
 }
 
-/// The default arrangement: curves and confusion on top; per-class accuracy and a tab group
-/// (log, data preview, runs browser) below. Tabs can be dragged to rearrange.
+/// The default arrangement: curves and a tab group (confusion, thresholds, mining) on top;
+/// per-class accuracy and a tab group (log, data preview, runs browser) below. Tabs can be
+/// dragged to rearrange.
 fn default_layout() -> Tree<Pane> {
     let mut tiles = Tiles::default();
     let curves = tiles.insert_pane(Pane::Curves);
     let confusion = tiles.insert_pane(Pane::Confusion);
     let per_class = tiles.insert_pane(Pane::PerClass);
+    let thresholds = tiles.insert_pane(Pane::Thresholds);
+    let mining = tiles.insert_pane(Pane::Mining);
     let log = tiles.insert_pane(Pane::Log);
     let data = tiles.insert_pane(Pane::Data);
     let runs = tiles.insert_pane(Pane::Runs);
-    let top = tiles.insert_horizontal_tile(vec![curves, confusion]);
+    let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining]);
+    let top = tiles.insert_horizontal_tile(vec![curves, analysis]);
     let tabs = tiles.insert_tab_tile(vec![log, data, runs]);
     let bottom = tiles.insert_horizontal_tile(vec![per_class, tabs]);
     let root = tiles.insert_vertical_tile(vec![top, bottom]);
@@ -69,6 +79,8 @@ pub struct Panels {
     pub curves: CurvesPanel,
     pub confusion: ConfusionPanel,
     pub per_class: PerClassPanel,
+    pub thresholds: ThresholdsPanel,
+    pub mining: MiningPanel,
     pub log: LogPanel,
     pub data: DataPanel,
     pub runs: RunsPanel,
@@ -103,6 +115,8 @@ impl Workbench {
                 curves: CurvesPanel::default(),
                 confusion: ConfusionPanel::default(),
                 per_class: PerClassPanel,
+                thresholds: ThresholdsPanel,
+                mining: MiningPanel::default(),
                 log: LogPanel,
                 data: DataPanel::default(),
                 runs: RunsPanel::default(),
@@ -192,6 +206,28 @@ impl Workbench {
             let root = self.editor.experiment.output.dir.clone();
             self.live = None;
             self.panels.runs.refresh(&root);
+        }
+    }
+
+    /// Gives the tab group holding `pane` `share` times the width (or height) of its
+    /// siblings in the row (or column) it sits in; 1 restores an even split.
+    pub fn widen_pane(&mut self, pane: Pane, share: f32) {
+        let tiles = &mut self.tree.tiles;
+        let Some(pane_id) = tiles.find_pane(&pane) else {
+            return;
+        };
+        let group = tiles.parent_of(pane_id).unwrap_or(pane_id);
+        let Some(row) = tiles.parent_of(group) else {
+            return;
+        };
+        if let Some(egui_tiles::Tile::Container(egui_tiles::Container::Linear(linear))) =
+            tiles.get_mut(row)
+        {
+            for child in linear.children.clone() {
+                linear
+                    .shares
+                    .set_share(child, if child == group { share } else { 1.0 });
+            }
         }
     }
 
@@ -401,6 +437,8 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
                 Pane::Curves => a.panels.curves.show(ui, a.view, a.overlays),
                 Pane::Confusion => a.panels.confusion.show(ui, a.view),
                 Pane::PerClass => a.panels.per_class.show(ui, a.view),
+                Pane::Thresholds => a.panels.thresholds.show(ui, a.view),
+                Pane::Mining => a.panels.mining.show(ui, a.view),
                 Pane::Log => a.panels.log.show(ui, a.view),
                 Pane::Data => {
                     let valid = a.editor.is_valid();

@@ -12,6 +12,10 @@ pub enum Purpose {
     OpenPreset,
     SavePreset,
     DataPath,
+    /// RAF-DB noisy-label list.
+    NoisyLabels,
+    /// FERPlus pixel csv.
+    ImagesCsv,
     Pretrained,
     OutputDir,
     ExportFigure,

@@ -7,8 +7,8 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
-    Backbone, BadImagePolicy, DataSource, Experiment, Kernels, MethodKind, NoiseKind,
-    OptimizerKind, Problem, ScheduleKind,
+    AsmConfig, Backbone, BadImagePolicy, DataSource, Experiment, Kernels, MethodKind, NoiseKind,
+    OptimizerKind, Problem, ScheduleKind, ScnConfig, SoftConfig, ThresholdMode,
 };
 
 pub struct ExperimentEditor {
@@ -135,6 +135,8 @@ impl ExperimentEditor {
                 let _ = self.save_preset(&path);
             }
             Purpose::DataPath => self.experiment.data.path = path,
+            Purpose::NoisyLabels => self.experiment.data.noisy_labels = Some(path),
+            Purpose::ImagesCsv => self.experiment.data.images = path,
             Purpose::Pretrained => self.experiment.model.pretrained = Some(path),
             Purpose::OutputDir => self.experiment.output.dir = path,
             Purpose::ExportFigure => {}
@@ -242,6 +244,34 @@ impl ExperimentEditor {
             });
             if e.data.source != DataSource::Synthetic {
                 f.path_row(ui, "path", "data.path", &mut e.data.path, Purpose::DataPath);
+                match e.data.source {
+                    DataSource::RafDb => {
+                        let mut list = e.data.noisy_labels.clone().unwrap_or_default();
+                        f.path_row(
+                            ui,
+                            "noisy-label list",
+                            "data.noisy_labels",
+                            &mut list,
+                            Purpose::NoisyLabels,
+                        );
+                        e.data.noisy_labels = (!list.as_os_str().is_empty()).then_some(list);
+                    }
+                    DataSource::Ferplus => {
+                        f.path_row(
+                            ui,
+                            "fer2013.csv",
+                            "data.images",
+                            &mut e.data.images,
+                            Purpose::ImagesCsv,
+                        );
+                    }
+                    _ => {}
+                }
+                if matches!(e.data.source, DataSource::Ferplus | DataSource::Affectnet) {
+                    f.row(ui, "drop contempt", "data.drop_contempt", |ui| {
+                        ui.checkbox(&mut e.data.drop_contempt, "")
+                    });
+                }
                 f.row(ui, "train split", "data.train_split", |ui| {
                     ui.add(TextEdit::singleline(&mut e.data.train_split).desired_width(100.0))
                 });
@@ -390,9 +420,16 @@ impl ExperimentEditor {
                     k.key()
                 })
             });
-            f.row(ui, "label smoothing", "method.label_smoothing", |ui| {
-                ui.add(Slider::new(&mut m.label_smoothing, 0.0..=0.5))
-            });
+            match m.name {
+                MethodKind::Ce => {
+                    f.row(ui, "label smoothing", "method.label_smoothing", |ui| {
+                        ui.add(Slider::new(&mut m.label_smoothing, 0.0..=0.5))
+                    });
+                }
+                MethodKind::Asm => asm_fields(f, ui, &mut m.asm),
+                MethodKind::Scn => scn_fields(f, ui, &mut m.scn),
+                MethodKind::Soft => soft_fields(f, ui, &mut m.soft),
+            }
         });
         section(ui, "Optimizer", true, |ui| {
             let o = &mut e.optimizer;
@@ -495,6 +532,90 @@ impl ExperimentEditor {
     }
 }
 
+fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
+    f.row(ui, "thresholds", "method.asm.thresholds", |ui| {
+        choice(
+            ui,
+            "method.asm.thresholds",
+            &mut a.thresholds,
+            &[ThresholdMode::Adaptive, ThresholdMode::Fixed],
+            |m| match m {
+                ThresholdMode::Adaptive => "adaptive",
+                ThresholdMode::Fixed => "fixed",
+            },
+        )
+    });
+    f.row(
+        ui,
+        "noisy threshold T_n",
+        "method.asm.noisy_threshold",
+        |ui| ui.add(Slider::new(&mut a.noisy_threshold, 0.0..=0.99)),
+    );
+    f.row(
+        ui,
+        "clean threshold T_c",
+        "method.asm.clean_threshold",
+        |ui| ui.add(Slider::new(&mut a.clean_threshold, 0.01..=1.0)),
+    );
+    if a.thresholds == ThresholdMode::Adaptive {
+        f.row(ui, "class-mean momentum", "method.asm.momentum", |ui| {
+            ui.add(Slider::new(&mut a.momentum, 0.0..=0.99))
+        });
+        f.row(ui, "normalise by max", "method.asm.normalize", |ui| {
+            ui.checkbox(&mut a.normalize, "")
+        });
+    }
+    f.row(ui, "warm-up epochs", "method.asm.warmup_epochs", |ui| {
+        ui.add(DragValue::new(&mut a.warmup_epochs).range(0..=1000))
+    });
+    f.row(ui, "ramp-up shape β", "method.asm.beta", |ui| {
+        ui.add(Slider::new(&mut a.beta, 0.0..=5.0))
+    });
+    f.row(ui, "mutuality weight ω", "method.asm.omega", |ui| {
+        ui.add(Slider::new(&mut a.omega, 0.0..=5.0))
+    });
+    f.row(ui, "consistency weight γ", "method.asm.gamma", |ui| {
+        ui.add(Slider::new(&mut a.gamma, 0.0..=5.0))
+    });
+}
+
+fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
+    f.row(ui, "high-group ratio β", "method.scn.high_ratio", |ui| {
+        ui.add(Slider::new(&mut s.high_ratio, 0.05..=0.95))
+    });
+    f.row(ui, "rank margin δ1", "method.scn.margin", |ui| {
+        ui.add(Slider::new(&mut s.margin, 0.0..=1.0))
+    });
+    f.row(ui, "rank weight γ", "method.scn.rank_weight", |ui| {
+        ui.add(Slider::new(&mut s.rank_weight, 0.0..=5.0))
+    });
+    f.row(ui, "relabel from epoch", "method.scn.relabel_epoch", |ui| {
+        ui.add(DragValue::new(&mut s.relabel_epoch).range(0..=10_000))
+    });
+    f.row(ui, "relabel margin δ2", "method.scn.relabel_margin", |ui| {
+        ui.add(Slider::new(&mut s.relabel_margin, 0.0..=1.0))
+    });
+}
+
+fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
+    f.row(ui, "smoothing ε", "method.soft.epsilon", |ui| {
+        ui.add(Slider::new(&mut s.epsilon, 0.0..=0.9))
+    });
+    f.row(ui, "keep above τ", "method.soft.tau", |ui| {
+        ui.add(Slider::new(&mut s.tau, 0.0..=0.9))
+            .on_hover_text("0 = 1 / number of classes")
+    });
+    f.row(ui, "consistency weight", "method.soft.consistency", |ui| {
+        ui.add(Slider::new(&mut s.consistency, 0.0..=50.0))
+    });
+    f.row(ui, "ramp-up epochs", "method.soft.rampup_epochs", |ui| {
+        ui.add(Slider::new(&mut s.rampup_epochs, 0.0..=50.0))
+    });
+    f.row(ui, "teacher EMA decay", "method.soft.ema_decay", |ui| {
+        ui.add(Slider::new(&mut s.ema_decay, 0.9..=0.9999))
+    });
+}
+
 /// Field paths the form shows, so their problems appear beside them.
 const FORM_PATHS: &[&str] = &[
     "name",
@@ -509,6 +630,9 @@ const FORM_PATHS: &[&str] = &[
     "data.channels",
     "data.max_train_per_class",
     "data.max_val_per_class",
+    "data.noisy_labels",
+    "data.images",
+    "data.drop_contempt",
     "data.synthetic.train_per_class",
     "data.synthetic.val_per_class",
     "data.synthetic.identities",
@@ -530,6 +654,25 @@ const FORM_PATHS: &[&str] = &[
     "model.kernels",
     "method.name",
     "method.label_smoothing",
+    "method.asm.thresholds",
+    "method.asm.noisy_threshold",
+    "method.asm.clean_threshold",
+    "method.asm.momentum",
+    "method.asm.normalize",
+    "method.asm.warmup_epochs",
+    "method.asm.beta",
+    "method.asm.omega",
+    "method.asm.gamma",
+    "method.scn.high_ratio",
+    "method.scn.margin",
+    "method.scn.rank_weight",
+    "method.scn.relabel_epoch",
+    "method.scn.relabel_margin",
+    "method.soft.epsilon",
+    "method.soft.tau",
+    "method.soft.consistency",
+    "method.soft.rampup_epochs",
+    "method.soft.ema_decay",
     "optimizer.kind",
     "optimizer.lr",
     "optimizer.weight_decay",

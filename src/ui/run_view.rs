@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::Metrics;
 use crate::data::DataStats;
+use crate::method::mining::MiningReport;
 use crate::run::recorder;
 use crate::train::event::{Event, Level, Position, TrainSummary};
 
@@ -65,6 +66,8 @@ pub struct RunView {
     pub epochs_total: usize,
     pub steps_per_epoch: usize,
     pub epochs: Vec<EpochPoint>,
+    /// ASM's mining reports, by 1-based epoch.
+    pub mining: Vec<(usize, MiningReport)>,
     /// (fractional epoch, training loss) of each progress report.
     pub step_losses: Vec<(f64, f32)>,
     pub progress: Option<Progress>,
@@ -139,6 +142,10 @@ impl RunView {
                     val: val.clone(),
                 });
             }
+            Event::Mining { epoch, report } => {
+                self.mining.retain(|(e, _)| *e != epoch + 1);
+                self.mining.push((epoch + 1, (**report).clone()));
+            }
             Event::Checkpoint { .. } => {}
             Event::Log { level, text } => self.log.push((*level, text.clone())),
             Event::Paused { .. } => self.status = RunStatus::Paused,
@@ -175,6 +182,7 @@ impl RunView {
     /// Drops what a killed run recorded past the position it resumes from.
     fn forget_after(&mut self, at: Position) {
         self.epochs.retain(|p| p.epoch <= at.epoch);
+        self.mining.retain(|(e, _)| *e <= at.epoch);
         let cut = at.epoch as f64
             + if self.steps_per_epoch > 0 {
                 at.step as f64 / self.steps_per_epoch as f64

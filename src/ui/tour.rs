@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{ThemePreference, Ui};
 
 use super::app::{Pane, Workbench};
-use crate::config::NoiseKind;
+use crate::config::{MethodKind, NoiseKind};
 
 /// One stop of the tour: set the workbench up, wait until it shows what it should, and
 /// optionally save a screenshot.
@@ -42,6 +42,8 @@ pub struct Tour {
     saved: Arc<Mutex<Option<Result<PathBuf, String>>>>,
     shot_requested: bool,
     first_run: Option<PathBuf>,
+    /// The cross-entropy run on noisy labels, overlaid on ASM's at the end.
+    noisy_run: Option<PathBuf>,
     /// What went wrong, if the tour could not finish; `run` reports it.
     pub failure: Arc<Mutex<Option<String>>>,
     pub written: Arc<Mutex<Vec<PathBuf>>>,
@@ -94,20 +96,53 @@ fn stops() -> Vec<Stop> {
                 exp.corruption.noise = NoiseKind::Symmetric;
                 exp.corruption.noise_rate = 0.3;
                 t.workbench.start(ctx);
+                t.noisy_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
             ready: |t| !t.workbench.is_running() && !t.workbench.view.epochs.is_empty(),
             shot: None,
         },
         Stop {
-            what: "compare the two runs",
+            what: "train ASM on the noisy labels and watch its thresholds",
+            setup: |t, ctx| {
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-noise30", "-asm-noise30");
+                exp.method.name = MethodKind::Asm;
+                exp.method.asm.warmup_epochs = 1;
+                // Long enough for the thresholds to move away from their warm-up values.
+                exp.train.epochs = t.options.epochs * 2;
+                t.workbench.show_pane(Pane::Thresholds);
+                t.workbench.widen_pane(Pane::Thresholds, 1.6);
+                t.workbench.start(ctx);
+            },
+            ready: |t| t.workbench.view.mining.len() + 1 >= 2 * t.options.epochs,
+            shot: Some("workbench-thresholds-dark.png"),
+        },
+        Stop {
+            what: "inspect the mined sets",
+            setup: |t, _| t.workbench.show_pane(Pane::Mining),
+            ready: |_| true,
+            shot: Some("workbench-mining-dark.png"),
+        },
+        Stop {
+            what: "let the ASM run finish",
+            setup: |t, _| t.workbench.widen_pane(Pane::Mining, 1.0),
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+        Stop {
+            what: "compare ASM with both cross-entropy runs",
             setup: |t, _| {
                 let root = t.options.runs_dir.clone();
                 t.workbench.panels.runs.refresh(&root);
-                if let Some(first) = t.first_run.clone() {
-                    t.workbench.panels.runs.overlay.insert(first);
+                for run in [t.first_run.clone(), t.noisy_run.clone()]
+                    .into_iter()
+                    .flatten()
+                {
+                    t.workbench.panels.runs.overlay.insert(run);
                 }
                 t.workbench.sync_overlays();
                 t.workbench.show_pane(Pane::Runs);
+                t.workbench.show_pane(Pane::Confusion);
             },
             ready: |t| !t.workbench.overlays.is_empty(),
             shot: Some("workbench-compare-dark.png"),
@@ -135,6 +170,7 @@ impl Tour {
             saved: Arc::default(),
             shot_requested: false,
             first_run: None,
+            noisy_run: None,
             failure: Arc::default(),
             written: Arc::default(),
         }

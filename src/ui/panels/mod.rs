@@ -5,8 +5,10 @@ pub mod confusion;
 pub mod curves;
 pub mod data;
 pub mod log;
+pub mod mining;
 pub mod per_class;
 pub mod runs;
+pub mod thresholds;
 
 use egui::Color32;
 

@@ -1,0 +1,38 @@
+//! `ferlab table RUN_DIR...`: one row per run (method, noise, best and last overall / mean
+//! accuracy, mining quality) as Markdown, CSV or LaTeX.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, anyhow};
+use ferlab::analysis::results::{TableFormat, read_run, render};
+
+#[derive(clap::Args, Debug)]
+pub struct TableArgs {
+    /// Run directories (each with an events.jsonl).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: TableFormat,
+}
+
+pub fn run(args: TableArgs) -> Result<()> {
+    let mut results = Vec::new();
+    let mut problems = Vec::new();
+    for dir in &args.runs {
+        match read_run(dir) {
+            Ok(r) => results.push(r),
+            Err(e) => problems.push(e),
+        }
+    }
+    for p in &problems {
+        eprintln!("skipped: {p}");
+    }
+    if results.is_empty() {
+        return Err(anyhow!(
+            "none of the {} run(s) could be read",
+            args.runs.len()
+        ));
+    }
+    print!("{}", render(&results, args.format));
+    Ok(())
+}
