@@ -175,7 +175,8 @@ mod tests {
         let mut soft = Soft::new(&exp, &model, &dev).unwrap();
         let (name, w) = model.parameters()[0].clone();
         w.set(&(w.as_tensor() + 1.0).unwrap()).unwrap();
-        let before = soft.teacher.parameters()[0].1.as_tensor().clone();
+        // A copy: the Var's tensor shares storage with what `set` overwrites.
+        let before = soft.teacher.parameters()[0].1.as_tensor().copy().unwrap();
         let ctx = StepContext {
             epoch: 0,
             step: 0,
