@@ -4,12 +4,10 @@
 
 mod common;
 
+use common::{resume_collect as resume, run_collect as run};
 use ferlab::config::{Experiment, MethodKind};
 use ferlab::method::mining::MiningReport;
-use ferlab::run::{Recorder, RunDir};
-use ferlab::train::control::Control;
-use ferlab::train::engine::{Launch, prepare};
-use ferlab::train::trainer::{self, Outcome};
+use ferlab::train::trainer::Outcome;
 use ferlab::train::{Event, Position};
 
 fn noisy_experiment(out: &std::path::Path, method: &str, epochs: usize) -> Experiment {
@@ -50,40 +48,6 @@ dir = "{}"
         out.display()
     );
     Experiment::from_toml(&text, "noisy", &[]).expect("valid experiment")
-}
-
-fn run(exp: Experiment, stop_at: Option<(usize, usize)>) -> (RunDir, Outcome, Vec<Event>) {
-    let (exp, dir, _) = prepare(Launch::New(Box::new(exp))).unwrap();
-    let control = Control::default();
-    let mut events = Vec::new();
-    let mut log = Recorder::open(&dir.events()).unwrap();
-    let mut sink = |e: &Event| {
-        log.record(e).unwrap();
-        if let (Some((se, ss)), Event::Progress { epoch, step, .. }) = (stop_at, e)
-            && (*epoch, *step) == (se, ss)
-        {
-            control.stop();
-        }
-        events.push(e.clone());
-    };
-    let outcome = trainer::run(exp, dir.clone(), false, &control, &mut sink).unwrap();
-    (dir, outcome, events)
-}
-
-fn resume(dir: &RunDir) -> Vec<Event> {
-    let (exp, dir, _) = prepare(Launch::Resume {
-        dir: dir.root.clone(),
-        overrides: vec![],
-    })
-    .unwrap();
-    let mut events = Vec::new();
-    let mut log = Recorder::open(&dir.events()).unwrap();
-    let mut sink = |e: &Event| {
-        log.record(e).unwrap();
-        events.push(e.clone());
-    };
-    trainer::run(exp, dir, true, &Control::default(), &mut sink).unwrap();
-    events
 }
 
 fn mining(events: &[Event]) -> Vec<(usize, MiningReport)> {
@@ -159,7 +123,7 @@ fn asm_and_soft_resume_mid_epoch_to_the_uninterrupted_result() {
             matches!(outcome, Outcome::Stopped(Position { epoch: 2, step: 3 })),
             "{method}: {outcome:?}"
         );
-        let second = resume(&dir);
+        let (_, second) = resume(&dir);
         let mut combined = epoch_results(&first);
         combined.extend(epoch_results(&second));
         assert_eq!(combined, epoch_results(&full), "{method}");

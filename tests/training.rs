@@ -2,51 +2,12 @@
 
 mod common;
 
+use common::{resume_collect, run_collect};
 use ferlab::config::Experiment;
-use ferlab::run::{Recorder, RunDir, recorder};
-use ferlab::train::control::Control;
-use ferlab::train::engine::{Launch, prepare};
-use ferlab::train::trainer::{self, Outcome};
+use ferlab::run::recorder;
+use ferlab::train::engine::Launch;
+use ferlab::train::trainer::Outcome;
 use ferlab::train::{Engine, Event};
-
-/// Runs an experiment to its end in this thread, collecting its events; `stop_at` asks for
-/// a stop when a progress event reaches (epoch, step).
-fn run_collect(exp: Experiment, stop_at: Option<(usize, usize)>) -> (RunDir, Outcome, Vec<Event>) {
-    let (exp, dir, _) = prepare(Launch::New(Box::new(exp))).unwrap();
-    let control = Control::default();
-    let mut events = Vec::new();
-    let mut log = Recorder::open(&dir.events()).unwrap();
-    let mut sink = |e: &Event| {
-        log.record(e).unwrap();
-        if let (Some((se, ss)), Event::Progress { epoch, step, .. }) = (stop_at, e)
-            && *epoch == se
-            && *step == ss
-        {
-            control.stop();
-        }
-        events.push(e.clone());
-    };
-    let outcome = trainer::run(exp, dir.clone(), false, &control, &mut sink).unwrap();
-    (dir, outcome, events)
-}
-
-fn resume_collect(dir: &RunDir) -> (Outcome, Vec<Event>) {
-    let (exp, dir, resume) = prepare(Launch::Resume {
-        dir: dir.root.clone(),
-        overrides: vec![],
-    })
-    .unwrap();
-    assert!(resume);
-    let control = Control::default();
-    let mut events = Vec::new();
-    let mut log = Recorder::open(&dir.events()).unwrap();
-    let mut sink = |e: &Event| {
-        log.record(e).unwrap();
-        events.push(e.clone());
-    };
-    let outcome = trainer::run(exp, dir, true, &control, &mut sink).unwrap();
-    (outcome, events)
-}
 
 fn epoch_ends(events: &[Event]) -> Vec<(usize, f32, f32, f32)> {
     events

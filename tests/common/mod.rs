@@ -4,6 +4,11 @@
 use std::path::Path;
 
 use ferlab::config::Experiment;
+use ferlab::run::{Recorder, RunDir};
+use ferlab::train::Event;
+use ferlab::train::control::Control;
+use ferlab::train::engine::{Launch, prepare};
+use ferlab::train::trainer::{self, Outcome};
 
 /// A small synthetic experiment that trains in seconds.
 pub fn tiny_experiment(out: &Path) -> Experiment {
@@ -44,4 +49,46 @@ pub fn write_image(path: &Path, size: u32, seed: u32) {
         image::Luma([((x * 7 + y * 13 + seed * 31) % 256) as u8])
     });
     img.save(path).unwrap();
+}
+
+/// Runs an experiment to its end in this thread, collecting its events; `stop_at` asks for
+/// a stop when a progress event reaches (epoch, step).
+pub fn run_collect(
+    exp: Experiment,
+    stop_at: Option<(usize, usize)>,
+) -> (RunDir, Outcome, Vec<Event>) {
+    let (exp, dir, _) = prepare(Launch::New(Box::new(exp))).unwrap();
+    let control = Control::default();
+    let mut events = Vec::new();
+    let mut log = Recorder::open(&dir.events()).unwrap();
+    let mut sink = |e: &Event| {
+        log.record(e).unwrap();
+        if let (Some((se, ss)), Event::Progress { epoch, step, .. }) = (stop_at, e)
+            && *epoch == se
+            && *step == ss
+        {
+            control.stop();
+        }
+        events.push(e.clone());
+    };
+    let outcome = trainer::run(exp, dir.clone(), false, &control, &mut sink).unwrap();
+    (dir, outcome, events)
+}
+
+pub fn resume_collect(dir: &RunDir) -> (Outcome, Vec<Event>) {
+    let (exp, dir, resume) = prepare(Launch::Resume {
+        dir: dir.root.clone(),
+        overrides: vec![],
+    })
+    .unwrap();
+    assert!(resume);
+    let control = Control::default();
+    let mut events = Vec::new();
+    let mut log = Recorder::open(&dir.events()).unwrap();
+    let mut sink = |e: &Event| {
+        log.record(e).unwrap();
+        events.push(e.clone());
+    };
+    let outcome = trainer::run(exp, dir, true, &control, &mut sink).unwrap();
+    (outcome, events)
 }
