@@ -26,13 +26,18 @@ pub struct RunResult {
     pub seconds: f64,
 }
 
-/// The display name of an experiment's method.
+/// The display name of an experiment's method; ASM's carries its mode and base pair, so an
+/// ablation grid reads as one.
 pub fn method_label(exp: &Experiment) -> String {
     match exp.method.name {
-        MethodKind::Asm => match exp.method.asm.thresholds {
-            ThresholdMode::Adaptive => "ASM-AT".into(),
-            ThresholdMode::Fixed => "ASM-FT".into(),
-        },
+        MethodKind::Asm => {
+            let a = &exp.method.asm;
+            let mode = match a.thresholds {
+                ThresholdMode::Adaptive => "AT",
+                ThresholdMode::Fixed => "FT",
+            };
+            format!("ASM-{mode} [{}, {}]", a.noisy_threshold, a.clean_threshold)
+        }
         other => other.key().to_uppercase(),
     }
 }
@@ -241,6 +246,17 @@ mod tests {
             mining: None,
             seconds: 1.0,
         }
+    }
+
+    #[test]
+    fn asm_labels_carry_mode_and_threshold_pair() {
+        let mut exp = Experiment::default();
+        assert_eq!(method_label(&exp), "CE");
+        exp.method.name = MethodKind::Asm;
+        exp.method.asm.thresholds = ThresholdMode::Fixed;
+        exp.method.asm.noisy_threshold = 0.05;
+        exp.method.asm.clean_threshold = 0.95;
+        assert_eq!(method_label(&exp), "ASM-FT [0.05, 0.95]");
     }
 
     #[test]
