@@ -162,23 +162,24 @@ pub fn render(results: &[RunResult], format: TableFormat) -> String {
         .collect();
     let is_best =
         |row: usize, col: usize| accuracy(&results[row], col).is_some_and(|v| best[col] == Some(v));
+    // Every row's cells, the best of each accuracy column passed through `mark`.
+    let marked = |mark: &dyn Fn(&str) -> String, plain: &dyn Fn(&str) -> String| {
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(|(c, v)| if is_best(i, c) { mark(v) } else { plain(v) })
+                    .collect::<Vec<String>>()
+            })
+            .collect::<Vec<_>>()
+    };
     let mut out = String::new();
     match format {
         TableFormat::Markdown => {
             out += &format!("| {} |\n", HEADER.join(" | "));
             out += &format!("|{}\n", "---|".repeat(HEADER.len()));
-            for (i, row) in rows.iter().enumerate() {
-                let shown: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(c, v)| {
-                        if is_best(i, c) {
-                            format!("**{v}**")
-                        } else {
-                            v.clone()
-                        }
-                    })
-                    .collect();
+            for shown in marked(&|v| format!("**{v}**"), &|v| v.to_string()) {
                 out += &format!("| {} |\n", shown.join(" | "));
             }
         }
@@ -208,18 +209,7 @@ pub fn render(results: &[RunResult], format: TableFormat) -> String {
             );
             let head: Vec<String> = HEADER.iter().map(|h| esc(h)).collect();
             out += &format!("{} \\\\\n\\midrule\n", head.join(" & "));
-            for (i, row) in rows.iter().enumerate() {
-                let shown: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(c, v)| {
-                        if is_best(i, c) {
-                            format!("\\textbf{{{}}}", esc(v))
-                        } else {
-                            esc(v)
-                        }
-                    })
-                    .collect();
+            for shown in marked(&|v| format!("\\textbf{{{}}}", esc(v)), &|v| esc(v)) {
                 out += &format!("{} \\\\\n", shown.join(" & "));
             }
             out += "\\bottomrule\n\\end{tabular}\n";

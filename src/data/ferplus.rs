@@ -24,21 +24,16 @@ pub const CLASSES: [&str; 8] = [
     "fear",
     "contempt",
 ];
-const HEADER: [&str; 12] = [
-    "Usage",
-    "Image name",
-    "neutral",
-    "happiness",
-    "surprise",
-    "sadness",
-    "anger",
-    "disgust",
-    "fear",
-    "contempt",
-    "unknown",
-    "NF",
-];
 const CONTEMPT: usize = 7;
+
+/// `fer2013new.csv`'s columns: usage, image name, one vote count per class, unknown, NF.
+fn header_columns() -> Vec<&'static str> {
+    ["Usage", "Image name"]
+        .into_iter()
+        .chain(CLASSES)
+        .chain(["unknown", "NF"])
+        .collect()
+}
 
 /// The majority label of a row's 10 vote counts, or None (unknown / NF wins, or a tie).
 pub fn majority(votes: &[u32; 10]) -> Option<usize> {
@@ -76,14 +71,15 @@ pub fn load(d: &DataConfig) -> Result<Dataset, DataError> {
         .next()
         .ok_or_else(|| line_err(votes_path, 1, "the csv is empty".into()))?
         .map_err(|e| line_err(votes_path, 1, e.to_string()))?;
+    let expected = header_columns();
     let cols = csv_fields(header.trim());
-    if cols.iter().map(|c| c.trim()).ne(HEADER) {
+    if cols.iter().map(|c| c.trim()).ne(expected.iter().copied()) {
         return Err(line_err(
             votes_path,
             1,
             format!(
                 "expected the header `{}`, found `{header}`",
-                HEADER.join(",")
+                expected.join(",")
             ),
         ));
     }
@@ -139,7 +135,7 @@ pub fn load(d: &DataConfig) -> Result<Dataset, DataError> {
                     lineno,
                     format!(
                         "column `{}`: `{}` is not a vote count",
-                        HEADER[k + 2],
+                        expected[k + 2],
                         cell.trim()
                     ),
                 )
