@@ -153,6 +153,32 @@ batch_size = 16
         "{text}"
     );
     assert!(text.contains("(42 images)"), "{text}");
+    // Flip consistency of the class maps, overall and per class.
+    assert!(
+        text.contains("flip MSE of the class activation maps")
+            && text.contains("flip MSE of each class's activation map"),
+        "{text}"
+    );
+    // The run as a per-class table, in LaTeX: a column per class, then overall and mean.
+    let out = ferlab()
+        .args(["table", "--per-class", "--format", "latex"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    let tex = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        tex.contains("method & surprise & fear & disgust & happiness & sadness & anger & neutral & overall & mean & run \\\\"),
+        "{tex}"
+    );
+    assert!(
+        !tex.contains("\\textbf{"),
+        "one run has no best to mark: {tex}"
+    );
     let out = ferlab().arg("eval").arg(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a run directory"));

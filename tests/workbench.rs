@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
 use ferlab::analysis::Metrics;
+use ferlab::analysis::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
+use ferlab::config::MethodKind;
 use ferlab::data::DataStats;
 use ferlab::method::mining::{MiningQuality, MiningReport, MovedSample, SetQuality, Subset};
 use ferlab::method::thresholds::ClassThresholds;
@@ -253,9 +255,71 @@ fn fixed_view() -> RunView {
             epoch,
             report: Box::new(fixed_mining(epoch)),
         });
+        if epoch % 2 == 1 {
+            view.apply(&Event::Attention {
+                epoch,
+                snapshot: Box::new(fixed_attention(epoch)),
+            });
+        }
         view.apply(&Event::EpochEnd { epoch, train, val });
     }
     view
+}
+
+/// Attention for a fixture epoch: six 32×32 faces with 4×4 maps whose peak moves with the
+/// class; the flipped-back maps drift from the originals by the face's number.
+fn fixed_attention(epoch: usize) -> AttentionSnapshot {
+    let faces = (0..6usize)
+        .map(|k| {
+            let pixels: Vec<u8> = (0..32 * 32)
+                .map(|i: i32| (((i % 32) - 16).abs() * 6 + (i / 32) * 3) as u8)
+                .collect();
+            let maps: Vec<f32> = (0..7 * 16)
+                .map(|i| {
+                    let (c, cell) = (i / 16, i % 16);
+                    let (y, x) = (cell / 4, cell % 4);
+                    let d = (x as f32 - (c % 4) as f32).powi(2) + (y as f32 - 1.5).powi(2);
+                    (-d / 2.0).exp()
+                })
+                .collect();
+            let flipped: Vec<f32> = maps
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + 0.05 * k as f32 * ((i % 4) as f32 - 1.5))
+                .collect();
+            let label = (k % 7) as u32;
+            AttentionFace {
+                index: 10 * k,
+                id: format!("val/{k}.png"),
+                source: if k < 4 {
+                    FaceSource::Gallery
+                } else {
+                    FaceSource::LeastConsistent
+                },
+                label,
+                prediction: if k % 3 == 0 { (label + 1) % 7 } else { label },
+                probabilities: vec![1.0 / 7.0; 7],
+                pixels: ferlab::codec::base64_encode(&pixels),
+                maps: encode_f32(&maps),
+                flipped_back: encode_f32(&flipped),
+                consistency: (0..7)
+                    .map(|c| 0.001 * (k * k) as f32 * (1.0 + 0.1 * c as f32))
+                    .collect(),
+            }
+        })
+        .collect();
+    AttentionSnapshot {
+        epoch,
+        image_size: 32,
+        map_height: 4,
+        map_width: 4,
+        per_class: (0..7)
+            .map(|c| 0.02 / (epoch + 1) as f32 + 0.001 * c as f32)
+            .collect(),
+        mean: 0.02 / (epoch + 1) as f32 + 0.003,
+        count: 140,
+        faces,
+    }
 }
 
 /// ASM's report for a fixture epoch: warm-up first, then thresholds that spread by class
@@ -362,8 +426,8 @@ fn panel_snapshot(
 #[test]
 fn each_panel_renders_like_its_snapshot() {
     use ferlab::ui::panels::{
-        confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel, mining::MiningPanel,
-        per_class::PerClassPanel, thresholds::ThresholdsPanel,
+        attention::AttentionPanel, confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel,
+        mining::MiningPanel, per_class::PerClassPanel, thresholds::ThresholdsPanel,
     };
     let mut results = SnapshotResults::new();
     let small = egui::vec2(640.0, 400.0);
@@ -391,6 +455,13 @@ fn each_panel_renders_like_its_snapshot() {
         egui::vec2(900.0, 560.0),
         move |ui, v| mining.show(ui, v),
     );
+    let mut attention = AttentionPanel::default();
+    panel_snapshot(
+        &mut results,
+        "panel_attention",
+        egui::vec2(1000.0, 600.0),
+        move |ui, v| attention.show(ui, v),
+    );
     results.unwrap();
 }
 
@@ -416,4 +487,89 @@ fn threshold_and_mining_tabs_show_the_runs_mining() {
     h.state_mut().panels.mining.epoch = Some(2);
     h.run_steps(2);
     h.get_by_label_contains("Moved in epoch 2: 7 samples");
+}
+
+#[test]
+fn attention_and_results_tabs_follow_real_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    let runs = tmp.path().join("runs");
+    write_tiny_preset(&presets, &runs, 2);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    // Two runs on the same data: cross-entropy, then LNSU with its attention maps.
+    let mut dirs = Vec::new();
+    for method in [MethodKind::Ce, MethodKind::Lnsu] {
+        {
+            let exp = &mut h.state_mut().editor.experiment;
+            exp.method.name = method;
+            exp.name = format!("tiny-{}", method.key());
+            exp.train.attention_gallery = 8;
+        }
+        h.run_steps(2);
+        h.get_by_label("Start").click();
+        h.run_steps(2);
+        step_until(
+            &mut h,
+            "the run to finish",
+            Duration::from_secs(300),
+            |wb| !wb.is_running() && wb.view.epochs.len() == 2,
+        );
+        dirs.push(h.state().view.run_dir.clone().unwrap());
+    }
+    let view = h.state().view.clone();
+    assert_eq!(view.attention.len(), 2, "one snapshot per epoch");
+    let snap = view.attention[1].1.clone();
+    // 8 gallery faces (one or two per class) and 2 of the least consistent others.
+    assert_eq!(snap.faces.len(), 10);
+    assert_eq!(snap.per_class.len(), 7);
+    assert!(snap.mean > 0.0 && snap.mean.is_finite());
+    assert_eq!(view.latest().unwrap().flip_mse, Some(snap.mean));
+
+    h.get_by_label("Attention").click();
+    h.run_steps(3);
+    h.get_by_label_contains("Validation flip MSE of the class maps at epoch 2");
+    h.get_by_label_contains("of 10 faces");
+    // The detail grid: a row of maps for the original and one for the flipped face.
+    h.get_by_label("original");
+    h.get_by_label("flipped");
+    let wrong = snap
+        .faces
+        .iter()
+        .filter(|f| f.label != f.prediction)
+        .count();
+    h.get_by_label("wrong").click();
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("{wrong} of 10 faces"));
+    h.get_by_label("least consistent first").click();
+    h.run_steps(2);
+    let order: Vec<f32> = h
+        .state()
+        .panels
+        .attention
+        .filtered(&snap)
+        .iter()
+        .map(|f| f.mean_consistency())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
+
+    // Tick both runs in the browser; the results table lists them per class.
+    for d in &dirs {
+        h.state_mut().panels.runs.overlay.insert(d.clone());
+    }
+    h.get_by_label("Results table").click();
+    h.run_steps(3);
+    h.get_by_label_contains("accuracy % at each run's best epoch");
+    assert!(h.query_by_label("LNSU").is_some() && h.query_by_label("CE").is_some());
+    h.get_by_label("Copy LaTeX").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Copy LaTeX: copied to the clipboard");
+    let out = tmp.path().join("table.csv");
+    h.state_mut().panels.results.save_to(&out);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("method,surprise,fear,"), "{csv}");
+    assert!(lines[0].ends_with(",overall,mean,run"), "{csv}");
 }

@@ -17,6 +17,9 @@ pub struct Metrics {
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u32>>,
     pub count: usize,
+    /// Mean flip MSE of the class activation maps, on evaluations that measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flip_mse: Option<f32>,
 }
 
 impl Metrics {
@@ -80,6 +83,7 @@ impl Metrics {
             macro_f1,
             confusion,
             count: count as usize,
+            flip_mse: None,
         }
     }
 
@@ -93,6 +97,9 @@ impl Metrics {
             self.loss,
             self.count
         );
+        if let Some(f) = self.flip_mse {
+            s += &format!("flip MSE of the class activation maps {f:.5}\n");
+        }
         s += "per-class accuracy:\n";
         for (name, acc) in classes.iter().zip(&self.per_class) {
             match acc {

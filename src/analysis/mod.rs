@@ -1,5 +1,6 @@
 //! Measurements of models and runs.
 
+pub mod attention;
 pub mod metrics;
 pub mod results;
 

@@ -24,6 +24,12 @@ pub struct RunResult {
     /// Mining quality of the last epoch (ASM runs on data with known truth).
     pub mining: Option<MiningQuality>,
     pub seconds: f64,
+    /// The dataset's classes, in its order.
+    pub classes: Vec<String>,
+    /// Per-class accuracy at the best epoch; None where the class has no samples.
+    pub best_per_class: Vec<Option<f32>>,
+    /// The training split's imbalance factor (1 = as loaded).
+    pub imbalance_factor: f32,
 }
 
 /// The display name of an experiment's method; ASM's carries its mode and base pair, so an
@@ -49,12 +55,18 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
     let mut exp = None;
     let mut epochs = Vec::new();
     let mut mining = None;
+    let mut classes = Vec::new();
     let (mut first, mut last_time) = (None, 0.0);
     for r in &log.records {
         first.get_or_insert(r.time);
         last_time = r.time;
         match &r.event {
-            Event::Started { config, .. } => {
+            Event::Started {
+                config,
+                classes: names,
+                ..
+            } => {
+                classes = names.clone();
                 exp = Experiment::from_toml(config, &path.display().to_string(), &[]).ok();
             }
             Event::EpochEnd { epoch, val, .. } => {
@@ -97,6 +109,9 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
         last_mean: last.mean,
         mining,
         seconds: last_time - first.unwrap_or(last_time),
+        classes,
+        best_per_class: best.per_class.clone(),
+        imbalance_factor: exp.corruption.imbalance_factor,
     })
 }
 
@@ -137,85 +152,171 @@ fn cells(r: &RunResult) -> Vec<String> {
     ]
 }
 
-/// The value of an accuracy column (the ones whose best value is marked).
-fn accuracy(r: &RunResult, column: usize) -> Option<f32> {
-    match column {
-        3 => Some(r.best_overall),
-        4 => Some(r.best_mean),
-        5 => Some(r.last_overall),
-        6 => Some(r.last_mean),
-        _ => None,
+/// A table ready to render: header, cells, and the accuracy behind each cell (None for
+/// columns whose best value is not marked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub values: Vec<Vec<Option<f32>>>,
+}
+
+impl Table {
+    /// The run table: settings, best / last overall and mean accuracy, mining quality.
+    pub fn runs(results: &[RunResult]) -> Self {
+        let values = results
+            .iter()
+            .map(|r| {
+                let mut v = vec![None; HEADER.len()];
+                v[3] = Some(r.best_overall);
+                v[4] = Some(r.best_mean);
+                v[5] = Some(r.last_overall);
+                v[6] = Some(r.last_mean);
+                v
+            })
+            .collect();
+        Self {
+            header: HEADER.iter().map(|h| h.to_string()).collect(),
+            rows: results.iter().map(cells).collect(),
+            values,
+        }
+    }
+
+    /// The per-class table of the imbalanced-FER papers (LNSU Tables 1–2): one row per run,
+    /// a column per class in the dataset's order, then overall and mean accuracy, all at
+    /// each run's best epoch. Runs must share their classes.
+    pub fn per_class(results: &[RunResult]) -> Result<Self, String> {
+        let classes = results
+            .first()
+            .map(|r| r.classes.clone())
+            .unwrap_or_default();
+        if let Some(other) = results.iter().find(|r| r.classes != classes) {
+            return Err(format!(
+                "{} has classes [{}], the first run has [{}]: a per-class table needs the same classes",
+                other.run,
+                other.classes.join(", "),
+                classes.join(", ")
+            ));
+        }
+        let mut header = vec!["method".to_string()];
+        header.extend(classes.iter().cloned());
+        header.extend(["overall".to_string(), "mean".to_string(), "run".to_string()]);
+        let pct = |v: Option<f32>| v.map_or("–".to_string(), |v| format!("{:.2}", 100.0 * v));
+        let mut rows = Vec::new();
+        let mut values = Vec::new();
+        for r in results {
+            let mut v = vec![None];
+            v.extend(r.best_per_class.iter().copied());
+            v.extend([Some(r.best_overall), Some(r.best_mean), None]);
+            let mut row = vec![r.method.clone()];
+            row.extend(v[1..v.len() - 1].iter().map(|&x| pct(x)));
+            row.push(r.run.clone());
+            rows.push(row);
+            values.push(v);
+        }
+        Ok(Self {
+            header,
+            rows,
+            values,
+        })
+    }
+
+    /// The largest value of each column, where the column has values that differ (a
+    /// column where every run ties has no best).
+    fn best(&self) -> Vec<Option<f32>> {
+        (0..self.header.len())
+            .map(|c| {
+                let column: Vec<f32> = self
+                    .values
+                    .iter()
+                    .filter_map(|v| v.get(c).copied().flatten())
+                    .collect();
+                let max = column.iter().copied().reduce(f32::max)?;
+                column.iter().any(|&v| v != max).then_some(max)
+            })
+            .collect()
+    }
+
+    /// Whether the cell holds its column's best value (marked bold when rendered).
+    pub fn is_best(&self, row: usize, col: usize) -> bool {
+        let best = self.best();
+        self.values[row]
+            .get(col)
+            .copied()
+            .flatten()
+            .is_some_and(|v| best[col] == Some(v))
+    }
+
+    /// Renders the table; in Markdown and LaTeX the best value of each accuracy column is
+    /// bold (none where all runs tie).
+    pub fn render(&self, format: TableFormat) -> String {
+        // Every row's cells, the best of each accuracy column passed through `mark`.
+        let marked = |mark: &dyn Fn(&str) -> String, plain: &dyn Fn(&str) -> String| {
+            self.rows
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    row.iter()
+                        .enumerate()
+                        .map(|(c, v)| {
+                            if self.is_best(i, c) {
+                                mark(v)
+                            } else {
+                                plain(v)
+                            }
+                        })
+                        .collect::<Vec<String>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let n = self.header.len();
+        let mut out = String::new();
+        match format {
+            TableFormat::Markdown => {
+                out += &format!("| {} |\n", self.header.join(" | "));
+                out += &format!("|{}\n", "---|".repeat(n));
+                for shown in marked(&|v| format!("**{v}**"), &|v| v.to_string()) {
+                    out += &format!("| {} |\n", shown.join(" | "));
+                }
+            }
+            TableFormat::Csv => {
+                let quote = |v: &String| {
+                    if v.contains(',') || v.contains('"') {
+                        format!("\"{}\"", v.replace('"', "\"\""))
+                    } else {
+                        v.clone()
+                    }
+                };
+                for row in std::iter::once(&self.header).chain(&self.rows) {
+                    out += &row.iter().map(quote).collect::<Vec<_>>().join(",");
+                    out.push('\n');
+                }
+            }
+            TableFormat::Latex => {
+                let esc = |s: &str| {
+                    s.replace('\\', "\\textbackslash{}")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                        .replace('&', "\\&")
+                        .replace('#', "\\#")
+                };
+                out += &format!("\\begin{{tabular}}{{l{}}}\n\\toprule\n", "r".repeat(n - 1));
+                let head: Vec<String> = self.header.iter().map(|h| esc(h)).collect();
+                out += &format!("{} \\\\\n\\midrule\n", head.join(" & "));
+                for shown in marked(&|v| format!("\\textbf{{{}}}", esc(v)), &|v| esc(v)) {
+                    out += &format!("{} \\\\\n", shown.join(" & "));
+                }
+                out += "\\bottomrule\n\\end{tabular}\n";
+            }
+        }
+        out
     }
 }
 
-/// The table of `results`, one row per run; in Markdown and LaTeX the best value of each
+/// The run table of `results`, one row per run; in Markdown and LaTeX the best value of each
 /// accuracy column is bold.
 pub fn render(results: &[RunResult], format: TableFormat) -> String {
-    let rows: Vec<Vec<String>> = results.iter().map(cells).collect();
-    let best: Vec<Option<f32>> = (0..HEADER.len())
-        .map(|c| {
-            results
-                .iter()
-                .filter_map(|r| accuracy(r, c))
-                .reduce(f32::max)
-        })
-        .collect();
-    let is_best =
-        |row: usize, col: usize| accuracy(&results[row], col).is_some_and(|v| best[col] == Some(v));
-    // Every row's cells, the best of each accuracy column passed through `mark`.
-    let marked = |mark: &dyn Fn(&str) -> String, plain: &dyn Fn(&str) -> String| {
-        rows.iter()
-            .enumerate()
-            .map(|(i, row)| {
-                row.iter()
-                    .enumerate()
-                    .map(|(c, v)| if is_best(i, c) { mark(v) } else { plain(v) })
-                    .collect::<Vec<String>>()
-            })
-            .collect::<Vec<_>>()
-    };
-    let mut out = String::new();
-    match format {
-        TableFormat::Markdown => {
-            out += &format!("| {} |\n", HEADER.join(" | "));
-            out += &format!("|{}\n", "---|".repeat(HEADER.len()));
-            for shown in marked(&|v| format!("**{v}**"), &|v| v.to_string()) {
-                out += &format!("| {} |\n", shown.join(" | "));
-            }
-        }
-        TableFormat::Csv => {
-            out += &HEADER.join(",");
-            out.push('\n');
-            for row in &rows {
-                let quoted: Vec<String> = row
-                    .iter()
-                    .map(|v| {
-                        if v.contains(',') {
-                            format!("\"{v}\"")
-                        } else {
-                            v.clone()
-                        }
-                    })
-                    .collect();
-                out += &quoted.join(",");
-                out.push('\n');
-            }
-        }
-        TableFormat::Latex => {
-            let esc = |s: &str| s.replace('%', "\\%").replace('_', "\\_");
-            out += &format!(
-                "\\begin{{tabular}}{{l{}}}\n\\toprule\n",
-                "r".repeat(HEADER.len() - 1)
-            );
-            let head: Vec<String> = HEADER.iter().map(|h| esc(h)).collect();
-            out += &format!("{} \\\\\n\\midrule\n", head.join(" & "));
-            for shown in marked(&|v| format!("\\textbf{{{}}}", esc(v)), &|v| esc(v)) {
-                out += &format!("{} \\\\\n", shown.join(" & "));
-            }
-            out += "\\bottomrule\n\\end{tabular}\n";
-        }
-    }
-    out
+    Table::runs(results).render(format)
 }
 
 #[cfg(test)]
@@ -235,6 +336,9 @@ mod tests {
             last_mean: mean - 0.01,
             mining: None,
             seconds: 1.0,
+            classes: vec!["fear".into(), "happy".into()],
+            best_per_class: vec![Some(mean - 0.1), Some(mean + 0.1)],
+            imbalance_factor: 1.0,
         }
     }
 
@@ -278,5 +382,39 @@ mod tests {
             "{tex}"
         );
         assert!(tex.trim_end().ends_with("\\end{tabular}"));
+    }
+
+    #[test]
+    fn per_class_table_has_a_column_per_class_and_marks_the_best() {
+        let rows = [result("CE", 0.5, 0.45), result("LNSU", 0.48, 0.50)];
+        let t = Table::per_class(&rows).unwrap();
+        assert_eq!(
+            t.header,
+            ["method", "fear", "happy", "overall", "mean", "run"]
+        );
+        let md = t.render(TableFormat::Markdown);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(
+            lines[2],
+            "| CE | 35.00 | 55.00 | **50.00** | 45.00 | CE-run |"
+        );
+        assert_eq!(
+            lines[3],
+            "| LNSU | **40.00** | **60.00** | 48.00 | **50.00** | LNSU-run |"
+        );
+        let csv = t.render(TableFormat::Csv);
+        assert_eq!(
+            csv.lines().next().unwrap(),
+            "method,fear,happy,overall,mean,run"
+        );
+        let tex = t.render(TableFormat::Latex);
+        assert!(
+            tex.contains("LNSU & \\textbf{40.00} & \\textbf{60.00} & 48.00"),
+            "{tex}"
+        );
+        let mut other = result("EAC", 0.4, 0.4);
+        other.classes = vec!["a".into(), "b".into()];
+        let err = Table::per_class(&[rows[0].clone(), other]).unwrap_err();
+        assert!(err.contains("EAC-run"), "{err}");
     }
 }

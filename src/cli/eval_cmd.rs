@@ -14,7 +14,7 @@ use ferlab::data::classes::{ClassMatch, match_class_folder};
 use ferlab::model::FerModel;
 use ferlab::run::{RunDir, checkpoint};
 use ferlab::train::device::{open_device, parse_device};
-use ferlab::train::evaluate::evaluate;
+use ferlab::train::evaluate::{AttentionRequest, evaluate};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -139,11 +139,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
         &exp.augment,
         &device,
         None,
+        Some(&AttentionRequest {
+            epoch: 0,
+            gallery: Vec::new(),
+            least_consistent: 0,
+        }),
     )?
     .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
     println!("checkpoint {}", ckpt.display());
     println!("data: {} ({} images)", describe_data(&exp), split.len());
     print!("{}", eval.metrics.report(&classes));
+    if let Some(att) = &eval.attention {
+        println!("flip MSE of each class's activation map (mean over images):");
+        for (name, v) in classes.iter().zip(&att.per_class) {
+            println!("  {name:<10} {v:.5}");
+        }
+    }
     Ok(())
 }
 

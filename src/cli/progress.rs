@@ -102,6 +102,9 @@ impl Progress {
                     train.seconds,
                     train.data_wait_secs
                 ));
+                if let Some(f) = val.flip_mse {
+                    self.println(format!("           val flip MSE of class maps {f:.5}"));
+                }
                 if train.terms.len() > 1 {
                     let terms: Vec<String> = train
                         .terms
@@ -124,7 +127,8 @@ impl Progress {
             Event::Paused { .. }
             | Event::Resumed { .. }
             | Event::Checkpoint { .. }
-            | Event::Mining { .. } => {}
+            | Event::Mining { .. }
+            | Event::Attention { .. } => {}
             Event::Stopped { epoch, step } => {
                 self.println(format!(
                     "stopped at epoch {} step {step}; resume with --resume",

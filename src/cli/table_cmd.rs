@@ -1,10 +1,11 @@
 //! `ferlab table RUN_DIR...`: one row per run (method, noise, best and last overall / mean
-//! accuracy, mining quality) as Markdown, CSV or LaTeX.
+//! accuracy, mining quality), or with `--per-class` the accuracy of each class beside
+//! overall and mean, as Markdown, CSV or LaTeX.
 
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use ferlab::analysis::results::{TableFormat, read_run, render};
+use ferlab::analysis::results::{Table, TableFormat, read_run};
 
 #[derive(clap::Args, Debug)]
 pub struct TableArgs {
@@ -13,6 +14,10 @@ pub struct TableArgs {
     pub runs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: TableFormat,
+    /// One column per class (the dataset's order), then overall and mean accuracy, at each
+    /// run's best epoch.
+    #[arg(long)]
+    pub per_class: bool,
 }
 
 pub fn run(args: TableArgs) -> Result<()> {
@@ -33,6 +38,11 @@ pub fn run(args: TableArgs) -> Result<()> {
             args.runs.len()
         ));
     }
-    print!("{}", render(&results, args.format));
+    let table = if args.per_class {
+        Table::per_class(&results).map_err(|e| anyhow!(e))?
+    } else {
+        Table::runs(&results)
+    };
+    print!("{}", table.render(args.format));
     Ok(())
 }

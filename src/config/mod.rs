@@ -302,10 +302,27 @@ pub enum MethodKind {
     Scn,
     /// Soft label smoothing with a mean teacher.
     Soft,
+    /// Class-balanced cross-entropy by effective number of samples (imbalance).
+    Cb,
+    /// Erasing attention consistency: CAM consistency under flips of erased faces.
+    Eac,
+    /// Relative uncertainty learning: uncertainty-weighted feature mixup.
+    Rul,
+    /// Leave No Stone Unturned: re-balanced attention consistency and smooth labels.
+    Lnsu,
 }
 
 impl MethodKind {
-    pub const ALL: [MethodKind; 4] = [Self::Ce, Self::Asm, Self::Scn, Self::Soft];
+    pub const ALL: [MethodKind; 8] = [
+        Self::Ce,
+        Self::Asm,
+        Self::Scn,
+        Self::Soft,
+        Self::Cb,
+        Self::Eac,
+        Self::Rul,
+        Self::Lnsu,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -313,6 +330,10 @@ impl MethodKind {
             Self::Asm => "asm",
             Self::Scn => "scn",
             Self::Soft => "soft",
+            Self::Cb => "cb",
+            Self::Eac => "eac",
+            Self::Rul => "rul",
+            Self::Lnsu => "lnsu",
         }
     }
 }
@@ -328,6 +349,10 @@ pub struct MethodConfig {
     pub asm: AsmConfig,
     pub scn: ScnConfig,
     pub soft: SoftConfig,
+    pub cb: CbConfig,
+    pub eac: EacConfig,
+    pub rul: RulConfig,
+    pub lnsu: LnsuConfig,
 }
 
 impl Default for MethodConfig {
@@ -338,6 +363,81 @@ impl Default for MethodConfig {
             asm: AsmConfig::default(),
             scn: ScnConfig::default(),
             soft: SoftConfig::default(),
+            cb: CbConfig::default(),
+            eac: EacConfig::default(),
+            rul: RulConfig::default(),
+            lnsu: LnsuConfig::default(),
+        }
+    }
+}
+
+/// Class-balanced loss (Cui et al., CVPR 2019).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CbConfig {
+    /// β of the effective number E_c = (1 − β^{n_c}) / (1 − β).
+    pub beta: f64,
+}
+
+impl Default for CbConfig {
+    fn default() -> Self {
+        Self { beta: 0.9999 }
+    }
+}
+
+/// Erasing attention consistency (Zhang et al., ECCV 2022).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EacConfig {
+    /// Weight λ of the flip-consistency loss between class activation maps.
+    pub lambda: f32,
+}
+
+impl Default for EacConfig {
+    fn default() -> Self {
+        Self { lambda: 5.0 }
+    }
+}
+
+/// Relative uncertainty learning (Zhang et al., NeurIPS 2021).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RulConfig {
+    /// Width of the log-variance branch whose mean exp is a sample's uncertainty.
+    pub uncertainty_dim: usize,
+    /// Weight each label's loss by the relative uncertainty (the paper) instead of ½ each
+    /// (the official code's "add-up" loss).
+    pub relative_loss: bool,
+}
+
+impl Default for RulConfig {
+    fn default() -> Self {
+        Self {
+            uncertainty_dim: 64,
+            relative_loss: false,
+        }
+    }
+}
+
+/// Leave No Stone Unturned (Zhang et al., NeurIPS 2023).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LnsuConfig {
+    /// Smoothing mass ε of the re-balanced smooth labels.
+    pub epsilon: f32,
+    /// Weight of the re-balanced attention consistency loss.
+    pub attention_weight: f32,
+    /// Class weights are `weight_scale · N / n_c`; 0.1 reproduces the official RAF-DB
+    /// constants from RAF-DB's training counts.
+    pub weight_scale: f32,
+}
+
+impl Default for LnsuConfig {
+    fn default() -> Self {
+        Self {
+            epsilon: 0.3,
+            attention_weight: 0.1,
+            weight_scale: 0.1,
         }
     }
 }
@@ -552,6 +652,11 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Emit a progress event every this many steps.
     pub log_every: usize,
+    /// Measure flip consistency of the class activation maps on the validation set and
+    /// send an attention gallery every this many epochs (0 = never).
+    pub attention_every: usize,
+    /// Validation faces in the attention gallery (the same faces every time).
+    pub attention_gallery: usize,
 }
 
 impl Default for TrainConfig {
@@ -562,6 +667,8 @@ impl Default for TrainConfig {
             eval_batch_size: 256,
             threads: 0,
             log_every: 10,
+            attention_every: 1,
+            attention_gallery: 32,
         }
     }
 }

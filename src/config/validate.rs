@@ -152,6 +152,7 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     c.range_usize("train.eval_batch_size", t.eval_batch_size, 1, 8192);
     c.range_usize("train.threads", t.threads, 0, 512);
     c.range_usize("train.log_every", t.log_every, 1, 1_000_000);
+    c.range_usize("train.attention_gallery", t.attention_gallery, 1, 256);
 
     if e.output.dir.as_os_str().is_empty() {
         c.fail("output.dir", "must not be empty");
@@ -242,6 +243,26 @@ fn check_methods(c: &mut Checker, e: &Experiment) {
         true,
     );
     c.range_f64("method.soft.ema_decay", f.ema_decay as f64, 0.0, 1.0, false);
+
+    let m = &e.method;
+    c.range_f64("method.cb.beta", m.cb.beta, 0.0, 1.0, false);
+    c.range_f64("method.eac.lambda", m.eac.lambda as f64, 0.0, 1000.0, true);
+    c.range_usize("method.rul.uncertainty_dim", m.rul.uncertainty_dim, 1, 4096);
+    c.range_f64(
+        "method.lnsu.epsilon",
+        m.lnsu.epsilon as f64,
+        0.0,
+        1.0,
+        false,
+    );
+    c.range_f64(
+        "method.lnsu.attention_weight",
+        m.lnsu.attention_weight as f64,
+        0.0,
+        1000.0,
+        true,
+    );
+    c.positive("method.lnsu.weight_scale", m.lnsu.weight_scale as f64);
 }
 
 fn check_data(c: &mut Checker, e: &Experiment) {

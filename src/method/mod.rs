@@ -2,9 +2,15 @@
 //! may keep state across epochs; the training loop does everything else.
 
 pub mod asm;
+pub mod balance;
+pub mod cb;
 pub mod ce;
+pub mod eac;
+pub mod flip_pair;
+pub mod lnsu;
 pub mod losses;
 pub mod mining;
+pub mod rul;
 pub mod scn;
 pub mod soft;
 pub mod thresholds;
@@ -108,14 +114,16 @@ pub trait Method: Send {
     }
 }
 
-/// Builds the experiment's method for `model` and a training split of `train_len` samples.
+/// Builds the experiment's method for `model` and its training split.
 pub fn build(
     exp: &Experiment,
     model: &FerModel,
-    train_len: usize,
+    train: &Split,
     device: &Device,
 ) -> Result<Box<dyn Method>> {
     let classes = model.num_classes();
+    let train_len = train.len();
+    let counts = || balance::class_counts(&train.labels, classes);
     Ok(match exp.method.name {
         MethodKind::Ce => Box::new(ce::CrossEntropy {
             smoothing: exp.method.label_smoothing,
@@ -128,5 +136,16 @@ pub fn build(
             exp.seed,
         )?),
         MethodKind::Soft => Box::new(soft::Soft::new(exp, model, device)?),
+        MethodKind::Cb => Box::new(cb::ClassBalanced::new(&exp.method.cb, &counts(), device)?),
+        MethodKind::Eac => Box::new(eac::Eac {
+            cfg: exp.method.eac.clone(),
+        }),
+        MethodKind::Rul => Box::new(rul::Rul::new(
+            &exp.method.rul,
+            model.feature_dim(),
+            device,
+            exp.seed,
+        )?),
+        MethodKind::Lnsu => Box::new(lnsu::Lnsu::new(&exp.method.lnsu, &counts(), device)?),
     })
 }

@@ -1,6 +1,7 @@
 //! Backbones and the classifier head (global average pooling + linear), built so that class
 //! activation maps come straight from the last feature map and the head's weights.
 
+pub mod cam;
 pub mod layers;
 pub mod pretrained;
 pub mod resnet;
@@ -132,18 +133,7 @@ impl FerModel {
     /// Class activation maps (Zhou et al. 2016) of every class: `M_k = Σ_f w_kf · A_f`,
     /// N × K × h × w, from a feature map of this model.
     pub fn class_maps(&self, fmap: &Tensor) -> Result<Tensor> {
-        let (n, f, h, w) = fmap.dims4()?;
-        let flat = fmap.reshape((n, f, h * w))?;
-        let weight =
-            self.fc
-                .weight
-                .as_tensor()
-                .unsqueeze(0)?
-                .broadcast_as((n, self.num_classes, f))?;
-        weight
-            .contiguous()?
-            .matmul(&flat.contiguous()?)?
-            .reshape((n, self.num_classes, h, w))
+        cam::class_maps(fmap, self.fc.weight.as_tensor())
     }
 
     pub fn collect(&self) -> Collector {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Metrics;
+use crate::analysis::attention::AttentionSnapshot;
 use crate::data::DataStats;
 use crate::method::mining::MiningReport;
 
@@ -89,6 +90,11 @@ pub enum Event {
     Mining {
         epoch: usize,
         report: Box<MiningReport>,
+    },
+    /// Class activation maps and flip consistency of validation faces.
+    Attention {
+        epoch: usize,
+        snapshot: Box<AttentionSnapshot>,
     },
     Checkpoint {
         epoch: usize,

@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::control::Control;
 use super::device::{describe, open_device, parse_device};
-use super::evaluate::evaluate;
+use super::evaluate::{AttentionRequest, evaluate};
 use super::event::{Event, Level, Position, Summary, TrainSummary};
 use crate::analysis::Metrics;
+use crate::analysis::attention::gallery_indices;
 use crate::config::Experiment;
 use crate::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
 use crate::data::{self, DataStats, Dataset, Split};
@@ -89,6 +90,8 @@ struct Session<'a> {
     clock: Instant,
     clock_offset: f64,
     stats: DataStats,
+    /// Validation faces of the attention gallery (fixed for the run).
+    gallery: Vec<usize>,
 }
 
 /// Runs (or resumes) an experiment in `dir`, reporting to `sink`.
@@ -155,13 +158,20 @@ impl<'a> Session<'a> {
             };
             sink(&Event::log(level, text));
         }
-        let method = method::build(&exp, &model, dataset.train.len(), &device)?;
+        let method = method::build(&exp, &model, &dataset.train, &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
         let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels);
         let classes = dataset.classes.clone();
         let stats = DataStats::of(&dataset);
+        let gallery = gallery_indices(
+            &dataset.val.labels,
+            k,
+            exp.train.attention_gallery,
+            exp.seed,
+        );
         Ok(Self {
+            gallery,
             device,
             classes,
             train: Arc::new(dataset.train),
@@ -294,6 +304,7 @@ impl<'a> Session<'a> {
             }
             let epoch = self.state.position.epoch;
             self.close_epoch(epoch);
+            let attention = self.attention_request(epoch);
             let Some(eval) = evaluate(
                 &self.model,
                 &self.val,
@@ -301,6 +312,7 @@ impl<'a> Session<'a> {
                 &self.exp.augment,
                 &self.device,
                 Some(control),
+                attention.as_ref(),
             )?
             else {
                 // Stopped during evaluation: the epoch's training is kept, evaluation redone.
@@ -327,6 +339,12 @@ impl<'a> Session<'a> {
                 });
             }
             self.state.last = Some(eval.metrics.clone());
+            if let Some(snapshot) = eval.attention {
+                self.emit(Event::Attention {
+                    epoch,
+                    snapshot: Box::new(snapshot),
+                });
+            }
             self.emit(Event::EpochEnd {
                 epoch,
                 train: summary,
@@ -344,6 +362,17 @@ impl<'a> Session<'a> {
             summary: summary.clone(),
         });
         Ok(Outcome::Finished(Box::new(summary)))
+    }
+
+    /// Attention is measured every `attention_every` epochs and at the last one.
+    fn attention_request(&self, epoch: usize) -> Option<AttentionRequest> {
+        let every = self.exp.train.attention_every;
+        let last = epoch + 1 == self.exp.train.epochs;
+        (every > 0 && ((epoch + 1).is_multiple_of(every) || last)).then(|| AttentionRequest {
+            epoch,
+            gallery: self.gallery.clone(),
+            least_consistent: (self.gallery.len() / 4).max(1),
+        })
     }
 
     /// Sends the method's end-of-epoch report, once per epoch (a run stopped during

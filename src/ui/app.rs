@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 use egui_tiles::{Tiles, Tree, UiResponse};
 
-use super::dialogs::Dialogs;
+use super::dialogs::{Dialogs, Purpose};
 use super::editor::ExperimentEditor;
+use super::panels::attention::AttentionPanel;
 use super::panels::confusion::ConfusionPanel;
 use super::panels::curves::CurvesPanel;
 use super::panels::data::DataPanel;
 use super::panels::log::{LogPanel, duration};
 use super::panels::mining::MiningPanel;
 use super::panels::per_class::PerClassPanel;
+use super::panels::results::ResultsPanel;
 use super::panels::runs::{RunsAction, RunsPanel};
 use super::panels::thresholds::ThresholdsPanel;
 use super::run_view::{RunStatus, RunView};
@@ -29,6 +31,8 @@ pub enum Pane {
     PerClass,
     Thresholds,
     Mining,
+    Attention,
+    Results,
     Log,
     Data,
     Runs,
@@ -42,6 +46,8 @@ impl Pane {
             Pane::PerClass => "Per-class accuracy",
             Pane::Thresholds => "Thresholds",
             Pane::Mining => "Sample mining",
+            Pane::Attention => "Attention",
+            Pane::Results => "Results table",
             Pane::Log => "Log & progress",
             Pane::Data => "Data preview",
             Pane::Runs => "Runs",
@@ -49,8 +55,9 @@ impl Pane {
     }
 }
 
-/// The default arrangement: curves and a tab group (confusion, thresholds, mining) on top;
-/// per-class accuracy and a tab group (log, data preview, runs browser) below. Tabs can be
+/// The default arrangement: curves and a tab group (confusion, thresholds, mining,
+/// attention) on top; per-class accuracy and a tab group (log, data preview, runs browser,
+/// results table) below. Tabs can be
 /// dragged to rearrange.
 fn default_layout() -> Tree<Pane> {
     let mut tiles = Tiles::default();
@@ -59,12 +66,14 @@ fn default_layout() -> Tree<Pane> {
     let per_class = tiles.insert_pane(Pane::PerClass);
     let thresholds = tiles.insert_pane(Pane::Thresholds);
     let mining = tiles.insert_pane(Pane::Mining);
+    let attention = tiles.insert_pane(Pane::Attention);
+    let results = tiles.insert_pane(Pane::Results);
     let log = tiles.insert_pane(Pane::Log);
     let data = tiles.insert_pane(Pane::Data);
     let runs = tiles.insert_pane(Pane::Runs);
-    let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining]);
+    let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining, attention]);
     let top = tiles.insert_horizontal_tile(vec![curves, analysis]);
-    let tabs = tiles.insert_tab_tile(vec![log, data, runs]);
+    let tabs = tiles.insert_tab_tile(vec![log, data, runs, results]);
     let bottom = tiles.insert_horizontal_tile(vec![per_class, tabs]);
     let root = tiles.insert_vertical_tile(vec![top, bottom]);
     Tree::new(egui::Id::unique("ferlab-layout"), root, tiles)
@@ -81,6 +90,8 @@ pub struct Panels {
     pub per_class: PerClassPanel,
     pub thresholds: ThresholdsPanel,
     pub mining: MiningPanel,
+    pub attention: AttentionPanel,
+    pub results: ResultsPanel,
     pub log: LogPanel,
     pub data: DataPanel,
     pub runs: RunsPanel,
@@ -117,6 +128,8 @@ impl Workbench {
                 per_class: PerClassPanel,
                 thresholds: ThresholdsPanel,
                 mining: MiningPanel::default(),
+                attention: AttentionPanel::default(),
+                results: ResultsPanel::default(),
                 log: LogPanel,
                 data: DataPanel::default(),
                 runs: RunsPanel::default(),
@@ -271,7 +284,10 @@ impl Workbench {
     pub fn ui(&mut self, ui: &mut Ui) {
         self.drain_events();
         for (purpose, path) in self.dialogs.poll() {
-            self.editor.on_dialog(purpose, path);
+            match purpose {
+                Purpose::ExportTable => self.panels.results.save_to(&path),
+                _ => self.editor.on_dialog(purpose, path),
+            }
         }
         let ctx = ui.ctx().clone();
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
@@ -298,6 +314,7 @@ impl Workbench {
                 overlays,
                 panels,
                 editor,
+                dialogs,
                 ..
             } = self;
             let mut behavior = Behavior {
@@ -307,6 +324,7 @@ impl Workbench {
                 overlays,
                 panels,
                 editor,
+                dialogs,
                 runs_action: None,
             };
             tree.ui(&mut behavior, ui);
@@ -414,6 +432,7 @@ struct Behavior<'a> {
     overlays: &'a [RunView],
     panels: &'a mut Panels,
     editor: &'a mut ExperimentEditor,
+    dialogs: &'a mut Dialogs,
     runs_action: Option<RunsAction>,
     run_root: PathBuf,
     open_dir: Option<PathBuf>,
@@ -439,6 +458,8 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
                 Pane::PerClass => a.panels.per_class.show(ui, a.view),
                 Pane::Thresholds => a.panels.thresholds.show(ui, a.view),
                 Pane::Mining => a.panels.mining.show(ui, a.view),
+                Pane::Attention => a.panels.attention.show(ui, a.view),
+                Pane::Results => a.panels.results.show(ui, &a.panels.runs.overlay, a.dialogs),
                 Pane::Log => a.panels.log.show(ui, a.view),
                 Pane::Data => {
                     let valid = a.editor.is_valid();

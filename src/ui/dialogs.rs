@@ -19,6 +19,8 @@ pub enum Purpose {
     Pretrained,
     OutputDir,
     ExportFigure,
+    /// A results table (csv, tex, md).
+    ExportTable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl Dialogs {
     /// Opens the dialog for `purpose` on a helper thread.
     pub fn request(&mut self, purpose: Purpose, start: Option<PathBuf>, ctx: &egui::Context) {
         let mode = match purpose {
-            Purpose::SavePreset | Purpose::ExportFigure => Mode::SaveFile,
+            Purpose::SavePreset | Purpose::ExportFigure | Purpose::ExportTable => Mode::SaveFile,
             Purpose::OutputDir => Mode::Folder,
             _ => Mode::OpenFile,
         };
@@ -65,6 +67,10 @@ impl Dialogs {
                     }
                     Purpose::Pretrained => d.add_filter("weights", &["safetensors", "pth", "pt"]),
                     Purpose::ExportFigure => d.add_filter("figure", &["png", "svg"]),
+                    Purpose::ExportTable => d
+                        .add_filter("LaTeX", &["tex"])
+                        .add_filter("CSV", &["csv"])
+                        .add_filter("Markdown", &["md"]),
                     _ => d,
                 };
                 let picked = match mode {

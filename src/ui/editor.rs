@@ -7,8 +7,9 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
-    AsmConfig, Backbone, BadImagePolicy, DataSource, Experiment, Kernels, MethodKind, NoiseKind,
-    OptimizerKind, Problem, ScheduleKind, ScnConfig, SoftConfig, ThresholdMode,
+    AsmConfig, Backbone, BadImagePolicy, DataSource, Experiment, Kernels, LnsuConfig, MethodKind,
+    NoiseKind, OptimizerKind, Problem, RulConfig, ScheduleKind, ScnConfig, SoftConfig,
+    ThresholdMode,
 };
 
 pub struct ExperimentEditor {
@@ -139,7 +140,7 @@ impl ExperimentEditor {
             Purpose::ImagesCsv => self.experiment.data.images = path,
             Purpose::Pretrained => self.experiment.model.pretrained = Some(path),
             Purpose::OutputDir => self.experiment.output.dir = path,
-            Purpose::ExportFigure => {}
+            Purpose::ExportFigure | Purpose::ExportTable => {}
         }
     }
 
@@ -429,6 +430,23 @@ impl ExperimentEditor {
                 MethodKind::Asm => asm_fields(f, ui, &mut m.asm),
                 MethodKind::Scn => scn_fields(f, ui, &mut m.scn),
                 MethodKind::Soft => soft_fields(f, ui, &mut m.soft),
+                MethodKind::Cb => {
+                    f.row(ui, "effective-number β", "method.cb.beta", |ui| {
+                        ui.add(
+                            DragValue::new(&mut m.cb.beta)
+                                .range(0.0..=0.99999)
+                                .speed(0.0001)
+                                .max_decimals(5),
+                        )
+                    });
+                }
+                MethodKind::Eac => {
+                    f.row(ui, "consistency λ", "method.eac.lambda", |ui| {
+                        ui.add(Slider::new(&mut m.eac.lambda, 0.0..=20.0))
+                    });
+                }
+                MethodKind::Rul => rul_fields(f, ui, &mut m.rul),
+                MethodKind::Lnsu => lnsu_fields(f, ui, &mut m.lnsu),
             }
         });
         section(ui, "Optimizer", true, |ui| {
@@ -509,6 +527,13 @@ impl ExperimentEditor {
             });
             f.row(ui, "progress every", "train.log_every", |ui| {
                 ui.add(DragValue::new(&mut t.log_every).range(1..=100_000))
+            });
+            f.row(ui, "attention every", "train.attention_every", |ui| {
+                ui.add(DragValue::new(&mut t.attention_every).range(0..=10_000))
+                    .on_hover_text("epochs between attention galleries; 0 = never")
+            });
+            f.row(ui, "attention faces", "train.attention_gallery", |ui| {
+                ui.add(DragValue::new(&mut t.attention_gallery).range(1..=256))
             });
         });
         section(ui, "Output", true, |ui| {
@@ -616,6 +641,40 @@ fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
     });
 }
 
+fn rul_fields(f: &mut Fields, ui: &mut Ui, r: &mut RulConfig) {
+    f.row(
+        ui,
+        "uncertainty width",
+        "method.rul.uncertainty_dim",
+        |ui| ui.add(DragValue::new(&mut r.uncertainty_dim).range(1..=1024)),
+    );
+    f.row(
+        ui,
+        "uncertainty-weighted loss",
+        "method.rul.relative_loss",
+        |ui| {
+            ui.checkbox(&mut r.relative_loss, "")
+                .on_hover_text("off = ½ each label, as the official code")
+        },
+    );
+}
+
+fn lnsu_fields(f: &mut Fields, ui: &mut Ui, l: &mut LnsuConfig) {
+    f.row(ui, "smoothing ε", "method.lnsu.epsilon", |ui| {
+        ui.add(Slider::new(&mut l.epsilon, 0.0..=0.9))
+    });
+    f.row(
+        ui,
+        "attention weight",
+        "method.lnsu.attention_weight",
+        |ui| ui.add(Slider::new(&mut l.attention_weight, 0.0..=2.0)),
+    );
+    f.row(ui, "class weight scale", "method.lnsu.weight_scale", |ui| {
+        ui.add(Slider::new(&mut l.weight_scale, 0.01..=1.0).logarithmic(true))
+            .on_hover_text("w_c = scale · N / n_c")
+    });
+}
+
 /// Field paths the form shows, so their problems appear beside them.
 const FORM_PATHS: &[&str] = &[
     "name",
@@ -673,6 +732,13 @@ const FORM_PATHS: &[&str] = &[
     "method.soft.consistency",
     "method.soft.rampup_epochs",
     "method.soft.ema_decay",
+    "method.cb.beta",
+    "method.eac.lambda",
+    "method.rul.uncertainty_dim",
+    "method.rul.relative_loss",
+    "method.lnsu.epsilon",
+    "method.lnsu.attention_weight",
+    "method.lnsu.weight_scale",
     "optimizer.kind",
     "optimizer.lr",
     "optimizer.weight_decay",
@@ -690,6 +756,8 @@ const FORM_PATHS: &[&str] = &[
     "train.eval_batch_size",
     "train.threads",
     "train.log_every",
+    "train.attention_every",
+    "train.attention_gallery",
     "output.dir",
 ];
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::analysis::Metrics;
+use crate::analysis::attention::AttentionSnapshot;
 use crate::data::DataStats;
 use crate::method::mining::MiningReport;
 use crate::run::recorder;
@@ -68,6 +69,8 @@ pub struct RunView {
     pub epochs: Vec<EpochPoint>,
     /// ASM's mining reports, by 1-based epoch.
     pub mining: Vec<(usize, MiningReport)>,
+    /// Attention snapshots, by 1-based epoch.
+    pub attention: Vec<(usize, AttentionSnapshot)>,
     /// (fractional epoch, training loss) of each progress report.
     pub step_losses: Vec<(f64, f32)>,
     pub progress: Option<Progress>,
@@ -146,6 +149,10 @@ impl RunView {
                 self.mining.retain(|(e, _)| *e != epoch + 1);
                 self.mining.push((epoch + 1, (**report).clone()));
             }
+            Event::Attention { epoch, snapshot } => {
+                self.attention.retain(|(e, _)| *e != epoch + 1);
+                self.attention.push((epoch + 1, (**snapshot).clone()));
+            }
             Event::Checkpoint { .. } => {}
             Event::Log { level, text } => self.log.push((*level, text.clone())),
             Event::Paused { .. } => self.status = RunStatus::Paused,
@@ -183,6 +190,7 @@ impl RunView {
     fn forget_after(&mut self, at: Position) {
         self.epochs.retain(|p| p.epoch <= at.epoch);
         self.mining.retain(|(e, _)| *e <= at.epoch);
+        self.attention.retain(|(e, _)| *e <= at.epoch);
         let cut = at.epoch as f64
             + if self.steps_per_epoch > 0 {
                 at.step as f64 / self.steps_per_epoch as f64

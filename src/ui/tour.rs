@@ -44,6 +44,9 @@ pub struct Tour {
     first_run: Option<PathBuf>,
     /// The cross-entropy run on noisy labels, overlaid on ASM's at the end.
     noisy_run: Option<PathBuf>,
+    /// Cross-entropy and LNSU on the imbalanced split, tabulated at the end.
+    imbalanced_run: Option<PathBuf>,
+    lnsu_run: Option<PathBuf>,
     /// What went wrong, if the tour could not finish; `run` reports it.
     pub failure: Arc<Mutex<Option<String>>>,
     pub written: Arc<Mutex<Vec<PathBuf>>>,
@@ -156,6 +159,68 @@ fn stops() -> Vec<Stop> {
             ready: |_| true,
             shot: Some("workbench-compare-light.png"),
         },
+        Stop {
+            what: "train cross-entropy on an imbalanced split (factor 10)",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Dark);
+                t.workbench.panels.confusion.percent = false;
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-asm-noise30", "-imb10");
+                exp.corruption.noise = NoiseKind::None;
+                exp.corruption.noise_rate = 0.0;
+                exp.corruption.imbalance_factor = 10.0;
+                exp.method.name = MethodKind::Ce;
+                // A third of the data: more epochs to get somewhere.
+                exp.train.epochs = t.options.epochs * 3;
+                t.workbench.show_pane(Pane::Log);
+                t.workbench.start(ctx);
+                t.imbalanced_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| !t.workbench.is_running() && !t.workbench.view.epochs.is_empty(),
+            shot: None,
+        },
+        Stop {
+            what: "train LNSU on the same split and inspect its attention maps",
+            setup: |t, ctx| {
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-imb10", "-lnsu-imb10");
+                exp.method.name = MethodKind::Lnsu;
+                t.workbench.panels.attention.outcome = super::panels::attention::Outcome::Wrong;
+                t.workbench.show_pane(Pane::Attention);
+                t.workbench.widen_pane(Pane::Attention, 1.8);
+                t.workbench.start(ctx);
+                t.lnsu_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| t.workbench.view.attention.len() >= 2 * t.options.epochs,
+            shot: Some("workbench-attention-dark.png"),
+        },
+        Stop {
+            what: "let the LNSU run finish",
+            setup: |_, _| {},
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+        Stop {
+            what: "tabulate both imbalanced runs per class",
+            setup: |t, _| {
+                t.workbench.widen_pane(Pane::Attention, 1.0);
+                let root = t.options.runs_dir.clone();
+                t.workbench.panels.runs.refresh(&root);
+                t.workbench.panels.runs.overlay.clear();
+                for run in [t.imbalanced_run.clone(), t.lnsu_run.clone()]
+                    .into_iter()
+                    .flatten()
+                {
+                    t.workbench.panels.runs.overlay.insert(run);
+                }
+                t.workbench.sync_overlays();
+                t.workbench.show_pane(Pane::Curves);
+                t.workbench.show_pane(Pane::Results);
+                t.workbench.widen_pane(Pane::Results, 2.5);
+            },
+            ready: |t| t.workbench.overlays.len() == 2,
+            shot: Some("workbench-results-dark.png"),
+        },
     ]
 }
 
@@ -171,6 +236,8 @@ impl Tour {
             shot_requested: false,
             first_run: None,
             noisy_run: None,
+            imbalanced_run: None,
+            lnsu_run: None,
             failure: Arc::default(),
             written: Arc::default(),
         }

@@ -9,7 +9,7 @@ use egui::{Color32, RichText, TextureHandle, Ui, vec2};
 use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
 
 use super::data::texture;
-use super::empty;
+use super::{class_filter, empty, epoch_picker};
 use crate::codec::base64_decode;
 use crate::method::mining::{MiningQuality, MiningReport, MovedSample, Subset};
 use crate::ui::run_view::RunView;
@@ -51,8 +51,7 @@ impl MiningPanel {
             return;
         }
         let epochs: Vec<usize> = view.mining.iter().map(|(e, _)| *e).collect();
-        let (first, last) = (epochs[0], *epochs.last().unwrap_or(&1));
-        let mut shown = self.epoch.unwrap_or(last).clamp(first, last);
+        let mut shown = *epochs.last().unwrap_or(&1);
         // Side by side when the pane is wide, stacked (and scrolled) when it is narrow.
         let wide = ui.available_width() >= 760.0;
         let plot_h = if wide {
@@ -65,28 +64,8 @@ impl MiningPanel {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {
-                    if ui
-                        .add(egui::Slider::new(&mut shown, first..=last).text("epoch"))
-                        .changed()
-                    {
-                        self.epoch = (shown != last).then_some(shown);
-                    }
-                    let mut follow = self.epoch.is_none();
-                    if ui.checkbox(&mut follow, "follow latest").changed() && follow {
-                        self.epoch = None;
-                    }
-                    egui::ComboBox::from_label("curves for")
-                        .selected_text(
-                            self.class
-                                .and_then(|c| view.classes.get(c))
-                                .map_or("all classes", |s| s.as_str()),
-                        )
-                        .show_ui(ui, |ui| {
-                            ui.selectable_value(&mut self.class, None, "all classes");
-                            for (i, name) in view.classes.iter().enumerate() {
-                                ui.selectable_value(&mut self.class, Some(i), name);
-                            }
-                        });
+                    shown = epoch_picker(ui, &mut self.epoch, &epochs);
+                    class_filter(ui, "curves for", &mut self.class, &view.classes);
                 });
                 let Some((_, report)) = view.mining.iter().find(|(e, _)| *e == shown) else {
                     return;

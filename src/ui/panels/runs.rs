@@ -115,7 +115,7 @@ impl RunsPanel {
                     .num_columns(9)
                     .show(ui, |ui| {
                         for h in [
-                            "overlay",
+                            "select",
                             "",
                             "run",
                             "status",
@@ -130,9 +130,10 @@ impl RunsPanel {
                         ui.end_row();
                         for r in &self.runs {
                             let mut on = self.overlay.contains(&r.dir);
-                            let cb = ui
-                                .checkbox(&mut on, "")
-                                .on_hover_text(format!("overlay {} in the curves", r.id));
+                            let cb = ui.checkbox(&mut on, "").on_hover_text(format!(
+                                "overlay {} in the curves and add it to the results table",
+                                r.id
+                            ));
                             if cb.changed() {
                                 if on {
                                     self.overlay.insert(r.dir.clone());

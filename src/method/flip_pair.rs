@@ -1,0 +1,29 @@
+//! The forward pass EAC and LNSU share: an image and its mirror image through the model,
+//! and how far the class activation maps are from following the flip.
+
+use candle_core::{Result, Tensor};
+
+use crate::model::cam::{class_maps, flip_horizontal, flip_mse};
+use crate::model::{FerModel, Mode, Output};
+
+pub struct FlipPair {
+    /// The model's output on the images as given.
+    pub out: Output,
+    /// Per sample and class, N × K: mean over the map of (M(x) − flip(M(flip x)))².
+    pub flip_mse: Tensor,
+}
+
+/// Two forward passes (as in the official code, so batch-norm statistics stay per view);
+/// the maps use the head's weights detached, as the official code does, so the consistency
+/// loss trains the backbone only.
+pub fn forward_with_flip(model: &FerModel, x: &Tensor, seed: u64) -> Result<FlipPair> {
+    let out = model.forward(x, Mode::Train { seed })?;
+    let flipped = model.forward(&flip_horizontal(x)?, Mode::Train { seed })?;
+    let head = model.fc.weight.as_tensor().detach();
+    let maps = class_maps(&out.fmap, &head)?;
+    let maps_flipped = class_maps(&flipped.fmap, &head)?;
+    Ok(FlipPair {
+        flip_mse: flip_mse(&maps, &maps_flipped)?,
+        out,
+    })
+}
