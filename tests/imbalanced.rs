@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{resume_collect as resume, run_collect as run, tiny_experiment};
+use common::{full_and_resumed, run_collect as run, tiny_experiment};
 use ferlab::analysis::attention::{AttentionSnapshot, FaceSource};
 use ferlab::config::{Experiment, MethodKind};
+use ferlab::train::Event;
 use ferlab::train::trainer::Outcome;
-use ferlab::train::{Event, Position};
 
 fn imbalanced(out: &std::path::Path, method: MethodKind, epochs: usize) -> Experiment {
     let mut exp = tiny_experiment(out);
@@ -119,14 +119,6 @@ fn attention_consistency_makes_the_maps_follow_flips() {
 fn rul_resumes_mid_epoch_to_the_uninterrupted_result() {
     let out = tempfile::tempdir().unwrap();
     let exp = imbalanced(out.path(), MethodKind::Rul, 3);
-    let (_, _, full) = run(exp.clone(), None);
-    let (dir, outcome, first) = run(exp, Some((1, 2)));
-    assert!(
-        matches!(outcome, Outcome::Stopped(Position { epoch: 1, step: 2 })),
-        "{outcome:?}"
-    );
-    let (_, second) = resume(&dir);
-    let mut combined = epoch_results(&first);
-    combined.extend(epoch_results(&second));
-    assert_eq!(combined, epoch_results(&full));
+    let (full, pieced) = full_and_resumed(exp, (1, 2));
+    assert_eq!(epoch_results(&pieced), epoch_results(&full));
 }

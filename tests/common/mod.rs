@@ -92,3 +92,17 @@ pub fn resume_collect(dir: &RunDir) -> (Outcome, Vec<Event>) {
     let outcome = trainer::run(exp, dir, true, &control, &mut sink).unwrap();
     (outcome, events)
 }
+
+/// Runs `exp` uninterrupted, then again stopped at `stop_at` (epoch, step) and resumed.
+/// Returns the uninterrupted run's events and the stopped run's followed by the resumed one's.
+pub fn full_and_resumed(exp: Experiment, stop_at: (usize, usize)) -> (Vec<Event>, Vec<Event>) {
+    let (_, _, full) = run_collect(exp.clone(), None);
+    let (dir, outcome, mut pieced) = run_collect(exp, Some(stop_at));
+    let (epoch, step) = stop_at;
+    assert!(
+        matches!(outcome, Outcome::Stopped(p) if p.epoch == epoch && p.step == step),
+        "{outcome:?}"
+    );
+    pieced.extend(resume_collect(&dir).1);
+    (full, pieced)
+}
