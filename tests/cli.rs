@@ -8,6 +8,18 @@ fn ferlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferlab"))
 }
 
+/// Runs `cmd`, asserts it succeeded (showing its stderr if not) and returns its stdout.
+fn succeed(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
@@ -233,6 +245,12 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
         }
         seen += 1;
         let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("\n[sweep") {
+            let sweep = ferlab::sweep::SweepPreset::parse(&text, &path.display().to_string())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let points = sweep.expand(&[]).unwrap_or_else(|e| panic!("{e}"));
+            assert!(points.len() > 1, "{}", path.display());
+        }
         match ferlab::config::Experiment::from_toml(&text, &path.display().to_string(), &[]) {
             Ok(exp) => assert!(
                 path.display().to_string().contains(&exp.name),
@@ -252,4 +270,197 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
         }
     }
     assert!(seen >= 20, "only {seen} presets found");
+}
+
+/// A tiny synthetic CB preset sweeping beta over two values and two seeds.
+fn write_sweep_preset(dir: &Path, epochs: usize) -> std::path::PathBuf {
+    let path = dir.join("sweep.toml");
+    write(
+        &path,
+        &format!(
+            r#"name = "beta"
+seed = 3
+[data]
+source = "synthetic"
+image_size = 48
+[data.synthetic]
+train_per_class = 24
+val_per_class = 8
+identities = 20
+[model]
+backbone = "small_cnn"
+width = 8
+[method]
+name = "cb"
+[train]
+epochs = {epochs}
+batch_size = 16
+[sweep]
+seeds = [1, 2]
+parallel = 2
+[sweep.grid]
+"method.cb.beta" = [0.9, 0.999]
+"#
+        ),
+    );
+    path
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_redoing_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = write_sweep_preset(dir.path(), 30);
+    let out_dir = dir.path().join("runs");
+    // --slurm expands the sweep and writes the job array without running anything.
+    succeed(
+        ferlab()
+            .args(["sweep"])
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out_dir)
+            .args(["--slurm", "--cpus", "2", "--time", "00:30:00"]),
+    );
+    let sweep = out_dir.join("beta-sweep");
+    let script = std::fs::read_to_string(sweep.join("sweep.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-3\n"), "{script}");
+    assert!(script.contains("#SBATCH --cpus-per-task=2\n"), "{script}");
+    let names = [
+        "beta=0.9_seed=1",
+        "beta=0.9_seed=2",
+        "beta=0.999_seed=1",
+        "beta=0.999_seed=2",
+    ];
+    let manifest = std::fs::read_to_string(sweep.join("sweep.json")).unwrap();
+    for n in names {
+        assert!(manifest.contains(n), "{manifest}");
+        assert!(!sweep.join(n).exists(), "nothing runs before submission");
+    }
+
+    // Array task 0, run locally exactly as Slurm would run it.
+    succeed(
+        Command::new("bash")
+            .arg(sweep.join("sweep.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("FERLAB", env!("CARGO_BIN_EXE_ferlab")),
+    );
+    let finished_events = std::fs::read(sweep.join(names[0]).join("events.jsonl")).unwrap();
+    assert!(String::from_utf8_lossy(&finished_events).contains("\"Finished\""));
+
+    // Task 1 is killed once it has written a checkpoint.
+    let mut child = ferlab()
+        .arg("sweep")
+        .arg("task")
+        .arg(&sweep)
+        .arg("1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = sweep.join(names[1]).join("checkpoints/last.safetensors");
+    let t0 = std::time::Instant::now();
+    while !checkpoint.exists() {
+        assert!(t0.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial = std::fs::read_to_string(sweep.join(names[1]).join("events.jsonl")).unwrap();
+    assert!(!partial.contains("\"Finished\""), "killed before the end");
+
+    // The sweep again, here: point 0 is left alone, point 1 resumes, 2 and 3 start.
+    let stdout = succeed(
+        ferlab()
+            .arg("sweep")
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out_dir),
+    );
+    assert!(
+        stdout.contains("4 points (1 finished already), running 3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("resuming {}", names[1])),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("starting {}", names[2])),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("starting {}", names[0])),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read(sweep.join(names[0]).join("events.jsonl")).unwrap(),
+        finished_events,
+        "the finished point was not touched"
+    );
+    let resumed = std::fs::read_to_string(sweep.join(names[1]).join("events.jsonl")).unwrap();
+    assert!(
+        resumed.contains("\"resumed_at\":{"),
+        "point 1 resumed from its checkpoint"
+    );
+    assert!(resumed.contains("\"Finished\""));
+
+    // The summary: a row per point, and beta's grid over seeds (one swept key besides the
+    // seed gives no grid, so check the table and collect).
+    let summary = std::fs::read_to_string(sweep.join("summary.csv")).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(
+        lines[0],
+        "method.cb.beta,seed,status,epochs,best overall %,best mean %,last overall %,run"
+    );
+    assert_eq!(lines.len(), 5, "{summary}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains(",finished,30 (best ")),
+        "{summary}"
+    );
+    let text = succeed(ferlab().args(["sweep", "collect"]).arg(&sweep));
+    assert!(text.contains("4 of 4 points finished"), "{text}");
+}
+
+#[test]
+fn sweep_with_two_keys_writes_a_grid_and_exports_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = write_sweep_preset(dir.path(), 2);
+    let text = std::fs::read_to_string(&preset).unwrap() + "\"optimizer.lr\" = [0.003, 0.01]\n";
+    write(&preset, &text.replace("seeds = [1, 2]", "seeds = [1]"));
+    let out_dir = dir.path().join("runs");
+    succeed(
+        ferlab()
+            .arg("sweep")
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out_dir),
+    );
+    let sweep = out_dir.join("beta-sweep");
+    let grid = std::fs::read_to_string(sweep.join("grid.csv")).unwrap();
+    let lines: Vec<&str> = grid.lines().collect();
+    assert_eq!(lines[0], "method.cb.beta / optimizer.lr,0.003,0.01");
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].starts_with("0.9,") && lines[2].starts_with("0.999,"),
+        "{grid}"
+    );
+    assert!(
+        std::fs::read_to_string(sweep.join("grid.tex"))
+            .unwrap()
+            .contains("\\toprule")
+    );
+
+    // The sweep folder exports like a folder of runs: per-run sets and comparisons.
+    let figs = dir.path().join("figs");
+    succeed(
+        ferlab()
+            .arg("export")
+            .arg(&sweep)
+            .arg("--out")
+            .arg(&figs)
+            .args(["--format", "svg", "--size", "4x3"]),
+    );
+    let svg = std::fs::read_to_string(figs.join("beta=0.9_lr=0.003/curves.svg")).unwrap();
+    assert!(svg.contains("width=\"384\"") && svg.contains("height=\"288\""));
+    let compare = std::fs::read_to_string(figs.join("compare_per_class.svg")).unwrap();
+    assert!(compare.contains("surprise") && compare.contains("CB (beta=0.999_lr=0.01)"));
 }

@@ -554,6 +554,34 @@ fn attention_and_results_tabs_follow_real_runs() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
 
+    // Figures: the toolbar writes the run's whole set; a pane's button writes its own.
+    assert!(h.query_all_by_label("Export figure...").count() >= 1);
+    h.get_by_label("Export figures").click();
+    h.run_steps(2);
+    let figures = dirs[1].join("figures");
+    h.get_by_label_contains(&format!("wrote 10 figure files to {}", figures.display()));
+    for kind in [
+        "curves",
+        "confusion",
+        "per_class",
+        "attention",
+        "flip_consistency",
+    ] {
+        for ext in ["png", "svg"] {
+            let f = figures.join(format!("{kind}.{ext}"));
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
+        }
+    }
+    let single = tmp.path().join("attention-figure.svg");
+    h.state_mut()
+        .export_figure(ferlab::figures::FigureKind::Attention, &single);
+    let svg = std::fs::read_to_string(&single).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("flipped back"));
+
     // Tick both runs in the browser; the results table lists them per class.
     for d in &dirs {
         h.state_mut().panels.runs.overlay.insert(d.clone());
@@ -572,4 +600,55 @@ fn attention_and_results_tabs_follow_real_runs() {
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[0].starts_with("method,surprise,fear,"), "{csv}");
     assert!(lines[0].ends_with(",overall,mean,run"), "{csv}");
+}
+
+#[test]
+fn a_sweep_shows_as_a_group_with_its_heat_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    let runs = tmp.path().join("runs");
+    write_tiny_preset(&presets, &runs, 1);
+    // A 2 x 2 sweep over CB's beta and the learning rate, run by the binary.
+    let sweep_preset = tmp.path().join("sweep.toml");
+    let text = std::fs::read_to_string(presets.join("tiny.toml")).unwrap()
+        + "[method]\nname = \"cb\"\n[sweep]\n[sweep.grid]\n\"method.cb.beta\" = [0.9, 0.999]\n\"optimizer.lr\" = [0.003, 0.01]\n";
+    std::fs::write(&sweep_preset, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferlab"))
+        .arg("sweep")
+        .arg(&sweep_preset)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    h.get_by_label("Runs").click();
+    h.run_steps(2);
+    h.get_by_label_contains("0 runs and 1 sweeps in");
+    h.get_by_label("sweep tiny: 4/4 finished, over method.cb.beta, optimizer.lr");
+    h.get_by_label(
+        "best overall accuracy %: method.cb.beta (rows) x optimizer.lr (columns), mean over seeds",
+    );
+    let (group, points) = &h.state().panels.runs.sweeps[0];
+    assert_eq!(points.len(), 4);
+    let map = group.heat_map().unwrap();
+    assert_eq!(map.rows, ["0.9", "0.999"]);
+    assert_eq!(map.cols, ["0.003", "0.01"]);
+    assert!(
+        map.values
+            .iter()
+            .flatten()
+            .all(|v| v.is_some_and(|(_, n)| n == 1))
+    );
+    h.get_by_label("Select all").click();
+    h.run_steps(2);
+    assert_eq!(h.state().panels.runs.overlay.len(), 4);
+    h.get_by_label("Results table").click();
+    h.run_steps(3);
+    assert_eq!(h.query_all_by_label("CB").count(), 4);
 }

@@ -30,6 +30,23 @@ pub struct RunResult {
     pub best_per_class: Vec<Option<f32>>,
     /// The training split's imbalance factor (1 = as loaded).
     pub imbalance_factor: f32,
+    /// The resolved experiment, for looking up any setting by its dotted key.
+    pub settings: toml::Table,
+}
+
+impl RunResult {
+    /// The value of a dotted config key (`method.cb.beta`), as written in a config.
+    pub fn setting(&self, key: &str) -> Option<String> {
+        let mut parts = key.split('.');
+        let mut value = self.settings.get(parts.next()?)?;
+        for part in parts {
+            value = value.as_table()?.get(part)?;
+        }
+        Some(match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
 }
 
 /// The display name of an experiment's method; ASM's carries its mode and base pair, so an
@@ -112,6 +129,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
         classes,
         best_per_class: best.per_class.clone(),
         imbalance_factor: exp.corruption.imbalance_factor,
+        settings: exp.to_toml().parse().unwrap_or_default(),
     })
 }
 
@@ -221,6 +239,51 @@ impl Table {
         })
     }
 
+    /// An ablation grid (ASM supplementary Table 1, RMFER Table 7): rows are the values of
+    /// one setting, columns those of another, each cell the mean of `value` over the runs
+    /// that share both (seeds), written `mean ± sd (n)` where there are several.
+    /// `cells` are (row value, column value, value in [0, 1]); rows and columns keep the
+    /// order they first appear in, or numeric order when every value is a number.
+    pub fn grid(row_key: &str, col_key: &str, cells: &[(String, String, f32)]) -> Self {
+        let mut rows_seen: Vec<&String> = Vec::new();
+        let mut cols_seen: Vec<&String> = Vec::new();
+        for (r, c, _) in cells {
+            if !rows_seen.contains(&r) {
+                rows_seen.push(r);
+            }
+            if !cols_seen.contains(&c) {
+                cols_seen.push(c);
+            }
+        }
+        sort_numerically(&mut rows_seen);
+        sort_numerically(&mut cols_seen);
+        let mut header = vec![format!("{row_key} / {col_key}")];
+        header.extend(cols_seen.iter().map(|c| c.to_string()));
+        let mut rows = Vec::new();
+        let mut values = Vec::new();
+        for r in &rows_seen {
+            let mut row = vec![r.to_string()];
+            let mut vals = vec![None];
+            for c in &cols_seen {
+                let xs: Vec<f32> = cells
+                    .iter()
+                    .filter(|(rr, cc, _)| rr == *r && cc == *c)
+                    .map(|(_, _, v)| *v)
+                    .collect();
+                let (text, mean) = mean_sd_text(&xs);
+                row.push(text);
+                vals.push(mean);
+            }
+            rows.push(row);
+            values.push(vals);
+        }
+        Self {
+            header,
+            rows,
+            values,
+        }
+    }
+
     /// The largest value of each column, where the column has values that differ (a
     /// column where every run ties has no best).
     fn best(&self) -> Vec<Option<f32>> {
@@ -299,6 +362,7 @@ impl Table {
                         .replace('_', "\\_")
                         .replace('&', "\\&")
                         .replace('#', "\\#")
+                        .replace('±', "$\\pm$")
                 };
                 out += &format!("\\begin{{tabular}}{{l{}}}\n\\toprule\n", "r".repeat(n - 1));
                 let head: Vec<String> = self.header.iter().map(|h| esc(h)).collect();
@@ -313,6 +377,36 @@ impl Table {
     }
 }
 
+/// Sorts values that all read as numbers by their value; leaves others as they are.
+fn sort_numerically(values: &mut [&String]) {
+    let numbers: Option<Vec<f64>> = values.iter().map(|v| v.parse().ok()).collect();
+    if let Some(numbers) = numbers {
+        let mut keyed: Vec<(f64, &String)> =
+            numbers.into_iter().zip(values.iter().copied()).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (slot, (_, v)) in values.iter_mut().zip(keyed) {
+            *slot = v;
+        }
+    }
+}
+
+/// `xs` (fractions) as percent: `45.20`, or `45.20 ± 1.03 (3)` over several runs (sample
+/// standard deviation); `–` for none. Also returns the mean.
+pub fn mean_sd_text(xs: &[f32]) -> (String, Option<f32>) {
+    match xs.len() {
+        0 => ("–".into(), None),
+        1 => (format!("{:.2}", 100.0 * xs[0]), Some(xs[0])),
+        n => {
+            let mean = xs.iter().sum::<f32>() / n as f32;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / (n - 1) as f32;
+            (
+                format!("{:.2} ± {:.2} ({n})", 100.0 * mean, 100.0 * var.sqrt()),
+                Some(mean),
+            )
+        }
+    }
+}
+
 /// The run table of `results`, one row per run; in Markdown and LaTeX the best value of each
 /// accuracy column is bold.
 pub fn render(results: &[RunResult], format: TableFormat) -> String {
@@ -322,6 +416,38 @@ pub fn render(results: &[RunResult], format: TableFormat) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ablation_grid_averages_seeds_per_cell() {
+        let cells: Vec<(String, String, f32)> = [
+            ("0.2", "0.8", 0.50),
+            ("0.2", "0.8", 0.52),
+            ("0.2", "0.9", 0.40),
+            ("0.1", "0.8", 0.45),
+        ]
+        .iter()
+        .map(|(r, c, v)| (r.to_string(), c.to_string(), *v))
+        .collect();
+        let t = Table::grid("noisy_threshold", "clean_threshold", &cells);
+        assert_eq!(
+            t.header,
+            ["noisy_threshold / clean_threshold", "0.8", "0.9"]
+        );
+        // Rows in numeric order, whatever order the runs came in.
+        assert_eq!(t.rows[0], ["0.1", "45.00", "–"]);
+        assert_eq!(t.rows[1], ["0.2", "51.00 ± 1.41 (2)", "40.00"]);
+        let md = t.render(TableFormat::Markdown);
+        assert!(
+            md.contains("| 0.2 | **51.00 ± 1.41 (2)** | 40.00 |"),
+            "{md}"
+        );
+        let tex = t.render(TableFormat::Latex);
+        assert!(tex.contains("\\textbf{51.00 $\\pm$ 1.41 (2)}"), "{tex}");
+        assert!(
+            tex.contains("noisy\\_threshold / clean\\_threshold"),
+            "{tex}"
+        );
+    }
 
     fn result(method: &str, best: f32, mean: f32) -> RunResult {
         RunResult {
@@ -339,6 +465,7 @@ mod tests {
             classes: vec!["fear".into(), "happy".into()],
             best_per_class: vec![Some(mean - 0.1), Some(mean + 0.1)],
             imbalance_factor: 1.0,
+            settings: toml::Table::new(),
         }
     }
 

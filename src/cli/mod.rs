@@ -3,7 +3,9 @@
 mod bench_cmd;
 mod data_cmd;
 mod eval_cmd;
+mod export_cmd;
 mod progress;
+mod sweep_cmd;
 mod table_cmd;
 mod train_cmd;
 
@@ -41,6 +43,10 @@ pub enum Command {
     Screenshots(ScreenshotArgs),
     /// Print a results table of finished runs (Markdown, CSV or LaTeX).
     Table(table_cmd::TableArgs),
+    /// Write publication figures (PNG / SVG) of runs, and comparisons of several.
+    Export(export_cmd::ExportArgs),
+    /// Run a preset's [sweep] here or as a Slurm job array; `sweep collect DIR` summarises.
+    Sweep(sweep_cmd::SweepArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -58,6 +64,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Gui { preset } => open_workbench(preset),
         Command::Screenshots(a) => screenshots(a),
         Command::Table(a) => table_cmd::run(a),
+        Command::Export(a) => export_cmd::run(a),
+        Command::Sweep(a) => sweep_cmd::run(a),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use ferlab::analysis::results::{Table, TableFormat, read_run};
+use ferlab::analysis::results::{RunResult, Table, TableFormat, read_run};
 
 #[derive(clap::Args, Debug)]
 pub struct TableArgs {
@@ -18,6 +18,20 @@ pub struct TableArgs {
     /// run's best epoch.
     #[arg(long)]
     pub per_class: bool,
+    /// An ablation grid instead: rows are the values of the first dotted config key,
+    /// columns those of the second, cells the best accuracy (mean ± sd over runs sharing
+    /// both, e.g. seeds). Example: --grid method.asm.noisy_threshold,method.asm.clean_threshold
+    #[arg(long, value_name = "ROW_KEY,COL_KEY", conflicts_with = "per_class")]
+    pub grid: Option<String>,
+    /// The accuracy a grid shows.
+    #[arg(long, value_enum, default_value = "overall", requires = "grid")]
+    pub metric: Metric,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    Overall,
+    Mean,
 }
 
 pub fn run(args: TableArgs) -> Result<()> {
@@ -38,11 +52,33 @@ pub fn run(args: TableArgs) -> Result<()> {
             args.runs.len()
         ));
     }
-    let table = if args.per_class {
+    let table = if let Some(keys) = &args.grid {
+        grid(&results, keys, args.metric)?
+    } else if args.per_class {
         Table::per_class(&results).map_err(|e| anyhow!(e))?
     } else {
         Table::runs(&results)
     };
     print!("{}", table.render(args.format));
     Ok(())
+}
+
+fn grid(results: &[RunResult], keys: &str, metric: Metric) -> Result<Table> {
+    let (row_key, col_key) = keys
+        .split_once(',')
+        .map(|(a, b)| (a.trim(), b.trim()))
+        .ok_or_else(|| anyhow!("--grid wants two keys, ROW_KEY,COL_KEY; got `{keys}`"))?;
+    let mut cells = Vec::new();
+    for r in results {
+        let value = |key: &str| {
+            r.setting(key)
+                .ok_or_else(|| anyhow!("{}: its config has no key `{key}`", r.run))
+        };
+        let v = match metric {
+            Metric::Overall => r.best_overall,
+            Metric::Mean => r.best_mean,
+        };
+        cells.push((value(row_key)?, value(col_key)?, v));
+    }
+    Ok(Table::grid(row_key, col_key, &cells))
 }

@@ -42,8 +42,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         (None, None) => return Err(anyhow!("give a preset to train, or --resume RUN_DIR")),
     };
+    drive(launch, args.quiet)
+}
+
+/// Runs a launch to its end, printing progress; Ok when it finished or was stopped.
+pub fn drive(launch: Launch, quiet: bool) -> Result<()> {
     let engine = Engine::start(launch, None)?;
-    let mut progress = Progress::new(args.quiet);
+    let mut progress = Progress::new(quiet);
     for event in engine.events().iter() {
         progress.show(&event);
         if event.is_terminal() {

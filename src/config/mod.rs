@@ -733,6 +733,8 @@ impl Experiment {
                     origin: origin.to_string(),
                     message: e.to_string(),
                 })?;
+        // A preset's `[sweep]` section is for `ferlab sweep`; the experiment is the rest.
+        table.remove("sweep");
         let mut problems = Vec::new();
         for ov in overrides {
             if let Err(p) = apply_override(&mut table, ov) {

@@ -34,6 +34,20 @@ impl RunDir {
         }
     }
 
+    /// Creates exactly `root` (its parent may be new); an existing `root` is an error, so
+    /// two processes never start the same run.
+    pub fn create_at(root: &Path) -> std::io::Result<Self> {
+        if let Some(parent) = root.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::create_dir(root)?;
+        let dir = Self {
+            root: root.to_path_buf(),
+        };
+        std::fs::create_dir_all(dir.checkpoints())?;
+        Ok(dir)
+    }
+
     /// Opens an existing run directory (it must hold `config.toml`).
     pub fn open(root: &Path) -> std::io::Result<Self> {
         let dir = Self {

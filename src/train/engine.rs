@@ -18,6 +18,12 @@ use crate::run::{Recorder, RunDir, atomic};
 pub enum Launch {
     /// A fresh run of this experiment in a new directory under its `output.dir`.
     New(Box<Experiment>),
+    /// A fresh run in exactly this directory (created; it must not exist yet), as a
+    /// sweep's points are.
+    NewAt {
+        experiment: Box<Experiment>,
+        dir: PathBuf,
+    },
     /// Continue the run in this directory from its last checkpoint, with `key=value`
     /// overrides applied to its config (e.g. more epochs).
     Resume {
@@ -40,13 +46,23 @@ pub struct Engine {
 /// Resolves a launch into the experiment and its (created or opened) run directory.
 pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
     match launch {
+        Launch::New(exp)
+        | Launch::NewAt {
+            experiment: exp, ..
+        } if !exp.validate().is_empty() => {
+            let list: Vec<String> = exp.validate().iter().map(|p| format!("  - {p}")).collect();
+            Err(anyhow!("invalid experiment:\n{}", list.join("\n")))
+        }
+        Launch::NewAt { experiment, dir } => {
+            let exp = *experiment;
+            let dir = RunDir::create_at(&dir)
+                .with_context(|| format!("cannot create the run directory {}", dir.display()))?;
+            atomic::write(&dir.config(), exp.to_toml().as_bytes())
+                .with_context(|| format!("cannot write {}", dir.config().display()))?;
+            Ok((exp, dir, false))
+        }
         Launch::New(exp) => {
             let exp = *exp;
-            let problems = exp.validate();
-            if !problems.is_empty() {
-                let list: Vec<String> = problems.iter().map(|p| format!("  - {p}")).collect();
-                return Err(anyhow!("invalid experiment:\n{}", list.join("\n")));
-            }
             let dir = RunDir::create(&exp.output.dir, &exp.name).with_context(|| {
                 format!(
                     "cannot create a run directory under {}",

@@ -21,6 +21,7 @@ use super::panels::results::ResultsPanel;
 use super::panels::runs::{RunsAction, RunsPanel};
 use super::panels::thresholds::ThresholdsPanel;
 use super::run_view::{RunStatus, RunView};
+use crate::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
 use crate::train::{Engine, Launch};
 
 /// The panels of the tile layout.
@@ -39,6 +40,19 @@ pub enum Pane {
 }
 
 impl Pane {
+    /// The figure a pane's "Export figure" button writes.
+    pub fn figure(self) -> Option<FigureKind> {
+        match self {
+            Pane::Curves => Some(FigureKind::Curves),
+            Pane::Confusion => Some(FigureKind::Confusion),
+            Pane::PerClass => Some(FigureKind::PerClass),
+            Pane::Thresholds => Some(FigureKind::Thresholds),
+            Pane::Mining => Some(FigureKind::Mining),
+            Pane::Attention => Some(FigureKind::Attention),
+            _ => None,
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Pane::Curves => "Curves",
@@ -113,6 +127,8 @@ pub struct Workbench {
     pub event_budget: Duration,
     /// Events still queued after the last frame's budget ran out.
     pub backlog: bool,
+    /// The figure whose save dialog is open.
+    pub pending_figure: Option<FigureKind>,
 }
 
 impl Workbench {
@@ -139,6 +155,7 @@ impl Workbench {
             notice: None,
             event_budget: Duration::from_millis(8),
             backlog: false,
+            pending_figure: None,
         }
     }
 
@@ -280,12 +297,72 @@ impl Workbench {
         }
     }
 
+    /// Opens the save dialog for one figure of the shown run.
+    pub fn request_figure_export(&mut self, kind: FigureKind, ctx: &egui::Context) {
+        self.pending_figure = Some(kind);
+        let start = self.view.run_dir.as_ref().map(|d| d.join("figures"));
+        let start = start.filter(|d| d.is_dir()).or(self.view.run_dir.clone());
+        self.dialogs.request(Purpose::ExportFigure, start, ctx);
+    }
+
+    /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
+    /// epoch its panel shows where the panel picks one.
+    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) {
+        let (path, format) = match ImageFormat::from_path(path) {
+            Some(f) => (path.to_path_buf(), f),
+            None => (path.with_extension("png"), ImageFormat::Png),
+        };
+        let options = FigureOptions {
+            epoch: match kind {
+                FigureKind::Attention => self.panels.attention.epoch,
+                _ => None,
+            },
+        };
+        let result = figures::render(kind, &self.view, options, kind.default_size(), format)
+            .and_then(|bytes| figures::write(&path, &bytes));
+        self.notice = Some(match result {
+            Ok(()) => (true, format!("wrote {}", path.display())),
+            Err(e) => (false, format!("figure not written: {e}")),
+        });
+    }
+
+    /// Writes every figure of the shown run to `RUN_DIR/figures/`, PNG and SVG.
+    pub fn export_all_figures(&mut self) {
+        let Some(dir) = self.view.run_dir.clone() else {
+            self.notice = Some((false, "no run to export".into()));
+            return;
+        };
+        let target = dir.join("figures");
+        let result = figures::export_run(
+            &self.view,
+            &target,
+            &[ImageFormat::Png, ImageFormat::Svg],
+            ExportSize::default(),
+        );
+        self.notice = Some(match result {
+            Ok(written) => (
+                true,
+                format!(
+                    "wrote {} figure files to {}",
+                    written.len(),
+                    target.display()
+                ),
+            ),
+            Err(e) => (false, format!("figures not written: {e}")),
+        });
+    }
+
     /// The whole window.
     pub fn ui(&mut self, ui: &mut Ui) {
         self.drain_events();
         for (purpose, path) in self.dialogs.poll() {
             match purpose {
                 Purpose::ExportTable => self.panels.results.save_to(&path),
+                Purpose::ExportFigure => {
+                    if let Some(kind) = self.pending_figure.take() {
+                        self.export_figure(kind, &path);
+                    }
+                }
                 _ => self.editor.on_dialog(purpose, path),
             }
         }
@@ -326,9 +403,13 @@ impl Workbench {
                 editor,
                 dialogs,
                 runs_action: None,
+                export_request: None,
             };
             tree.ui(&mut behavior, ui);
             let action = behavior.runs_action.take();
+            if let Some(kind) = behavior.export_request.take() {
+                self.request_figure_export(kind, &ctx);
+            }
             match action {
                 Some(RunsAction::Open(dir)) => self.open_run(&dir),
                 Some(RunsAction::OverlaysChanged) => self.sync_overlays(),
@@ -375,6 +456,15 @@ impl Workbench {
             }
             if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
                 self.stop();
+            }
+            ui.separator();
+            let exportable = self.view.run_dir.is_some() && !self.view.epochs.is_empty();
+            if ui
+                .add_enabled(exportable, egui::Button::new("Export figures"))
+                .on_hover_text("write every figure of this run to RUN_DIR/figures (PNG and SVG)")
+                .clicked()
+            {
+                self.export_all_figures();
             }
             ui.separator();
             let status = match (&self.view.status, self.view.progress) {
@@ -434,6 +524,8 @@ struct Behavior<'a> {
     editor: &'a mut ExperimentEditor,
     dialogs: &'a mut Dialogs,
     runs_action: Option<RunsAction>,
+    /// A pane's "Export figure" button was pressed.
+    export_request: Option<FigureKind>,
     run_root: PathBuf,
     open_dir: Option<PathBuf>,
 }
@@ -450,6 +542,18 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
         pane: &mut Pane,
     ) -> UiResponse {
         let a = self;
+        if let Some(kind) = pane.figure().filter(|k| k.available(a.view)) {
+            ui.horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let button = ui
+                        .small_button("Export figure...")
+                        .on_hover_text("save this panel's figure as PNG or SVG");
+                    if button.clicked() {
+                        a.export_request = Some(kind);
+                    }
+                });
+            });
+        }
         egui::Frame::new()
             .inner_margin(6.0)
             .show(ui, |ui| match pane {

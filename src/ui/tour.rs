@@ -47,6 +47,8 @@ pub struct Tour {
     /// Cross-entropy and LNSU on the imbalanced split, tabulated at the end.
     imbalanced_run: Option<PathBuf>,
     lnsu_run: Option<PathBuf>,
+    /// The sweep's outcome, once its process has ended.
+    sweep_done: Arc<Mutex<Option<Result<(), String>>>>,
     /// What went wrong, if the tour could not finish; `run` reports it.
     pub failure: Arc<Mutex<Option<String>>>,
     pub written: Arc<Mutex<Vec<PathBuf>>>,
@@ -221,6 +223,68 @@ fn stops() -> Vec<Stop> {
             ready: |t| t.workbench.overlays.len() == 2,
             shot: Some("workbench-results-dark.png"),
         },
+        Stop {
+            what: "run a small sweep (CB's beta x the imbalance factor, two seeds)",
+            setup: |t, _| {
+                let mut exp = t.workbench.editor.experiment.clone();
+                exp.name = "tour-cb".into();
+                exp.method.name = MethodKind::Cb;
+                exp.train.epochs = t.options.epochs;
+                let preset = t.options.runs_dir.join("tour-cb-sweep.toml");
+                let text = exp.to_toml()
+                    + "\n[sweep]\nseeds = [1, 2]\nparallel = 2\n[sweep.grid]\n\
+                       \"method.cb.beta\" = [0.9, 0.9999]\n\
+                       \"corruption.imbalance_factor\" = [5.0, 20.0]\n";
+                if let Err(e) = std::fs::write(&preset, text) {
+                    t.fail(format!("cannot write {}: {e}", preset.display()));
+                    return;
+                }
+                let done = Arc::clone(&t.sweep_done);
+                let runs_dir = t.options.runs_dir.clone();
+                std::thread::spawn(move || {
+                    // The sweep runs as the command line runs it: `ferlab sweep`.
+                    let result = std::env::current_exe()
+                        .map_err(|e| e.to_string())
+                        .and_then(|exe| {
+                            std::process::Command::new(exe)
+                                .arg("sweep")
+                                .arg(&preset)
+                                .arg("--out")
+                                .arg(&runs_dir)
+                                .output()
+                                .map_err(|e| e.to_string())
+                        })
+                        .and_then(|out| {
+                            out.status.success().then_some(()).ok_or_else(|| {
+                                format!(
+                                    "the sweep failed: {}",
+                                    String::from_utf8_lossy(&out.stderr)
+                                )
+                            })
+                        });
+                    *done.lock().expect("sweep lock") = Some(result);
+                });
+            },
+            ready: |t| t.sweep_done.lock().expect("sweep lock").is_some(),
+            shot: None,
+        },
+        Stop {
+            what: "show the sweep in the runs browser",
+            setup: |t, _| {
+                let outcome = t.sweep_done.lock().expect("sweep lock").clone();
+                if let Some(Err(e)) = outcome {
+                    t.fail(e);
+                    return;
+                }
+                let root = t.options.runs_dir.clone();
+                t.workbench.panels.runs.refresh(&root);
+                t.workbench.widen_pane(Pane::Results, 1.0);
+                t.workbench.show_pane(Pane::Runs);
+                t.workbench.widen_pane(Pane::Runs, 2.5);
+            },
+            ready: |t| !t.workbench.panels.runs.sweeps.is_empty(),
+            shot: Some("workbench-sweep-dark.png"),
+        },
     ]
 }
 
@@ -238,6 +302,7 @@ impl Tour {
             noisy_run: None,
             imbalanced_run: None,
             lnsu_run: None,
+            sweep_done: Arc::default(),
             failure: Arc::default(),
             written: Arc::default(),
         }

@@ -10,8 +10,9 @@ use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoints};
 
 use super::{class_filter, color, empty, epoch_picker};
-use crate::analysis::attention::{AttentionFace, AttentionSnapshot, FaceSource};
-use crate::model::cam::{normalize_unit, upsample_bilinear};
+use crate::analysis::attention::{
+    AttentionFace, AttentionSnapshot, FaceSource, Row, jet, overlay_rgb,
+};
 use crate::ui::run_view::RunView;
 
 /// Which faces the gallery lists.
@@ -21,13 +22,6 @@ pub enum Outcome {
     All,
     Correct,
     Wrong,
-}
-
-/// Which row of the detail grid a map belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Row {
-    Original,
-    FlippedBack,
 }
 
 pub struct AttentionPanel {
@@ -71,13 +65,6 @@ struct TextureKey {
     map: Option<(usize, Row)>,
     opacity: u8,
     shared: bool,
-}
-
-/// The "jet" colour map CAM figures use: blue (low) through green to red (high).
-pub fn jet(v: f32) -> [u8; 3] {
-    let v = v.clamp(0.0, 1.0);
-    let channel = |center: f32| ((1.5 - (4.0 * v - center).abs()).clamp(0.0, 1.0) * 255.0) as u8;
-    [channel(3.0), channel(2.0), channel(1.0)]
 }
 
 fn class_name(view: &RunView, c: u32) -> String {
@@ -356,9 +343,8 @@ impl AttentionPanel {
     }
 }
 
-/// The face in gray, with class map `map` upsampled to the face and coloured by `jet` on
-/// top at `opacity`.
-pub fn overlay(
+/// The face, or the face with one class map over it, as an egui image.
+fn overlay(
     snap: &AttentionSnapshot,
     face: &AttentionFace,
     map: Option<(usize, Row)>,
@@ -366,45 +352,7 @@ pub fn overlay(
     shared_scale: bool,
 ) -> Option<ColorImage> {
     let s = snap.image_size;
-    let pixels = face.pixels().ok()?;
-    if pixels.len() != s * s {
-        return None;
-    }
-    let Some((class, row)) = map else {
-        return Some(ColorImage::from_gray([s, s], &pixels));
-    };
-    let (h, w) = (snap.map_height, snap.map_width);
-    let original = face.maps().ok()?;
-    let flipped = face.flipped_back().ok()?;
-    let plane = h * w;
-    let source = match row {
-        Row::Original => &original,
-        Row::FlippedBack => &flipped,
-    };
-    let cells = source.get(class * plane..(class + 1) * plane)?;
-    let mut up = upsample_bilinear(cells, h, w, s, s);
-    if shared_scale {
-        // One range over both rows and every class of this face.
-        let (lo, hi) = original
-            .iter()
-            .chain(&flipped)
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
-        let span = (hi - lo).max(f32::EPSILON);
-        up.iter_mut().for_each(|v| *v = (*v - lo) / span);
-    } else {
-        normalize_unit(&mut up);
-    }
-    let rgb: Vec<u8> = pixels
-        .iter()
-        .zip(&up)
-        .flat_map(|(&g, &v)| {
-            let c = jet(v);
-            let mix = |ch: u8| ((1.0 - opacity) * g as f32 + opacity * ch as f32) as u8;
-            [mix(c[0]), mix(c[1]), mix(c[2])]
-        })
-        .collect();
+    let rgb = overlay_rgb(snap, face, map, opacity, shared_scale)?;
     Some(ColorImage::from_rgb([s, s], &rgb))
 }
 
@@ -457,17 +405,4 @@ fn consistency_plot(ui: &mut Ui, view: &RunView) {
                 );
             }
         });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jet_runs_blue_to_red() {
-        assert_eq!(jet(0.0), [0, 0, 127]);
-        assert_eq!(jet(1.0), [127, 0, 0]);
-        let mid = jet(0.5);
-        assert_eq!(mid[1], 255);
-    }
 }

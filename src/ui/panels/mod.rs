@@ -10,6 +10,7 @@ pub mod mining;
 pub mod per_class;
 pub mod results;
 pub mod runs;
+pub mod sweep_grid;
 pub mod thresholds;
 
 use egui::Color32;

@@ -1,11 +1,14 @@
 //! The runs browser: past run directories with their key metrics; open one (its events are
-//! replayed into the panels) or overlay several in the curves.
+//! replayed into the panels) or overlay several in the curves. Sweeps show as groups of
+//! their points, with a heat map over two swept keys.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use egui::{RichText, Ui};
 
+use super::sweep_grid::SweepGroup;
+use crate::sweep::SweepFolder;
 use crate::ui::run_view::RunView;
 
 /// A run directory, summarised.
@@ -34,6 +37,25 @@ pub fn scan(root: &Path) -> Vec<RunSummary> {
     dirs.sort();
     dirs.reverse();
     dirs.iter().filter_map(|d| summarise(d)).collect()
+}
+
+/// The sweep folders under `root`, by name.
+pub fn scan_sweeps(root: &Path) -> Vec<(SweepGroup, Vec<RunSummary>)> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| SweepFolder::is_sweep(p))
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .filter_map(|d| SweepGroup::read(d))
+        .map(|g| {
+            let runs = g.run_dirs().iter().filter_map(|d| summarise(d)).collect();
+            (g, runs)
+        })
+        .collect()
 }
 
 fn summarise(dir: &Path) -> Option<RunSummary> {
@@ -71,6 +93,8 @@ pub enum RunsAction {
 pub struct RunsPanel {
     pub root: PathBuf,
     pub runs: Vec<RunSummary>,
+    /// Sweep folders, each with the summaries of its started points.
+    pub sweeps: Vec<(SweepGroup, Vec<RunSummary>)>,
     /// Runs overlaid in the curves panel.
     pub overlay: BTreeSet<PathBuf>,
     scanned: bool,
@@ -85,6 +109,7 @@ impl RunsPanel {
     pub fn refresh(&mut self, root: &Path) {
         self.root = root.to_path_buf();
         self.runs = scan(root);
+        self.sweeps = scan_sweeps(root);
         self.overlay.retain(|p| p.is_dir());
         self.scanned = true;
     }
@@ -98,9 +123,14 @@ impl RunsPanel {
             if ui.button("Refresh").clicked() {
                 self.refresh(root);
             }
-            ui.label(format!("{} runs in {}", self.runs.len(), root.display()));
+            ui.label(format!(
+                "{} runs and {} sweeps in {}",
+                self.runs.len(),
+                self.sweeps.len(),
+                root.display()
+            ));
         });
-        if self.runs.is_empty() {
+        if self.runs.is_empty() && self.sweeps.is_empty() {
             super::empty(
                 ui,
                 "No runs yet: start one, or point the output folder at a runs folder.",
@@ -110,62 +140,114 @@ impl RunsPanel {
         egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                egui::Grid::new("runs-table")
-                    .striped(true)
-                    .num_columns(9)
-                    .show(ui, |ui| {
-                        for h in [
-                            "select",
-                            "",
-                            "run",
-                            "status",
-                            "epochs",
-                            "best overall %",
-                            "best mean %",
-                            "data",
-                            "method",
-                        ] {
-                            ui.strong(h);
-                        }
-                        ui.end_row();
-                        for r in &self.runs {
-                            let mut on = self.overlay.contains(&r.dir);
-                            let cb = ui.checkbox(&mut on, "").on_hover_text(format!(
-                                "overlay {} in the curves and add it to the results table",
-                                r.id
-                            ));
-                            if cb.changed() {
-                                if on {
-                                    self.overlay.insert(r.dir.clone());
-                                } else {
-                                    self.overlay.remove(&r.dir);
-                                }
-                                action = Some(RunsAction::OverlaysChanged);
-                            }
+                for (group, runs) in &self.sweeps {
+                    let title = format!(
+                        "sweep {}: {}/{} finished, over {}",
+                        group.manifest.name,
+                        group.finished(),
+                        group.manifest.points.len(),
+                        group.manifest.keys.join(", ")
+                    );
+                    egui::CollapsingHeader::new(title)
+                        .id_salt(&group.dir)
+                        .default_open(true)
+                        .show(ui, |ui| {
                             if ui
-                                .button("Open")
-                                .on_hover_text(format!("replay {} into the panels", r.id))
+                                .button("Select all")
+                                .on_hover_text("tick every run of the sweep")
                                 .clicked()
                             {
-                                action = Some(RunsAction::Open(r.dir.clone()));
+                                self.overlay.extend(group.run_dirs());
+                                action = Some(RunsAction::OverlaysChanged);
                             }
-                            let shown = open == Some(r.dir.as_path());
-                            let name = if shown {
-                                RichText::new(&r.id).strong()
-                            } else {
-                                RichText::new(&r.id)
-                            };
-                            ui.label(name);
-                            ui.label(&r.status);
-                            ui.label(format!("{}/{}", r.epochs_done, r.epochs_total));
-                            ui.label(pct(r.best_overall));
-                            ui.label(pct(r.best_mean));
-                            ui.label(&r.data);
-                            ui.label(&r.method);
-                            ui.end_row();
-                        }
-                    });
+                            if let Some(map) = group.heat_map() {
+                                map.show(ui);
+                            }
+                            egui::CollapsingHeader::new(format!("{} points", runs.len()))
+                                .id_salt(("sweep-points", &group.dir))
+                                .show(ui, |ui| {
+                                    let id = format!("sweep-{}", group.dir.display());
+                                    runs_grid(ui, &id, runs, &mut self.overlay, open, &mut action);
+                                });
+                        });
+                }
+                // Sweeps first: each stands for many runs.
+                if !self.runs.is_empty() {
+                    runs_grid(
+                        ui,
+                        "runs-table",
+                        &self.runs,
+                        &mut self.overlay,
+                        open,
+                        &mut action,
+                    );
+                }
             });
         action
     }
+}
+
+/// One row per run: select, Open, name (bold when shown), status, epochs, accuracies.
+fn runs_grid(
+    ui: &mut Ui,
+    id: &str,
+    runs: &[RunSummary],
+    overlay: &mut BTreeSet<PathBuf>,
+    open: Option<&Path>,
+    action: &mut Option<RunsAction>,
+) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(9)
+        .show(ui, |ui| {
+            for h in [
+                "select",
+                "",
+                "run",
+                "status",
+                "epochs",
+                "best overall %",
+                "best mean %",
+                "data",
+                "method",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for r in runs {
+                let mut on = overlay.contains(&r.dir);
+                let cb = ui.checkbox(&mut on, "").on_hover_text(format!(
+                    "overlay {} in the curves and add it to the results table",
+                    r.id
+                ));
+                if cb.changed() {
+                    if on {
+                        overlay.insert(r.dir.clone());
+                    } else {
+                        overlay.remove(&r.dir);
+                    }
+                    *action = Some(RunsAction::OverlaysChanged);
+                }
+                if ui
+                    .button("Open")
+                    .on_hover_text(format!("replay {} into the panels", r.id))
+                    .clicked()
+                {
+                    *action = Some(RunsAction::Open(r.dir.clone()));
+                }
+                let name = if open == Some(r.dir.as_path()) {
+                    RichText::new(&r.id).strong()
+                } else {
+                    RichText::new(&r.id)
+                };
+                ui.label(name);
+                ui.label(&r.status);
+                ui.label(format!("{}/{}", r.epochs_done, r.epochs_total));
+                ui.label(pct(r.best_overall));
+                ui.label(pct(r.best_mean));
+                ui.label(&r.data);
+                ui.label(&r.method);
+                ui.end_row();
+            }
+        });
 }
