@@ -74,11 +74,19 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     } else if e.name.contains(['/', '\\']) {
         c.fail("name", "must not contain path separators");
     }
-    if crate::train::device::parse_device(&e.device).is_err() {
-        c.fail(
+    match crate::train::device::parse_device(&e.device) {
+        Err(_) => c.fail(
             "device",
             format!("must be \"cpu\" or \"cuda:N\", got {:?}", e.device),
-        );
+        ),
+        // Said before anything starts, beside the field, rather than when the run opens it.
+        Ok(crate::train::device::DeviceSpec::Cuda(_)) if !candle_core::utils::cuda_is_available() => {
+            c.fail(
+                "device",
+                "this ferlab was built without CUDA: rebuild with `cargo build --release --features cuda`, or use \"cpu\"",
+            )
+        }
+        Ok(_) => {}
     }
     check_data(&mut c, e);
     check_corruption(&mut c, e);
@@ -420,5 +428,31 @@ fn check_corruption(c: &mut Checker, e: &Experiment) {
                 k.imbalance_factor
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Experiment;
+
+    #[test]
+    fn device_names_are_checked_beside_the_field() {
+        let mut e = Experiment {
+            device: "gpu".into(),
+            ..Experiment::default()
+        };
+        let problems = e.validate();
+        assert!(problems.iter().any(|p| p.path == "device"), "{problems:?}");
+        e.device = "cuda:0".into();
+        let problems = e.validate();
+        let cuda = problems.iter().find(|p| p.path == "device");
+        if candle_core::utils::cuda_is_available() {
+            assert!(cuda.is_none(), "{problems:?}");
+        } else {
+            assert!(
+                cuda.is_some_and(|p| p.message.contains("built without CUDA")),
+                "{problems:?}"
+            );
+        }
     }
 }

@@ -231,6 +231,11 @@ impl ExperimentEditor {
             f.row(ui, "seed", "seed", |ui| ui.add(DragValue::new(&mut e.seed)));
             f.row(ui, "device", "device", |ui| {
                 ui.add(TextEdit::singleline(&mut e.device).desired_width(80.0))
+                    .on_hover_text(if candle_core::utils::cuda_is_available() {
+                        "cpu, or cuda:N for the N-th NVIDIA GPU"
+                    } else {
+                        "cpu (this build has no CUDA; build with --features cuda for cuda:N)"
+                    })
             });
         });
         section(ui, "Data", true, |ui| {
