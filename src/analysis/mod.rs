@@ -1,6 +1,7 @@
 //! Measurements of models and runs.
 
 pub mod attention;
+pub mod embed;
 pub mod metrics;
 pub mod results;
 

@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
@@ -56,6 +57,21 @@ pub struct BenchArgs {
     /// preset trains beside them (against the 16.7 ms budget of 60 frames per second).
     #[arg(long, value_name = "PRESET", num_args = 0..=1, default_missing_value = "presets/quick.toml")]
     pub ui: Option<PathBuf>,
+    /// Instead of the model benchmark: time t-SNE (N x D features, perplexity 30, 1,000
+    /// iterations) and classical MDS (the first --mds-n of them) against scikit-learn on the
+    /// same features and threads.
+    #[arg(long)]
+    pub embed: bool,
+    /// Points and dimensions of the embedding benchmark's features.
+    #[arg(long, default_value_t = 3000)]
+    pub embed_n: usize,
+    #[arg(long, default_value_t = 512)]
+    pub embed_d: usize,
+    #[arg(long, default_value_t = 2000)]
+    pub mds_n: usize,
+    /// scikit-learn's side of the embedding benchmark.
+    #[arg(long, default_value = "bench/embed_reference.py")]
+    pub embed_script: PathBuf,
     /// Seconds of training the UI benchmark watches.
     #[arg(long, default_value_t = 30.0)]
     pub ui_secs: f64,
@@ -189,6 +205,9 @@ fn cpu_name() -> String {
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(preset) = &args.ui {
         return ui_bench(preset, args.ui_secs);
+    }
+    if args.embed {
+        return embed_bench(&args);
     }
     let device =
         open_device(parse_device(&args.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
@@ -502,4 +521,88 @@ fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// t-SNE and classical MDS here and in scikit-learn, on the same clustered features.
+fn embed_bench(args: &BenchArgs) -> Result<()> {
+    use ferlab::analysis::embed::{TsneParams, gaussian_clusters, mds_features, tsne};
+    let (n, d) = (args.embed_n, args.embed_d);
+    let mds_n = args.mds_n.min(n);
+    // Seven overlapping clusters, like the features of seven expressions.
+    let (x, _) = gaussian_clusters(n, d, 7, 6.0, 1);
+    let params = TsneParams::default();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()?;
+    println!(
+        "embedding benchmark: {n} x {d} features, perplexity {}, {} iterations, theta {}; MDS of {mds_n}; {} threads",
+        params.perplexity, params.iterations, params.theta, args.threads
+    );
+    let t0 = Instant::now();
+    pool.install(|| tsne(&x, params)).map_err(|e| anyhow!(e))?;
+    let tsne_secs = t0.elapsed().as_secs_f64();
+    let sub = ferlab::analysis::embed::Features::new(x.data[..mds_n * d].to_vec(), mds_n, d)
+        .map_err(|e| anyhow!(e))?;
+    let t0 = Instant::now();
+    pool.install(|| mds_features(&sub, 1));
+    let mds_secs = t0.elapsed().as_secs_f64();
+
+    let file = std::env::temp_dir().join(format!("ferlab-embed-{}.f32", std::process::id()));
+    let bytes: Vec<u8> = x.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&file, bytes)?;
+    let out = Command::new(&args.python)
+        .arg(&args.embed_script)
+        .arg(&file)
+        .args([
+            n.to_string(),
+            d.to_string(),
+            mds_n.to_string(),
+            params.perplexity.to_string(),
+            params.iterations.to_string(),
+            args.threads.to_string(),
+        ])
+        .output();
+    let _ = std::fs::remove_file(&file);
+    let reference: Option<serde_json::Value> = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok()),
+        Ok(o) => {
+            eprintln!(
+                "scikit-learn reference failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("scikit-learn reference skipped: {e}");
+            None
+        }
+    };
+    let secs = |key: &str| reference.as_ref().and_then(|r| r[key].as_f64());
+    println!(
+        "{:<28} {:>10} {:>14} {:>8}",
+        "", "ferlab s", "scikit-learn s", "ratio"
+    );
+    for (name, ours, key) in [
+        ("t-SNE (Barnes-Hut)", tsne_secs, "tsne_secs"),
+        ("classical MDS", mds_secs, "mds_secs"),
+    ] {
+        match secs(key) {
+            Some(theirs) => println!(
+                "{name:<28} {ours:>10.2} {theirs:>14.2} {:>7.2}x",
+                theirs / ours
+            ),
+            None => println!("{name:<28} {ours:>10.2} {:>14} {:>8}", "-", "-"),
+        }
+    }
+    if let Some(r) = &reference {
+        println!(
+            "(ratio = scikit-learn time / ferlab time; scikit-learn {}, MDS as {})",
+            r["sklearn"].as_str().unwrap_or("?"),
+            r["mds_kind"].as_str().unwrap_or("?")
+        );
+    }
+    Ok(())
 }
