@@ -13,6 +13,7 @@ pub mod listed;
 pub mod loader;
 pub mod preview;
 pub mod rafdb;
+pub mod sampler;
 pub mod subsample;
 pub mod synthetic;
 

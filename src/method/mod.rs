@@ -5,6 +5,7 @@ pub mod asm;
 pub mod balance;
 pub mod cb;
 pub mod ce;
+pub mod contrastive;
 pub mod eac;
 pub mod flip_pair;
 pub mod lnsu;

@@ -3,6 +3,7 @@
 //! rules. On the CPU a step is one fused pass per parameter, in place.
 
 mod fused;
+pub mod sam;
 pub mod schedule;
 
 use std::collections::HashMap;
