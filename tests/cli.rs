@@ -1,6 +1,8 @@
 //! The `ferlab` binary as a user runs it: errors for bad presets, training, evaluation,
 //! data statistics.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -272,36 +274,18 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
     assert!(seen >= 20, "only {seen} presets found");
 }
 
-/// A tiny synthetic CB preset sweeping beta over two values and two seeds.
+/// The tests' tiny synthetic experiment with class-balanced loss, sweeping beta over two
+/// values and two seeds.
 fn write_sweep_preset(dir: &Path, epochs: usize) -> std::path::PathBuf {
+    let mut exp = common::tiny_experiment(&dir.join("runs"));
+    exp.name = "beta".into();
+    exp.method.name = ferlab::config::MethodKind::Cb;
+    exp.train.epochs = epochs;
     let path = dir.join("sweep.toml");
     write(
         &path,
-        &format!(
-            r#"name = "beta"
-seed = 3
-[data]
-source = "synthetic"
-image_size = 48
-[data.synthetic]
-train_per_class = 24
-val_per_class = 8
-identities = 20
-[model]
-backbone = "small_cnn"
-width = 8
-[method]
-name = "cb"
-[train]
-epochs = {epochs}
-batch_size = 16
-[sweep]
-seeds = [1, 2]
-parallel = 2
-[sweep.grid]
-"method.cb.beta" = [0.9, 0.999]
-"#
-        ),
+        &(exp.to_toml()
+            + "\n[sweep]\nseeds = [1, 2]\nparallel = 2\n[sweep.grid]\n\"method.cb.beta\" = [0.9, 0.999]\n"),
     );
     path
 }
