@@ -164,10 +164,6 @@ impl Style {
     pub fn tick(&self) -> FontDesc<'static> {
         self.font(8.0)
     }
-
-    pub fn line(&self, color: RGBColor) -> ShapeStyle {
-        color.stroke_width(self.upt(1.25))
-    }
 }
 
 /// A raster image (a face, a face with its attention map) placed in the figure: drawn into
