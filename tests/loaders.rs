@@ -452,3 +452,60 @@ fn affectnet_crops_faces_and_drops_non_expressions() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
+    use ferlab::data::clips::scan_clips;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("clips");
+    // Video "a": frames 1, 2, 9, 10 (numeric order), persons p1 and p2; video "b": one frame.
+    for (frame, persons) in [
+        ("1", &["p1", "p2"][..]),
+        ("2", &["p1"]),
+        ("9", &["p1", "p2"]),
+        ("10", &["p2", "p1"]),
+    ] {
+        for (k, p) in persons.iter().enumerate() {
+            common::write_image(
+                &root.join("a").join(frame).join(format!("{p}.png")),
+                16,
+                k as u32,
+            );
+        }
+    }
+    common::write_image(&root.join("b/0001/x.jpg"), 16, 3);
+    std::fs::write(root.join("a/2/notes.txt"), "ignored").unwrap();
+    let set = scan_clips(&root).unwrap();
+    assert_eq!(set.videos, ["a", "b"]);
+    assert_eq!(set.faces.len(), 8);
+    let frames: Vec<usize> = set
+        .faces
+        .iter()
+        .filter(|f| f.video == 0)
+        .map(|f| f.frame)
+        .collect();
+    assert_eq!(frames, [0, 0, 1, 2, 2, 3, 3]);
+    // Frame "10" comes after "9".
+    assert!(set.faces[5].path.ends_with("a/10/p1.png"));
+    // Anchor: p1 in frame 1 (index 0). Positives: p2 of the same frame.
+    assert_eq!(set.positives(0), [1]);
+    // Negatives: p1 two or more frames away (frames "9" and "10").
+    let negatives: Vec<&std::path::Path> = set
+        .negatives(0, 2)
+        .iter()
+        .map(|&i| set.faces[i].path.as_path())
+        .collect();
+    assert_eq!(negatives.len(), 2);
+    assert!(negatives.iter().all(|p| p.file_name().unwrap() == "p1.png"));
+    assert!(set.positives(7).is_empty(), "alone in its frame");
+
+    // A file where a frame folder belongs is named.
+    std::fs::write(root.join("b/stray.png"), "x").unwrap();
+    let e = scan_clips(&root).unwrap_err();
+    assert!(
+        e.contains("stray.png") && e.contains("a folder per frame"),
+        "{e}"
+    );
+    let e = scan_clips(&dir.path().join("missing")).unwrap_err();
+    assert!(e.contains("missing"), "{e}");
+}

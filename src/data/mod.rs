@@ -4,6 +4,7 @@
 pub mod affectnet;
 pub mod augment;
 pub mod classes;
+pub mod clips;
 pub mod corrupt;
 pub mod decode;
 pub mod fer2013_csv;
