@@ -5,6 +5,7 @@
 //! intensity, sometimes blended with a second expression), shot under a random pose and
 //! light with pixel noise. Training and validation faces come from disjoint identities.
 
+pub mod clips;
 pub mod expression;
 pub mod identity;
 pub mod render;
