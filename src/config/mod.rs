@@ -580,6 +580,9 @@ pub struct OptimizerConfig {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// Sharpness-aware minimisation's radius ρ (0.05 in RMFER); 0 = plain steps. With SAM
+    /// each step takes two forward and backward passes.
+    pub sam_rho: f64,
 }
 
 impl Default for OptimizerConfig {
@@ -593,6 +596,7 @@ impl Default for OptimizerConfig {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
+            sam_rho: 0.0,
         }
     }
 }
@@ -657,6 +661,31 @@ pub struct TrainConfig {
     pub attention_every: usize,
     /// Validation faces in the attention gallery (the same faces every time).
     pub attention_gallery: usize,
+    /// The order an epoch visits the training split in.
+    pub sampler: Sampler,
+}
+
+/// How an epoch orders the training samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampler {
+    /// A seeded shuffle of the whole split.
+    #[default]
+    Shuffle,
+    /// As many samples as the split, every class equally often, one of each class in every
+    /// run of K (RMFER's class-balanced batches).
+    ClassBalanced,
+}
+
+impl Sampler {
+    pub const ALL: [Sampler; 2] = [Self::Shuffle, Self::ClassBalanced];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Shuffle => "shuffle",
+            Self::ClassBalanced => "class_balanced",
+        }
+    }
 }
 
 impl Default for TrainConfig {
@@ -669,6 +698,7 @@ impl Default for TrainConfig {
             log_every: 10,
             attention_every: 1,
             attention_gallery: 32,
+            sampler: Sampler::Shuffle,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Backbone, DataSource, Experiment, NoiseKind};
+use super::{Backbone, DataSource, Experiment, MethodKind, NoiseKind};
 use crate::data::classes::{ClassMatch, match_class_folder};
 
 /// One problem with one field.
@@ -140,6 +140,19 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     c.range_f64("optimizer.beta1", o.beta1, 0.0, 1.0, false);
     c.range_f64("optimizer.beta2", o.beta2, 0.0, 1.0, false);
     c.positive("optimizer.eps", o.eps);
+    c.range_f64("optimizer.sam_rho", o.sam_rho, 0.0, 10.0, true);
+    // SAM evaluates the method's loss twice per step; ASM (mined sets) and SCN (relabels)
+    // record per-sample state while computing it, which the second, perturbed pass would
+    // overwrite.
+    if o.sam_rho > 0.0 && matches!(e.method.name, MethodKind::Asm | MethodKind::Scn) {
+        c.fail(
+            "optimizer.sam_rho",
+            format!(
+                "SAM is not supported with method {}: it records per-sample state in its loss; use 0",
+                e.method.name.key()
+            ),
+        );
+    }
 
     let s = &e.schedule;
     if !(s.warmup_epochs.is_finite() && s.warmup_epochs >= 0.0) {
@@ -434,6 +447,23 @@ fn check_corruption(c: &mut Checker, e: &Experiment) {
 #[cfg(test)]
 mod tests {
     use crate::config::Experiment;
+
+    #[test]
+    fn sam_is_refused_for_methods_with_per_sample_state() {
+        let mut e = Experiment::default();
+        e.optimizer.sam_rho = 0.05;
+        assert!(e.validate().iter().all(|p| p.path != "optimizer.sam_rho"));
+        e.method.name = crate::config::MethodKind::Asm;
+        let problems = e.validate();
+        let p = problems.iter().find(|p| p.path == "optimizer.sam_rho");
+        assert!(
+            p.is_some_and(|p| p.message.contains("method asm")),
+            "{problems:?}"
+        );
+        e.optimizer.sam_rho = -1.0;
+        e.method.name = crate::config::MethodKind::Ce;
+        assert!(e.validate().iter().any(|p| p.path == "optimizer.sam_rho"));
+    }
 
     #[test]
     fn device_names_are_checked_beside_the_field() {

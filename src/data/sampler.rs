@@ -19,7 +19,8 @@ pub fn class_balanced_order(labels: &[u8], classes: usize, seed: u64, epoch: usi
     if present.is_empty() {
         return Vec::new();
     }
-    let rounds = labels.len() / present.len();
+    // Whole rounds up to the split's size; the last one is cut to fit.
+    let rounds = labels.len().div_ceil(present.len());
     let mut pools: Vec<Vec<usize>> = vec![Vec::new(); classes];
     let mut order = Vec::with_capacity(rounds * present.len());
     for _ in 0..rounds {
@@ -33,6 +34,7 @@ pub fn class_balanced_order(labels: &[u8], classes: usize, seed: u64, epoch: usi
             order.push(pools[c].pop().expect("refilled above"));
         }
     }
+    order.truncate(labels.len());
     order
 }
 
@@ -55,15 +57,21 @@ mod tests {
             })
             .collect();
         let order = class_balanced_order(&labels, 4, 7, 0);
-        assert_eq!(order.len(), 48, "16 rounds of the 3 present classes");
-        for window in order.chunks(3) {
+        assert_eq!(
+            order.len(),
+            50,
+            "as long as the split: 16 rounds of 3 and 2 more"
+        );
+        for window in order[..48].chunks(3) {
             let mut classes: Vec<u8> = window.iter().map(|&i| labels[i]).collect();
             classes.sort();
             assert_eq!(classes, [0, 1, 2]);
         }
-        // Class 2 (two faces) cycles: each face 8 times; class 0 never repeats in an epoch.
+        // Class 2 (two faces) cycles: each face 8 times in the 16 whole rounds; class 0
+        // never repeats in an epoch.
         let count = |i: usize| order.iter().filter(|&&j| j == i).count();
-        assert_eq!((count(48), count(49)), (8, 8));
+        let in_rounds = |i: usize| order[..48].iter().filter(|&&j| j == i).count();
+        assert_eq!((in_rounds(48), in_rounds(49)), (8, 8));
         assert!((0..40).all(|i| count(i) <= 1));
         assert_eq!(order, class_balanced_order(&labels, 4, 7, 0));
         assert_ne!(order, class_balanced_order(&labels, 4, 7, 1));

@@ -13,6 +13,7 @@ fn cfg(kind: OptimizerKind) -> OptimizerConfig {
         beta1: 0.9,
         beta2: 0.999,
         eps: 1e-8,
+        sam_rho: 0.0,
     }
 }
 

@@ -19,12 +19,15 @@ use super::event::{Event, Level, Position, Summary, TrainSummary};
 use crate::analysis::Metrics;
 use crate::analysis::attention::gallery_indices;
 use crate::config::Experiment;
+use crate::config::Sampler;
 use crate::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
+use crate::data::sampler::class_balanced_order;
 use crate::data::{self, DataStats, Dataset, Split};
 use crate::method::{self, BatchTensors, Method, StepContext};
 use crate::model::pretrained::load_pretrained;
 use crate::model::{FerModel, load_into};
 use crate::optim::Optimizer;
+use crate::optim::sam::Sam;
 use crate::optim::schedule::lr_at;
 use crate::run::{RunDir, checkpoint};
 use crate::seed::{self, purpose};
@@ -449,7 +452,15 @@ impl<'a> Session<'a> {
         let spe = self.steps_per_epoch();
         let exp = &self.exp;
         let spec = BatchSpec {
-            order: shuffled_order(self.train.len(), exp.seed, epoch),
+            order: match exp.train.sampler {
+                Sampler::Shuffle => shuffled_order(self.train.len(), exp.seed, epoch),
+                Sampler::ClassBalanced => class_balanced_order(
+                    &self.train.labels,
+                    self.model.num_classes(),
+                    exp.seed,
+                    epoch,
+                ),
+            },
             batch_size: exp.train.batch_size,
             start_step: self.state.position.step,
             views: self.method.views(),
@@ -501,7 +512,18 @@ impl<'a> Session<'a> {
                 ),
             };
             let losses = self.method.loss(&self.model, &tensors, &ctx)?;
-            let grads = losses.total.backward()?;
+            let mut grads = losses.total.backward()?;
+            if self.exp.optimizer.sam_rho > 0.0 {
+                // SAM: the gradient at w + ρ·g/‖g‖, applied at w; the same step context, so
+                // dropout and the method's sampling repeat exactly.
+                let sam = Sam {
+                    rho: self.exp.optimizer.sam_rho,
+                };
+                let perturbation = sam.perturb(self.optimizer.params(), &grads)?;
+                let sharp = self.method.loss(&self.model, &tensors, &ctx)?;
+                grads = sharp.total.backward()?;
+                perturbation.restore()?;
+            }
             let lr = lr_at(
                 &self.exp.schedule,
                 self.exp.optimizer.lr,

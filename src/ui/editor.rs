@@ -8,7 +8,7 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
     AsmConfig, Backbone, BadImagePolicy, DataSource, Experiment, Kernels, LnsuConfig, MethodKind,
-    NoiseKind, OptimizerKind, Problem, RulConfig, ScheduleKind, ScnConfig, SoftConfig,
+    NoiseKind, OptimizerKind, Problem, RulConfig, Sampler, ScheduleKind, ScnConfig, SoftConfig,
     ThresholdMode,
 };
 
@@ -486,6 +486,10 @@ impl ExperimentEditor {
                     ui.add(Slider::new(&mut o.beta2, 0.0..=0.9999))
                 });
             }
+            f.row(ui, "SAM rho", "optimizer.sam_rho", |ui| {
+                ui.add(DragValue::new(&mut o.sam_rho).range(0.0..=10.0).speed(0.005))
+                    .on_hover_text("sharpness-aware minimisation radius (0.05 in RMFER); 0 = off; two passes per step")
+            });
         });
         section(ui, "Schedule", false, |ui| {
             let s = &mut e.schedule;
@@ -539,6 +543,10 @@ impl ExperimentEditor {
             });
             f.row(ui, "attention faces", "train.attention_gallery", |ui| {
                 ui.add(DragValue::new(&mut t.attention_gallery).range(1..=256))
+            });
+            f.row(ui, "sampler", "train.sampler", |ui| {
+                choice(ui, "train.sampler", &mut t.sampler, &Sampler::ALL, |k| k.key())
+                    .on_hover_text("class_balanced: every class equally often, one of each in every run of K samples")
             });
         });
         section(ui, "Output", true, |ui| {
@@ -751,6 +759,7 @@ const FORM_PATHS: &[&str] = &[
     "optimizer.nesterov",
     "optimizer.beta1",
     "optimizer.beta2",
+    "optimizer.sam_rho",
     "schedule.kind",
     "schedule.warmup_epochs",
     "schedule.step_epochs",
@@ -763,6 +772,7 @@ const FORM_PATHS: &[&str] = &[
     "train.log_every",
     "train.attention_every",
     "train.attention_gallery",
+    "train.sampler",
     "output.dir",
 ];
 

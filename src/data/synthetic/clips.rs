@@ -178,7 +178,9 @@ mod tests {
         assert_eq!(clips.len(), 6 * 4 * 30);
         assert_eq!(clips.pixels.len(), clips.len() * 32 * 32);
         let (same_frame, far_apart) = clips.prior_agreement(10);
-        eprintln!("prior holds: same frame {same_frame:.3}, same person >= 10 frames apart {far_apart:.3}");
+        eprintln!(
+            "prior holds: same frame {same_frame:.3}, same person >= 10 frames apart {far_apart:.3}"
+        );
         // Lags and deviations break the prior sometimes; most of the time it holds.
         assert!(
             same_frame > 0.5 && same_frame < 0.95,
