@@ -1,7 +1,7 @@
 //! Building blocks shared by the figures: a line chart with axes, labels and a legend, a
 //! bar chart over named categories, the palette and the colour maps.
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::canvas::{FigureResult, Style, err};
@@ -177,18 +177,29 @@ pub fn line_chart<DB: DrawingBackend>(
         }
     }
     if listed > 0 {
-        chart
-            .configure_series_labels()
-            .position(spec.legend.clone())
-            .label_font(st.tick())
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .margin(st.pt(4.0))
-            .legend_area_size(st.pt(18.0))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, st, spec.legend.clone(), 18.0)?;
     }
     Ok(())
+}
+
+/// The legend of a chart's labelled series: white box, grey border, tick-size text;
+/// `mark_pt` is the width of each entry's mark.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    st: &Style,
+    position: SeriesLabelPosition,
+    mark_pt: f64,
+) -> FigureResult<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(st.tick())
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(180, 180, 180))
+        .margin(st.pt(4.0))
+        .legend_area_size(st.pt(mark_pt))
+        .draw()
+        .map_err(err)
 }
 
 /// A tick value with no more digits than it needs.
@@ -287,16 +298,7 @@ pub fn bar_chart<DB: DrawingBackend>(
         }
     }
     if groups.len() > 1 {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(st.tick())
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .margin(st.pt(4.0))
-            .legend_area_size(st.pt(10.0))
-            .draw()
-            .map_err(err)?;
+        legend(&mut chart, st, SeriesLabelPosition::UpperRight, 10.0)?;
     }
     Ok(())
 }
