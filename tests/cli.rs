@@ -3,23 +3,13 @@
 
 mod common;
 
+use common::succeed;
+
 use std::path::Path;
 use std::process::Command;
 
 fn ferlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferlab"))
-}
-
-/// Runs `cmd`, asserts it succeeded (showing its stderr if not) and returns its stdout.
-fn succeed(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 fn write(path: &Path, text: &str) {

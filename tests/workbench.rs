@@ -1,6 +1,8 @@
 //! The workbench driven like a user would: click by label, step frames, read the state.
 //! Training runs on the engine's thread while the harness keeps stepping frames.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -613,15 +615,10 @@ fn a_sweep_shows_as_a_group_with_its_heat_map() {
     let text = std::fs::read_to_string(presets.join("tiny.toml")).unwrap()
         + "[method]\nname = \"cb\"\n[sweep]\n[sweep.grid]\n\"method.cb.beta\" = [0.9, 0.999]\n\"optimizer.lr\" = [0.003, 0.01]\n";
     std::fs::write(&sweep_preset, text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferlab"))
-        .arg("sweep")
-        .arg(&sweep_preset)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferlab"))
+            .arg("sweep")
+            .arg(&sweep_preset),
     );
 
     let mut h = harness(&presets);

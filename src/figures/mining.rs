@@ -19,20 +19,7 @@ pub fn thresholds<DB: DrawingBackend>(
     let area = area.titled(title, st.title()).map_err(err)?;
     let mut series = Vec::new();
     for (c, name) in view.classes.iter().enumerate() {
-        let pick = |clean: bool| -> Vec<(f64, f64)> {
-            view.mining
-                .iter()
-                .filter_map(|(e, r)| {
-                    let t = r.thresholds.as_ref()?;
-                    let v = if clean {
-                        t.clean.get(c)
-                    } else {
-                        t.noisy.get(c)
-                    };
-                    v.map(|v| (*e as f64, *v as f64))
-                })
-                .collect()
-        };
+        let pick = |clean: bool| view.threshold_series(c, clean);
         series.push(Series::new(name.clone(), color(c), pick(true)));
         series.push(
             Series::new(name.clone(), color(c), pick(false))

@@ -240,6 +240,19 @@ impl RunView {
         Ok(view)
     }
 
+    /// ASM's clean (or noisy) threshold of `class` at each epoch that had thresholds, as
+    /// (epoch, threshold).
+    pub fn threshold_series(&self, class: usize, clean: bool) -> Vec<(f64, f64)> {
+        self.mining
+            .iter()
+            .filter_map(|(e, r)| {
+                let t = r.thresholds.as_ref()?;
+                let v = if clean { &t.clean } else { &t.noisy };
+                v.get(class).map(|v| (*e as f64, *v as f64))
+            })
+            .collect()
+    }
+
     /// Training-set class counts, when known.
     pub fn train_counts(&self) -> Option<&[usize]> {
         self.data.as_ref().map(|d| d.train_counts.as_slice())

@@ -10,6 +10,18 @@ use ferlab::train::control::Control;
 use ferlab::train::engine::{Launch, prepare};
 use ferlab::train::trainer::{self, Outcome};
 
+/// Runs `cmd`, asserts it succeeded (showing its output if not) and returns its stdout.
+pub fn succeed(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// A small synthetic experiment that trains in seconds.
 pub fn tiny_experiment(out: &Path) -> Experiment {
     let text = format!(

@@ -57,17 +57,9 @@ impl ThresholdsPanel {
             .show(ui, |p| {
                 for (k, name) in view.classes.iter().enumerate() {
                     let pick = |clean: bool| -> Vec<[f64; 2]> {
-                        view.mining
-                            .iter()
-                            .filter_map(|(e, r)| {
-                                let t = r.thresholds.as_ref()?;
-                                let v = if clean {
-                                    t.clean.get(k)
-                                } else {
-                                    t.noisy.get(k)
-                                };
-                                v.map(|v| [*e as f64, *v as f64])
-                            })
+                        view.threshold_series(k, clean)
+                            .into_iter()
+                            .map(|(e, v)| [e, v])
                             .collect()
                     };
                     let c = color(k);
