@@ -11,9 +11,11 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
 use ferlab::analysis::Metrics;
 use ferlab::analysis::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
+use ferlab::analysis::embedding::{EmbeddingFaces, EmbeddingSnapshot};
 use ferlab::config::MethodKind;
 use ferlab::data::DataStats;
 use ferlab::method::mining::{MiningQuality, MiningReport, MovedSample, SetQuality, Subset};
+use ferlab::method::rmfer::FilterReport;
 use ferlab::method::thresholds::ClassThresholds;
 use ferlab::train::event::{Event, TrainSummary};
 use ferlab::ui::Workbench;
@@ -230,6 +232,9 @@ fn fixed_view() -> RunView {
         resumed_at: None,
         config: String::new(),
     });
+    view.apply(&Event::EmbeddingFaces {
+        faces: Box::new(fixed_embedding_faces()),
+    });
     for epoch in 0..4 {
         // Class c is right on (10 + c + 2·epoch) of its 20 samples; the rest go to c+1.
         let (mut truth, mut pred) = (Vec::new(), Vec::new());
@@ -261,6 +266,10 @@ fn fixed_view() -> RunView {
             view.apply(&Event::Attention {
                 epoch,
                 snapshot: Box::new(fixed_attention(epoch)),
+            });
+            view.apply(&Event::Embedding {
+                epoch,
+                snapshot: Box::new(fixed_embedding(epoch)),
             });
         }
         view.apply(&Event::EpochEnd { epoch, train, val });
@@ -321,6 +330,79 @@ fn fixed_attention(epoch: usize) -> AttentionSnapshot {
         mean: 0.02 / (epoch + 1) as f32 + 0.003,
         count: 140,
         faces,
+    }
+}
+
+/// 70 validation faces (ten per class) on a ring of class clusters that tighten with the
+/// epoch; t-SNE and MDS coordinates are fixed here so the rendering is the same everywhere.
+fn fixed_embedding(epoch: usize) -> EmbeddingSnapshot {
+    let n = 70;
+    let spread = 0.5 / (epoch + 1) as f32;
+    let xy = |stretch: f32| -> Vec<f32> {
+        (0..n)
+            .flat_map(|i| {
+                let (c, j) = (i / 10, i % 10);
+                let angle = c as f32 / 7.0 * std::f32::consts::TAU;
+                let wobble = (j as f32 * 2.4).sin() * spread;
+                let radial = (j as f32 * 1.7).cos() * spread;
+                [
+                    stretch * (3.0 + radial) * angle.cos() + wobble,
+                    (3.0 + radial) * angle.sin() - wobble,
+                ]
+            })
+            .collect()
+    };
+    EmbeddingSnapshot {
+        epoch,
+        indices: (0..n).map(|i| 2 * i).collect(),
+        labels: (0..n).map(|i| (i / 10) as u32).collect(),
+        predictions: (0..n)
+            .map(|i| {
+                if i % 10 == 9 {
+                    ((i / 10 + 1) % 7) as u32
+                } else {
+                    (i / 10) as u32
+                }
+            })
+            .collect(),
+        tsne: xy(1.0),
+        mds: xy(0.6),
+        tsne_secs: 0.25,
+        mds_secs: 0.01,
+        centre_distance: (0..7)
+            .map(|c| Some(spread * (1.0 + 0.1 * c as f32)))
+            .collect(),
+        cosine_same: 0.8,
+        cosine_different: 0.5 - 0.1 * epoch as f32,
+        filter: Some(FilterReport {
+            epoch,
+            anchors: 100,
+            positive_candidates: 700,
+            positive_candidates_same: 420,
+            positives_kept: 100,
+            positives_kept_same: 71,
+            negative_candidates: 2000,
+            negative_candidates_different: 1740,
+            negatives_kept: 200,
+            negatives_kept_different: 196,
+            measured: true,
+        }),
+        note: None,
+    }
+}
+
+fn fixed_embedding_faces() -> EmbeddingFaces {
+    let side = 32usize;
+    let indices: Vec<usize> = (0..70).map(|i| 2 * i).collect();
+    let pixels: Vec<u8> = indices
+        .iter()
+        .flat_map(|&k| (0..side * side).map(move |i| ((i % side) * 4 + k) as u8))
+        .collect();
+    EmbeddingFaces {
+        image_size: side,
+        ids: indices.iter().map(|i| format!("val/{i}.png")).collect(),
+        indices,
+        pixels: ferlab::codec::base64_encode(&pixels),
     }
 }
 
@@ -428,8 +510,9 @@ fn panel_snapshot(
 #[test]
 fn each_panel_renders_like_its_snapshot() {
     use ferlab::ui::panels::{
-        attention::AttentionPanel, confusion::ConfusionPanel, curves::CurvesPanel, log::LogPanel,
-        mining::MiningPanel, per_class::PerClassPanel, thresholds::ThresholdsPanel,
+        attention::AttentionPanel, confusion::ConfusionPanel, curves::CurvesPanel,
+        embedding::EmbeddingPanel, log::LogPanel, mining::MiningPanel, per_class::PerClassPanel,
+        thresholds::ThresholdsPanel,
     };
     let mut results = SnapshotResults::new();
     let small = egui::vec2(640.0, 400.0);
@@ -464,6 +547,13 @@ fn each_panel_renders_like_its_snapshot() {
         egui::vec2(1000.0, 600.0),
         move |ui, v| attention.show(ui, v),
     );
+    let mut embedding = EmbeddingPanel::default();
+    panel_snapshot(
+        &mut results,
+        "panel_embedding",
+        egui::vec2(900.0, 480.0),
+        move |ui, v| embedding.show(ui, v),
+    );
     results.unwrap();
 }
 
@@ -489,6 +579,52 @@ fn threshold_and_mining_tabs_show_the_runs_mining() {
     h.state_mut().panels.mining.epoch = Some(2);
     h.run_steps(2);
     h.get_by_label_contains("Moved in epoch 2: 7 samples");
+}
+
+#[test]
+fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointer() {
+    let root = Path::new("target/workbench-embedding");
+    let presets = root.join("presets");
+    write_tiny_preset(&presets, &root.join("runs"), 4);
+    let mut h = harness(&presets);
+    h.state_mut().view = fixed_view();
+    h.run_steps(2);
+    h.get_by_label("Embeddings").click();
+    h.run_steps(2);
+    // The latest embedded epoch (4) with its measurements and the filter's ratios.
+    h.get_by_label_contains("epoch 4 · 70 faces · cosine same 0.800 / different 0.200, gap 0.600");
+    h.get_by_label_contains(
+        "kept positives with the anchor's expression 71.0% (all candidates 60.0%)",
+    );
+    // Each plot's caption beside its layout switch.
+    assert_eq!(h.query_all_by_label("t-SNE").count(), 2);
+    assert_eq!(h.query_all_by_label("MDS").count(), 2);
+    // Point at a face of the t-SNE plot: its face and labels show in the tooltip.
+    let (target, at) = h.state().panels.embedding.drawn[25];
+    h.hover_at(at);
+    h.run_steps(40);
+    let i = h
+        .state()
+        .panels
+        .embedding
+        .hovered
+        .expect("a point under the pointer");
+    // A class's points may overlap: the nearest one is of the same cluster.
+    assert_eq!(i / 10, target / 10);
+    let class = ferlab::data::classes::CANONICAL[i / 10];
+    h.get_by_label_contains(&format!("label: {class}"));
+    h.get_by_label_contains(&format!("val #{} val/{}.png", 2 * i, 2 * i));
+    // Back to epoch 2 through the panel's epoch choice.
+    h.state_mut().panels.embedding.pinned = Some(2);
+    h.run_steps(2);
+    h.get_by_label_contains("epoch 2 · 70 faces · cosine same 0.800 / different 0.400");
+    // The pane's figure is the embedding of the shown epoch.
+    let out = tempfile::tempdir().unwrap();
+    let svg_path = out.path().join("embedding.svg");
+    h.state_mut()
+        .export_figure(ferlab::figures::FigureKind::Embedding, &svg_path);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.contains("t-SNE") && svg.contains("classical MDS") && svg.contains("epoch 2,"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub mod attention;
 pub mod embed;
+pub mod embedding;
 pub mod metrics;
 pub mod results;
 

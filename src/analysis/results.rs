@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use crate::config::{Experiment, MethodKind, ThresholdMode};
+use crate::analysis::embedding::EmbeddingSnapshot;
+use crate::config::{ContrastPrior, Experiment, MethodKind, ThresholdMode};
 use crate::method::mining::MiningQuality;
 use crate::run::recorder;
 use crate::train::Event;
@@ -32,6 +33,8 @@ pub struct RunResult {
     pub imbalance_factor: f32,
     /// The resolved experiment, for looking up any setting by its dotted key.
     pub settings: toml::Table,
+    /// The last t-SNE / MDS embedding with its measurements, if the run made any.
+    pub embedding: Option<EmbeddingSnapshot>,
 }
 
 impl RunResult {
@@ -61,6 +64,16 @@ pub fn method_label(exp: &Experiment) -> String {
             };
             format!("ASM-{mode} [{}, {}]", a.noisy_threshold, a.clean_threshold)
         }
+        MethodKind::Rmfer => {
+            let r = &exp.method.rmfer;
+            match (r.ial, r.acl, r.prior) {
+                (false, false, _) => "RMFER w/o ACL & IAL".into(),
+                (true, false, _) => "RMFER w/o ACL".into(),
+                (false, true, _) => "RMFER w/o IAL".into(),
+                (true, true, ContrastPrior::Clip) => "RMFER".into(),
+                (true, true, ContrastPrior::Cosine) => "RMFER, ACL w/o clip prior".into(),
+            }
+        }
         other => other.key().to_uppercase(),
     }
 }
@@ -72,6 +85,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
     let mut exp = None;
     let mut epochs = Vec::new();
     let mut mining = None;
+    let mut embedding = None;
     let mut classes = Vec::new();
     let (mut first, mut last_time) = (None, 0.0);
     for r in &log.records {
@@ -91,6 +105,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
                 epochs.push((*epoch, val.clone()));
             }
             Event::Mining { report, .. } => mining = report.quality,
+            Event::Embedding { snapshot, .. } => embedding = Some((**snapshot).clone()),
             _ => {}
         }
     }
@@ -130,6 +145,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
         best_per_class: best.per_class.clone(),
         imbalance_factor: exp.corruption.imbalance_factor,
         settings: exp.to_toml().parse().unwrap_or_default(),
+        embedding,
     })
 }
 
@@ -234,6 +250,62 @@ impl Table {
         }
         Ok(Self {
             header,
+            rows,
+            values,
+        })
+    }
+
+    /// The feature-space table of RMFER's analysis, from each run's last embedding: best
+    /// accuracies, cosine similarity of same- and different-label pairs and their gap
+    /// (Tables 6, 13), mean distance to the class centre in the MDS plane (Table 14), and
+    /// the share of attention-filtered positives with the anchor's expression beside the
+    /// share among all candidates (Table 12). Runs without an embedding are an error.
+    pub fn embeddings(results: &[RunResult]) -> Result<Self, String> {
+        let header = [
+            "method",
+            "best overall %",
+            "best mean %",
+            "epoch",
+            "cos same",
+            "cos different",
+            "cos gap",
+            "centre distance",
+            "kept pos same %",
+            "candidate pos same %",
+            "kept neg different %",
+            "run",
+        ];
+        let pct = |v: Option<f32>| v.map_or("–".to_string(), |v| format!("{:.1}", 100.0 * v));
+        let mut rows = Vec::new();
+        let mut values = Vec::new();
+        for r in results {
+            let e = r.embedding.as_ref().ok_or_else(|| {
+                format!("{}: no embedding (set train.embedding_every > 0)", r.run)
+            })?;
+            let f = e.filter.as_ref();
+            rows.push(vec![
+                r.method.clone(),
+                format!("{:.2}", 100.0 * r.best_overall),
+                format!("{:.2}", 100.0 * r.best_mean),
+                (e.epoch + 1).to_string(),
+                format!("{:.3}", e.cosine_same),
+                format!("{:.3}", e.cosine_different),
+                format!("{:.3}", e.cosine_gap()),
+                e.mean_centre_distance()
+                    .map_or("–".into(), |d| format!("{d:.3}")),
+                pct(f.and_then(|f| f.kept_positive_ratio())),
+                pct(f.and_then(|f| f.candidate_positive_ratio())),
+                pct(f.and_then(|f| f.kept_negative_ratio())),
+                r.run.clone(),
+            ]);
+            let mut v = vec![None; header.len()];
+            v[1] = Some(r.best_overall);
+            v[2] = Some(r.best_mean);
+            v[6] = Some(e.cosine_gap());
+            values.push(v);
+        }
+        Ok(Self {
+            header: header.iter().map(|h| h.to_string()).collect(),
             rows,
             values,
         })
@@ -466,6 +538,7 @@ mod tests {
             best_per_class: vec![Some(mean - 0.1), Some(mean + 0.1)],
             imbalance_factor: 1.0,
             settings: toml::Table::new(),
+            embedding: None,
         }
     }
 

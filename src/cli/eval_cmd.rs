@@ -14,7 +14,7 @@ use ferlab::data::classes::{ClassMatch, match_class_folder};
 use ferlab::model::FerModel;
 use ferlab::run::{RunDir, checkpoint};
 use ferlab::train::device::{open_device, parse_device};
-use ferlab::train::evaluate::{AttentionRequest, evaluate};
+use ferlab::train::evaluate::{AttentionRequest, Extras, evaluate};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -139,11 +139,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
         &exp.augment,
         &device,
         None,
-        Some(&AttentionRequest {
-            epoch: 0,
-            gallery: Vec::new(),
-            least_consistent: 0,
-        }),
+        Extras {
+            attention: Some(&AttentionRequest {
+                epoch: 0,
+                gallery: Vec::new(),
+                least_consistent: 0,
+            }),
+            features_of: None,
+        },
     )?
     .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
     println!("checkpoint {}", ckpt.display());

@@ -124,10 +124,26 @@ impl Progress {
                     self.println(format!("{tag}{text}"));
                 }
             }
+            Event::Embedding { epoch, snapshot } => {
+                let centre = snapshot
+                    .mean_centre_distance()
+                    .map_or("n/a".to_string(), |d| format!("{d:.3}"));
+                self.println(format!(
+                    "           embedding of epoch {} ({} faces): t-SNE {:.2} s, MDS {:.2} s | cosine same {:.3} different {:.3} gap {:.3} | mean distance to class centre (MDS) {centre}",
+                    epoch + 1,
+                    snapshot.len(),
+                    snapshot.tsne_secs,
+                    snapshot.mds_secs,
+                    snapshot.cosine_same,
+                    snapshot.cosine_different,
+                    snapshot.cosine_gap(),
+                ));
+            }
             Event::Paused { .. }
             | Event::Resumed { .. }
             | Event::Checkpoint { .. }
             | Event::Mining { .. }
+            | Event::EmbeddingFaces { .. }
             | Event::Attention { .. } => {}
             Event::Stopped { epoch, step } => {
                 self.println(format!(

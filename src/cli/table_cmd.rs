@@ -18,6 +18,10 @@ pub struct TableArgs {
     /// run's best epoch.
     #[arg(long)]
     pub per_class: bool,
+    /// RMFER's feature-space measurements from each run's last t-SNE / MDS embedding:
+    /// cosine similarity gap, distance to class centre, attention-filter label ratios.
+    #[arg(long, conflicts_with_all = ["per_class", "grid"])]
+    pub embedding: bool,
     /// An ablation grid instead: rows are the values of the first dotted config key,
     /// columns those of the second, cells the best accuracy (mean ± sd over runs sharing
     /// both, e.g. seeds). Example: --grid method.asm.noisy_threshold,method.asm.clean_threshold
@@ -54,6 +58,8 @@ pub fn run(args: TableArgs) -> Result<()> {
     }
     let table = if let Some(keys) = &args.grid {
         grid(&results, keys, args.metric)?
+    } else if args.embedding {
+        Table::embeddings(&results).map_err(|e| anyhow!(e))?
     } else if args.per_class {
         Table::per_class(&results).map_err(|e| anyhow!(e))?
     } else {

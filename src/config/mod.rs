@@ -31,6 +31,8 @@ pub struct Experiment {
     pub schedule: ScheduleConfig,
     pub train: TrainConfig,
     pub output: OutputConfig,
+    /// Unlabeled faces for semi-supervised methods (RMFER's reaction clips).
+    pub unlabeled: UnlabeledConfig,
 }
 
 impl Default for Experiment {
@@ -48,6 +50,7 @@ impl Default for Experiment {
             schedule: ScheduleConfig::default(),
             train: TrainConfig::default(),
             output: OutputConfig::default(),
+            unlabeled: UnlabeledConfig::default(),
         }
     }
 }
@@ -142,6 +145,63 @@ impl Default for DataConfig {
             images: PathBuf::new(),
             drop_contempt: false,
             synthetic: SyntheticConfig::default(),
+        }
+    }
+}
+
+/// Where unlabeled faces come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlabeledSource {
+    /// No unlabeled data.
+    #[default]
+    None,
+    /// Procedural reaction clips (hidden expressions kept as ground truth).
+    SyntheticClips,
+    /// The user's clips laid out as `path/<video>/<frame>/<face_id>.png`.
+    Clips,
+}
+
+impl UnlabeledSource {
+    pub const ALL: [UnlabeledSource; 3] = [Self::None, Self::SyntheticClips, Self::Clips];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::SyntheticClips => "synthetic_clips",
+            Self::Clips => "clips",
+        }
+    }
+}
+
+/// Unlabeled reaction clips: faces of several people watching one trigger, rendered or
+/// read at the labelled data's image size and channels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UnlabeledConfig {
+    pub source: UnlabeledSource,
+    /// Root of the clips (`source = "clips"`).
+    pub path: PathBuf,
+    /// Synthetic clips: videos, people per video, frames per video.
+    pub videos: usize,
+    pub people: usize,
+    pub frames: usize,
+    /// Synthetic clips: the largest lag, in frames, of a person behind the trigger.
+    pub max_lag: usize,
+    /// Synthetic clips: chance that a person shows another expression in a frame.
+    pub deviation: f32,
+}
+
+impl Default for UnlabeledConfig {
+    fn default() -> Self {
+        Self {
+            source: UnlabeledSource::None,
+            path: PathBuf::new(),
+            videos: 12,
+            people: 8,
+            frames: 32,
+            max_lag: 2,
+            deviation: 0.15,
         }
     }
 }
@@ -310,10 +370,13 @@ pub enum MethodKind {
     Rul,
     /// Leave No Stone Unturned: re-balanced attention consistency and smooth labels.
     Lnsu,
+    /// RMFER: inter-sample attention and attention-based contrastive learning on
+    /// unlabeled reaction clips.
+    Rmfer,
 }
 
 impl MethodKind {
-    pub const ALL: [MethodKind; 8] = [
+    pub const ALL: [MethodKind; 9] = [
         Self::Ce,
         Self::Asm,
         Self::Scn,
@@ -322,6 +385,7 @@ impl MethodKind {
         Self::Eac,
         Self::Rul,
         Self::Lnsu,
+        Self::Rmfer,
     ];
 
     pub fn key(self) -> &'static str {
@@ -334,6 +398,7 @@ impl MethodKind {
             Self::Eac => "eac",
             Self::Rul => "rul",
             Self::Lnsu => "lnsu",
+            Self::Rmfer => "rmfer",
         }
     }
 }
@@ -353,6 +418,7 @@ pub struct MethodConfig {
     pub eac: EacConfig,
     pub rul: RulConfig,
     pub lnsu: LnsuConfig,
+    pub rmfer: RmferConfig,
 }
 
 impl Default for MethodConfig {
@@ -367,6 +433,7 @@ impl Default for MethodConfig {
             eac: EacConfig::default(),
             rul: RulConfig::default(),
             lnsu: LnsuConfig::default(),
+            rmfer: RmferConfig::default(),
         }
     }
 }
@@ -438,6 +505,76 @@ impl Default for LnsuConfig {
             epsilon: 0.3,
             attention_weight: 0.1,
             weight_scale: 0.1,
+        }
+    }
+}
+
+/// Where ACL's candidate positives and negatives come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContrastPrior {
+    /// The clip prior: the other faces of the anchor's frame are candidate positives, the
+    /// same person far apart in time candidate negatives.
+    #[default]
+    Clip,
+    /// No prior (the ablation): candidates are random unlabeled faces; the most similar
+    /// become positives, the least similar negatives.
+    Cosine,
+}
+
+impl ContrastPrior {
+    pub const ALL: [ContrastPrior; 2] = [Self::Clip, Self::Cosine];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Clip => "clip",
+            Self::Cosine => "cosine",
+        }
+    }
+}
+
+/// RMFER (Cho et al.; supp. Table 8 for the defaults). See `method::rmfer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RmferConfig {
+    /// Inter-sample attention learning: the attention classifier's loss (weight λ1).
+    pub ial: bool,
+    /// Attention-based contrastive learning on the unlabeled clips (weight λ2).
+    pub acl: bool,
+    pub lambda1: f32,
+    pub lambda2: f32,
+    /// Temperature τ of the cosine similarities.
+    pub tau: f32,
+    /// Fraction γ of the candidates the attention filter keeps.
+    pub gamma: f32,
+    /// Epochs of IAL pre-training before ACL starts.
+    pub epoch_pre: usize,
+    /// Candidate positives and negatives per anchor (at most; a frame may have fewer).
+    pub candidates: usize,
+    /// Unlabeled anchors per step.
+    pub anchors: usize,
+    /// Candidate negatives are the same person at least this many frames away.
+    pub min_gap: usize,
+    pub prior: ContrastPrior,
+    /// Width of the projection head's hidden and output layers.
+    pub projection_dim: usize,
+}
+
+impl Default for RmferConfig {
+    fn default() -> Self {
+        Self {
+            ial: true,
+            acl: true,
+            lambda1: 1.0,
+            lambda2: 0.1,
+            tau: 0.25,
+            gamma: 0.1,
+            epoch_pre: 3,
+            candidates: 50,
+            anchors: 16,
+            min_gap: 10,
+            prior: ContrastPrior::Clip,
+            projection_dim: 512,
         }
     }
 }
@@ -663,6 +800,10 @@ pub struct TrainConfig {
     pub attention_gallery: usize,
     /// The order an epoch visits the training split in.
     pub sampler: Sampler,
+    /// Embed validation features with t-SNE and MDS every this many epochs (0 = never).
+    pub embedding_every: usize,
+    /// Validation faces embedded (a fixed, class-stratified draw; 0 = all).
+    pub embedding_points: usize,
 }
 
 /// How an epoch orders the training samples.
@@ -699,6 +840,8 @@ impl Default for TrainConfig {
             attention_every: 1,
             attention_gallery: 32,
             sampler: Sampler::Shuffle,
+            embedding_every: 0,
+            embedding_points: 1000,
         }
     }
 }

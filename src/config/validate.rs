@@ -174,6 +174,9 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     c.range_usize("train.threads", t.threads, 0, 512);
     c.range_usize("train.log_every", t.log_every, 1, 1_000_000);
     c.range_usize("train.attention_gallery", t.attention_gallery, 1, 256);
+    if t.embedding_points == 1 {
+        c.fail("train.embedding_points", "must be 0 (all) or at least 2");
+    }
 
     if e.output.dir.as_os_str().is_empty() {
         c.fail("output.dir", "must not be empty");
@@ -284,6 +287,63 @@ fn check_methods(c: &mut Checker, e: &Experiment) {
         true,
     );
     c.positive("method.lnsu.weight_scale", m.lnsu.weight_scale as f64);
+    check_rmfer(c, e);
+}
+
+fn check_rmfer(c: &mut Checker, e: &Experiment) {
+    let r = &e.method.rmfer;
+    c.range_f64("method.rmfer.lambda1", r.lambda1 as f64, 0.0, 1000.0, true);
+    c.range_f64("method.rmfer.lambda2", r.lambda2 as f64, 0.0, 1000.0, true);
+    c.positive("method.rmfer.tau", r.tau as f64);
+    c.range_f64("method.rmfer.gamma", r.gamma as f64, 0.0, 1.0, true);
+    if r.gamma <= 0.0 {
+        c.fail("method.rmfer.gamma", "must be above 0");
+    }
+    c.range_usize("method.rmfer.candidates", r.candidates, 1, 1000);
+    c.range_usize("method.rmfer.anchors", r.anchors, 1, 1024);
+    c.range_usize("method.rmfer.projection_dim", r.projection_dim, 2, 4096);
+    let u = &e.unlabeled;
+    c.range_usize("unlabeled.videos", u.videos, 1, 10_000);
+    c.range_usize("unlabeled.frames", u.frames, 1, 100_000);
+    c.range_usize("unlabeled.people", u.people, 1, 1000);
+    c.range_f64("unlabeled.deviation", u.deviation as f64, 0.0, 1.0, true);
+    if u.source == super::UnlabeledSource::Clips && !u.path.is_dir() {
+        c.fail(
+            "unlabeled.path",
+            format!(
+                "{}: no such folder (expected <video>/<frame>/<face_id>.png under it)",
+                u.path.display()
+            ),
+        );
+    }
+    if e.method.name != MethodKind::Rmfer || !r.acl {
+        return;
+    }
+    if u.source == super::UnlabeledSource::None {
+        c.fail(
+            "unlabeled.source",
+            "RMFER's contrastive learning (method.rmfer.acl) needs unlabeled faces: \
+             \"synthetic_clips\" or \"clips\"",
+        );
+    }
+    if r.epoch_pre >= e.train.epochs {
+        c.fail(
+            "method.rmfer.epoch_pre",
+            format!(
+                "contrastive learning starts after epoch_pre; it must be below train.epochs ({}), got {}",
+                e.train.epochs, r.epoch_pre
+            ),
+        );
+    }
+    if r.prior == super::ContrastPrior::Clip
+        && u.people < 2
+        && u.source == super::UnlabeledSource::SyntheticClips
+    {
+        c.fail(
+            "unlabeled.people",
+            "the clip prior needs at least 2 people per frame for candidate positives",
+        );
+    }
 }
 
 fn check_data(c: &mut Checker, e: &Experiment) {

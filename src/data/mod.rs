@@ -17,6 +17,7 @@ pub mod rafdb;
 pub mod sampler;
 pub mod subsample;
 pub mod synthetic;
+pub mod unlabeled;
 
 use std::path::PathBuf;
 

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod compare;
 pub mod confusion;
 pub mod curves;
+pub mod embedding;
 pub mod mining;
 pub mod per_class;
 
@@ -30,10 +31,11 @@ pub enum FigureKind {
     Mining,
     Attention,
     FlipConsistency,
+    Embedding,
 }
 
 impl FigureKind {
-    pub const ALL: [FigureKind; 7] = [
+    pub const ALL: [FigureKind; 8] = [
         Self::Curves,
         Self::Confusion,
         Self::PerClass,
@@ -41,6 +43,7 @@ impl FigureKind {
         Self::Mining,
         Self::Attention,
         Self::FlipConsistency,
+        Self::Embedding,
     ];
 
     /// The file stem it is written under.
@@ -53,6 +56,7 @@ impl FigureKind {
             Self::Mining => "mining",
             Self::Attention => "attention",
             Self::FlipConsistency => "flip_consistency",
+            Self::Embedding => "embedding",
         }
     }
 
@@ -62,6 +66,11 @@ impl FigureKind {
             Self::Attention => FigureSize {
                 width_in: 7.5,
                 height_in: 3.9,
+                ..FigureSize::default()
+            },
+            Self::Embedding => FigureSize {
+                width_in: 7.5,
+                height_in: 4.0,
                 ..FigureSize::default()
             },
             Self::Confusion => FigureSize {
@@ -80,6 +89,7 @@ impl FigureKind {
             Self::Thresholds => view.mining.iter().any(|(_, r)| r.thresholds.is_some()),
             Self::Mining => !view.mining.is_empty(),
             Self::Attention | Self::FlipConsistency => !view.attention.is_empty(),
+            Self::Embedding => !view.embeddings.is_empty(),
         }
     }
 }
@@ -102,6 +112,15 @@ pub fn run_label(view: &RunView) -> String {
         Some(m) => format!("{m} - {}", view.run_id),
         None => view.run_id.clone(),
     }
+}
+
+/// The snapshot of 1-based `epoch` among `(epoch, snapshot)` pairs, or the latest.
+fn snapshot_at<T>(list: &[(usize, T)], epoch: Option<usize>) -> Option<&T> {
+    match epoch {
+        Some(e) => list.iter().find(|(x, _)| *x == e),
+        None => list.last(),
+    }
+    .map(|(_, s)| s)
 }
 
 /// Renders one figure of a run.
@@ -160,18 +179,27 @@ pub fn render(
             with_area!(areas, |a| mining::sets(a, st, view, &title))
         }
         FigureKind::Attention => {
-            let snap = match options.epoch {
-                Some(e) => view.attention.iter().find(|(x, _)| *x == e),
-                None => view.attention.last(),
-            }
-            .map(|(_, s)| s)
-            .ok_or_else(|| format!("{} has no attention snapshot at that epoch", view.run_id))?;
+            let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
+                format!("{} has no attention snapshot at that epoch", view.run_id)
+            })?;
             let title = format!("Class activation maps, original and flipped - {label}");
             with_area!(areas, |a| attention::grid(a, st, view, snap, &title))
         }
         FigureKind::FlipConsistency => {
             let title = format!("Flip consistency - {label}");
             with_area!(areas, |a| attention::flip_consistency(a, st, view, &title))
+        }
+        FigureKind::Embedding => {
+            let snap = snapshot_at(&view.embeddings, options.epoch)
+                .ok_or_else(|| format!("{} has no embedding at that epoch", view.run_id))?;
+            let title = format!("Validation features - {label}");
+            with_area!(areas, |a| embedding::draw(
+                a,
+                st,
+                &view.classes,
+                snap,
+                &title
+            ))
         }
     })
 }
@@ -412,6 +440,31 @@ pub(crate) mod tests {
                     faces,
                 },
             ));
+            // Twelve faces, four per class, in three clusters.
+            let xy: Vec<f32> = (0..12)
+                .flat_map(|i| {
+                    let (c, j) = ((i / 4) as f32, (i % 4) as f32);
+                    [3.0 * c + 0.2 * j, c * c - 0.1 * j]
+                })
+                .collect();
+            view.embeddings.push((
+                e,
+                crate::analysis::embedding::EmbeddingSnapshot {
+                    epoch: e - 1,
+                    indices: (0..12).collect(),
+                    labels: (0..12).map(|i| i / 4).collect(),
+                    predictions: (0..12).map(|i| i / 4).collect(),
+                    tsne: xy.clone(),
+                    mds: xy.iter().map(|v| v / 3.0).collect(),
+                    tsne_secs: 0.1,
+                    mds_secs: 0.01,
+                    centre_distance: vec![Some(0.25), Some(0.5), None],
+                    cosine_same: 0.9,
+                    cosine_different: 0.6,
+                    filter: None,
+                    note: None,
+                },
+            ));
         }
         view
     }
@@ -532,6 +585,16 @@ pub(crate) mod tests {
         assert_eq!(attention.matches("<image ").count(), 3 * 3 + 1);
         assert!(attention.contains("data:image/png;base64,"));
         assert!(attention.contains("flipped back") && attention.contains("MSE 0.010"));
+        let embedding = svg(FigureKind::Embedding, Some(2));
+        for text in [
+            "t-SNE",
+            "classical MDS",
+            "epoch 2, 12 validation faces",
+            "gap 0.300",
+            "mean distance to class centre (MDS) 0.375",
+        ] {
+            assert!(embedding.contains(text), "embedding lacks {text}");
+        }
         let flip = svg(FigureKind::FlipConsistency, None);
         assert!(flip.contains("flip MSE") && flip.contains("mean"));
     }
@@ -541,7 +604,9 @@ pub(crate) mod tests {
         let mut view = fixture_view();
         view.mining.clear();
         view.attention.clear();
+        view.embeddings.clear();
         assert!(!FigureKind::Thresholds.available(&view));
+        assert!(!FigureKind::Embedding.available(&view));
         let e = render(
             FigureKind::Attention,
             &view,

@@ -195,6 +195,7 @@ impl Method for Asm {
         EpochReport {
             mining: Some(report),
             notes,
+            filter: None,
         }
     }
 

@@ -87,6 +87,7 @@ impl Method for Lnsu {
         EpochReport {
             mining: None,
             notes,
+            filter: None,
         }
     }
 }

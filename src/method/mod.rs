@@ -11,6 +11,7 @@ pub mod flip_pair;
 pub mod lnsu;
 pub mod losses;
 pub mod mining;
+pub mod rmfer;
 pub mod rul;
 pub mod scn;
 pub mod soft;
@@ -21,6 +22,7 @@ use candle_core::{Device, Result, Tensor, Var};
 use crate::config::{Experiment, MethodKind};
 use crate::data::Split;
 use crate::data::augment::View;
+use crate::data::unlabeled::Unlabeled;
 use crate::model::FerModel;
 use mining::MiningReport;
 
@@ -59,6 +61,8 @@ impl StepContext {
 #[derive(Debug, Default)]
 pub struct EpochReport {
     pub mining: Option<MiningReport>,
+    /// RMFER's attention filter over the epoch's unlabeled anchors.
+    pub filter: Option<rmfer::FilterReport>,
     /// Lines for the run's log.
     pub notes: Vec<String>,
 }
@@ -115,11 +119,12 @@ pub trait Method: Send {
     }
 }
 
-/// Builds the experiment's method for `model` and its training split.
+/// Builds the experiment's method for `model`, its training split and its unlabeled faces.
 pub fn build(
     exp: &Experiment,
     model: &FerModel,
     train: &Split,
+    unlabeled: Option<std::sync::Arc<Unlabeled>>,
     device: &Device,
 ) -> Result<Box<dyn Method>> {
     let classes = model.num_classes();
@@ -148,5 +153,13 @@ pub fn build(
             exp.seed,
         )?),
         MethodKind::Lnsu => Box::new(lnsu::Lnsu::new(&exp.method.lnsu, &counts(), device)?),
+        MethodKind::Rmfer => Box::new(rmfer::Rmfer::new(
+            &exp.method.rmfer,
+            &exp.augment,
+            model,
+            unlabeled,
+            device,
+            exp.seed,
+        )?),
     })
 }

@@ -152,6 +152,7 @@ impl Method for Scn {
         EpochReport {
             mining: None,
             notes: vec![line],
+            filter: None,
         }
     }
 

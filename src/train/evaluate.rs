@@ -25,6 +25,8 @@ pub struct Evaluation {
     pub probabilities: Vec<f32>,
     /// Present when an attention request came with the call.
     pub attention: Option<AttentionSnapshot>,
+    /// Pooled features of the requested faces, in the order asked, `n × feature_dim`.
+    pub features: Option<Vec<f32>>,
 }
 
 /// Which faces an evaluation measures attention for.
@@ -35,6 +37,15 @@ pub struct AttentionRequest {
     pub gallery: Vec<usize>,
     /// How many of the least flip-consistent other faces to add.
     pub least_consistent: usize,
+}
+
+/// What an evaluation measures besides predictions and metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Class activation maps and flip consistency, with a snapshot of these faces.
+    pub attention: Option<&'a AttentionRequest>,
+    /// Keep the pooled features of these faces (for embeddings).
+    pub features_of: Option<&'a [usize]>,
 }
 
 /// Maps of every evaluated face, kept while the pass runs so the least consistent faces
@@ -58,9 +69,14 @@ pub fn evaluate(
     augment: &AugmentConfig,
     device: &Device,
     control: Option<&Control>,
-    attention: Option<&AttentionRequest>,
+    extras: Extras,
 ) -> Result<Option<Evaluation>> {
+    let Extras {
+        attention,
+        features_of,
+    } = extras;
     let k = model.num_classes;
+    let mut all_features: Vec<f32> = Vec::new();
     let spec = BatchSpec {
         order: (0..split.len()).collect(),
         batch_size,
@@ -84,6 +100,9 @@ pub fn evaluate(
         let x = Tensor::from_slice(&batch.views[0], (n, c, s, s), device)?;
         let y = Tensor::from_slice(&batch.labels, n, device)?;
         let out = model.forward(&x, Mode::Eval)?;
+        if features_of.is_some() {
+            all_features.extend(out.features.flatten_all()?.to_vec1::<f32>()?);
+        }
         if attention.is_some() {
             let flipped = model.forward(&flip_horizontal(&x)?, Mode::Eval)?;
             let maps = model.class_maps(&out.fmap)?;
@@ -120,11 +139,18 @@ pub fn evaluate(
         }
         _ => None,
     };
+    let features = features_of.map(|idx| {
+        let d = all_features.len() / split.len().max(1);
+        idx.iter()
+            .flat_map(|&i| all_features[i * d..(i + 1) * d].iter().copied())
+            .collect()
+    });
     Ok(Some(Evaluation {
         metrics,
         predictions,
         probabilities,
         attention,
+        features,
     }))
 }
 

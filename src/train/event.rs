@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::Metrics;
 use crate::analysis::attention::AttentionSnapshot;
+use crate::analysis::embedding::{EmbeddingFaces, EmbeddingSnapshot};
 use crate::data::DataStats;
 use crate::method::mining::MiningReport;
 
@@ -95,6 +96,15 @@ pub enum Event {
     Attention {
         epoch: usize,
         snapshot: Box<AttentionSnapshot>,
+    },
+    /// t-SNE and MDS of validation features, with the feature-space measurements.
+    Embedding {
+        epoch: usize,
+        snapshot: Box<EmbeddingSnapshot>,
+    },
+    /// The validation faces behind the embeddings' points (once per session).
+    EmbeddingFaces {
+        faces: Box<EmbeddingFaces>,
     },
     Checkpoint {
         epoch: usize,

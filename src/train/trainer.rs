@@ -14,15 +14,20 @@ use serde::{Deserialize, Serialize};
 
 use super::control::Control;
 use super::device::{describe, open_device, parse_device};
-use super::evaluate::{AttentionRequest, evaluate};
+use super::evaluate::{AttentionRequest, Extras, evaluate};
 use super::event::{Event, Level, Position, Summary, TrainSummary};
 use crate::analysis::Metrics;
 use crate::analysis::attention::gallery_indices;
+use crate::analysis::embedding::{
+    EmbeddingFaces, EmbeddingJob, EmbeddingWorker, embedding_indices,
+};
 use crate::config::Experiment;
 use crate::config::Sampler;
 use crate::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
 use crate::data::sampler::class_balanced_order;
+use crate::data::unlabeled::{self, Unlabeled};
 use crate::data::{self, DataStats, Dataset, Split};
+use crate::method::rmfer::FilterReport;
 use crate::method::{self, BatchTensors, Method, StepContext};
 use crate::model::pretrained::load_pretrained;
 use crate::model::{FerModel, load_into};
@@ -95,6 +100,12 @@ struct Session<'a> {
     stats: DataStats,
     /// Validation faces of the attention gallery (fixed for the run).
     gallery: Vec<usize>,
+    /// Validation faces embedded with t-SNE / MDS (fixed for the run).
+    embedded: Vec<usize>,
+    /// Embeds features off the training thread; present when embeddings are on.
+    embedder: Option<EmbeddingWorker>,
+    /// The method's attention-filter report of the last closed epoch.
+    last_filter: Option<FilterReport>,
 }
 
 /// Runs (or resumes) an experiment in `dir`, reporting to `sink`.
@@ -120,7 +131,14 @@ pub fn run(
         ),
     ));
     report_skipped(&dataset, sink);
-    let mut session = Session::new(exp, device, dataset, dir, sink)?;
+    let unlabeled = unlabeled::load(&exp)?.map(Arc::new);
+    if let Some(u) = &unlabeled {
+        sink(&Event::log(
+            Level::Info,
+            format!("unlabeled: {} ({} faces)", u.origin, u.len()),
+        ));
+    }
+    let mut session = Session::new(exp, device, dataset, unlabeled, dir, sink)?;
     if resume {
         session.restore()?;
     }
@@ -147,6 +165,7 @@ impl<'a> Session<'a> {
         exp: Experiment,
         device: Device,
         dataset: Dataset,
+        unlabeled: Option<Arc<Unlabeled>>,
         dir: RunDir,
         sink: Sink<'a>,
     ) -> Result<Self> {
@@ -161,7 +180,7 @@ impl<'a> Session<'a> {
             };
             sink(&Event::log(level, text));
         }
-        let method = method::build(&exp, &model, &dataset.train, &device)?;
+        let method = method::build(&exp, &model, &dataset.train, unlabeled, &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
         let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels);
@@ -173,8 +192,14 @@ impl<'a> Session<'a> {
             exp.train.attention_gallery,
             exp.seed,
         );
+        let embedded =
+            embedding_indices(&dataset.val.labels, k, exp.train.embedding_points, exp.seed);
+        let embedder = (exp.train.embedding_every > 0).then(EmbeddingWorker::spawn);
         Ok(Self {
             gallery,
+            embedded,
+            embedder,
+            last_filter: None,
             device,
             classes,
             train: Arc::new(dataset.train),
@@ -296,9 +321,16 @@ impl<'a> Session<'a> {
             resumed_at,
             config: self.exp.to_toml(),
         });
+        if self.embedder.is_some() {
+            let faces = EmbeddingFaces::of(&self.val, &self.embedded);
+            self.emit(Event::EmbeddingFaces {
+                faces: Box::new(faces),
+            });
+        }
         while self.state.position.epoch < self.exp.train.epochs {
             if let Some(pos) = self.train_epoch(control)? {
                 self.save(false)?;
+                self.flush_embeddings(true);
                 self.emit(Event::Stopped {
                     epoch: pos.epoch,
                     step: pos.step,
@@ -308,6 +340,7 @@ impl<'a> Session<'a> {
             let epoch = self.state.position.epoch;
             self.close_epoch(epoch);
             let attention = self.attention_request(epoch);
+            let embed = self.embedding_due(epoch);
             let Some(eval) = evaluate(
                 &self.model,
                 &self.val,
@@ -315,7 +348,10 @@ impl<'a> Session<'a> {
                 &self.exp.augment,
                 &self.device,
                 Some(control),
-                attention.as_ref(),
+                Extras {
+                    attention: attention.as_ref(),
+                    features_of: embed.then_some(self.embedded.as_slice()),
+                },
             )?
             else {
                 // Stopped during evaluation: the epoch's training is kept, evaluation redone.
@@ -325,6 +361,7 @@ impl<'a> Session<'a> {
                 };
                 self.state.position = pos;
                 self.save(false)?;
+                self.flush_embeddings(true);
                 self.emit(Event::Stopped {
                     epoch: pos.epoch,
                     step: pos.step,
@@ -348,11 +385,29 @@ impl<'a> Session<'a> {
                     snapshot: Box::new(snapshot),
                 });
             }
+            if let (Some(features), Some(worker)) = (eval.features, self.embedder.as_mut()) {
+                worker.submit(EmbeddingJob {
+                    epoch,
+                    labels: self
+                        .embedded
+                        .iter()
+                        .map(|&i| self.val.labels[i] as u32)
+                        .collect(),
+                    predictions: self.embedded.iter().map(|&i| eval.predictions[i]).collect(),
+                    dim: features.len() / self.embedded.len().max(1),
+                    features,
+                    indices: self.embedded.clone(),
+                    classes: self.classes.len(),
+                    seed: self.exp.seed,
+                    filter: self.last_filter.clone(),
+                });
+            }
             self.emit(Event::EpochEnd {
                 epoch,
                 train: summary,
                 val: eval.metrics,
             });
+            self.flush_embeddings(false);
             self.state.position = Position {
                 epoch: epoch + 1,
                 step: 0,
@@ -360,6 +415,7 @@ impl<'a> Session<'a> {
             self.state.sums = EpochSums::default();
             self.save(improved)?;
         }
+        self.flush_embeddings(true);
         let summary = self.summary()?;
         self.emit(Event::Finished {
             summary: summary.clone(),
@@ -378,6 +434,31 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Embeddings are computed every `embedding_every` epochs and at the last one.
+    fn embedding_due(&self, epoch: usize) -> bool {
+        let every = self.exp.train.embedding_every;
+        let last = epoch + 1 == self.exp.train.epochs;
+        every > 0 && ((epoch + 1).is_multiple_of(every) || last)
+    }
+
+    /// Sends the embeddings the worker has finished; with `wait`, waits for all of them.
+    fn flush_embeddings(&mut self, wait: bool) {
+        let Some(worker) = self.embedder.as_mut() else {
+            return;
+        };
+        let done = if wait { worker.drain() } else { worker.ready() };
+        for result in done {
+            let event = match result {
+                Ok(snapshot) => Event::Embedding {
+                    epoch: snapshot.epoch,
+                    snapshot: Box::new(snapshot),
+                },
+                Err(e) => Event::log(Level::Warn, format!("embedding failed: {e}")),
+            };
+            self.emit(event);
+        }
+    }
+
     /// Sends the method's end-of-epoch report, once per epoch (a run stopped during
     /// evaluation and resumed does not report twice).
     fn close_epoch(&mut self, epoch: usize) {
@@ -392,6 +473,7 @@ impl<'a> Session<'a> {
                 format!("epoch {}: {note}", epoch + 1),
             ));
         }
+        self.last_filter = report.filter;
         if let Some(report) = report.mining {
             self.emit(Event::Mining {
                 epoch,
@@ -559,6 +641,7 @@ impl<'a> Session<'a> {
             self.state.position.step = step + 1;
             if (step + 1).is_multiple_of(self.exp.train.log_every) || step + 1 == spe {
                 self.progress(epoch, step + 1, spe, loss, lr);
+                self.flush_embeddings(false);
             }
         }
     }

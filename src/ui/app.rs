@@ -14,6 +14,7 @@ use super::panels::attention::AttentionPanel;
 use super::panels::confusion::ConfusionPanel;
 use super::panels::curves::CurvesPanel;
 use super::panels::data::DataPanel;
+use super::panels::embedding::EmbeddingPanel;
 use super::panels::log::{LogPanel, duration};
 use super::panels::mining::MiningPanel;
 use super::panels::per_class::PerClassPanel;
@@ -33,6 +34,7 @@ pub enum Pane {
     Thresholds,
     Mining,
     Attention,
+    Embedding,
     Results,
     Log,
     Data,
@@ -49,6 +51,7 @@ impl Pane {
             Pane::Thresholds => Some(FigureKind::Thresholds),
             Pane::Mining => Some(FigureKind::Mining),
             Pane::Attention => Some(FigureKind::Attention),
+            Pane::Embedding => Some(FigureKind::Embedding),
             _ => None,
         }
     }
@@ -61,6 +64,7 @@ impl Pane {
             Pane::Thresholds => "Thresholds",
             Pane::Mining => "Sample mining",
             Pane::Attention => "Attention",
+            Pane::Embedding => "Embeddings",
             Pane::Results => "Results table",
             Pane::Log => "Log & progress",
             Pane::Data => "Data preview",
@@ -70,9 +74,8 @@ impl Pane {
 }
 
 /// The default arrangement: curves and a tab group (confusion, thresholds, mining,
-/// attention) on top; per-class accuracy and a tab group (log, data preview, runs browser,
-/// results table) below. Tabs can be
-/// dragged to rearrange.
+/// attention) on top; below, per-class accuracy and embeddings as tabs beside a tab group
+/// (log, data preview, runs browser, results table). Tabs can be dragged to rearrange.
 fn default_layout() -> Tree<Pane> {
     let mut tiles = Tiles::default();
     let curves = tiles.insert_pane(Pane::Curves);
@@ -81,6 +84,7 @@ fn default_layout() -> Tree<Pane> {
     let thresholds = tiles.insert_pane(Pane::Thresholds);
     let mining = tiles.insert_pane(Pane::Mining);
     let attention = tiles.insert_pane(Pane::Attention);
+    let embedding = tiles.insert_pane(Pane::Embedding);
     let results = tiles.insert_pane(Pane::Results);
     let log = tiles.insert_pane(Pane::Log);
     let data = tiles.insert_pane(Pane::Data);
@@ -88,7 +92,8 @@ fn default_layout() -> Tree<Pane> {
     let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining, attention]);
     let top = tiles.insert_horizontal_tile(vec![curves, analysis]);
     let tabs = tiles.insert_tab_tile(vec![log, data, runs, results]);
-    let bottom = tiles.insert_horizontal_tile(vec![per_class, tabs]);
+    let classes = tiles.insert_tab_tile(vec![per_class, embedding]);
+    let bottom = tiles.insert_horizontal_tile(vec![classes, tabs]);
     let root = tiles.insert_vertical_tile(vec![top, bottom]);
     Tree::new(egui::Id::unique("ferlab-layout"), root, tiles)
 }
@@ -105,6 +110,7 @@ pub struct Panels {
     pub thresholds: ThresholdsPanel,
     pub mining: MiningPanel,
     pub attention: AttentionPanel,
+    pub embedding: EmbeddingPanel,
     pub results: ResultsPanel,
     pub log: LogPanel,
     pub data: DataPanel,
@@ -145,6 +151,7 @@ impl Workbench {
                 thresholds: ThresholdsPanel,
                 mining: MiningPanel::default(),
                 attention: AttentionPanel::default(),
+                embedding: EmbeddingPanel::default(),
                 results: ResultsPanel::default(),
                 log: LogPanel,
                 data: DataPanel::default(),
@@ -315,6 +322,7 @@ impl Workbench {
         let options = FigureOptions {
             epoch: match kind {
                 FigureKind::Attention => self.panels.attention.epoch,
+                FigureKind::Embedding => self.panels.embedding.pinned,
                 _ => None,
             },
         };
@@ -563,6 +571,7 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
                 Pane::Thresholds => a.panels.thresholds.show(ui, a.view),
                 Pane::Mining => a.panels.mining.show(ui, a.view),
                 Pane::Attention => a.panels.attention.show(ui, a.view),
+                Pane::Embedding => a.panels.embedding.show(ui, a.view),
                 Pane::Results => a.panels.results.show(ui, &a.panels.runs.overlay, a.dialogs),
                 Pane::Log => a.panels.log.show(ui, a.view),
                 Pane::Data => {

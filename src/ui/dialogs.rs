@@ -18,6 +18,8 @@ pub enum Purpose {
     ImagesCsv,
     Pretrained,
     OutputDir,
+    /// Root of the unlabeled reaction clips.
+    ClipsDir,
     ExportFigure,
     /// A results table (csv, tex, md).
     ExportTable,
@@ -48,7 +50,7 @@ impl Dialogs {
     pub fn request(&mut self, purpose: Purpose, start: Option<PathBuf>, ctx: &egui::Context) {
         let mode = match purpose {
             Purpose::SavePreset | Purpose::ExportFigure | Purpose::ExportTable => Mode::SaveFile,
-            Purpose::OutputDir => Mode::Folder,
+            Purpose::OutputDir | Purpose::ClipsDir => Mode::Folder,
             _ => Mode::OpenFile,
         };
         let tx = self.tx.clone();

@@ -7,9 +7,9 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
-    AsmConfig, Backbone, BadImagePolicy, DataSource, Experiment, Kernels, LnsuConfig, MethodKind,
-    NoiseKind, OptimizerKind, Problem, RulConfig, Sampler, ScheduleKind, ScnConfig, SoftConfig,
-    ThresholdMode,
+    AsmConfig, Backbone, BadImagePolicy, ContrastPrior, DataSource, Experiment, Kernels,
+    LnsuConfig, MethodKind, NoiseKind, OptimizerKind, Problem, RmferConfig, RulConfig, Sampler,
+    ScheduleKind, ScnConfig, SoftConfig, ThresholdMode, UnlabeledConfig, UnlabeledSource,
 };
 
 pub struct ExperimentEditor {
@@ -140,6 +140,7 @@ impl ExperimentEditor {
             Purpose::ImagesCsv => self.experiment.data.images = path,
             Purpose::Pretrained => self.experiment.model.pretrained = Some(path),
             Purpose::OutputDir => self.experiment.output.dir = path,
+            Purpose::ClipsDir => self.experiment.unlabeled.path = path,
             Purpose::ExportFigure | Purpose::ExportTable => {}
         }
     }
@@ -452,7 +453,11 @@ impl ExperimentEditor {
                 }
                 MethodKind::Rul => rul_fields(f, ui, &mut m.rul),
                 MethodKind::Lnsu => lnsu_fields(f, ui, &mut m.lnsu),
+                MethodKind::Rmfer => rmfer_fields(f, ui, &mut m.rmfer),
             }
+        });
+        section(ui, "Unlabeled", e.method.name == MethodKind::Rmfer, |ui| {
+            unlabeled_fields(f, ui, &mut e.unlabeled);
         });
         section(ui, "Optimizer", true, |ui| {
             let o = &mut e.optimizer;
@@ -543,6 +548,16 @@ impl ExperimentEditor {
             });
             f.row(ui, "attention faces", "train.attention_gallery", |ui| {
                 ui.add(DragValue::new(&mut t.attention_gallery).range(1..=256))
+            });
+            f.row(ui, "embedding every", "train.embedding_every", |ui| {
+                ui.add(DragValue::new(&mut t.embedding_every).range(0..=10_000))
+                    .on_hover_text(
+                        "epochs between t-SNE / MDS embeddings of validation features; 0 = never",
+                    )
+            });
+            f.row(ui, "embedded faces", "train.embedding_points", |ui| {
+                ui.add(DragValue::new(&mut t.embedding_points).range(0..=20_000))
+                    .on_hover_text("validation faces embedded (class-stratified); 0 = all")
             });
             f.row(ui, "sampler", "train.sampler", |ui| {
                 choice(ui, "train.sampler", &mut t.sampler, &Sampler::ALL, |k| k.key())
@@ -688,6 +703,99 @@ fn lnsu_fields(f: &mut Fields, ui: &mut Ui, l: &mut LnsuConfig) {
     });
 }
 
+fn rmfer_fields(f: &mut Fields, ui: &mut Ui, r: &mut RmferConfig) {
+    f.row(ui, "IAL", "method.rmfer.ial", |ui| {
+        ui.checkbox(&mut r.ial, "inter-sample attention")
+    });
+    f.row(ui, "ACL", "method.rmfer.acl", |ui| {
+        ui.checkbox(&mut r.acl, "contrastive on unlabeled clips")
+    });
+    f.row(ui, "λ1 (IAL)", "method.rmfer.lambda1", |ui| {
+        ui.add(Slider::new(&mut r.lambda1, 0.0..=2.0))
+    });
+    f.row(ui, "λ2 (ACL)", "method.rmfer.lambda2", |ui| {
+        ui.add(Slider::new(&mut r.lambda2, 0.0..=2.0))
+    });
+    f.row(ui, "τ", "method.rmfer.tau", |ui| {
+        ui.add(Slider::new(&mut r.tau, 0.01..=1.0))
+    });
+    f.row(ui, "γ (filter)", "method.rmfer.gamma", |ui| {
+        ui.add(Slider::new(&mut r.gamma, 0.01..=1.0)).on_hover_text(
+            "share of candidates kept: most similar positives, least similar negatives",
+        )
+    });
+    f.row(ui, "epoch_pre", "method.rmfer.epoch_pre", |ui| {
+        ui.add(DragValue::new(&mut r.epoch_pre).range(0..=10_000))
+            .on_hover_text("epochs of IAL pre-training before ACL starts")
+    });
+    f.row(ui, "candidates", "method.rmfer.candidates", |ui| {
+        ui.add(DragValue::new(&mut r.candidates).range(1..=1000))
+    });
+    f.row(ui, "anchors / step", "method.rmfer.anchors", |ui| {
+        ui.add(DragValue::new(&mut r.anchors).range(1..=1024))
+    });
+    f.row(ui, "negative gap", "method.rmfer.min_gap", |ui| {
+        ui.add(DragValue::new(&mut r.min_gap).range(0..=100_000))
+            .on_hover_text("candidate negatives: the same person at least this many frames away")
+    });
+    f.row(ui, "prior", "method.rmfer.prior", |ui| {
+        choice(
+            ui,
+            "method.rmfer.prior",
+            &mut r.prior,
+            &ContrastPrior::ALL,
+            |p| p.key(),
+        )
+        .on_hover_text(
+            "clip: same frame / same person far apart; cosine: similarity only (ablation)",
+        )
+    });
+    f.row(ui, "projection dim", "method.rmfer.projection_dim", |ui| {
+        ui.add(DragValue::new(&mut r.projection_dim).range(2..=4096))
+    });
+}
+
+fn unlabeled_fields(f: &mut Fields, ui: &mut Ui, u: &mut UnlabeledConfig) {
+    f.row(ui, "source", "unlabeled.source", |ui| {
+        choice(
+            ui,
+            "unlabeled.source",
+            &mut u.source,
+            &UnlabeledSource::ALL,
+            |s| s.key(),
+        )
+    });
+    match u.source {
+        UnlabeledSource::None => {}
+        UnlabeledSource::Clips => {
+            f.path_row(
+                ui,
+                "clips",
+                "unlabeled.path",
+                &mut u.path,
+                Purpose::ClipsDir,
+            );
+        }
+        UnlabeledSource::SyntheticClips => {
+            f.row(ui, "videos", "unlabeled.videos", |ui| {
+                ui.add(DragValue::new(&mut u.videos).range(1..=10_000))
+            });
+            f.row(ui, "people / video", "unlabeled.people", |ui| {
+                ui.add(DragValue::new(&mut u.people).range(1..=1000))
+            });
+            f.row(ui, "frames", "unlabeled.frames", |ui| {
+                ui.add(DragValue::new(&mut u.frames).range(1..=100_000))
+            });
+            f.row(ui, "max lag", "unlabeled.max_lag", |ui| {
+                ui.add(DragValue::new(&mut u.max_lag).range(0..=1000))
+            });
+            f.row(ui, "deviation", "unlabeled.deviation", |ui| {
+                ui.add(Slider::new(&mut u.deviation, 0.0..=1.0))
+            });
+        }
+    }
+}
+
 /// Field paths the form shows, so their problems appear beside them.
 const FORM_PATHS: &[&str] = &[
     "name",
@@ -752,6 +860,25 @@ const FORM_PATHS: &[&str] = &[
     "method.lnsu.epsilon",
     "method.lnsu.attention_weight",
     "method.lnsu.weight_scale",
+    "method.rmfer.ial",
+    "method.rmfer.acl",
+    "method.rmfer.lambda1",
+    "method.rmfer.lambda2",
+    "method.rmfer.tau",
+    "method.rmfer.gamma",
+    "method.rmfer.epoch_pre",
+    "method.rmfer.candidates",
+    "method.rmfer.anchors",
+    "method.rmfer.min_gap",
+    "method.rmfer.prior",
+    "method.rmfer.projection_dim",
+    "unlabeled.source",
+    "unlabeled.path",
+    "unlabeled.videos",
+    "unlabeled.people",
+    "unlabeled.frames",
+    "unlabeled.max_lag",
+    "unlabeled.deviation",
     "optimizer.kind",
     "optimizer.lr",
     "optimizer.weight_decay",
@@ -773,6 +900,8 @@ const FORM_PATHS: &[&str] = &[
     "train.attention_every",
     "train.attention_gallery",
     "train.sampler",
+    "train.embedding_every",
+    "train.embedding_points",
     "output.dir",
 ];
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::Metrics;
 use crate::analysis::attention::AttentionSnapshot;
+use crate::analysis::embedding::{EmbeddingFaces, EmbeddingSnapshot};
 use crate::data::DataStats;
 use crate::method::mining::MiningReport;
 use crate::run::recorder;
@@ -71,6 +72,10 @@ pub struct RunView {
     pub mining: Vec<(usize, MiningReport)>,
     /// Attention snapshots, by 1-based epoch.
     pub attention: Vec<(usize, AttentionSnapshot)>,
+    /// t-SNE / MDS embeddings, by 1-based epoch.
+    pub embeddings: Vec<(usize, EmbeddingSnapshot)>,
+    /// The faces behind the embeddings' points.
+    pub embedding_faces: Option<EmbeddingFaces>,
     /// (fractional epoch, training loss) of each progress report.
     pub step_losses: Vec<(f64, f32)>,
     pub progress: Option<Progress>,
@@ -153,6 +158,12 @@ impl RunView {
                 self.attention.retain(|(e, _)| *e != epoch + 1);
                 self.attention.push((epoch + 1, (**snapshot).clone()));
             }
+            Event::Embedding { epoch, snapshot } => {
+                self.embeddings.retain(|(e, _)| *e != epoch + 1);
+                self.embeddings.push((epoch + 1, (**snapshot).clone()));
+                self.embeddings.sort_by_key(|(e, _)| *e);
+            }
+            Event::EmbeddingFaces { faces } => self.embedding_faces = Some((**faces).clone()),
             Event::Checkpoint { .. } => {}
             Event::Log { level, text } => self.log.push((*level, text.clone())),
             Event::Paused { .. } => self.status = RunStatus::Paused,
@@ -191,6 +202,7 @@ impl RunView {
         self.epochs.retain(|p| p.epoch <= at.epoch);
         self.mining.retain(|(e, _)| *e <= at.epoch);
         self.attention.retain(|(e, _)| *e <= at.epoch);
+        self.embeddings.retain(|(e, _)| *e <= at.epoch);
         let cut = at.epoch as f64
             + if self.steps_per_epoch > 0 {
                 at.step as f64 / self.steps_per_epoch as f64

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{ThemePreference, Ui};
 
 use super::app::{Pane, Workbench};
-use crate::config::{MethodKind, NoiseKind};
+use crate::config::{MethodKind, NoiseKind, Sampler, UnlabeledSource};
 
 /// One stop of the tour: set the workbench up, wait until it shows what it should, and
 /// optionally save a screenshot.
@@ -284,6 +284,36 @@ fn stops() -> Vec<Stop> {
             },
             ready: |t| !t.workbench.panels.runs.sweeps.is_empty(),
             shot: Some("workbench-sweep-dark.png"),
+        },
+        Stop {
+            what: "train RMFER with synthetic reaction clips and watch the embeddings",
+            setup: |t, ctx| {
+                t.workbench.widen_pane(Pane::Runs, 1.0);
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = "tour-rmfer".into();
+                exp.corruption.imbalance_factor = 1.0;
+                // RMFER's setting: few labelled faces, many unlabeled clip faces.
+                exp.data.synthetic.train_per_class = 100;
+                exp.method.name = MethodKind::Rmfer;
+                exp.method.rmfer.epoch_pre = 1;
+                exp.unlabeled.source = UnlabeledSource::SyntheticClips;
+                exp.optimizer.sam_rho = 0.05;
+                exp.train.sampler = Sampler::ClassBalanced;
+                exp.train.embedding_every = 1;
+                exp.train.epochs = t.options.epochs * 2;
+                t.workbench.show_pane(Pane::Embedding);
+                t.workbench.widen_pane(Pane::Embedding, 2.2);
+                t.workbench.start(ctx);
+            },
+            // During the run: a few embedded epochs in, the slider has somewhere to go.
+            ready: |t| t.workbench.view.embeddings.len() >= 3,
+            shot: Some("workbench-embedding-dark.png"),
+        },
+        Stop {
+            what: "let the RMFER run finish",
+            setup: |_, _| {},
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
         },
     ]
 }

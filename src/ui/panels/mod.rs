@@ -5,6 +5,7 @@ pub mod attention;
 pub mod confusion;
 pub mod curves;
 pub mod data;
+pub mod embedding;
 pub mod log;
 pub mod mining;
 pub mod per_class;

@@ -243,6 +243,7 @@ mod tests {
                 best_per_class: Vec::new(),
                 imbalance_factor: 1.0,
                 settings: toml::Table::new(),
+                embedding: None,
             };
             r.run = "x".into();
             Some(r)
