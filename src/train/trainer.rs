@@ -70,6 +70,10 @@ pub struct TrainState {
     /// The last epoch whose training the method has closed (its end-of-epoch report sent).
     #[serde(default)]
     pub closed_epoch: Option<usize>,
+    /// The method's attention-filter report of the last closed epoch (kept so a run stopped
+    /// during evaluation still sends it with that epoch's embedding).
+    #[serde(default)]
+    pub filter: Option<FilterReport>,
 }
 
 /// How a run ended.
@@ -104,8 +108,6 @@ struct Session<'a> {
     embedded: Vec<usize>,
     /// Embeds features off the training thread; present when embeddings are on.
     embedder: Option<EmbeddingWorker>,
-    /// The method's attention-filter report of the last closed epoch.
-    last_filter: Option<FilterReport>,
 }
 
 /// Runs (or resumes) an experiment in `dir`, reporting to `sink`.
@@ -199,7 +201,6 @@ impl<'a> Session<'a> {
             gallery,
             embedded,
             embedder,
-            last_filter: None,
             device,
             classes,
             train: Arc::new(dataset.train),
@@ -399,7 +400,7 @@ impl<'a> Session<'a> {
                     indices: self.embedded.clone(),
                     classes: self.classes.len(),
                     seed: self.exp.seed,
-                    filter: self.last_filter.clone(),
+                    filter: self.state.filter.clone(),
                 });
             }
             self.emit(Event::EpochEnd {
@@ -473,7 +474,7 @@ impl<'a> Session<'a> {
                 format!("epoch {}: {note}", epoch + 1),
             ));
         }
-        self.last_filter = report.filter;
+        self.state.filter = report.filter;
         if let Some(report) = report.mining {
             self.emit(Event::Mining {
                 epoch,
