@@ -487,17 +487,31 @@ fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
     assert_eq!(frames, [0, 0, 1, 2, 2, 3, 3]);
     // Frame "10" comes after "9".
     assert!(set.faces[5].path.ends_with("a/10/p1.png"));
+    // Loaded as unlabeled data (same face order): the clip prior's candidates.
+    let mut exp = ferlab::config::Experiment::default();
+    exp.data.image_size = 16;
+    exp.unlabeled.source = ferlab::config::UnlabeledSource::Clips;
+    exp.unlabeled.path = root.clone();
+    let u = ferlab::data::unlabeled::load(&exp).unwrap().unwrap();
+    assert_eq!(u.len(), 8);
+    assert!(u.truth.is_none(), "the user's clips carry no expressions");
     // Anchor: p1 in frame 1 (index 0). Positives: p2 of the same frame.
-    assert_eq!(set.positives(0), [1]);
+    assert_eq!(u.positives(0), [1]);
     // Negatives: p1 two or more frames away (frames "9" and "10").
-    let negatives: Vec<&std::path::Path> = set
+    let negatives: Vec<&str> = u
         .negatives(0, 2)
         .iter()
-        .map(|&i| set.faces[i].path.as_path())
+        .map(|&i| u.ids[i].as_str())
         .collect();
     assert_eq!(negatives.len(), 2);
-    assert!(negatives.iter().all(|p| p.file_name().unwrap() == "p1.png"));
-    assert!(set.positives(7).is_empty(), "alone in its frame");
+    assert!(
+        negatives.iter().all(|p| p.ends_with("p1.png")),
+        "{negatives:?}"
+    );
+    assert!(u.positives(7).is_empty(), "alone in its frame");
+    assert!(!u.anchors(2).contains(&7));
+    // p2 of video "a" and x of video "b" are different people.
+    assert_ne!(u.person[1], u.person[7]);
 
     // A file where a frame folder belongs is named.
     std::fs::write(root.join("b/stray.png"), "x").unwrap();

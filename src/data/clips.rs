@@ -1,8 +1,9 @@
 //! Reaction clips brought by the user: face crops laid out as
 //! `ROOT/<video>/<frame>/<face_id>.<png|jpg|jpeg|bmp>`, where `<face_id>` names the same
 //! person in every frame of a video. Frames sort by number when their names are numbers.
-//! RMFER's prior reads off this layout: faces of one frame are candidate positives (people
-//! reacting to the same moment), the same face far apart in time a candidate negative.
+//! RMFER's prior reads off this layout (`data::unlabeled` indexes it): faces of one frame
+//! are candidate positives (people reacting to the same moment), the same face far apart in
+//! time a candidate negative.
 
 use std::path::{Path, PathBuf};
 
@@ -107,25 +108,4 @@ pub fn scan_clips(root: &Path) -> Result<ClipSet, String> {
         return Err(format!("{}: no face images found", root.display()));
     }
     Ok(set)
-}
-
-impl ClipSet {
-    /// Candidate positives of face `a`: the other faces of its frame.
-    pub fn positives(&self, a: usize) -> Vec<usize> {
-        let f = &self.faces[a];
-        (0..self.faces.len())
-            .filter(|&i| i != a && self.faces[i].video == f.video && self.faces[i].frame == f.frame)
-            .collect()
-    }
-
-    /// Candidate negatives of face `a`: the same person in frames at least `min_gap` away.
-    pub fn negatives(&self, a: usize, min_gap: usize) -> Vec<usize> {
-        let f = &self.faces[a];
-        (0..self.faces.len())
-            .filter(|&i| {
-                let g = &self.faces[i];
-                g.video == f.video && g.person == f.person && g.frame.abs_diff(f.frame) >= min_gap
-            })
-            .collect()
-    }
 }
