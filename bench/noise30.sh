@@ -4,7 +4,8 @@
 #
 # Defaults are the reduced budget the README's numbers were measured with on 2 CPU cores
 # (10 epochs, at most 1,500 training faces per class, one conv per stage; SCN relabels
-# from epoch 5 instead of 10 so that relabelling happens at all). For the presets' full
+# from its fifth epoch instead of the tenth so that relabelling happens at all; the epoch
+# is counted from 1, as the official --relabel_epoch). For the presets' full
 # budget: EPOCHS=40 PER_CLASS=0 CONVS=2 SCN_RELABEL=10 bench/noise30.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -222,11 +222,119 @@ fn max_pool_with_kernel_equal_stride_matches_candle_forward() {
     let theirs = x.max_pool2d(2).unwrap();
     assert_eq!(max_abs_diff(&ours, &theirs), 0.0);
     check_finite_differences(
-        &[x],
+        std::slice::from_ref(&x),
         &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(),
         "max pool 2x2",
         &mut rng,
     );
+    // The candle path (CUDA, `kernels = "candle"`) must not inherit that backward: same
+    // values and gradients as ferlab's kernel, and as finite differences. Odd sizes drop
+    // the last row / column as PyTorch does.
+    for dims in [[3, 4, 12, 10], [2, 3, 9, 7]] {
+        let x = random(&dims, &mut rng);
+        assert_same(
+            std::slice::from_ref(&x),
+            &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(),
+            &|t| ops::max_pool2d(&t[0], 2, 2, 0, Kernels::Candle).unwrap(),
+            &format!("max pool 2x2 candle path {dims:?}"),
+            &mut rng,
+        );
+        check_finite_differences(
+            &[x],
+            &|t| ops::max_pool2d(&t[0], 2, 2, 0, Kernels::Candle).unwrap(),
+            "max pool 2x2, candle path",
+            &mut rng,
+        );
+    }
+    // Ties (flat backgrounds, erased patches, ReLU zeros): one element per window takes
+    // the gradient, the first, as in PyTorch and ferlab's kernel — not every tied one.
+    let flat = Tensor::ones((1, 2, 4, 6), candle_core::DType::F32, &Device::Cpu).unwrap();
+    assert_same(
+        &[flat],
+        &|t| ops::max_pool2d(&t[0], 2, 2, 0, AUTO).unwrap(),
+        &|t| ops::max_pool2d(&t[0], 2, 2, 0, Kernels::Candle).unwrap(),
+        "max pool 2x2 over ties",
+        &mut rng,
+    );
+}
+
+/// One training step of a whole model under `kernels`: its gradients and the change one
+/// SGD-with-momentum step makes to its weights, by parameter name.
+type Step = (Vec<(String, Tensor)>, Vec<(String, Tensor)>);
+
+fn train_step(
+    backbone: ferlab::config::Backbone,
+    kernels: Kernels,
+    x: &Tensor,
+    y: &Tensor,
+) -> Step {
+    use ferlab::config::{ModelConfig, OptimizerConfig, OptimizerKind};
+    use ferlab::model::{FerModel, Mode};
+    let cfg = ModelConfig {
+        backbone,
+        width: 8,
+        kernels,
+        dropout: 0.0,
+        ..ModelConfig::default()
+    };
+    let model = FerModel::new(&cfg, 1, 5, &Device::Cpu, 17).unwrap();
+    let params = model.parameters();
+    let before: Vec<Tensor> = params
+        .iter()
+        .map(|(_, v)| v.as_tensor().copy().unwrap())
+        .collect();
+    let out = model.forward(x, Mode::Train { seed: 1 }).unwrap();
+    let loss = ferlab::method::losses::cross_entropy(&out.logits, y, 0.0).unwrap();
+    let grads = loss.backward().unwrap();
+    let g = params
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                grads.get(v.as_tensor()).expect(n).copy().unwrap(),
+            )
+        })
+        .collect();
+    let opt = OptimizerConfig {
+        kind: OptimizerKind::Sgd,
+        lr: 0.1,
+        momentum: 0.9,
+        weight_decay: 5e-4,
+        ..OptimizerConfig::default()
+    };
+    let mut optimizer = ferlab::optim::Optimizer::new(&opt, params.clone(), kernels);
+    optimizer.step(&grads, 0.1).unwrap();
+    let updates = params
+        .iter()
+        .zip(&before)
+        .map(|((n, v), b)| (n.clone(), (v.as_tensor() - b).unwrap()))
+        .collect();
+    (g, updates)
+}
+
+#[test]
+fn whole_models_train_the_same_under_both_kernel_paths() {
+    // The stand-in for a GPU run: candle's operations (what CUDA executes) against
+    // ferlab's CPU kernels, forward + backward + one optimiser step, every tensor.
+    use ferlab::config::Backbone;
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for (backbone, size) in [(Backbone::SmallCnn, 24), (Backbone::Resnet18, 32)] {
+        let x = random(&[4, 1, size, size], &mut rng);
+        let y = Tensor::new(&[0u32, 3, 1, 4], &Device::Cpu).unwrap();
+        let (ga, wa) = train_step(backbone, AUTO, &x, &y);
+        let (gc, wc) = train_step(backbone, Kernels::Candle, &x, &y);
+        for ((name, a), (_, c)) in ga.iter().zip(&gc) {
+            let err = max_abs_diff(a, c) / max_abs(a).max(1e-6);
+            assert!(
+                err < 1e-3,
+                "{backbone:?} gradient of {name}: relative {err}"
+            );
+        }
+        for ((name, a), (_, c)) in wa.iter().zip(&wc) {
+            let err = max_abs_diff(a, c) / max_abs(a).max(1e-6);
+            assert!(err < 1e-3, "{backbone:?} update of {name}: relative {err}");
+        }
+    }
 }
 
 #[test]

@@ -114,13 +114,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if !skipped.is_empty() {
         eprintln!("warning: skipped {} unreadable images", skipped.len());
     }
-    let model = FerModel::new(
-        &exp.model,
-        exp.data.channels,
-        classes.len(),
-        &device,
-        exp.seed,
-    )?;
+    let model = FerModel::for_experiment(&exp, classes.len(), &device)?;
     let (tensors, _) = checkpoint::load(&ckpt, &device)?;
     let report = model.load(&tensors)?;
     if !report.missing.is_empty() || !report.mismatched.is_empty() {

@@ -452,17 +452,75 @@ impl Default for CbConfig {
     }
 }
 
+/// How EAC builds the second, mirrored view x2 of each training face.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EacSecondView {
+    /// As the official code: `separate` when the training labels are noisy (injected noise
+    /// or a noisy label list), `mirror` otherwise.
+    #[default]
+    Auto,
+    /// x2 = flip(x1): the augmented view mirrored, erasing and all (the official
+    /// clean-label path).
+    Mirror,
+    /// x2 = the mirrored raw face augmented on its own (its own crop and erasing); x1 is
+    /// never randomly flipped (the official noisy-label path).
+    Separate,
+}
+
+impl EacSecondView {
+    pub const ALL: [EacSecondView; 3] = [Self::Auto, Self::Mirror, Self::Separate];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Mirror => "mirror",
+            Self::Separate => "separate",
+        }
+    }
+}
+
 /// Erasing attention consistency (Zhang et al., ECCV 2022).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EacConfig {
     /// Weight λ of the flip-consistency loss between class activation maps.
     pub lambda: f32,
+    /// How the mirrored view is made.
+    pub second_view: EacSecondView,
 }
 
 impl Default for EacConfig {
     fn default() -> Self {
-        Self { lambda: 5.0 }
+        Self {
+            lambda: 5.0,
+            second_view: EacSecondView::Auto,
+        }
+    }
+}
+
+/// Where RUL's mixed embedding and its uncertainty come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RulArchitecture {
+    /// The official code: twin heads on the flattened last feature map (BatchNorm2d without
+    /// affine → dropout → linear → BatchNorm1d), one the embedding the classifier reads,
+    /// the other the log-variance; the classifier has its own learning-rate scale.
+    #[default]
+    Official,
+    /// The pooled features are mixed and classified by the model's head; one linear layer
+    /// gives the log-variance (ferlab's first reading of the paper).
+    Pooled,
+}
+
+impl RulArchitecture {
+    pub const ALL: [RulArchitecture; 2] = [Self::Official, Self::Pooled];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Official => "official",
+            Self::Pooled => "pooled",
+        }
     }
 }
 
@@ -470,18 +528,27 @@ impl Default for EacConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RulConfig {
-    /// Width of the log-variance branch whose mean exp is a sample's uncertainty.
+    pub architecture: RulArchitecture,
+    /// Width of the embedding and of the log-variance whose mean exp is a sample's
+    /// uncertainty (the official `out_dim`, 64).
     pub uncertainty_dim: usize,
     /// Weight each label's loss by the relative uncertainty (the paper) instead of ½ each
     /// (the official code's "add-up" loss).
     pub relative_loss: bool,
+    /// Dropout of the official heads (0.4).
+    pub head_dropout: f32,
+    /// The classifier's learning rate as a multiple of the optimiser's (official: 10).
+    pub classifier_lr_scale: f64,
 }
 
 impl Default for RulConfig {
     fn default() -> Self {
         Self {
+            architecture: RulArchitecture::Official,
             uncertainty_dim: 64,
             relative_loss: false,
+            head_dropout: 0.4,
+            classifier_lr_scale: 10.0,
         }
     }
 }
@@ -629,20 +696,44 @@ impl Default for AsmConfig {
     }
 }
 
+/// Which samples of a batch SCN may relabel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelabelScope {
+    /// Every sample of the batch (the official code).
+    #[default]
+    Batch,
+    /// Only the low-importance group (the paper's wording).
+    LowGroup,
+}
+
+impl RelabelScope {
+    pub const ALL: [RelabelScope; 2] = [Self::Batch, Self::LowGroup];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Batch => "batch",
+            Self::LowGroup => "low_group",
+        }
+    }
+}
+
 /// Self-Cure Network (Wang et al., CVPR 2020).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScnConfig {
-    /// Fraction of each batch in the high-importance group.
+    /// Fraction of each batch in the high-importance group (its size ⌊ratio·n⌋, at least 1).
     pub high_ratio: f32,
     /// Margin δ1 between the mean importance of the high and low groups.
     pub margin: f32,
     /// Weight γ of the rank regularisation.
     pub rank_weight: f32,
-    /// First epoch (0-based) at which low-importance samples may be relabelled.
+    /// First epoch, counted from 1 as the official `--relabel_epoch`, whose samples may be
+    /// relabelled (10: the tenth epoch, ferlab's 0-based epoch 9).
     pub relabel_epoch: usize,
     /// Relabel when max_k p_k − p_y exceeds this margin δ2.
     pub relabel_margin: f32,
+    pub relabel_scope: RelabelScope,
 }
 
 impl Default for ScnConfig {
@@ -653,6 +744,7 @@ impl Default for ScnConfig {
             rank_weight: 1.0,
             relabel_epoch: 10,
             relabel_margin: 0.2,
+            relabel_scope: RelabelScope::Batch,
         }
     }
 }
@@ -671,6 +763,12 @@ pub struct SoftConfig {
     pub rampup_epochs: f32,
     /// EMA decay of the teacher's weights.
     pub ema_decay: f32,
+    /// The student's SCN-style importance module (the official default): CE on α·logits,
+    /// the consistency term on the plain logits. Off = the official `baseline_mt` variant.
+    pub student_attention: bool,
+    /// Ramp the consistency weight with the fraction of the epoch done (smooth) instead of
+    /// the completed epoch count (the official code).
+    pub fractional_rampup: bool,
 }
 
 impl Default for SoftConfig {
@@ -681,6 +779,8 @@ impl Default for SoftConfig {
             consistency: 10.0,
             rampup_epochs: 5.0,
             ema_decay: 0.999,
+            student_attention: true,
+            fractional_rampup: false,
         }
     }
 }

@@ -273,6 +273,23 @@ fn check_methods(c: &mut Checker, e: &Experiment) {
     c.range_f64("method.eac.lambda", m.eac.lambda as f64, 0.0, 1000.0, true);
     c.range_usize("method.rul.uncertainty_dim", m.rul.uncertainty_dim, 1, 4096);
     c.range_f64(
+        "method.rul.head_dropout",
+        m.rul.head_dropout as f64,
+        0.0,
+        1.0,
+        false,
+    );
+    c.range_f64(
+        "method.rul.classifier_lr_scale",
+        m.rul.classifier_lr_scale,
+        0.0,
+        1e6,
+        false,
+    );
+    if m.rul.classifier_lr_scale <= 0.0 {
+        c.fail("method.rul.classifier_lr_scale", "must be above 0");
+    }
+    c.range_f64(
         "method.lnsu.epsilon",
         m.lnsu.epsilon as f64,
         0.0,

@@ -15,6 +15,11 @@ pub enum View {
     Flipped,
     /// Training augmentation followed by random erasing (a "strong" view).
     Strong,
+    /// The training augmentation without its random flip (EAC's x1 on noisy labels).
+    TrainUnflipped,
+    /// The face mirrored, then the training augmentation without its random flip: EAC's
+    /// x2 on noisy labels, the mirror of `TrainUnflipped` with its own crop and erasing.
+    TrainMirrored,
 }
 
 /// Writes the normalised, augmented `C × S × S` image into `out`.
@@ -34,8 +39,13 @@ pub fn make_view(
     match view {
         View::Plain => {}
         View::Flipped => hflip(out, channels, size),
-        View::Train | View::Strong => {
-            if cfg.hflip && rng.random_bool(0.5) {
+        View::Train | View::Strong | View::TrainUnflipped | View::TrainMirrored => {
+            let flip = match view {
+                View::TrainUnflipped => false,
+                View::TrainMirrored => true,
+                _ => cfg.hflip && rng.random_bool(0.5),
+            };
+            if flip {
                 hflip(out, channels, size);
             }
             if cfg.crop_padding > 0 {
@@ -68,7 +78,7 @@ pub fn make_view(
         *v = (*v - cfg.mean) / cfg.std;
     }
     let erase_p = match view {
-        View::Train => cfg.erase_prob,
+        View::Train | View::TrainUnflipped | View::TrainMirrored => cfg.erase_prob,
         View::Strong => 1.0,
         _ => 0.0,
     };
@@ -145,6 +155,52 @@ mod tests {
             std: 1.0,
             ..AugmentConfig::default()
         }
+    }
+
+    #[test]
+    fn eac_separate_views_are_mirrors_with_their_own_draws() {
+        let px: Vec<u8> = (0..64).map(|i| (i * 4) as u8).collect();
+        let flip_only = AugmentConfig {
+            hflip: true,
+            crop_padding: 0,
+            brightness: 0.0,
+            contrast: 0.0,
+            erase_prob: 0.0,
+            ..cfg()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for _ in 0..8 {
+            let (mut a, mut b) = ([0.0f32; 64], [0.0f32; 64]);
+            make_view(
+                &px,
+                1,
+                8,
+                View::TrainUnflipped,
+                &flip_only,
+                &mut rng,
+                &mut a,
+            );
+            make_view(&px, 1, 8, View::TrainMirrored, &flip_only, &mut rng, &mut b);
+            // Never flipped at random: x1 is the face as given, x2 always its mirror.
+            let plain: Vec<f32> = px.iter().map(|&p| p as f32 / 255.0).collect();
+            assert_eq!(a.to_vec(), plain);
+            hflip(&mut b, 1, 8);
+            assert_eq!(a, b);
+        }
+        // With erasing always on, each view erases its own patch.
+        let erase = AugmentConfig {
+            erase_prob: 1.0,
+            ..flip_only
+        };
+        let (mut a, mut b) = ([0.0f32; 64], [0.0f32; 64]);
+        let mut differ = false;
+        for _ in 0..8 {
+            make_view(&px, 1, 8, View::TrainUnflipped, &erase, &mut rng, &mut a);
+            make_view(&px, 1, 8, View::TrainMirrored, &erase, &mut rng, &mut b);
+            hflip(&mut b, 1, 8);
+            differ |= a != b;
+        }
+        assert!(differ);
     }
 
     #[test]

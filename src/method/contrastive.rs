@@ -2,7 +2,6 @@
 //! softmax, and the attention-based contrastive loss with its candidate filter.
 
 use candle_core::{D, Result, Tensor};
-use candle_nn::ops::softmax_last_dim;
 
 /// What the self mask puts on the diagonal before the softmax (the official code's −1e7).
 const SELF_MASK: f64 = -1e7;
@@ -25,13 +24,25 @@ pub fn scaled_cosine(z: &Tensor, tau: f64) -> Result<Tensor> {
 
 /// Self-masking softmax: S with its diagonal set to −1e7, softmax over each row, so a
 /// sample attends to the others and never to itself. N × N, rows sum to 1.
+///
+/// The softmax is built from differentiable primitives: IAL trains the projection head
+/// and the backbone through it. (candle-nn's `softmax_last_dim` has no backward pass, so
+/// with it the projection head never left its initialisation.)
 pub fn self_masking_attention(z: &Tensor, tau: f64) -> Result<Tensor> {
     let s = scaled_cosine(z, tau)?;
     let n = s.dim(0)?;
     let eye = Tensor::eye(n, s.dtype(), s.device())?;
     // S·(1 − I) + (−1e7)·I.
     let masked = ((s * (1.0 - &eye)?)? + (eye * SELF_MASK)?)?;
-    softmax_last_dim(&masked)
+    row_softmax(&masked)
+}
+
+/// Softmax over the last dimension with a backward pass. The row maximum is subtracted
+/// detached: the softmax does not depend on the shift, so no gradient is lost.
+pub fn row_softmax(x: &Tensor) -> Result<Tensor> {
+    let m = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&m)?.exp()?;
+    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
 }
 
 /// Attention features: each sample's feature replaced by the attention-weighted mix of the
@@ -40,16 +51,34 @@ pub fn attention_features(attention: &Tensor, features: &Tensor) -> Result<Tenso
     attention.matmul(features)
 }
 
-/// Indices of the candidates to keep (computed without gradients): positives whose
-/// similarity to the anchor is at or above the (1 − γ) quantile of the positives', and
-/// negatives at or below the γ quantile of the negatives' — the γ most similar candidate
-/// positives and the γ least similar candidate negatives; at least one of each.
+/// `torch.quantile`'s default (linear interpolation between the order statistics at
+/// position q·(n − 1)); `None` for no values.
+pub fn quantile(values: &[f32], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v: Vec<f64> = values.iter().map(|&x| x as f64).collect();
+    v.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+/// Indices of the candidates to keep (computed without gradients), as the official code
+/// selects them: positives whose similarity to the anchor is strictly above the (1 − γ)
+/// quantile of the candidate positives' similarities, negatives strictly below the γ
+/// quantile of the negatives'. Positives come most similar first, negatives least similar
+/// first.
+///
+/// One departure, on purpose: where the strict comparison keeps nothing (a single
+/// candidate, or all similarities equal) the most similar positive and the least similar
+/// negative are kept, so an anchor with candidates always has a loss term. The official
+/// code would divide by an empty sum there.
 pub fn filter_candidates(
     positive_similarity: &[f32],
     negative_similarity: &[f32],
     gamma: f32,
 ) -> (Vec<usize>, Vec<usize>) {
-    let keep = |len: usize| ((gamma * len as f32).round() as usize).clamp(1, len.max(1));
     let ranked = |sims: &[f32], descending: bool| -> Vec<usize> {
         let mut idx: Vec<usize> = (0..sims.len()).collect();
         idx.sort_by(|&a, &b| {
@@ -58,11 +87,29 @@ pub fn filter_candidates(
         });
         idx
     };
-    let mut pos = ranked(positive_similarity, true);
-    pos.truncate(keep(positive_similarity.len()));
-    let mut neg = ranked(negative_similarity, false);
-    neg.truncate(keep(negative_similarity.len()));
-    (pos, neg)
+    // γ as written (0.1, not the f32's 0.10000000149), so that q·(n − 1) lands where
+    // `torch.quantile(S, 1 - 0.1)` puts it: at n = 11 exactly on an order statistic.
+    let gamma: f64 = gamma.to_string().parse().unwrap_or(gamma as f64);
+    let keep = |sims: &[f32], descending: bool| -> Vec<usize> {
+        let order = ranked(sims, descending);
+        let q = if descending { 1.0 - gamma } else { gamma };
+        let Some(threshold) = quantile(sims, q) else {
+            return order;
+        };
+        let passes = |s: f32| {
+            if descending {
+                s as f64 > threshold
+            } else {
+                (s as f64) < threshold
+            }
+        };
+        let kept = order.iter().take_while(|&&i| passes(sims[i])).count();
+        order[..kept.max(1)].to_vec()
+    };
+    (
+        keep(positive_similarity, true),
+        keep(negative_similarity, false),
+    )
 }
 
 /// The attention-based contrastive loss, averaged over anchors: for each anchor,
@@ -171,5 +218,84 @@ mod tests {
         // At least one of each, even for few candidates.
         let (p, n) = filter_candidates(&[0.3, 0.9], &[0.5], 0.1);
         assert_eq!((p, n), (vec![1], vec![0]));
+        // All equal: nothing is strictly above the quantile; the guard keeps one.
+        let (p, n) = filter_candidates(&[0.5; 4], &[0.5; 4], 0.1);
+        assert_eq!((p.len(), n.len()), (1, 1));
+    }
+
+    #[test]
+    fn filter_follows_the_official_quantile_rule_at_small_pools() {
+        // torch.quantile(arange(12), 0.9) = 9.9: 10 and 11 are strictly above it, where
+        // keeping round(γ·n) = 1 would keep only 11. The same at 13 and 14 candidates.
+        for (n, want) in [
+            (12usize, 2usize),
+            (13, 2),
+            (14, 2),
+            (15, 2),
+            (11, 1),
+            (20, 2),
+        ] {
+            let sims: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let (p, neg) = filter_candidates(&sims, &sims, 0.1);
+            assert_eq!(p.len(), want, "{n} candidates");
+            assert_eq!(neg.len(), want, "{n} candidates");
+            assert_eq!(p[0], n - 1);
+            assert_eq!(neg[0], 0);
+        }
+        let q = quantile(&[0.0, 1.0, 2.0, 3.0], 0.9).unwrap();
+        assert!((q - 2.7).abs() < 1e-12, "{q}");
+    }
+
+    #[test]
+    fn attention_passes_gradient_to_the_projections() {
+        // d/dz of Σ_ij A_ij·c_ij by central differences against backprop.
+        let dev = Device::Cpu;
+        let z0 = [
+            [0.3f64, -0.2, 0.5],
+            [0.1, 0.4, -0.3],
+            [-0.6, 0.2, 0.1],
+            [0.2, 0.2, 0.7],
+        ];
+        let c = Tensor::new(
+            &[
+                [0.0f64, 1.0, -2.0, 0.5],
+                [0.3, 0.0, 1.5, -1.0],
+                [2.0, -0.7, 0.0, 0.4],
+                [-0.2, 0.9, 1.1, 0.0],
+            ],
+            &dev,
+        )
+        .unwrap();
+        let f = |z: &Tensor| -> Tensor {
+            (self_masking_attention(z, 0.25).unwrap() * &c)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+        };
+        let z = candle_core::Var::new(&z0, &dev).unwrap();
+        let grads = f(z.as_tensor()).backward().unwrap();
+        let g = grads.get(z.as_tensor()).expect("a gradient reaches z");
+        let g = g.to_vec2::<f64>().unwrap();
+        let h = 1e-6;
+        let mut nonzero = 0;
+        for i in 0..4 {
+            for j in 0..3 {
+                let at = |d: f64| {
+                    let mut zz = z0;
+                    zz[i][j] += d;
+                    f(&Tensor::new(&zz, &dev).unwrap())
+                        .to_scalar::<f64>()
+                        .unwrap()
+                };
+                let fd = (at(h) - at(-h)) / (2.0 * h);
+                assert!(
+                    (g[i][j] - fd).abs() < 1e-6,
+                    "({i}, {j}): {} vs {fd}",
+                    g[i][j]
+                );
+                nonzero += (fd.abs() > 1e-3) as usize;
+            }
+        }
+        assert!(nonzero > 6);
     }
 }

@@ -17,8 +17,18 @@ pub struct FlipPair {
 /// the maps use the head's weights detached, as the official code does, so the consistency
 /// loss trains the backbone only.
 pub fn forward_with_flip(model: &FerModel, x: &Tensor, seed: u64) -> Result<FlipPair> {
+    forward_pair(model, x, &flip_horizontal(x)?, seed)
+}
+
+/// The same for a given mirrored view `x_mirrored` of `x` (augmented on its own).
+pub fn forward_pair(
+    model: &FerModel,
+    x: &Tensor,
+    x_mirrored: &Tensor,
+    seed: u64,
+) -> Result<FlipPair> {
     let out = model.forward(x, Mode::Train { seed })?;
-    let flipped = model.forward(&flip_horizontal(x)?, Mode::Train { seed })?;
+    let flipped = model.forward(x_mirrored, Mode::Train { seed })?;
     let head = model.fc.weight.as_tensor().detach();
     let maps = class_maps(&out.fmap, &head)?;
     let maps_flipped = class_maps(&flipped.fmap, &head)?;

@@ -8,6 +8,8 @@ pub mod ce;
 pub mod contrastive;
 pub mod eac;
 pub mod flip_pair;
+#[cfg(test)]
+mod gradient_check;
 pub mod lnsu;
 pub mod losses;
 pub mod mining;
@@ -93,6 +95,12 @@ pub trait Method: Send {
         Vec::new()
     }
 
+    /// The learning rate of the trainable tensor `name` (of the model or the method) as a
+    /// multiple of the optimiser's.
+    fn lr_scale(&self, _name: &str) -> f64 {
+        1.0
+    }
+
     /// Tensors the method keeps but does not train (a teacher's weights); saved in
     /// checkpoints.
     fn buffers(&self) -> Vec<(String, Var)> {
@@ -143,15 +151,8 @@ pub fn build(
         )?),
         MethodKind::Soft => Box::new(soft::Soft::new(exp, model, device)?),
         MethodKind::Cb => Box::new(cb::ClassBalanced::new(&exp.method.cb, &counts(), device)?),
-        MethodKind::Eac => Box::new(eac::Eac {
-            cfg: exp.method.eac.clone(),
-        }),
-        MethodKind::Rul => Box::new(rul::Rul::new(
-            &exp.method.rul,
-            model.feature_dim(),
-            device,
-            exp.seed,
-        )?),
+        MethodKind::Eac => Box::new(eac::Eac::new(exp)),
+        MethodKind::Rul => Box::new(rul::Rul::new(&exp.method.rul, model, device, exp.seed)?),
         MethodKind::Lnsu => Box::new(lnsu::Lnsu::new(&exp.method.lnsu, &counts(), device)?),
         MethodKind::Rmfer => Box::new(rmfer::Rmfer::new(
             &exp.method.rmfer,

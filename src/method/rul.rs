@@ -9,29 +9,79 @@
 //! `relative_loss` selects). The official code has no separate total-uncertainty
 //! regulariser; the mixing weights are learned through the mixed loss alone, as here.
 //! Evaluation uses the plain features (no mixing), as the official test path does.
+//!
+//! `architecture = "official"` (the default) builds the official network: the features
+//! mixed are the 64-d embedding of the model's embedding head (`model::embedding_head`:
+//! BatchNorm2d without affine → Dropout(0.4) → the flattened last feature map → Linear →
+//! BatchNorm1d), the log-variance comes from a twin head of the same shape kept here, the
+//! classifier reads the embedding in training and evaluation alike, and it learns at
+//! `classifier_lr_scale` (10) times the optimiser's rate (the official Adam groups: 2e-4
+//! for the network, 2e-3 for `fc`). `"pooled"` mixes the pooled backbone features and takes
+//! the log-variance from one linear layer, ferlab's earlier reading.
 
 use candle_core::{D, Device, Result, Tensor, Var};
 use rand::seq::SliceRandom;
 
 use super::losses::{cross_entropy, nll};
 use super::{BatchTensors, Losses, Method, StepContext};
-use crate::config::RulConfig;
-use crate::model::layers::Linear;
+use crate::config::{RulArchitecture, RulConfig};
+use crate::model::embedding_head::EmbeddingHead;
+use crate::model::layers::{Collector, Linear};
 use crate::model::{FerModel, Mode};
 use crate::seed::{self, purpose};
 
-pub struct Rul {
-    cfg: RulConfig,
-    log_variance: Linear,
+/// The branch whose output is a sample's log-variance vector.
+enum LogVariance {
+    /// The official twin of the embedding head.
+    Head(EmbeddingHead),
+    /// One linear layer on the pooled features.
+    Linear(Linear),
 }
 
+pub struct Rul {
+    cfg: RulConfig,
+    log_variance: LogVariance,
+}
+
+/// Separates the log-variance head's dropout mask from the embedding head's.
+const LOG_VARIANCE_SALT: u64 = 1;
+
 impl Rul {
-    pub fn new(cfg: &RulConfig, feature_dim: usize, device: &Device, seed: u64) -> Result<Self> {
+    pub fn new(cfg: &RulConfig, model: &FerModel, device: &Device, seed: u64) -> Result<Self> {
         let mut rng = seed::rng(seed, &[purpose::METHOD, 2]);
+        let log_variance = match (cfg.architecture, &model.embedding) {
+            (RulArchitecture::Official, Some(mu)) => LogVariance::Head(EmbeddingHead::new(
+                mu.fmap,
+                cfg.uncertainty_dim,
+                cfg.head_dropout,
+                mu.norm_in.kernels,
+                &mut rng,
+                device,
+            )?),
+            (RulArchitecture::Official, None) => candle_core::bail!(
+                "RUL's official architecture needs the model built with its embedding head \
+                 (FerModel::for_experiment)"
+            ),
+            (RulArchitecture::Pooled, _) => LogVariance::Linear(Linear::new(
+                model.feature_dim(),
+                cfg.uncertainty_dim,
+                &mut rng,
+                device,
+            )?),
+        };
         Ok(Self {
             cfg: cfg.clone(),
-            log_variance: Linear::new(feature_dim, cfg.uncertainty_dim, &mut rng, device)?,
+            log_variance,
         })
+    }
+
+    fn collect(&self) -> Collector {
+        let mut c = Collector::default();
+        match &self.log_variance {
+            LogVariance::Head(h) => h.collect("rul.log_variance", &mut c),
+            LogVariance::Linear(l) => l.collect("rul.log_variance", &mut c),
+        }
+        c
     }
 }
 
@@ -67,17 +117,23 @@ impl Method for Rul {
         batch: &BatchTensors,
         ctx: &StepContext,
     ) -> Result<Losses> {
-        let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
+        let mode = Mode::Train { seed: ctx.seed };
+        let out = model.forward(&batch.views[0], mode)?;
         let n = batch.label_vec.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(&mut seed::rng(ctx.seed, &[purpose::METHOD, 2]));
         let perm = Tensor::from_vec(order, n, out.features.device())?;
-        let u = self
-            .log_variance
-            .forward(&out.features)?
-            .exp()?
-            .mean(D::Minus1)?;
-        let mixed = mix_by_uncertainty(&out.features, &u, &perm)?;
+        let (features, log_variance) = match &self.log_variance {
+            LogVariance::Head(h) => (
+                out.embedding
+                    .clone()
+                    .expect("the official architecture has an embedding head"),
+                h.forward(&out.fmap, mode, LOG_VARIANCE_SALT)?,
+            ),
+            LogVariance::Linear(l) => (out.features.clone(), l.forward(&out.features)?),
+        };
+        let u = log_variance.exp()?.mean(D::Minus1)?;
+        let mixed = mix_by_uncertainty(&features, &u, &perm)?;
         let logits = model.fc.forward(&mixed.features)?;
         let y_j = batch.labels.index_select(&perm, 0)?;
         let loss = if self.cfg.relative_loss {
@@ -97,16 +153,19 @@ impl Method for Rul {
     }
 
     fn extra_params(&self) -> Vec<(String, Var)> {
-        vec![
-            (
-                "rul.log_variance.weight".into(),
-                self.log_variance.weight.clone(),
-            ),
-            (
-                "rul.log_variance.bias".into(),
-                self.log_variance.bias.clone(),
-            ),
-        ]
+        self.collect().params
+    }
+
+    fn buffers(&self) -> Vec<(String, Var)> {
+        self.collect().buffers
+    }
+
+    fn lr_scale(&self, name: &str) -> f64 {
+        if name.starts_with("fc.") {
+            self.cfg.classifier_lr_scale
+        } else {
+            1.0
+        }
     }
 }
 

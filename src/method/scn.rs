@@ -3,8 +3,14 @@
 //! An attention branch gives each sample an importance α_i = σ(FC(f_i)); the logits are
 //! multiplied by α_i before the cross-entropy (logit-weighted CE). Rank regularisation
 //! keeps the mean importance of the top `high_ratio` of the batch at least δ1 above the
-//! rest. From `relabel_epoch` on, a low-importance sample whose most probable class beats
-//! its label by more than δ2 takes that class as its label for the rest of the run.
+//! rest. From `relabel_epoch` on, a sample whose most probable class beats its label by
+//! more than δ2 takes that class as its label for the rest of the run.
+//!
+//! As the official `src/train.py` does it: the high group holds ⌊0.7·n⌋ samples
+//! (`int(batch_sz * beta)`; at least 1 here, so a batch of one still has a group), any
+//! sample of the batch may be relabelled (the paper says the low-importance group only:
+//! `relabel_scope = "low_group"`), and `relabel_epoch` counts epochs from 1 like the
+//! official loop (`for i in range(1, epochs + 1)`, `if i >= relabel_epoch`).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +19,7 @@ use candle_nn::ops::{sigmoid, softmax};
 
 use super::losses::cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
-use crate::config::ScnConfig;
+use crate::config::{RelabelScope, ScnConfig};
 use crate::data::Split;
 use crate::model::layers::Linear;
 use crate::model::{FerModel, Mode};
@@ -27,8 +33,9 @@ pub struct Scn {
     relabeled_this_epoch: usize,
 }
 
-/// Rank regularisation: max(0, δ1 − (mean of the top ⌈ratio·n⌉ α − mean of the rest)).
-/// Returns the loss and which rows are in the low group.
+/// Rank regularisation: max(0, δ1 − (mean of the top ⌊ratio·n⌋ α − mean of the rest)),
+/// the high group at least one sample. Returns the loss and which rows are in the low
+/// group.
 pub fn rank_regularization(
     alpha: &Tensor,
     high_ratio: f32,
@@ -36,7 +43,7 @@ pub fn rank_regularization(
 ) -> Result<(Tensor, Vec<bool>)> {
     let values = alpha.flatten_all()?.to_vec1::<f32>()?;
     let n = values.len();
-    let high = ((high_ratio * n as f32).ceil() as usize).clamp(1, n.saturating_sub(1).max(1));
+    let high = ((high_ratio * n as f32).floor() as usize).clamp(1, n.max(1));
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
     let mut low = vec![false; n];
@@ -60,6 +67,12 @@ pub fn rank_regularization(
     let gap = (mean_high - mean_low)?;
     let loss = (gap.neg()? + margin as f64)?.relu()?;
     Ok((loss, low))
+}
+
+/// Whether samples may be relabelled in 0-based `epoch`, relabelling starting at the
+/// 1-based `relabel_epoch` (the official numbering).
+pub fn relabels_in(epoch: usize, relabel_epoch: usize) -> bool {
+    epoch + 1 >= relabel_epoch
 }
 
 impl Scn {
@@ -98,10 +111,10 @@ impl Method for Scn {
         let wce = cross_entropy(&weighted, &y, 0.0)?;
         let (rr, low) = rank_regularization(&alpha, self.cfg.high_ratio, self.cfg.margin)?;
         let rr = (rr * self.cfg.rank_weight as f64)?;
-        if ctx.epoch >= self.cfg.relabel_epoch {
+        if relabels_in(ctx.epoch, self.cfg.relabel_epoch) {
             let probs = softmax(&weighted, D::Minus1)?.to_vec2::<f32>()?;
             for (k, row) in probs.iter().enumerate() {
-                if !low[k] {
+                if self.cfg.relabel_scope == RelabelScope::LowGroup && !low[k] {
                     continue;
                 }
                 let (best, p_max) = row
@@ -188,10 +201,80 @@ mod tests {
         // With margin 0.5 the loss is 0.5 − 0.4 = 0.1.
         let (loss, _) = rank_regularization(&alpha, 0.5, 0.5).unwrap();
         assert!((loss.to_scalar::<f32>().unwrap() - 0.1).abs() < 1e-6);
-        // 70% of 4 rounds up to 3 high samples: 0.9, 0.8, 0.5 vs 0.4.
+        // 70% of 4 is 2 high samples, as the official int(0.7·4): 0.9, 0.8 vs 0.5, 0.4.
         let (loss, low) = rank_regularization(&alpha, 0.7, 0.5).unwrap();
-        assert_eq!(low, vec![false, false, false, true]);
-        let gap = (0.9 + 0.8 + 0.5) / 3.0 - 0.4;
-        assert!((loss.to_scalar::<f32>().unwrap() - (0.5 - gap)).abs() < 1e-6);
+        assert_eq!(low, vec![false, true, false, true]);
+        assert!((loss.to_scalar::<f32>().unwrap() - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn high_group_is_the_official_floor() {
+        // At batch 64 the official code takes int(0.7·64) = 44 high samples, not 45.
+        let values: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
+        let alpha = Tensor::from_vec(values, (64, 1), &Device::Cpu).unwrap();
+        let (_, low) = rank_regularization(&alpha, 0.7, 0.15).unwrap();
+        assert_eq!(low.iter().filter(|&&l| !l).count(), 44);
+        // A batch of one keeps one sample in the high group and none low.
+        let one = Tensor::new(&[[0.3f32]], &Device::Cpu).unwrap();
+        let (loss, low) = rank_regularization(&one, 0.7, 0.15).unwrap();
+        assert_eq!((low, loss.to_scalar::<f32>().unwrap()), (vec![false], 0.0));
+    }
+
+    #[test]
+    fn relabelling_starts_in_the_official_epoch() {
+        // Official relabel_epoch 10 = the tenth epoch = ferlab's 0-based epoch 9.
+        assert!(!relabels_in(8, 10));
+        assert!(relabels_in(9, 10));
+        assert!(relabels_in(0, 1));
+        assert!(relabels_in(0, 0));
+    }
+
+    fn relabelled_after_one_step(scope: RelabelScope) -> usize {
+        use crate::config::{Experiment, ModelConfig};
+        use crate::model::FerModel;
+        let dev = Device::Cpu;
+        let exp = Experiment::default();
+        let cfg = ModelConfig {
+            width: 4,
+            ..exp.model.clone()
+        };
+        let model = FerModel::new(&cfg, 1, 3, &dev, 3).unwrap();
+        let scn_cfg = ScnConfig {
+            relabel_epoch: 1,
+            relabel_margin: 0.0,
+            relabel_scope: scope,
+            ..ScnConfig::default()
+        };
+        let mut scn = Scn::new(&scn_cfg, model.feature_dim(), &dev, 1).unwrap();
+        // Labels that disagree with the prediction somewhere: relabel margin 0 relabels
+        // every sample whose label is not its most probable class.
+        let n = 16;
+        let x = Tensor::randn(0f32, 1.0, (n, 1, 12, 12), &dev).unwrap();
+        let label_vec: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+        let batch = BatchTensors {
+            views: vec![x],
+            labels: Tensor::new(label_vec.as_slice(), &dev).unwrap(),
+            label_vec,
+            indices: (0..n).collect(),
+        };
+        let ctx = StepContext {
+            epoch: 0,
+            step: 0,
+            epochs: 2,
+            steps_per_epoch: 1,
+            seed: 5,
+        };
+        scn.loss(&model, &batch, &ctx).unwrap();
+        scn.relabels.len()
+    }
+
+    #[test]
+    fn official_scope_relabels_beyond_the_low_group() {
+        let batch = relabelled_after_one_step(RelabelScope::Batch);
+        let low = relabelled_after_one_step(RelabelScope::LowGroup);
+        // 16 samples, 3 classes: about two thirds carry a label that is not their argmax;
+        // the low group is 5 of 16.
+        assert!(low <= 5, "{low}");
+        assert!(batch > low, "batch {batch} vs low group {low}");
     }
 }

@@ -8,19 +8,34 @@
 //! student's parameters (decay min(1 − 1/(step+1), 0.999)), fed its own augmentation of
 //! the batch; the consistency weight ramps up as exp(−5(1 − t/L)²) over L epochs
 //! (their RAF-DB script: weight 10, L = 5, ε = 0.3, τ = 1/7).
+//!
+//! Also as the official code: unless the run is its `baseline_mt` variant
+//! (`student_attention = false`), the student carries an SCN-style importance module
+//! α = σ(FC(f)) on its pooled features; the cross-entropy is taken on α·logits and the
+//! consistency term on the plain logits (`cons_logit = pure_logits`). There is no rank
+//! regularisation, the teacher has no importance module, and evaluation uses the plain
+//! logits (`mode_val`). The ramp-up's t is the integer epoch (`get_current_consistency_weight
+//! (epoch)`, called once per batch with the epoch number); `fractional_rampup = true`
+//! uses the epoch's fraction done instead.
 
 use candle_core::{D, Device, Result, Tensor, Var};
 use candle_nn::ops::softmax;
+
+use candle_nn::ops::sigmoid;
 
 use super::losses::{cross_entropy, kl_to_target, sigmoid_rampup};
 use super::{BatchTensors, Losses, Method, StepContext};
 use crate::config::{Experiment, SoftConfig};
 use crate::data::augment::View;
+use crate::model::layers::Linear;
 use crate::model::{FerModel, Mode};
+use crate::seed::{self, purpose};
 
 pub struct Soft {
     cfg: SoftConfig,
     teacher: FerModel,
+    /// The student's importance module (F → 1), unless `student_attention` is off.
+    attention: Option<Linear>,
     global_step: u64,
 }
 
@@ -65,11 +80,28 @@ impl Soft {
         for ((_, t), (_, s)) in teacher.named_vars().iter().zip(model.named_vars()) {
             t.set(s.as_tensor())?;
         }
+        let attention = if exp.method.soft.student_attention {
+            let mut rng = seed::rng(exp.seed, &[purpose::METHOD, 3]);
+            Some(Linear::new(model.feature_dim(), 1, &mut rng, device)?)
+        } else {
+            None
+        };
         Ok(Self {
             cfg: exp.method.soft.clone(),
             teacher,
+            attention,
             global_step: 0,
         })
+    }
+
+    /// The consistency weight at this step.
+    fn consistency_weight(&self, ctx: &StepContext) -> f64 {
+        let t = if self.cfg.fractional_rampup {
+            ctx.epoch_progress()
+        } else {
+            ctx.epoch as f64
+        };
+        self.cfg.consistency as f64 * sigmoid_rampup(t, self.cfg.rampup_epochs as f64)
     }
 
     fn tau(&self, classes: usize) -> f32 {
@@ -97,7 +129,13 @@ impl Method for Soft {
         ctx: &StepContext,
     ) -> Result<Losses> {
         let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
-        let ce = cross_entropy(&out.logits, &batch.labels, 0.0)?;
+        let class_logits = match &self.attention {
+            Some(a) => out
+                .logits
+                .broadcast_mul(&sigmoid(&a.forward(&out.features)?)?)?,
+            None => out.logits.clone(),
+        };
+        let ce = cross_entropy(&class_logits, &batch.labels, 0.0)?;
         let teacher_logits = self
             .teacher
             .forward(&batch.views[1], Mode::Train { seed: ctx.seed ^ 1 })?
@@ -111,14 +149,23 @@ impl Method for Soft {
             .flat_map(|row| soft_smooth(row, self.cfg.epsilon, tau))
             .collect();
         let target = Tensor::from_vec(target, (probs.len(), c), out.logits.device())?;
-        let weight = self.cfg.consistency as f64
-            * sigmoid_rampup(ctx.epoch_progress(), self.cfg.rampup_epochs as f64);
+        let weight = self.consistency_weight(ctx);
         let consistency = (kl_to_target(&out.logits, &target)?.mean_all()? * weight)?;
         Ok(Losses {
             total: (&ce + &consistency)?,
             terms: vec![("ce", ce), ("soft_consistency", consistency)],
             logits: out.logits,
         })
+    }
+
+    fn extra_params(&self) -> Vec<(String, Var)> {
+        match &self.attention {
+            Some(a) => vec![
+                ("soft.attention.weight".into(), a.weight.clone()),
+                ("soft.attention.bias".into(), a.bias.clone()),
+            ],
+            None => Vec::new(),
+        }
     }
 
     fn buffers(&self) -> Vec<(String, Var)> {
@@ -165,6 +212,78 @@ mod tests {
         // Nothing above τ: uniform.
         let s = soft_smooth(&[0.25, 0.25, 0.25, 0.25], 0.3, 0.25);
         assert!(s.iter().all(|&v| (v - 0.25).abs() < 1e-6));
+    }
+
+    #[test]
+    fn the_ramp_up_steps_by_integer_epoch_as_the_official_code() {
+        let exp = Experiment::default();
+        let dev = Device::Cpu;
+        let model = FerModel::new(&exp.model, 1, 7, &dev, 1).unwrap();
+        let soft = Soft::new(&exp, &model, &dev).unwrap();
+        let at = |epoch, step| StepContext {
+            epoch,
+            step,
+            epochs: 10,
+            steps_per_epoch: 4,
+            seed: 0,
+        };
+        // Weight 10, L = 5: epoch 2 → 10·exp(−5·0.6²) on every step of the epoch.
+        let want = 10.0 * (-5.0f64 * 0.36).exp();
+        for step in 0..4 {
+            assert!((soft.consistency_weight(&at(2, step)) - want).abs() < 1e-12);
+        }
+        assert!((soft.consistency_weight(&at(0, 3)) - 10.0 * (-5.0f64).exp()).abs() < 1e-12);
+        let mut cfg = exp.clone();
+        cfg.method.soft.fractional_rampup = true;
+        let smooth = Soft::new(&cfg, &model, &dev).unwrap();
+        let half = 10.0 * (-5.0f64 * (1.0 - 2.5 / 5.0f64).powi(2)).exp();
+        assert!((smooth.consistency_weight(&at(2, 2)) - half).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_student_attention_weights_the_ce_and_not_the_consistency() {
+        let mut exp = Experiment::default();
+        exp.model.width = 4;
+        let dev = Device::Cpu;
+        let model = FerModel::new(&exp.model, 1, 3, &dev, 1).unwrap();
+        let n = 6;
+        let label_vec: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+        let x = Tensor::randn(0f32, 1.0, (n, 1, 12, 12), &dev).unwrap();
+        let batch = BatchTensors {
+            views: vec![x.clone(), x],
+            labels: Tensor::new(label_vec.as_slice(), &dev).unwrap(),
+            label_vec,
+            indices: (0..n).collect(),
+        };
+        let ctx = StepContext {
+            epoch: 0,
+            step: 0,
+            epochs: 1,
+            steps_per_epoch: 1,
+            seed: 0,
+        };
+        let mut soft = Soft::new(&exp, &model, &dev).unwrap();
+        assert_eq!(soft.extra_params().len(), 2);
+        let with = soft.loss(&model, &batch, &ctx).unwrap();
+        exp.method.soft.student_attention = false;
+        let mut plain = Soft::new(&exp, &model, &dev).unwrap();
+        assert!(plain.extra_params().is_empty());
+        let without = plain.loss(&model, &batch, &ctx).unwrap();
+        let term = |l: &Losses, name: &str| {
+            l.terms
+                .iter()
+                .find(|(n, _)| *n == name)
+                .unwrap()
+                .1
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        // Same consistency (plain logits, same teacher), different CE (α·logits).
+        assert_eq!(
+            term(&with, "soft_consistency"),
+            term(&without, "soft_consistency")
+        );
+        assert_ne!(term(&with, "ce"), term(&without, "ce"));
     }
 
     #[test]

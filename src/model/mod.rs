@@ -2,6 +2,7 @@
 //! activation maps come straight from the last feature map and the head's weights.
 
 pub mod cam;
+pub mod embedding_head;
 pub mod layers;
 pub mod pretrained;
 pub mod resnet;
@@ -11,8 +12,11 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Result, Tensor, Var};
 
-use crate::config::{Backbone as BackboneKind, ModelConfig};
+use crate::config::{
+    Backbone as BackboneKind, Experiment, MethodKind, ModelConfig, RulArchitecture,
+};
 use crate::seed::{self, purpose};
+use embedding_head::EmbeddingHead;
 pub use layers::{Collector, Mode};
 use layers::{Linear, dropout};
 use resnet::ResNet18;
@@ -54,11 +58,39 @@ pub struct Output {
     pub features: Tensor,
     /// Class scores, N × K.
     pub logits: Tensor,
+    /// What `fc` read when the model has an embedding head, N × d.
+    pub embedding: Option<Tensor>,
 }
 
-/// A FER classifier: backbone, global average pooling, dropout, linear head `fc`.
+/// What the classifier `fc` reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HeadSpec {
+    /// Globally average-pooled features after dropout (the CAM-friendly default).
+    Pooled,
+    /// RUL's official embedding head of width `dim` with its own dropout.
+    Embedding { dim: usize, dropout: f32 },
+}
+
+impl HeadSpec {
+    /// The head an experiment's method asks for.
+    pub fn of(exp: &Experiment) -> Self {
+        let rul = &exp.method.rul;
+        if exp.method.name == MethodKind::Rul && rul.architecture == RulArchitecture::Official {
+            Self::Embedding {
+                dim: rul.uncertainty_dim,
+                dropout: rul.head_dropout,
+            }
+        } else {
+            Self::Pooled
+        }
+    }
+}
+
+/// A FER classifier: backbone, global average pooling, dropout, linear head `fc` — or,
+/// with an embedding head, backbone, embedding head, linear `fc`.
 pub struct FerModel {
     pub backbone: Backbone,
+    pub embedding: Option<EmbeddingHead>,
     pub fc: Linear,
     pub dropout: f32,
     pub num_classes: usize,
@@ -101,10 +133,31 @@ impl FerModel {
         let fc = Linear::new(backbone.out_channels(), num_classes, &mut rng, device)?;
         Ok(Self {
             backbone,
+            embedding: None,
             fc,
             dropout: cfg.dropout,
             num_classes,
         })
+    }
+
+    /// The model of an experiment: its backbone, and the head its method asks for.
+    pub fn for_experiment(exp: &Experiment, num_classes: usize, device: &Device) -> Result<Self> {
+        let mut model = Self::new(&exp.model, exp.data.channels, num_classes, device, exp.seed)?;
+        if let HeadSpec::Embedding { dim, dropout } = HeadSpec::of(exp) {
+            let s = exp.data.image_size;
+            let probe = Tensor::zeros(
+                (1, exp.data.channels, s, s),
+                candle_core::DType::F32,
+                device,
+            )?;
+            let (_, c, h, w) = model.backbone.forward(&probe, Mode::Eval)?.dims4()?;
+            let mut rng = seed::rng(exp.seed, &[purpose::INIT, 1]);
+            let head =
+                EmbeddingHead::new((c, h, w), dim, dropout, exp.model.kernels, &mut rng, device)?;
+            model.fc = Linear::new(dim, num_classes, &mut rng, device)?;
+            model.embedding = Some(head);
+        }
+        Ok(model)
     }
 
     pub fn num_classes(&self) -> usize {
@@ -118,6 +171,16 @@ impl FerModel {
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Output> {
         let fmap = self.backbone.forward(x, mode)?;
         let features = fmap.mean((2, 3))?;
+        if let Some(head) = &self.embedding {
+            let embedding = head.forward(&fmap, mode, 0)?;
+            let logits = self.fc.forward(&embedding)?;
+            return Ok(Output {
+                fmap,
+                features,
+                logits,
+                embedding: Some(embedding),
+            });
+        }
         let dropped = match mode {
             Mode::Train { seed } => dropout(&features, self.dropout, seed)?,
             Mode::Eval => features.clone(),
@@ -127,18 +190,26 @@ impl FerModel {
             fmap,
             features,
             logits,
+            embedding: None,
         })
     }
 
     /// Class activation maps (Zhou et al. 2016) of every class: `M_k = Σ_f w_kf · A_f`,
-    /// N × K × h × w, from a feature map of this model.
+    /// N × K × h × w, from a feature map of this model (evaluation mode). With an
+    /// embedding head, each cell's contribution to the logit (see `embedding_head`).
     pub fn class_maps(&self, fmap: &Tensor) -> Result<Tensor> {
-        cam::class_maps(fmap, self.fc.weight.as_tensor())
+        match &self.embedding {
+            Some(head) => head.class_maps(fmap, self.fc.weight.as_tensor()),
+            None => cam::class_maps(fmap, self.fc.weight.as_tensor()),
+        }
     }
 
     pub fn collect(&self) -> Collector {
         let mut c = Collector::default();
         self.backbone.collect(&mut c);
+        if let Some(head) = &self.embedding {
+            head.collect("embedding", &mut c);
+        }
         self.fc.collect("fc", &mut c);
         c
     }

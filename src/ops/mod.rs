@@ -140,7 +140,9 @@ pub fn max_pool2d(
         return x.contiguous()?.apply_op1(MaxPool2dOp::new(k, stride, pad));
     }
     if pad == 0 && k == stride {
-        return x.max_pool2d_with_stride(k, stride);
+        // Not candle's `max_pool2d_with_stride`: its backward (candle 0.11.1) divides the
+        // gradient by k², so every gradient below a 2×2 pool came out 4× too small.
+        return reference::max_pool2d_tiled(x, k);
     }
     reference::max_pool2d(x, k, stride, pad)
 }

@@ -1,7 +1,7 @@
 //! The same operations from differentiable candle primitives: the path on devices without
 //! ferlab kernels, and the reference the kernels are tested against.
 
-use candle_core::{Result, Tensor};
+use candle_core::{D, Result, Tensor};
 
 /// Max pooling with padding (padding counts as the lowest value).
 pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Tensor> {
@@ -34,6 +34,26 @@ pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, pad: usize) -> Result<Ten
         }
     }
     Ok(best.expect("kernel is at least 1x1"))
+}
+
+/// Max pooling over non-overlapping k × k tiles (stride k, no padding). Each tile's maximum
+/// is picked by index (the first one, row-major, as PyTorch and ferlab's kernel do) and
+/// gathered, so the backward pass sends the tile's gradient to that one element — also
+/// when several are tied, as in flat or erased regions, where a reduction's backward
+/// would send it to every tied element. Rows and columns that do not fill a tile are
+/// dropped, as in PyTorch.
+pub fn max_pool2d_tiled(x: &Tensor, k: usize) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h / k, w / k);
+    let tiles = x
+        .narrow(2, 0, oh * k)?
+        .narrow(3, 0, ow * k)?
+        .reshape((n, c, oh, k, ow, k))?
+        .permute((0, 1, 2, 4, 3, 5))?
+        .contiguous()?
+        .reshape((n, c, oh, ow, k * k))?;
+    let first_max = tiles.detach().argmax_keepdim(D::Minus1)?;
+    tiles.gather(&first_max, D::Minus1)?.squeeze(D::Minus1)
 }
 
 /// Training-mode batch norm; returns (y, mean, biased var, elements per channel).

@@ -35,6 +35,8 @@ pub struct Optimizer {
     pub steps: u64,
     /// Whether CPU parameters take the fused in-place step.
     fused: bool,
+    /// Each parameter's learning rate as a multiple of the step's (parameter groups).
+    lr_scales: Vec<f64>,
 }
 
 impl Optimizer {
@@ -54,7 +56,19 @@ impl Optimizer {
             slots,
             steps: 0,
             fused: kernels == Kernels::Auto,
+            lr_scales: Vec::new(),
         }
+    }
+
+    /// Per-parameter learning-rate multiples, in the order of the parameters (missing
+    /// ones are 1): PyTorch's parameter groups with their own `lr`.
+    pub fn with_lr_scales(mut self, scales: Vec<f64>) -> Self {
+        self.lr_scales = scales;
+        self
+    }
+
+    fn lr_scale(&self, i: usize) -> f64 {
+        self.lr_scales.get(i).copied().unwrap_or(1.0)
     }
 
     pub fn params(&self) -> &[(String, Var)] {
@@ -87,8 +101,10 @@ impl Optimizer {
 
     /// Applies one update with learning rate `lr` to every parameter that has a gradient.
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
-        let rule = self.rule(lr);
-        for ((_, var), slot) in self.params.iter().zip(self.slots.iter_mut()) {
+        let rules: Vec<Rule> = (0..self.params.len())
+            .map(|i| self.rule(lr * self.lr_scale(i)))
+            .collect();
+        for (((_, var), slot), rule) in self.params.iter().zip(self.slots.iter_mut()).zip(rules) {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
             };

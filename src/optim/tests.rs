@@ -140,3 +140,38 @@ fn the_tensor_path_keeps_no_autograd_history() {
         }
     }
 }
+
+#[test]
+fn parameter_groups_scale_their_learning_rate() {
+    // Two copies of one parameter, the second at 10× the rate: after one plain SGD step
+    // on Σ w²/2 (gradient w) the second moved ten times as far, on either path.
+    for kernels in [Kernels::Auto, Kernels::Candle] {
+        let make =
+            || Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+        let (a, b) = (make(), make());
+        let mut c = cfg(OptimizerKind::Sgd);
+        c.momentum = 0.0;
+        c.weight_decay = 0.0;
+        let mut opt = Optimizer::new(
+            &c,
+            vec![("a".into(), a.clone()), ("b".into(), b.clone())],
+            kernels,
+        )
+        .with_lr_scales(vec![1.0, 10.0]);
+        let loss = ((a.as_tensor().sqr().unwrap().sum_all().unwrap()
+            + b.as_tensor().sqr().unwrap().sum_all().unwrap())
+        .unwrap()
+            * 0.5)
+            .unwrap();
+        opt.step(&loss.backward().unwrap(), 0.01).unwrap();
+        let (a, b) = (
+            a.as_tensor().to_vec1::<f32>().unwrap(),
+            b.as_tensor().to_vec1::<f32>().unwrap(),
+        );
+        assert_eq!(a, vec![0.99, -1.98]);
+        assert!(
+            (b[0] - 0.9).abs() < 1e-6 && (b[1] + 1.8).abs() < 1e-6,
+            "{b:?}"
+        );
+    }
+}

@@ -172,7 +172,7 @@ impl<'a> Session<'a> {
         sink: Sink<'a>,
     ) -> Result<Self> {
         let k = dataset.num_classes();
-        let model = FerModel::new(&exp.model, exp.data.channels, k, &device, exp.seed)?;
+        let model = FerModel::for_experiment(&exp, k, &device)?;
         if let Some(path) = &exp.model.pretrained {
             let (report, text) = load_pretrained(&model, path).map_err(|e| anyhow!(e))?;
             let level = if report.loaded == 0 {
@@ -185,7 +185,9 @@ impl<'a> Session<'a> {
         let method = method::build(&exp, &model, &dataset.train, unlabeled, &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
-        let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels);
+        let lr_scales = params.iter().map(|(n, _)| method.lr_scale(n)).collect();
+        let optimizer =
+            Optimizer::new(&exp.optimizer, params, exp.model.kernels).with_lr_scales(lr_scales);
         let classes = dataset.classes.clone();
         let stats = DataStats::of(&dataset);
         let gallery = gallery_indices(

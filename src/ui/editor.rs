@@ -7,9 +7,10 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
-    AsmConfig, Backbone, BadImagePolicy, ContrastPrior, DataSource, Experiment, Kernels,
-    LnsuConfig, MethodKind, NoiseKind, OptimizerKind, Problem, RmferConfig, RulConfig, Sampler,
-    ScheduleKind, ScnConfig, SoftConfig, ThresholdMode, UnlabeledConfig, UnlabeledSource,
+    AsmConfig, Backbone, BadImagePolicy, ContrastPrior, DataSource, EacSecondView, Experiment,
+    Kernels, LnsuConfig, MethodKind, NoiseKind, OptimizerKind, Problem, RelabelScope, RmferConfig,
+    RulArchitecture, RulConfig, Sampler, ScheduleKind, ScnConfig, SoftConfig, ThresholdMode,
+    UnlabeledConfig, UnlabeledSource,
 };
 
 pub struct ExperimentEditor {
@@ -450,6 +451,20 @@ impl ExperimentEditor {
                     f.row(ui, "consistency λ", "method.eac.lambda", |ui| {
                         ui.add(Slider::new(&mut m.eac.lambda, 0.0..=20.0))
                     });
+                    f.row(ui, "mirrored view", "method.eac.second_view", |ui| {
+                        choice(
+                            ui,
+                            "method.eac.second_view",
+                            &mut m.eac.second_view,
+                            &EacSecondView::ALL,
+                            |v| v.key(),
+                        )
+                        .on_hover_text(
+                            "auto: separate for noisy labels, mirror otherwise (official); \
+                             mirror: flip of the augmented view; separate: the mirrored face \
+                             augmented on its own",
+                        )
+                    });
                 }
                 MethodKind::Rul => rul_fields(f, ui, &mut m.rul),
                 MethodKind::Lnsu => lnsu_fields(f, ui, &mut m.lnsu),
@@ -644,9 +659,20 @@ fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
     });
     f.row(ui, "relabel from epoch", "method.scn.relabel_epoch", |ui| {
         ui.add(DragValue::new(&mut s.relabel_epoch).range(0..=10_000))
+            .on_hover_text("counted from 1, as the official --relabel_epoch")
     });
     f.row(ui, "relabel margin δ2", "method.scn.relabel_margin", |ui| {
         ui.add(Slider::new(&mut s.relabel_margin, 0.0..=1.0))
+    });
+    f.row(ui, "relabel", "method.scn.relabel_scope", |ui| {
+        choice(
+            ui,
+            "method.scn.relabel_scope",
+            &mut s.relabel_scope,
+            &RelabelScope::ALL,
+            |v| v.key(),
+        )
+        .on_hover_text("batch: any sample (official code); low_group: the paper's wording")
     });
 }
 
@@ -667,9 +693,48 @@ fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
     f.row(ui, "teacher EMA decay", "method.soft.ema_decay", |ui| {
         ui.add(Slider::new(&mut s.ema_decay, 0.9..=0.9999))
     });
+    f.row(
+        ui,
+        "student attention",
+        "method.soft.student_attention",
+        |ui| {
+            ui.checkbox(&mut s.student_attention, "")
+                .on_hover_text("on: CE on α·logits (official default); off: baseline_mt")
+        },
+    );
+    f.row(
+        ui,
+        "fractional ramp-up",
+        "method.soft.fractional_rampup",
+        |ui| {
+            ui.checkbox(&mut s.fractional_rampup, "")
+                .on_hover_text("off: the weight steps once per epoch, as the official code")
+        },
+    );
 }
 
 fn rul_fields(f: &mut Fields, ui: &mut Ui, r: &mut RulConfig) {
+    f.row(ui, "architecture", "method.rul.architecture", |ui| {
+        choice(
+            ui,
+            "method.rul.architecture",
+            &mut r.architecture,
+            &RulArchitecture::ALL,
+            |v| v.key(),
+        )
+        .on_hover_text(
+            "official: twin heads on the flattened feature map; pooled: ferlab's first reading",
+        )
+    });
+    f.row(ui, "head dropout", "method.rul.head_dropout", |ui| {
+        ui.add(Slider::new(&mut r.head_dropout, 0.0..=0.9))
+    });
+    f.row(
+        ui,
+        "classifier lr ×",
+        "method.rul.classifier_lr_scale",
+        |ui| ui.add(DragValue::new(&mut r.classifier_lr_scale).range(0.001..=1000.0)),
+    );
     f.row(
         ui,
         "uncertainty width",
@@ -848,15 +913,22 @@ const FORM_PATHS: &[&str] = &[
     "method.scn.rank_weight",
     "method.scn.relabel_epoch",
     "method.scn.relabel_margin",
+    "method.scn.relabel_scope",
     "method.soft.epsilon",
     "method.soft.tau",
     "method.soft.consistency",
     "method.soft.rampup_epochs",
     "method.soft.ema_decay",
+    "method.soft.student_attention",
+    "method.soft.fractional_rampup",
     "method.cb.beta",
     "method.eac.lambda",
+    "method.eac.second_view",
     "method.rul.uncertainty_dim",
     "method.rul.relative_loss",
+    "method.rul.architecture",
+    "method.rul.head_dropout",
+    "method.rul.classifier_lr_scale",
     "method.lnsu.epsilon",
     "method.lnsu.attention_weight",
     "method.lnsu.weight_scale",
