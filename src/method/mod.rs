@@ -17,6 +17,8 @@ pub mod rmfer;
 pub mod rul;
 pub mod scn;
 pub mod soft;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod thresholds;
 
 use candle_core::{Device, Result, Tensor, Var};

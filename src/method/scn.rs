@@ -231,6 +231,7 @@ mod tests {
 
     fn relabelled_after_one_step(scope: RelabelScope) -> usize {
         use crate::config::{Experiment, ModelConfig};
+        use crate::method::test_support::{cyclic_batch, first_step};
         use crate::model::FerModel;
         let dev = Device::Cpu;
         let exp = Experiment::default();
@@ -248,22 +249,9 @@ mod tests {
         let mut scn = Scn::new(&scn_cfg, model.feature_dim(), &dev, 1).unwrap();
         // Labels that disagree with the prediction somewhere: relabel margin 0 relabels
         // every sample whose label is not its most probable class.
-        let n = 16;
-        let x = Tensor::randn(0f32, 1.0, (n, 1, 12, 12), &dev).unwrap();
-        let label_vec: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
-        let batch = BatchTensors {
-            views: vec![x],
-            labels: Tensor::new(label_vec.as_slice(), &dev).unwrap(),
-            label_vec,
-            indices: (0..n).collect(),
-        };
-        let ctx = StepContext {
-            epoch: 0,
-            step: 0,
-            epochs: 2,
-            steps_per_epoch: 1,
-            seed: 5,
-        };
+        let x = Tensor::randn(0f32, 1.0, (16, 1, 12, 12), &dev).unwrap();
+        let batch = cyclic_batch(vec![x], 3);
+        let ctx = first_step(2, 5);
         scn.loss(&model, &batch, &ctx).unwrap();
         scn.relabels.len()
     }

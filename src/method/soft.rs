@@ -199,6 +199,7 @@ impl Method for Soft {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::method::test_support::{cyclic_batch, first_step};
 
     #[test]
     fn soft_smoothing_keeps_likely_classes_and_spreads_epsilon() {
@@ -246,22 +247,9 @@ mod tests {
         exp.model.width = 4;
         let dev = Device::Cpu;
         let model = FerModel::new(&exp.model, 1, 3, &dev, 1).unwrap();
-        let n = 6;
-        let label_vec: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
-        let x = Tensor::randn(0f32, 1.0, (n, 1, 12, 12), &dev).unwrap();
-        let batch = BatchTensors {
-            views: vec![x.clone(), x],
-            labels: Tensor::new(label_vec.as_slice(), &dev).unwrap(),
-            label_vec,
-            indices: (0..n).collect(),
-        };
-        let ctx = StepContext {
-            epoch: 0,
-            step: 0,
-            epochs: 1,
-            steps_per_epoch: 1,
-            seed: 0,
-        };
+        let x = Tensor::randn(0f32, 1.0, (6, 1, 12, 12), &dev).unwrap();
+        let batch = cyclic_batch(vec![x.clone(), x], 3);
+        let ctx = first_step(1, 0);
         let mut soft = Soft::new(&exp, &model, &dev).unwrap();
         assert_eq!(soft.extra_params().len(), 2);
         let with = soft.loss(&model, &batch, &ctx).unwrap();
@@ -296,13 +284,7 @@ mod tests {
         w.set(&(w.as_tensor() + 1.0).unwrap()).unwrap();
         // A copy: the Var's tensor shares storage with what `set` overwrites.
         let before = soft.teacher.parameters()[0].1.as_tensor().copy().unwrap();
-        let ctx = StepContext {
-            epoch: 0,
-            step: 0,
-            epochs: 1,
-            steps_per_epoch: 1,
-            seed: 0,
-        };
+        let ctx = first_step(1, 0);
         // The first step uses decay min(1 − 1/2, 0.999) = 0.5.
         soft.after_step(&model, &ctx).unwrap();
         let after = soft.teacher.parameters()[0].1.as_tensor().clone();

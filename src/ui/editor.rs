@@ -451,20 +451,17 @@ impl ExperimentEditor {
                     f.row(ui, "consistency λ", "method.eac.lambda", |ui| {
                         ui.add(Slider::new(&mut m.eac.lambda, 0.0..=20.0))
                     });
-                    f.row(ui, "mirrored view", "method.eac.second_view", |ui| {
-                        choice(
-                            ui,
-                            "method.eac.second_view",
-                            &mut m.eac.second_view,
-                            &EacSecondView::ALL,
-                            |v| v.key(),
-                        )
-                        .on_hover_text(
-                            "auto: separate for noisy labels, mirror otherwise (official); \
+                    f.choice_row(
+                        ui,
+                        "mirrored view",
+                        "method.eac.second_view",
+                        &mut m.eac.second_view,
+                        &EacSecondView::ALL,
+                        |v| v.key(),
+                        "auto: separate for noisy labels, mirror otherwise (official); \
                              mirror: flip of the augmented view; separate: the mirrored face \
                              augmented on its own",
-                        )
-                    });
+                    );
                 }
                 MethodKind::Rul => rul_fields(f, ui, &mut m.rul),
                 MethodKind::Lnsu => lnsu_fields(f, ui, &mut m.lnsu),
@@ -574,10 +571,15 @@ impl ExperimentEditor {
                 ui.add(DragValue::new(&mut t.embedding_points).range(0..=20_000))
                     .on_hover_text("validation faces embedded (class-stratified); 0 = all")
             });
-            f.row(ui, "sampler", "train.sampler", |ui| {
-                choice(ui, "train.sampler", &mut t.sampler, &Sampler::ALL, |k| k.key())
-                    .on_hover_text("class_balanced: every class equally often, one of each in every run of K samples")
-            });
+            f.choice_row(
+                ui,
+                "sampler",
+                "train.sampler",
+                &mut t.sampler,
+                &Sampler::ALL,
+                |v| v.key(),
+                "class_balanced: every class equally often, one of each in every run of K samples",
+            );
         });
         section(ui, "Output", true, |ui| {
             f.path_row(
@@ -664,16 +666,15 @@ fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
     f.row(ui, "relabel margin δ2", "method.scn.relabel_margin", |ui| {
         ui.add(Slider::new(&mut s.relabel_margin, 0.0..=1.0))
     });
-    f.row(ui, "relabel", "method.scn.relabel_scope", |ui| {
-        choice(
-            ui,
-            "method.scn.relabel_scope",
-            &mut s.relabel_scope,
-            &RelabelScope::ALL,
-            |v| v.key(),
-        )
-        .on_hover_text("batch: any sample (official code); low_group: the paper's wording")
-    });
+    f.choice_row(
+        ui,
+        "relabel",
+        "method.scn.relabel_scope",
+        &mut s.relabel_scope,
+        &RelabelScope::ALL,
+        |v| v.key(),
+        "batch: any sample (official code); low_group: the paper's wording",
+    );
 }
 
 fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
@@ -714,18 +715,15 @@ fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
 }
 
 fn rul_fields(f: &mut Fields, ui: &mut Ui, r: &mut RulConfig) {
-    f.row(ui, "architecture", "method.rul.architecture", |ui| {
-        choice(
-            ui,
-            "method.rul.architecture",
-            &mut r.architecture,
-            &RulArchitecture::ALL,
-            |v| v.key(),
-        )
-        .on_hover_text(
-            "official: twin heads on the flattened feature map; pooled: ferlab's first reading",
-        )
-    });
+    f.choice_row(
+        ui,
+        "architecture",
+        "method.rul.architecture",
+        &mut r.architecture,
+        &RulArchitecture::ALL,
+        |v| v.key(),
+        "official: twin heads on the flattened feature map; pooled: ferlab's first reading",
+    );
     f.row(ui, "head dropout", "method.rul.head_dropout", |ui| {
         ui.add(Slider::new(&mut r.head_dropout, 0.0..=0.9))
     });
@@ -803,18 +801,15 @@ fn rmfer_fields(f: &mut Fields, ui: &mut Ui, r: &mut RmferConfig) {
         ui.add(DragValue::new(&mut r.min_gap).range(0..=100_000))
             .on_hover_text("candidate negatives: the same person at least this many frames away")
     });
-    f.row(ui, "prior", "method.rmfer.prior", |ui| {
-        choice(
-            ui,
-            "method.rmfer.prior",
-            &mut r.prior,
-            &ContrastPrior::ALL,
-            |p| p.key(),
-        )
-        .on_hover_text(
-            "clip: same frame / same person far apart; cosine: similarity only (ablation)",
-        )
-    });
+    f.choice_row(
+        ui,
+        "prior",
+        "method.rmfer.prior",
+        &mut r.prior,
+        &ContrastPrior::ALL,
+        |v| v.key(),
+        "clip: same frame / same person far apart; cosine: similarity only (ablation)",
+    );
     f.row(ui, "projection dim", "method.rmfer.projection_dim", |ui| {
         ui.add(DragValue::new(&mut r.projection_dim).range(2..=4096))
     });
@@ -986,6 +981,23 @@ impl Fields<'_> {
     /// A labelled row; the field's problems, if any, are shown under the widget.
     fn row(&mut self, ui: &mut Ui, label: &str, path: &str, add: impl FnOnce(&mut Ui) -> Response) {
         row(ui, self.problems, label, path, add);
+    }
+
+    /// A row choosing one of `all` in a combo box, with a hint on hover.
+    #[allow(clippy::too_many_arguments)]
+    fn choice_row<T: Copy + PartialEq>(
+        &mut self,
+        ui: &mut Ui,
+        label: &str,
+        path: &str,
+        value: &mut T,
+        all: &[T],
+        name: fn(T) -> &'static str,
+        hint: &str,
+    ) {
+        row(ui, self.problems, label, path, |ui| {
+            choice(ui, path, value, all, name).on_hover_text(hint)
+        });
     }
 
     fn path_row(
