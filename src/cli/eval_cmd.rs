@@ -104,7 +104,7 @@ fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Resul
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (dir, ckpt) = resolve(&args.target, args.last)?;
-    let mut exp = Experiment::load(&dir.config(), &[])?;
+    let mut exp = Experiment::load_recorded(&dir.config(), &[])?;
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }

@@ -5,6 +5,7 @@
 //! missing paths), so a researcher fixes a preset in one go.
 
 mod overrides;
+mod recorded;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -996,6 +997,28 @@ impl Experiment {
             source,
         })?;
         Self::from_toml(&text, &path.display().to_string(), overrides)
+    }
+
+    /// Reads a run's recorded `config.toml`: keys added to ferlab after the run was
+    /// recorded take the values that reproduce what it did (`recorded`).
+    pub fn load_recorded(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                })?;
+        recorded::fill_earlier_behaviour(&mut table);
+        let text = toml::to_string(&table).map_err(|e| ConfigError::Syntax {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        Self::from_toml(&text, &origin, overrides)
     }
 
     /// Parses TOML text (`origin` names it in errors), applies overrides, validates.

@@ -75,7 +75,7 @@ pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
         }
         Launch::Resume { dir, overrides } => {
             let dir = RunDir::open(&dir)?;
-            let exp = Experiment::load(&dir.config(), &overrides)?;
+            let exp = Experiment::load_recorded(&dir.config(), &overrides)?;
             if !overrides.is_empty() {
                 atomic::write(&dir.config(), exp.to_toml().as_bytes())?;
             }
