@@ -989,46 +989,50 @@ impl ConfigError {
     }
 }
 
+fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// TOML text as a table; `origin` names it in errors.
+fn parse_table(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
+    text.parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })
+}
+
 impl Experiment {
     /// Reads a preset file and applies `key=value` overrides (dotted paths).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path)?;
         Self::from_toml(&text, &path.display().to_string(), overrides)
     }
 
     /// Reads a run's recorded `config.toml`: keys added to ferlab after the run was
     /// recorded take the values that reproduce what it did (`recorded`).
     pub fn load_recorded(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = read_text(path)?;
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                    origin: origin.clone(),
-                    message: e.to_string(),
-                })?;
+        let mut table = parse_table(&text, &origin)?;
         recorded::fill_earlier_behaviour(&mut table);
-        let text = toml::to_string(&table).map_err(|e| ConfigError::Syntax {
-            origin: origin.clone(),
-            message: e.to_string(),
-        })?;
-        Self::from_toml(&text, &origin, overrides)
+        Self::from_table(table, &origin, overrides)
     }
 
     /// Parses TOML text (`origin` names it in errors), applies overrides, validates.
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let mut table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                    origin: origin.to_string(),
-                    message: e.to_string(),
-                })?;
+        Self::from_table(parse_table(text, origin)?, origin, overrides)
+    }
+
+    /// Applies overrides to a parsed experiment and validates it.
+    fn from_table(
+        mut table: toml::Table,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Self, ConfigError> {
         // A preset's `[sweep]` section is for `ferlab sweep`; the experiment is the rest.
         table.remove("sweep");
         let mut problems = Vec::new();
