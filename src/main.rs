@@ -25,7 +25,20 @@ fn main() {
         None => cli::open_workbench(None),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", describe(&e));
         std::process::exit(1);
     }
+}
+
+/// An error and its causes, each said once: a message that already quotes its cause (as
+/// "cannot read X: Is a directory (os error 21)" does) is not followed by it again.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }

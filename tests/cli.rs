@@ -438,3 +438,61 @@ fn sweep_with_two_keys_writes_a_grid_and_exports_figures() {
     let compare = std::fs::read_to_string(figs.join("compare_per_class.svg")).unwrap();
     assert!(compare.contains("surprise") && compare.contains("CB (beta=0.999_lr=0.01)"));
 }
+
+#[test]
+fn a_rerun_sweep_waits_for_a_point_an_earlier_task_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = write_sweep_preset(dir.path(), 12);
+    let out_dir = dir.path().join("runs");
+    succeed(
+        ferlab()
+            .arg("sweep")
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out_dir)
+            .args(["--slurm", "--cpus", "1", "--time", "00:30:00"]),
+    );
+    let sweep = out_dir.join("beta-sweep");
+    let name = "beta=0.9_seed=2";
+    // The task of point 1 from a sweep that was killed: still running on its own.
+    let mut orphan = ferlab()
+        .args(["sweep", "task"])
+        .arg(&sweep)
+        .arg("1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = sweep.join("logs").join(format!("{name}.lock"));
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|p| p.trim() == orphan.id().to_string()) {
+        assert!(t0.elapsed().as_secs() < 60, "the task never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let stdout = succeed(
+        ferlab()
+            .arg("sweep")
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out_dir),
+    );
+    orphan.wait().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "{name} is still being run by process {}",
+            orphan.id()
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("failed"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{name} finished (by the earlier task)"))
+            || stdout.contains(&format!("resuming {name}")),
+        "{stdout}"
+    );
+    let log =
+        std::fs::read_to_string(sweep.join("logs").join(format!("{name}.log"))).unwrap_or_default();
+    assert!(!log.contains("is being run by process"), "{log}");
+    let text = succeed(ferlab().args(["sweep", "collect"]).arg(&sweep));
+    assert!(text.contains("4 of 4 points finished"), "{text}");
+}

@@ -523,3 +523,90 @@ fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
     let e = scan_clips(&dir.path().join("missing")).unwrap_err();
     assert!(e.contains("missing"), "{e}");
 }
+
+#[test]
+fn quoted_csv_fields_load_and_an_all_skipped_split_gives_its_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fer2013.csv");
+    // The standard CSV form of the same rows: every field quoted.
+    let quote = |row: String| {
+        row.split(',')
+            .map(|f| format!("\"{f}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut rows = vec![quote("emotion,pixels,Usage".into())];
+    for code in 0..7 {
+        rows.push(quote(csv_row(code, "Training", code)));
+        rows.push(quote(csv_row(code, "PublicTest", code + 20)));
+    }
+    std::fs::write(&path, rows.join("\n") + "\n").unwrap();
+    let mut exp = Experiment {
+        data: DataConfig {
+            source: DataSource::Fer2013Csv,
+            path: path.clone(),
+            on_bad_image: BadImagePolicy::Skip,
+            ..DataConfig::default()
+        },
+        ..Experiment::default()
+    };
+    let ds = data::build(&exp).unwrap();
+    assert_eq!((ds.train.len(), ds.val.len(), ds.skipped.len()), (7, 7, 0));
+    assert_eq!(ds.train.image(0)[1], 3);
+    // Every training row broken: the error carries the reasons, not only "no images".
+    let text = format!(
+        "emotion,pixels,Usage\n3,1 2 3,Training\n9,{},Training\n{}\n",
+        "0 ".repeat(2304),
+        csv_row(2, "PublicTest", 1)
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = data::build(&exp).unwrap_err().to_string();
+    assert!(
+        err.contains("has no images")
+            && err.contains("2 unreadable file(s) were skipped")
+            && err.contains("line 2: expected 2304 pixels, found 3")
+            && err.contains("line 3: emotion 9 is out of range"),
+        "{err}"
+    );
+    exp.data.on_bad_image = BadImagePolicy::Fail;
+    assert!(data::build(&exp).is_err());
+}
+
+#[test]
+fn an_unreadable_class_folder_is_an_error_and_an_empty_class_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fer2013_folders(dir.path());
+    let exp = Experiment {
+        data: folder_config(dir.path()),
+        ..Experiment::default()
+    };
+    // A class without training faces: its folder is there, empty.
+    for f in std::fs::read_dir(dir.path().join("train/disgust")).unwrap() {
+        std::fs::remove_file(f.unwrap().path()).unwrap();
+    }
+    let ds = data::build(&exp).unwrap();
+    let stats = data::DataStats::of(&ds);
+    assert_eq!(
+        stats.empty_class_warnings(),
+        vec![format!(
+            "class disgust has no training faces in {}",
+            stats.origin
+        )]
+    );
+    assert!(
+        stats
+            .to_text()
+            .contains("warning: class disgust has no training faces")
+    );
+    // A symlink loop where a class folder should be: named, not silently dropped.
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("train/fear-loop");
+        std::os::unix::fs::symlink(&link, &link).unwrap();
+        let err = data::build(&exp).unwrap_err().to_string();
+        assert!(
+            err.contains("fear-loop") && err.contains("cannot read this entry"),
+            "{err}"
+        );
+    }
+}

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{full_and_resumed, run_collect as run};
-use ferlab::config::{Experiment, MethodKind};
+use ferlab::config::{AsmPartition, Experiment, MethodKind};
 use ferlab::method::mining::MiningReport;
 use ferlab::train::Event;
 use ferlab::train::trainer::Outcome;
@@ -114,12 +114,23 @@ fn asm_mines_flipped_labels_into_its_noisy_set() {
 
 #[test]
 fn asm_and_soft_resume_mid_epoch_to_the_uninterrupted_result() {
-    for method in ["asm", "soft"] {
+    // Stopped in the first mined epoch: ASM's evaluation-pass partition of that epoch
+    // (made at its start, with the weights of then) must come back from the checkpoint.
+    for (method, partition) in [
+        ("asm", AsmPartition::EvalPass),
+        ("asm", AsmPartition::Online),
+        ("soft", AsmPartition::default()),
+    ] {
         let out = tempfile::tempdir().unwrap();
-        let exp = noisy_experiment(out.path(), method, 3);
+        let mut exp = noisy_experiment(out.path(), method, 3);
+        exp.method.asm.partition = partition;
         let (full, pieced) = full_and_resumed(exp, (2, 3));
-        assert_eq!(epoch_results(&pieced), epoch_results(&full), "{method}");
-        assert_eq!(mining(&pieced), mining(&full), "{method}");
+        assert_eq!(
+            epoch_results(&pieced),
+            epoch_results(&full),
+            "{method} {partition:?}"
+        );
+        assert_eq!(mining(&pieced), mining(&full), "{method} {partition:?}");
     }
 }
 

@@ -530,3 +530,62 @@ fn fused_conv_bn_relu_pool_matches_the_separate_reference_ops() {
         );
     }
 }
+
+/// A NaN in the input must come out as NaN from every fused kernel, as it does in PyTorch
+/// (and in candle's own ops): `f32::max(NaN, 0)` is 0, and a ReLU or pooling that swallows
+/// NaN let a diverged run train on with finite losses and NaN weights.
+#[test]
+fn kernels_propagate_nan_like_pytorch() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut v: Vec<f32> = (0..2 * 3 * 8 * 8)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    v[5] = f32::NAN;
+    let x = Tensor::from_vec(v, (2, 3, 8, 8), &Device::Cpu).unwrap();
+    let has_nan = |t: &Tensor| {
+        t.flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .any(|v| v.is_nan())
+    };
+    let w = random(&[4, 3, 3, 3], &mut rng);
+    let ones = Tensor::ones(4, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let zeros = Tensor::zeros(4, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let ones3 = ones.narrow(0, 0, 3).unwrap();
+    let zeros3 = zeros.narrow(0, 0, 3).unwrap();
+    for kernels in [AUTO, Kernels::Candle] {
+        let what = format!("{kernels:?}");
+        assert!(has_nan(&ops::relu(&x, kernels).unwrap()), "relu {what}");
+        assert!(
+            has_nan(&ops::add_relu(&x, &x, kernels).unwrap()),
+            "add_relu {what}"
+        );
+        for k in [2, 3] {
+            let pooled = ops::max_pool2d(&x, k, k, 0, kernels).unwrap();
+            assert!(has_nan(&pooled), "max_pool {k} {what}");
+        }
+        let affine = ops::channel_affine(&x, &ones3, &zeros3, true, kernels).unwrap();
+        assert!(has_nan(&affine), "channel_affine {what}");
+        let (bn, mean, var, _) =
+            ops::batch_norm_train(&x, &ones3, &zeros3, 1e-5, true, kernels).unwrap();
+        assert!(
+            has_nan(&bn) && has_nan(&mean) && has_nan(&var),
+            "batch norm {what}"
+        );
+        let conv = ops::conv2d_affine(&x, &w, &ones, &zeros, 1, 1, true, kernels).unwrap();
+        assert!(has_nan(&conv), "conv affine {what}");
+        let pool = Some(ops::fused::PoolSpec {
+            k: 2,
+            stride: 2,
+            pad: 0,
+        });
+        let (y, mean, var, _) =
+            ops::conv_bn_train(&x, &w, &ones, &zeros, (1, 1), 1e-5, true, pool, kernels).unwrap();
+        assert!(
+            has_nan(&y) && has_nan(&mean) && has_nan(&var),
+            "conv bn {what}"
+        );
+    }
+}

@@ -35,6 +35,33 @@ pub struct RunResult {
     pub settings: toml::Table,
     /// The last t-SNE / MDS embedding with its measurements, if the run made any.
     pub embedding: Option<EmbeddingSnapshot>,
+    /// The epochs the run was set to train.
+    pub planned_epochs: usize,
+    /// How its last session ended.
+    pub outcome: RunOutcome,
+    /// Lines of its events file that could not be read (`file, line N: reason`).
+    pub warnings: Vec<String>,
+}
+
+/// How a run's last session ended, as its events file tells.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    Finished,
+    Stopped,
+    Failed(String),
+    /// No end recorded: killed, or still training.
+    Interrupted,
+}
+
+impl RunOutcome {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Self::Finished => "finished",
+            Self::Stopped => "stopped",
+            Self::Failed(_) => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
 }
 
 impl RunResult {
@@ -87,6 +114,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
     let mut mining = None;
     let mut embedding = None;
     let mut classes = Vec::new();
+    let mut outcome = None;
     let (mut first, mut last_time) = (None, 0.0);
     for r in &log.records {
         first.get_or_insert(r.time);
@@ -98,8 +126,16 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
                 ..
             } => {
                 classes = names.clone();
-                exp = Experiment::from_toml(config, &path.display().to_string(), &[]).ok();
+                let origin = format!("{} (Started event)", path.display());
+                exp = Some(
+                    Experiment::recorded_from_toml(config, &origin, &[])
+                        .map_err(|e| e.to_string())?,
+                );
+                outcome = None;
             }
+            Event::Finished { .. } => outcome = Some(RunOutcome::Finished),
+            Event::Stopped { .. } => outcome = Some(RunOutcome::Stopped),
+            Event::Failed { error } => outcome = Some(RunOutcome::Failed(error.clone())),
             Event::EpochEnd { epoch, val, .. } => {
                 epochs.retain(|(e, _)| e != epoch);
                 epochs.push((*epoch, val.clone()));
@@ -109,7 +145,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
             _ => {}
         }
     }
-    let exp = exp.ok_or_else(|| format!("{}: no readable Started event", path.display()))?;
+    let exp = exp.ok_or_else(|| format!("{}: no Started event", path.display()))?;
     let (_, last) = epochs
         .last()
         .cloned()
@@ -146,6 +182,9 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
         imbalance_factor: exp.corruption.imbalance_factor,
         settings: exp.to_toml().parse().unwrap_or_default(),
         embedding,
+        planned_epochs: exp.train.epochs,
+        outcome: outcome.unwrap_or(RunOutcome::Interrupted),
+        warnings: log.bad_lines,
     })
 }
 
@@ -175,7 +214,17 @@ fn cells(r: &RunResult) -> Vec<String> {
     vec![
         r.method.clone(),
         format!("{:.0}%", 100.0 * r.noise_rate),
-        format!("{} (best {})", r.epochs, r.best_epoch),
+        match &r.outcome {
+            RunOutcome::Finished => format!("{} (best {})", r.epochs, r.best_epoch),
+            // A run that did not finish says so beside its results.
+            other => format!(
+                "{} of {}, {} (best {})",
+                r.epochs,
+                r.planned_epochs,
+                other.word(),
+                r.best_epoch
+            ),
+        },
         pct(r.best_overall),
         pct(r.best_mean),
         pct(r.last_overall),
@@ -539,6 +588,9 @@ mod tests {
             imbalance_factor: 1.0,
             settings: toml::Table::new(),
             embedding: None,
+            planned_epochs: 10,
+            outcome: crate::analysis::results::RunOutcome::Finished,
+            warnings: Vec::new(),
         }
     }
 

@@ -27,9 +27,9 @@ pub enum DataCommand {
         /// Output PNG.
         #[arg(long, default_value = "preview.png")]
         out: PathBuf,
-        /// Faces per class.
-        #[arg(long, default_value_t = 10)]
-        per_class: usize,
+        /// Faces per class (1 to 200; one row of them per class).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
+        per_class: u16,
     },
 }
 
@@ -57,7 +57,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
         } => {
             let exp = load_preset(&preset, &overrides)?;
             let ds = data::build(&exp)?;
-            let grid = data::preview::class_grid(&ds.train, ds.num_classes(), per_class);
+            let grid = data::preview::class_grid(&ds.train, ds.num_classes(), per_class as usize);
             data::decode::save_png(&out, &grid.pixels, grid.width, grid.height, grid.channels)
                 .map_err(anyhow::Error::msg)?;
             println!(

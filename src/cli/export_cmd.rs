@@ -81,16 +81,30 @@ pub fn run(args: ExportArgs) -> Result<()> {
         dirs.extend(expand_runs(p)?);
     }
     let mut views = Vec::new();
+    let mut targets: Vec<PathBuf> = Vec::new();
     for dir in &dirs {
         let view = RunView::replay(dir).map_err(|e| anyhow!(e))?;
+        for line in &view.unreadable {
+            eprintln!("warning: unreadable event skipped: {line}");
+        }
         if view.epochs.is_empty() {
             eprintln!("skipped {}: no finished epoch", dir.display());
             continue;
         }
         let target = match &args.out {
-            Some(out) => out.join(&view.run_id),
+            // Copies of one run share its id: each gets its own folder, none overwritten.
+            Some(out) => {
+                let mut target = out.join(&view.run_id);
+                let mut k = 2;
+                while targets.contains(&target) {
+                    target = out.join(format!("{}-{k}", view.run_id));
+                    k += 1;
+                }
+                target
+            }
             None => dir.join("figures"),
         };
+        targets.push(target.clone());
         let written = figures::export_run(&view, &target, &formats, size)
             .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
         println!(

@@ -185,10 +185,39 @@ fn run_locally(folder: &SweepFolder, manifest: &Manifest, exe: &Path) -> Result<
     let mut running: Vec<(usize, Child, Instant)> = Vec::new();
     let mut failed = Vec::new();
     let mut finished = done;
-    while !queue.is_empty() || !running.is_empty() {
+    let mut elsewhere: Vec<usize> = Vec::new();
+    while !queue.is_empty() || !running.is_empty() || !elsewhere.is_empty() {
+        // Points an earlier sweep's task still runs (its sweep was killed): waited for, not
+        // started twice; if that task dies unfinished, the point goes back in the queue.
+        elsewhere.retain(|&i| {
+            let point = &manifest.points[i];
+            if folder.holder(point).is_some() {
+                return true;
+            }
+            if folder.status(point) == PointStatus::Finished {
+                finished += 1;
+                println!(
+                    "[{finished}/{}] {} finished (by the earlier task)",
+                    manifest.points.len(),
+                    point.name
+                );
+            } else {
+                queue.push(i);
+            }
+            false
+        });
         while running.len() < parallel {
             let Some(i) = queue.pop() else { break };
             let point = &manifest.points[i];
+            if let Some(pid) = folder.holder(point) {
+                println!(
+                    "{} is still being run by process {pid} (an earlier sweep's task): waiting \
+                     for it",
+                    point.name
+                );
+                elsewhere.push(i);
+                continue;
+            }
             let log_path = folder.log_path(point);
             let log = std::fs::OpenOptions::new()
                 .create(true)

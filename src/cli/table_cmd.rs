@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use ferlab::analysis::results::{RunResult, Table, TableFormat, read_run};
+use ferlab::analysis::results::{RunOutcome, RunResult, Table, TableFormat, read_run};
 
 #[derive(clap::Args, Debug)]
 pub struct TableArgs {
-    /// Run directories (each with an events.jsonl).
+    /// Run directories (each with an events.jsonl), or folders of them.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "markdown")]
@@ -41,9 +41,22 @@ pub enum Metric {
 pub fn run(args: TableArgs) -> Result<()> {
     let mut results = Vec::new();
     let mut problems = Vec::new();
-    for dir in &args.runs {
+    let mut dirs = Vec::new();
+    for p in &args.runs {
+        dirs.extend(super::export_cmd::expand_runs(p)?);
+    }
+    for dir in &dirs {
         match read_run(dir) {
-            Ok(r) => results.push(r),
+            Ok(r) => {
+                // Said here as the workbench says it: a line that could not be read.
+                for w in &r.warnings {
+                    eprintln!("warning: unreadable event skipped: {w}");
+                }
+                if let RunOutcome::Failed(error) = &r.outcome {
+                    eprintln!("warning: {} failed: {error}", dir.display());
+                }
+                results.push(r);
+            }
             Err(e) => problems.push(e),
         }
     }
@@ -51,10 +64,7 @@ pub fn run(args: TableArgs) -> Result<()> {
         eprintln!("skipped: {p}");
     }
     if results.is_empty() {
-        return Err(anyhow!(
-            "none of the {} run(s) could be read",
-            args.runs.len()
-        ));
+        return Err(anyhow!("none of the {} run(s) could be read", dirs.len()));
     }
     let table = if let Some(keys) = &args.grid {
         grid(&results, keys, args.metric)?

@@ -29,7 +29,21 @@ pub struct TrainArgs {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let launch = match (&args.resume, &args.preset) {
-        (Some(dir), _) => Launch::Resume {
+        (Some(dir), Some(preset)) => {
+            return Err(anyhow!(
+                "--resume continues {} with the config it recorded; the preset {} would be \
+                 ignored. Drop it (change the recorded config with --set key=value).",
+                dir.display(),
+                preset.display()
+            ));
+        }
+        (Some(dir), None) if args.out.is_some() => {
+            return Err(anyhow!(
+                "--resume continues {} in its own folder; --out does not apply. Drop it.",
+                dir.display()
+            ));
+        }
+        (Some(dir), None) => Launch::Resume {
             dir: dir.clone(),
             overrides: args.overrides.set.clone(),
         },

@@ -657,8 +657,99 @@ pub enum ThresholdMode {
     Fixed,
 }
 
-/// Adaptive Sample Mining (arXiv 2310.05618). See `method::asm` for the formulas and the
-/// choices made where the paper leaves details open.
+/// Where ASM's partition into clean, ambiguous and noisy sets comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsmPartition {
+    /// An evaluation-mode pass over the training set at the start of each epoch, without
+    /// gradients (MAN's `eval_train`); the epoch trains on that partition.
+    #[default]
+    EvalPass,
+    /// Mined on the fly from each batch's training-mode predictions, with the thresholds
+    /// of the previous epoch.
+    Online,
+}
+
+impl AsmPartition {
+    pub const ALL: [AsmPartition; 2] = [Self::EvalPass, Self::Online];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::EvalPass => "eval_pass",
+            Self::Online => "online",
+        }
+    }
+}
+
+/// The schedule λ of ASM's ambiguous-set loss, (1 − λ)·CE + λ·mutual.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MutualityRamp {
+    /// MAN's `Mutual_loss`: λ = λ_max·exp(−β·(1 − e / (0.9·E))²), e the epoch counted
+    /// from 1, E the number of epochs.
+    #[default]
+    Man,
+    /// λ = exp(−5·β·(1 − t)²) over the run's progress t (ferlab's earlier reading).
+    Progress,
+}
+
+impl MutualityRamp {
+    pub const ALL: [MutualityRamp; 2] = [Self::Man, Self::Progress];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Man => "man",
+            Self::Progress => "progress",
+        }
+    }
+}
+
+/// ASM's unsupervised consistency loss on the noisy set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoisyLoss {
+    /// Mean squared error between the two views' softmax (MAN).
+    #[default]
+    Mse,
+    /// KL(p_weak ‖ p_strong) (ferlab's earlier reading).
+    Kl,
+}
+
+impl NoisyLoss {
+    pub const ALL: [NoisyLoss; 2] = [Self::Mse, Self::Kl];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Mse => "mse",
+            Self::Kl => "kl",
+        }
+    }
+}
+
+/// How ASM's per-sample losses of a set become the set's term.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetReduction {
+    /// The mean over the set's samples (MAN): each set weighs the same whatever its size.
+    #[default]
+    SetMean,
+    /// The sum over the set divided by the batch size: a set weighs by its share.
+    Batch,
+}
+
+impl SetReduction {
+    pub const ALL: [SetReduction; 2] = [Self::SetMean, Self::Batch];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::SetMean => "set_mean",
+            Self::Batch => "batch",
+        }
+    }
+}
+
+/// Adaptive Sample Mining (arXiv 2310.05618). See `method::asm` for the formulas, what
+/// follows the authors' MAN code and what is ferlab's choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AsmConfig {
@@ -671,14 +762,27 @@ pub struct AsmConfig {
     pub momentum: f32,
     /// Divide each class mean by the largest one, so the easiest class gets the base pair.
     pub normalize: bool,
+    /// Where the partition comes from: an evaluation pass at each epoch start or online.
+    pub partition: AsmPartition,
     /// Epochs of plain cross-entropy before mining starts (every sample counts as clean).
     pub warmup_epochs: usize,
-    /// Shape of the sigmoid ramp-up of the mutuality term (smaller = faster transition).
+    /// The schedule of the mutuality weight λ.
+    pub ramp: MutualityRamp,
+    /// λ_max of MAN's ramp.
+    pub lambda_max: f32,
+    /// Shape of the ramp-up of the mutuality term (smaller = faster transition).
     pub beta: f32,
     /// Weight ω of the mutuality loss on ambiguous samples.
     pub omega: f32,
     /// Weight γ of the unsupervised consistency loss on noisy samples.
     pub gamma: f32,
+    /// The noisy set's consistency loss.
+    pub noisy_loss: NoisyLoss,
+    /// Detach each view's prediction where it serves as the other's target (false: the
+    /// gradient flows through both, as MAN).
+    pub stop_gradient: bool,
+    /// How each set's per-sample losses are reduced.
+    pub reduction: SetReduction,
 }
 
 impl Default for AsmConfig {
@@ -689,10 +793,16 @@ impl Default for AsmConfig {
             clean_threshold: 0.8,
             momentum: 0.5,
             normalize: false,
+            partition: AsmPartition::EvalPass,
             warmup_epochs: 1,
+            ramp: MutualityRamp::Man,
+            lambda_max: 0.9,
             beta: 0.65,
-            omega: 1.0,
+            omega: 0.6,
             gamma: 1.0,
+            noisy_loss: NoisyLoss::Mse,
+            stop_gradient: false,
+            reduction: SetReduction::SetMean,
         }
     }
 }
@@ -1009,22 +1119,49 @@ impl Experiment {
     /// Reads a preset file and applies `key=value` overrides (dotted paths).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
         let text = read_text(path)?;
-        Self::from_toml(&text, &path.display().to_string(), overrides)
+        let origin = path.display().to_string();
+        let table = parse_table(&text, &origin)?;
+        // An empty file (a failed copy, a wrong path) would otherwise train the default
+        // experiment without a word.
+        if table.is_empty() {
+            return Err(ConfigError::Syntax {
+                origin,
+                message: "the preset is empty: it sets no key (a preset needs at least `name` \
+                          and its [data] section)"
+                    .into(),
+            });
+        }
+        Self::from_table(table, &origin, overrides, validate::validate)
     }
 
     /// Reads a run's recorded `config.toml`: keys added to ferlab after the run was
     /// recorded take the values that reproduce what it did (`recorded`).
     pub fn load_recorded(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
         let text = read_text(path)?;
-        let origin = path.display().to_string();
-        let mut table = parse_table(&text, &origin)?;
+        Self::recorded_from_toml(&text, &path.display().to_string(), overrides)
+    }
+
+    /// A recorded experiment from its TOML text (a run's config, or the one its Started
+    /// event carries). Its files are not checked: its data may have moved since it trained,
+    /// and whatever opens the data later says what is missing.
+    pub fn recorded_from_toml(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Self, ConfigError> {
+        let mut table = parse_table(text, origin)?;
         recorded::fill_earlier_behaviour(&mut table);
-        Self::from_table(table, &origin, overrides)
+        Self::from_table(table, origin, overrides, validate::validate_recorded)
     }
 
     /// Parses TOML text (`origin` names it in errors), applies overrides, validates.
     pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        Self::from_table(parse_table(text, origin)?, origin, overrides)
+        Self::from_table(
+            parse_table(text, origin)?,
+            origin,
+            overrides,
+            validate::validate,
+        )
     }
 
     /// Applies overrides to a parsed experiment and validates it.
@@ -1032,6 +1169,7 @@ impl Experiment {
         mut table: toml::Table,
         origin: &str,
         overrides: &[String],
+        validate: fn(&Experiment) -> Vec<Problem>,
     ) -> Result<Self, ConfigError> {
         // A preset's `[sweep]` section is for `ferlab sweep`; the experiment is the rest.
         table.remove("sweep");
@@ -1073,7 +1211,7 @@ impl Experiment {
             message: "unknown key".to_string(),
             path,
         }));
-        problems.extend(experiment.validate());
+        problems.extend(validate(&experiment));
         if problems.is_empty() {
             Ok(experiment)
         } else {

@@ -6,8 +6,14 @@
 use toml::{Table, Value};
 
 /// (method section, key, value that reproduces runs recorded before the key existed).
-fn earlier_behaviour() -> [(&'static str, &'static str, Value); 6] {
+fn earlier_behaviour() -> [(&'static str, &'static str, Value); 11] {
     [
+        // ASM mined online with ferlab's reading of the tri-regularisation.
+        ("asm", "partition", Value::from("online")),
+        ("asm", "ramp", Value::from("progress")),
+        ("asm", "noisy_loss", Value::from("kl")),
+        ("asm", "stop_gradient", Value::from(true)),
+        ("asm", "reduction", Value::from("batch")),
         // RUL mixed pooled features with one linear log-variance layer, one learning rate.
         ("rul", "architecture", Value::from("pooled")),
         ("rul", "classifier_lr_scale", Value::from(1.0)),
@@ -43,7 +49,10 @@ pub fn fill_earlier_behaviour(table: &mut Table) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{EacSecondView, Experiment, RelabelScope, RulArchitecture};
+    use crate::config::{
+        AsmPartition, EacSecondView, Experiment, MutualityRamp, NoisyLoss, RelabelScope,
+        RulArchitecture, SetReduction,
+    };
 
     #[test]
     fn runs_recorded_before_a_key_existed_keep_their_behaviour() {
@@ -60,6 +69,17 @@ mod tests {
         assert_eq!(exp.method.scn.relabel_scope, RelabelScope::LowGroup);
         assert_eq!(exp.method.scn.relabel_epoch, 5);
         assert_eq!(exp.method.eac.second_view, EacSecondView::Mirror);
+        let asm = &exp.method.asm;
+        assert_eq!(
+            (asm.partition, asm.ramp, asm.noisy_loss, asm.reduction),
+            (
+                AsmPartition::Online,
+                MutualityRamp::Progress,
+                NoisyLoss::Kl,
+                SetReduction::Batch
+            )
+        );
+        assert!(asm.stop_gradient);
         // A run recorded today keeps every value it wrote.
         let mut new: Table = Experiment::default().to_toml().parse().unwrap();
         fill_earlier_behaviour(&mut new);

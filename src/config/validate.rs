@@ -34,6 +34,8 @@ pub(super) fn format_problems(problems: &[Problem]) -> String {
 
 struct Checker {
     problems: Vec<Problem>,
+    /// Whether files and folders the experiment names are checked to exist.
+    files: bool,
 }
 
 impl Checker {
@@ -66,8 +68,20 @@ impl Checker {
 }
 
 pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
+    validate_with(e, true)
+}
+
+/// Every check but those of files and folders: a recorded run's data may have moved since
+/// it trained (runs copied from a cluster, a renamed disk), and reading its results needs
+/// none of it; whatever later opens the data says what is missing.
+pub(super) fn validate_recorded(e: &Experiment) -> Vec<Problem> {
+    validate_with(e, false)
+}
+
+fn validate_with(e: &Experiment, files: bool) -> Vec<Problem> {
     let mut c = Checker {
         problems: Vec::new(),
+        files,
     };
     if e.name.trim().is_empty() {
         c.fail("name", "must not be empty");
@@ -115,6 +129,7 @@ pub(super) fn validate(e: &Experiment) -> Vec<Problem> {
     }
     c.range_f64("model.dropout", m.dropout as f64, 0.0, 1.0, false);
     if let Some(p) = &m.pretrained
+        && c.files
         && !p.is_file()
     {
         c.fail(
@@ -218,6 +233,7 @@ fn check_methods(c: &mut Checker, e: &Experiment) {
             e.train.epochs.saturating_sub(1),
         );
     }
+    c.range_f64("method.asm.lambda_max", a.lambda_max as f64, 0.0, 1.0, true);
     c.range_f64("method.asm.beta", a.beta as f64, 0.0, 100.0, true);
     c.range_f64("method.asm.omega", a.omega as f64, 0.0, 100.0, true);
     c.range_f64("method.asm.gamma", a.gamma as f64, 0.0, 100.0, true);
@@ -317,6 +333,17 @@ fn check_rmfer(c: &mut Checker, e: &Experiment) {
         c.fail("method.rmfer.gamma", "must be above 0");
     }
     c.range_usize("method.rmfer.candidates", r.candidates, 1, 1000);
+    if r.prior == super::ContrastPrior::Cosine && r.candidates < 2 {
+        // The cosine prior draws one pool of candidates for every anchor; an anchor drawn
+        // into a pool of one has no other face to contrast with.
+        c.fail(
+            "method.rmfer.candidates",
+            format!(
+                "must be at least 2 with prior = \"cosine\", got {}",
+                r.candidates
+            ),
+        );
+    }
     c.range_usize("method.rmfer.anchors", r.anchors, 1, 1024);
     c.range_usize("method.rmfer.projection_dim", r.projection_dim, 2, 4096);
     let u = &e.unlabeled;
@@ -324,7 +351,7 @@ fn check_rmfer(c: &mut Checker, e: &Experiment) {
     c.range_usize("unlabeled.frames", u.frames, 1, 100_000);
     c.range_usize("unlabeled.people", u.people, 1, 1000);
     c.range_f64("unlabeled.deviation", u.deviation as f64, 0.0, 1.0, true);
-    if u.source == super::UnlabeledSource::Clips && !u.path.is_dir() {
+    if c.files && u.source == super::UnlabeledSource::Clips && !u.path.is_dir() {
         c.fail(
             "unlabeled.path",
             format!(
@@ -403,6 +430,7 @@ fn check_data(c: &mut Checker, e: &Experiment) {
                 true,
             );
         }
+        _ if !c.files => {}
         DataSource::ImageFolder => check_image_folder(c, &d.path, &[&d.train_split, &d.val_split]),
         DataSource::Fer2013Csv => check_file(c, "data.path", &d.path, "fer2013_csv"),
         DataSource::RafDb => {

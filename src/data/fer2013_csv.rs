@@ -47,7 +47,7 @@ pub fn load(d: &DataConfig) -> Result<Dataset, DataError> {
         }
         if !header_seen {
             header_seen = true;
-            let cols: Vec<&str> = line.split(',').map(|c| c.trim()).collect();
+            let cols: Vec<&str> = line.split(',').map(unquote).collect();
             if cols != ["emotion", "pixels", "Usage"] {
                 return Err(line_err(
                     lineno,
@@ -101,8 +101,18 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// A CSV field without its surrounding spaces and double quotes (the pixel field is
+/// quoted by many CSV writers; it holds no comma, so splitting on commas stays right).
+fn unquote(field: &str) -> &str {
+    let f = field.trim();
+    f.strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .unwrap_or(f)
+        .trim()
+}
+
 pub(super) fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), String> {
-    let mut cols = line.splitn(3, ',');
+    let mut cols = line.splitn(3, ',').map(unquote);
     let (Some(e), Some(p), Some(u)) = (cols.next(), cols.next(), cols.next()) else {
         return Err("expected 3 columns: emotion,pixels,Usage".into());
     };

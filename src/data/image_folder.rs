@@ -41,10 +41,26 @@ pub fn list_images(dir: &Path) -> Result<Vec<(PathBuf, usize)>, DataError> {
             message: format!("cannot list folder: {e}"),
         })
     };
-    let mut class_dirs: Vec<PathBuf> = read(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
+    // An entry that cannot be read (a dangling link, a symlink loop, no permission) is an
+    // error naming it: dropping it would silently drop a class.
+    let mut class_dirs: Vec<PathBuf> = Vec::new();
+    for entry in read(dir)? {
+        let entry = entry.map_err(|e| DataError::File {
+            path: dir.to_path_buf(),
+            message: format!("cannot list folder: {e}"),
+        })?;
+        let path = entry.path();
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => class_dirs.push(path),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(DataError::File {
+                    path,
+                    message: format!("cannot read this entry of the split folder: {e}"),
+                });
+            }
+        }
+    }
     class_dirs.sort();
     let mut out = Vec::new();
     for cdir in class_dirs {

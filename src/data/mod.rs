@@ -198,8 +198,22 @@ pub fn build(exp: &Experiment) -> Result<Dataset, DataError> {
     corrupt::apply(&mut dataset, &exp.corruption, exp.seed)?;
     for (name, split) in [("train", &dataset.train), ("val", &dataset.val)] {
         if split.is_empty() {
+            // When every file was skipped, the reasons are the answer.
+            let mut reasons = String::new();
+            for r in dataset.skipped.iter().take(5) {
+                reasons += &format!("\n  {r}");
+            }
+            if dataset.skipped.len() > 5 {
+                reasons += &format!("\n  ... and {} more", dataset.skipped.len() - 5);
+            }
+            if !reasons.is_empty() {
+                reasons = format!(
+                    "; {} unreadable file(s) were skipped:{reasons}",
+                    dataset.skipped.len()
+                );
+            }
             return Err(DataError::Invalid(format!(
-                "the {name} split of {} has no images",
+                "the {name} split of {} has no images{reasons}",
                 dataset.origin
             )));
         }
@@ -291,6 +305,26 @@ impl DataStats {
         }
     }
 
+    /// One line per class without training (or validation) faces: a model trained on such
+    /// data never predicts the class, and its accuracy there is undefined.
+    pub fn empty_class_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, name) in self.classes.iter().enumerate() {
+            for (split, counts) in [
+                ("training", &self.train_counts),
+                ("validation", &self.val_counts),
+            ] {
+                if counts.get(i) == Some(&0) {
+                    out.push(format!(
+                        "class {name} has no {split} faces in {}",
+                        self.origin
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     pub fn to_text(&self) -> String {
         let mut s = format!("data: {}\n", self.origin);
         s += &format!("{:<12} {:>8} {:>8}\n", "class", "train", "val");
@@ -313,9 +347,12 @@ impl DataStats {
             None => s += "label noise: unknown (no ground truth; none injected)\n",
         }
         s += &format!(
-            "imbalance factor (max/min train count): {:.2}\n",
+            "imbalance factor (max/min train count over classes with faces): {:.2}\n",
             self.imbalance_factor
         );
+        for w in self.empty_class_warnings() {
+            s += &format!("warning: {w}\n");
+        }
         if let Some(b) = self.blended {
             s += &format!("blended (ambiguous) training faces: {b}\n");
         }

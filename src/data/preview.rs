@@ -13,8 +13,16 @@ pub struct Grid {
 const GAP: usize = 2;
 
 /// The first `per_class` faces of each class (by given label), one row per class, on a
-/// white background.
+/// white background; as wide as the fullest row (no empty columns when the classes hold
+/// fewer faces than asked for).
 pub fn class_grid(split: &Split, num_classes: usize, per_class: usize) -> Grid {
+    let mut counts = vec![0usize; num_classes];
+    for &l in &split.labels {
+        counts[l as usize] += 1;
+    }
+    let per_class = per_class
+        .min(counts.iter().copied().max().unwrap_or(0))
+        .max(1);
     let s = split.size;
     let (width, height) = (per_class * (s + GAP) + GAP, num_classes * (s + GAP) + GAP);
     let ch = split.channels;

@@ -187,6 +187,11 @@ pub fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// The largest PNG drawn: 200 megapixels (a 600 MB canvas; a 7 x 5 in figure at 1200 dpi
+/// is 50). Beyond it the canvas would not fit in memory, and plotters' bitmap indexing
+/// overflows its 32-bit offsets from about 1,430 megapixels.
+pub const MAX_PNG_PIXELS: u64 = 200_000_000;
+
 /// Draws with `draw` onto a white canvas of `size` and encodes the result.
 pub fn render<F>(size: FigureSize, format: ImageFormat, draw: F) -> FigureResult<Vec<u8>>
 where
@@ -197,6 +202,18 @@ where
     let (w, h) = size.units(format);
     match format {
         ImageFormat::Png => {
+            let pixels = w as u64 * h as u64;
+            if pixels > MAX_PNG_PIXELS {
+                return Err(format!(
+                    "a {:.1} x {:.1} in PNG at {} dpi is {w} x {h} pixels ({} megapixels); \
+                     the limit is {}: lower the dpi or the size, or export SVG",
+                    size.width_in,
+                    size.height_in,
+                    size.dpi,
+                    pixels / 1_000_000,
+                    MAX_PNG_PIXELS / 1_000_000
+                ));
+            }
             let mut rgb = vec![255u8; w as usize * h as usize * 3];
             let tiles = {
                 let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
@@ -337,6 +354,20 @@ mod tests {
         assert!(FigureSize::parse_inches("3.5", 300).is_err());
         assert!(FigureSize::parse_inches("0x2", 300).is_err());
         assert!(FigureSize::parse_inches("3x2", 5000).is_err());
+    }
+
+    #[test]
+    fn a_png_beyond_the_pixel_limit_is_refused_before_drawing() {
+        // 40 x 40 in at 1200 dpi: 48,000 x 48,000 pixels, once 7 GB and a panic.
+        let huge = FigureSize::parse_inches("40x40", 1200).unwrap();
+        let e = render(huge, ImageFormat::Png, |_, _| panic!("must not draw")).unwrap_err();
+        assert!(
+            e.contains("48000 x 48000") && e.contains("lower the dpi"),
+            "{e}"
+        );
+        // The same size as SVG has no pixels to bound.
+        let svg = render(huge, ImageFormat::Svg, |_, _| Ok(Vec::new())).unwrap();
+        assert!(!svg.is_empty());
     }
 
     #[test]

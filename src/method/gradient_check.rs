@@ -11,7 +11,7 @@
 //! round-off, limit the agreement (a few % at these steps, converging as the step
 //! shrinks), and the tolerance of 12% still fails a gradient scaled by ¼ or cut by 90%.
 //! Where the official code stops a gradient on purpose (EAC's and LNSU's maps read the
-//! head detached; ASM's consistency targets are detached), the tensor is only checked to
+//! head detached; ASM's `stop_gradient = true` detaches its targets), the tensor is only checked to
 //! receive a gradient, since the finite difference sees the stopped path too.
 
 use std::sync::Arc;
@@ -21,7 +21,8 @@ use rand::SeedableRng;
 
 use super::{BatchTensors, Method, StepContext};
 use crate::config::{
-    Experiment, Kernels, MethodKind, RulArchitecture, ThresholdMode, UnlabeledSource,
+    AsmPartition, Experiment, Kernels, MethodKind, NoisyLoss, RulArchitecture, ThresholdMode,
+    UnlabeledSource,
 };
 use crate::data::augment::make_view;
 use crate::data::{self, unlabeled};
@@ -56,6 +57,8 @@ fn tiny(method: MethodKind, kernels: Kernels) -> Experiment {
     exp.method.rul.uncertainty_dim = 8;
     exp.method.asm.warmup_epochs = 0;
     exp.method.asm.thresholds = ThresholdMode::Fixed;
+    // Mined from the batch itself: the tiny case has no evaluation pass.
+    exp.method.asm.partition = AsmPartition::Online;
     if method == MethodKind::Rmfer {
         exp.unlabeled.source = UnlabeledSource::SyntheticClips;
         exp.unlabeled.videos = 1;
@@ -244,14 +247,21 @@ fn rul_gradients_in_both_architectures() {
 
 #[test]
 fn asm_gradients_in_every_set() {
-    // Fixed thresholds that put every sample in one set: clean (plain CE, checked in
-    // full), then ambiguous and noisy, whose consistency targets are detached: there every
-    // tensor must still receive a gradient.
+    // Fixed thresholds that put every sample in one set: clean, ambiguous, noisy. MAN's
+    // form (no stop-gradient) is checked in full everywhere; the detached form only gets
+    // checked in full on the clean set (plain CE) — elsewhere each tensor must still
+    // receive a gradient.
     for (noisy, clean) in [(0.0f32, 0.0f32), (0.0, 1.01), (1.01, 1.01)] {
+        check(MethodKind::Asm, |e| {
+            e.method.asm.noisy_threshold = noisy;
+            e.method.asm.clean_threshold = clean;
+        });
         let stopped: &[&str] = if clean == 0.0 { &[] } else { &[""] };
         check_stopped(MethodKind::Asm, stopped, |e| {
             e.method.asm.noisy_threshold = noisy;
             e.method.asm.clean_threshold = clean;
+            e.method.asm.stop_gradient = true;
+            e.method.asm.noisy_loss = NoisyLoss::Kl;
         });
     }
 }

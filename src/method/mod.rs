@@ -109,6 +109,25 @@ pub trait Method: Send {
         Vec::new()
     }
 
+    /// Whether the method needs, before epoch `epoch`'s steps, the evaluation-mode
+    /// probabilities of every training sample (an extra pass over the training set, handed
+    /// to `begin_epoch`). Asked again after a resume; a method that already has them for
+    /// the epoch says no.
+    fn wants_train_pass(&self, _epoch: usize) -> bool {
+        false
+    }
+
+    /// Receives the pass `wants_train_pass` asked for: softmax probabilities, row-major
+    /// `N × K` in training-set order. Returns lines for the run's log.
+    fn begin_epoch(
+        &mut self,
+        _epoch: usize,
+        _probabilities: &[f32],
+        _train: &Split,
+    ) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Called after each optimiser step (e.g. to move a teacher towards the model).
     fn after_step(&mut self, _model: &FerModel, _ctx: &StepContext) -> Result<()> {
         Ok(())

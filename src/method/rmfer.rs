@@ -320,10 +320,23 @@ impl Rmfer {
         let z = self.project(&model.forward(&x, Mode::Train { seed: ctx.seed })?.features)?;
         let mut losses = Vec::with_capacity(spans.len());
         for (j, &(start, np, nn)) in spans.iter().enumerate() {
+            // An anchor left without a candidate positive (the cosine prior's pool held only
+            // itself) has no term.
+            if np == 0 {
+                continue;
+            }
             let anchor = z.narrow(0, j, 1)?;
             let pos = z.narrow(0, start, np)?.unsqueeze(0)?;
             let neg = z.narrow(0, start + np, nn)?.unsqueeze(0)?;
             losses.push(contrastive_loss(&anchor, &pos, &neg, self.cfg.tau as f64)?);
+        }
+        if losses.is_empty() {
+            candle_core::bail!(
+                "ACL: none of the step's {} anchors has a candidate positive; raise \
+                 method.rmfer.candidates or the unlabeled set (unlabeled.videos, \
+                 unlabeled.people, unlabeled.frames)",
+                sel.anchors.len()
+            );
         }
         Tensor::stack(&losses, 0)?.mean_all()
     }

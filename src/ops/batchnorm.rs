@@ -37,7 +37,11 @@ impl BatchStats {
             mean: sums.iter().map(|s| (s.0 / m) as f32).collect(),
             var: sums
                 .iter()
-                .map(|s| ((s.1 / m) - (s.0 / m).powi(2)).max(0.0) as f32)
+                .map(|s| {
+                    // Clamped at 0 against round-off; a NaN stays NaN.
+                    let v = (s.1 / m) - (s.0 / m).powi(2);
+                    (if v < 0.0 { 0.0 } else { v }) as f32
+                })
                 .collect(),
             count: n * hw,
         }

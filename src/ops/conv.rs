@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::buffer::{COLS, TMP, par_filled, with_scratch};
 use super::gemm::{Mat, matmul, matmul_uninit};
+use super::kernels::relu_f32;
 use super::storage::{cpu_f32, tensor_from_vec};
 
 /// Shapes of one convolution (NCHW input, OIHW weight, square stride and padding).
@@ -275,7 +276,7 @@ impl Epilogue<'_> {
             let (a, b) = (scale[o], shift[o]);
             if relu {
                 for v in dst.iter_mut() {
-                    *v = (*v * a + b).max(0.0);
+                    *v = relu_f32(*v * a + b);
                 }
             } else {
                 for v in dst.iter_mut() {
@@ -335,7 +336,7 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
                                     let (a, b) = (scale[o], shift[o]);
                                     if relu {
                                         pairs.for_each(|(d, &v)| {
-                                            d.write((v * a + b).max(0.0));
+                                            d.write(relu_f32(v * a + b));
                                         });
                                     } else {
                                         pairs.for_each(|(d, &v)| {

@@ -13,6 +13,13 @@ use super::simd::multiversion;
 /// Elements per parallel chunk of a flat elementwise pass.
 const FLAT_CHUNK: usize = 1 << 14;
 
+/// max(x, 0) that keeps a NaN (as PyTorch's ReLU does; `f32::max` would turn it into 0 and
+/// hide a diverged run). Compiles to one `maxps` with the operands in this order.
+#[inline(always)]
+pub(crate) fn relu_f32(x: f32) -> f32 {
+    if x < 0.0 { 0.0 } else { x }
+}
+
 multiversion! {
 /// Sums of `a` and of `a · b` over a slice pair, in eight f32 lanes, returned as f64.
 fn dot_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
@@ -145,7 +152,7 @@ multiversion! {
 fn affine_into(o: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool) {
     if relu {
         for (o, &v) in o.iter_mut().zip(x) {
-            o.write((v * a + b).max(0.0));
+            o.write(relu_f32(v * a + b));
         }
     } else {
         for (o, &v) in o.iter_mut().zip(x) {
@@ -290,7 +297,7 @@ pub fn relu_grad(dy: &[f32], y: &[f32]) -> Vec<f32> {
 multiversion! {
 fn add_relu_into(o: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]) {
     for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
-        o.write((a + b).max(0.0));
+        o.write(relu_f32(a + b));
     }
 }
 }
@@ -306,7 +313,7 @@ pub fn add_relu(a: &[f32], b: &[f32]) -> Vec<f32> {
 multiversion! {
 fn relu_into(o: &mut [MaybeUninit<f32>], x: &[f32]) {
     for (o, &v) in o.iter_mut().zip(x) {
-        o.write(v.max(0.0));
+        o.write(relu_f32(v));
     }
 }
 }

@@ -75,8 +75,14 @@ pub fn unpool_plane(arg: &[u32], dy: &[f32], d: &mut [f32]) {
     }
 }
 
-/// The 2×2 / stride 2 case, branch-free. (NaNs are not propagated by max pooling here; the
-/// training loop stops on a non-finite loss anyway.)
+/// Whether `v` takes the maximum from `best`: larger, or NaN (PyTorch's rule, so a NaN
+/// input gives a NaN output instead of vanishing).
+#[inline]
+fn wins(v: f32, best: f32) -> bool {
+    v > best || v.is_nan()
+}
+
+/// The 2×2 / stride 2 case.
 fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     for oy in 0..g.oh {
         let (r0, r1) = (2 * oy * g.w, (2 * oy + 1) * g.w);
@@ -90,17 +96,17 @@ fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
             .zip(out.iter_mut().zip(arg.iter_mut()))
             .enumerate()
         {
-            let (m1, i1) = if t[1] > t[0] {
+            let (m1, i1) = if wins(t[1], t[0]) {
                 (t[1], r0 + 1)
             } else {
                 (t[0], r0)
             };
-            let (m2, i2) = if b[1] > b[0] {
+            let (m2, i2) = if wins(b[1], b[0]) {
                 (b[1], r1 + 1)
             } else {
                 (b[0], r1)
             };
-            let (m, i) = if m2 > m1 { (m2, i2) } else { (m1, i1) };
+            let (m, i) = if wins(m2, m1) { (m2, i2) } else { (m1, i1) };
             *o = m;
             *a = (i + 2 * ox) as u32;
         }
@@ -122,7 +128,7 @@ fn pool_any(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
                 let base = iy * g.w;
                 for (ix, &v) in plane[base + xlo..base + xhi].iter().enumerate() {
                     // Strict `>` keeps the first maximum, like PyTorch.
-                    if v > best {
+                    if wins(v, best) {
                         best = v;
                         at = base + xlo + ix;
                     }

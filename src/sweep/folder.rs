@@ -115,6 +115,14 @@ impl SweepFolder {
         }
     }
 
+    /// The process holding a point's lock, if one is alive (an earlier sweep's task still
+    /// running after its sweep was killed).
+    pub fn holder(&self, point: &SweepPoint) -> Option<String> {
+        let pid = std::fs::read_to_string(self.lock_path(point)).ok()?;
+        let pid = pid.trim().to_string();
+        process_alive(&pid).then_some(pid)
+    }
+
     /// Claims a point for this process: a lock file holding our pid. A lock whose process
     /// is gone (a killed task) is taken over.
     pub fn lock(&self, point: &SweepPoint) -> Result<PointLock, String> {

@@ -12,7 +12,7 @@ use super::control::Control;
 use super::event::{Event, Level};
 use super::trainer::{self, Outcome};
 use crate::config::Experiment;
-use crate::run::{Recorder, RunDir, atomic};
+use crate::run::{Recorder, RunDir, RunLock, atomic};
 
 /// What to run.
 pub enum Launch {
@@ -43,8 +43,32 @@ pub struct Engine {
     pub experiment: Experiment,
 }
 
-/// Resolves a launch into the experiment and its (created or opened) run directory.
-pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
+/// A launch resolved: the experiment, its run directory (locked) and what is left to do.
+pub struct Prepared {
+    pub experiment: Experiment,
+    pub dir: RunDir,
+    pub resume: bool,
+    /// Held while the run trains: one training process per run directory.
+    pub lock: RunLock,
+    /// A resume's config with its overrides, recorded only once the checkpoint is restored.
+    pub pending_config: Option<String>,
+}
+
+/// Resolves a launch into the experiment and its (created or opened) run directory. A
+/// resume changes nothing in the run here: its overrides are checked, not yet written.
+pub fn prepare(launch: Launch) -> Result<Prepared> {
+    let fresh = |experiment: Experiment, dir: RunDir| -> Result<Prepared> {
+        let lock = RunLock::acquire(&dir.root).map_err(|e| anyhow!(e))?;
+        atomic::write(&dir.config(), experiment.to_toml().as_bytes())
+            .with_context(|| format!("cannot write {}", dir.config().display()))?;
+        Ok(Prepared {
+            experiment,
+            dir,
+            resume: false,
+            lock,
+            pending_config: None,
+        })
+    };
     match launch {
         Launch::New(exp)
         | Launch::NewAt {
@@ -54,40 +78,110 @@ pub fn prepare(launch: Launch) -> Result<(Experiment, RunDir, bool)> {
             Err(anyhow!("invalid experiment:\n{}", list.join("\n")))
         }
         Launch::NewAt { experiment, dir } => {
-            let exp = *experiment;
-            let dir = RunDir::create_at(&dir)
+            let created = RunDir::create_at(&dir)
                 .with_context(|| format!("cannot create the run directory {}", dir.display()))?;
-            atomic::write(&dir.config(), exp.to_toml().as_bytes())
-                .with_context(|| format!("cannot write {}", dir.config().display()))?;
-            Ok((exp, dir, false))
+            fresh(*experiment, created)
         }
         Launch::New(exp) => {
-            let exp = *exp;
             let dir = RunDir::create(&exp.output.dir, &exp.name).with_context(|| {
                 format!(
                     "cannot create a run directory under {}",
                     exp.output.dir.display()
                 )
             })?;
-            atomic::write(&dir.config(), exp.to_toml().as_bytes())
-                .with_context(|| format!("cannot write {}", dir.config().display()))?;
-            Ok((exp, dir, false))
+            fresh(*exp, dir)
         }
         Launch::Resume { dir, overrides } => {
             let dir = RunDir::open(&dir)?;
-            let exp = Experiment::load_recorded(&dir.config(), &overrides)?;
-            if !overrides.is_empty() {
-                atomic::write(&dir.config(), exp.to_toml().as_bytes())?;
-            }
-            Ok((exp, dir, true))
+            let experiment = Experiment::load_recorded(&dir.config(), &overrides)?;
+            let lock = RunLock::acquire(&dir.root).map_err(|e| anyhow!(e))?;
+            let pending_config = (!overrides.is_empty()).then(|| experiment.to_toml());
+            Ok(Prepared {
+                experiment,
+                dir,
+                resume: true,
+                lock,
+                pending_config,
+            })
         }
+    }
+}
+
+/// The run's events file as the engine writes it. A resume's events are held back until
+/// the trainer has restored the checkpoint (its `Started` event) and its new config is
+/// written only then, so a resume that fails before leaves the run exactly as it was.
+struct RunLog {
+    dir: RunDir,
+    recorder: Option<Recorder>,
+    held: Vec<Event>,
+    pending_config: Option<String>,
+}
+
+impl RunLog {
+    fn open(dir: &RunDir, resume: bool, pending_config: Option<String>) -> Result<Self> {
+        let recorder = if resume {
+            None
+        } else {
+            Some(
+                Recorder::open(&dir.events())
+                    .with_context(|| format!("cannot open {}", dir.events().display()))?,
+            )
+        };
+        Ok(Self {
+            dir: dir.clone(),
+            recorder,
+            held: Vec::new(),
+            pending_config,
+        })
+    }
+
+    fn record(&mut self, event: &Event) -> Result<()> {
+        if self.recorder.is_none() {
+            match event {
+                Event::Started { .. } => {
+                    if let Some(config) = self.pending_config.take() {
+                        let path = self.dir.config();
+                        atomic::write(&path, config.as_bytes())
+                            .with_context(|| format!("cannot write {}", path.display()))?;
+                    }
+                    let path = self.dir.events();
+                    let recorder = Recorder::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    self.recorder = Some(recorder);
+                    for e in std::mem::take(&mut self.held) {
+                        self.write(&e)?;
+                    }
+                }
+                // The resume failed before it began: nothing of it is recorded.
+                Event::Failed { .. } => return Ok(()),
+                _ => {
+                    self.held.push(event.clone());
+                    return Ok(());
+                }
+            }
+        }
+        self.write(event)
+    }
+
+    fn write(&mut self, event: &Event) -> Result<()> {
+        let recorder = self.recorder.as_mut().expect("opened");
+        recorder
+            .record(event)
+            .with_context(|| format!("cannot write {}", recorder.path().display()))
     }
 }
 
 impl Engine {
     /// Prepares the run directory and starts training on a new thread.
     pub fn start(launch: Launch, notify: Option<Notify>) -> Result<Engine> {
-        let (experiment, dir, resume) = prepare(launch)?;
+        let Prepared {
+            experiment,
+            dir,
+            resume,
+            lock,
+            pending_config,
+        } = prepare(launch)?;
+        let mut log = RunLog::open(&dir, resume, pending_config)?;
         let (tx, rx) = unbounded();
         let control = Arc::new(Control::default());
         let ctl = control.clone();
@@ -102,13 +196,10 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("ferlab-engine".into())
             .spawn(move || {
-                let mut recorder = Recorder::open(&run_dir.events()).map_err(|e| e.to_string())?;
+                let _lock = lock;
                 let mut sink = |e: &Event| {
-                    if let Err(err) = recorder.record(e) {
-                        let _ = tx.send(Event::log(
-                            Level::Error,
-                            format!("cannot write {}: {err}", run_dir.events().display()),
-                        ));
+                    if let Err(err) = log.record(e) {
+                        let _ = tx.send(Event::log(Level::Error, format!("{err:#}")));
                     }
                     let _ = tx.send(e.clone());
                     if let Some(n) = &notify {

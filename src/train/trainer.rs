@@ -34,7 +34,7 @@ use crate::model::{FerModel, load_into};
 use crate::optim::Optimizer;
 use crate::optim::sam::Sam;
 use crate::optim::schedule::lr_at;
-use crate::run::{RunDir, checkpoint};
+use crate::run::{RunDir, checkpoint, recorder};
 use crate::seed::{self, purpose};
 
 /// Running sums of the epoch in progress (kept in checkpoints for mid-epoch resume).
@@ -133,6 +133,9 @@ pub fn run(
         ),
     ));
     report_skipped(&dataset, sink);
+    for warning in DataStats::of(&dataset).empty_class_warnings() {
+        sink(&Event::log(Level::Warn, warning));
+    }
     let unlabeled = unlabeled::load(&exp)?.map(Arc::new);
     if let Some(u) = &unlabeled {
         sink(&Event::log(
@@ -263,12 +266,58 @@ impl<'a> Session<'a> {
                 report.mismatched
             ));
         }
+        self.check_history(&state)?;
         self.optimizer.load_state(&tensors)?;
         self.method
             .load_state(&state.method)
             .map_err(|e| anyhow!("{}: method state: {e}", path.display()))?;
         self.clock_offset = state.elapsed_secs;
         self.state = state;
+        Ok(())
+    }
+
+    /// The first weight or buffer of the model or method holding a NaN or infinity.
+    fn first_non_finite_weight(&self) -> Result<Option<String>> {
+        for (name, var) in self
+            .model
+            .named_vars()
+            .into_iter()
+            .chain(self.method.extra_params())
+            .chain(self.method.buffers())
+        {
+            if !all_finite(var.as_tensor())? {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Refuses a resume whose events file lost epochs the checkpoint has trained past (an
+    /// emptied or replaced log): resumed, its curves and tables would silently miss them.
+    fn check_history(&self, state: &TrainState) -> Result<()> {
+        let path = self.dir.events();
+        let recorded: std::collections::BTreeSet<usize> = match recorder::read(&path) {
+            Ok(log) => log
+                .records
+                .iter()
+                .filter_map(|r| match &r.event {
+                    Event::EpochEnd { epoch, .. } => Some(*epoch),
+                    _ => None,
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+            Err(e) => return Err(anyhow!("{}: {e}", path.display())),
+        };
+        let done = state.position.epoch;
+        if let Some(missing) = (0..done).find(|e| !recorded.contains(e)) {
+            return Err(anyhow!(
+                "{}: has no result for epoch {} although the checkpoint has trained {done} \
+                 epoch(s): the run's log lost its history. Restore events.jsonl from a copy, \
+                 or train a new run (the checkpoint can seed it with model.pretrained).",
+                path.display(),
+                missing + 1,
+            ));
+        }
         Ok(())
     }
 
@@ -284,6 +333,16 @@ impl<'a> Session<'a> {
             .map(|(n, v)| (n, v.as_tensor().clone()))
             .collect();
         tensors.extend(self.optimizer.state_tensors()?);
+        // A checkpoint is what a resume and `ferlab eval` trust: never one with NaN in it.
+        for (name, t) in &tensors {
+            if !all_finite(t)? {
+                return Err(anyhow!(
+                    "the run diverged: {name} is non-finite at epoch {}; the checkpoint was \
+                     not written (the last one is from before)",
+                    self.state.position.epoch + 1
+                ));
+            }
+        }
         let json = serde_json::to_string(&self.state)?;
         let last = self.dir.last_checkpoint();
         checkpoint::save(&last, &tensors, &json)?;
@@ -331,14 +390,11 @@ impl<'a> Session<'a> {
             });
         }
         while self.state.position.epoch < self.exp.train.epochs {
+            if !self.train_pass(control)? {
+                return self.stop_at(self.state.position);
+            }
             if let Some(pos) = self.train_epoch(control)? {
-                self.save(false)?;
-                self.flush_embeddings(true);
-                self.emit(Event::Stopped {
-                    epoch: pos.epoch,
-                    step: pos.step,
-                });
-                return Ok(Outcome::Stopped(pos));
+                return self.stop_at(pos);
             }
             let epoch = self.state.position.epoch;
             self.close_epoch(epoch);
@@ -363,14 +419,16 @@ impl<'a> Session<'a> {
                     step: self.steps_per_epoch(),
                 };
                 self.state.position = pos;
-                self.save(false)?;
-                self.flush_embeddings(true);
-                self.emit(Event::Stopped {
-                    epoch: pos.epoch,
-                    step: pos.step,
-                });
-                return Ok(Outcome::Stopped(pos));
+                return self.stop_at(pos);
             };
+            if !eval.metrics.loss.is_finite() {
+                return Err(anyhow!(
+                    "the run diverged: the validation loss became {} at epoch {}; lower \
+                     optimizer.lr",
+                    eval.metrics.loss,
+                    epoch + 1
+                ));
+            }
             let summary = self.epoch_summary(epoch);
             let score = eval.metrics.overall;
             let improved = self.state.best.as_ref().is_none_or(|b| score > b.score);
@@ -424,6 +482,48 @@ impl<'a> Session<'a> {
             summary: summary.clone(),
         });
         Ok(Outcome::Finished(Box::new(summary)))
+    }
+
+    /// Saves the run stopped at `pos` and reports it.
+    fn stop_at(&mut self, pos: Position) -> Result<Outcome> {
+        self.save(false)?;
+        self.flush_embeddings(true);
+        self.emit(Event::Stopped {
+            epoch: pos.epoch,
+            step: pos.step,
+        });
+        Ok(Outcome::Stopped(pos))
+    }
+
+    /// The evaluation pass over the training set a method may ask for before an epoch's
+    /// steps (ASM's partition). Returns false if a stop request interrupted it.
+    fn train_pass(&mut self, control: &Control) -> Result<bool> {
+        let epoch = self.state.position.epoch;
+        if !self.method.wants_train_pass(epoch) {
+            return Ok(true);
+        }
+        let Some(eval) = evaluate(
+            &self.model,
+            &self.train,
+            self.exp.train.eval_batch_size,
+            &self.exp.augment,
+            &self.device,
+            Some(control),
+            Extras::default(),
+        )?
+        else {
+            return Ok(false);
+        };
+        for note in self
+            .method
+            .begin_epoch(epoch, &eval.probabilities, &self.train)
+        {
+            self.emit(Event::log(
+                Level::Info,
+                format!("epoch {}: {note}", epoch + 1),
+            ));
+        }
+        Ok(true)
     }
 
     /// Attention is measured every `attention_every` epochs and at the last one.
@@ -597,6 +697,14 @@ impl<'a> Session<'a> {
                 ),
             };
             let losses = self.method.loss(&self.model, &tensors, &ctx)?;
+            let loss = losses.total.to_scalar::<f32>()?;
+            let at = || format!("at epoch {} step {}", epoch + 1, step + 1);
+            if !loss.is_finite() {
+                return Err(anyhow!(
+                    "the run diverged: the loss became {loss} {}; lower optimizer.lr",
+                    at()
+                ));
+            }
             let mut grads = losses.total.backward()?;
             if self.exp.optimizer.sam_rho > 0.0 {
                 // SAM: the gradient at w + ρ·g/‖g‖, applied at w; the same step context, so
@@ -609,6 +717,18 @@ impl<'a> Session<'a> {
                 grads = sharp.total.backward()?;
                 perturbation.restore()?;
             }
+            // Checked before the step, so the weights (and the last checkpoint) stay finite.
+            for (name, var) in self.optimizer.params() {
+                if let Some(g) = grads.get(var.as_tensor())
+                    && !all_finite(g)?
+                {
+                    return Err(anyhow!(
+                        "the run diverged: the gradient of {name} became non-finite {}; \
+                         lower optimizer.lr",
+                        at()
+                    ));
+                }
+            }
             let lr = lr_at(
                 &self.exp.schedule,
                 self.exp.optimizer.lr,
@@ -619,11 +739,11 @@ impl<'a> Session<'a> {
             );
             self.optimizer.step(&grads, lr)?;
             self.method.after_step(&self.model, &ctx)?;
-            let loss = losses.total.to_scalar::<f32>()?;
-            if !loss.is_finite() {
+            if let Some(name) = self.first_non_finite_weight()? {
                 return Err(anyhow!(
-                    "the loss became {loss} at epoch {} step {step}; lower optimizer.lr",
-                    epoch + 1
+                    "the run diverged: {name} became non-finite in the optimiser step {}; \
+                     lower optimizer.lr (the last checkpoint is from before)",
+                    at()
                 ));
             }
             let preds = crate::method::losses::argmax(&losses.logits)?;
@@ -663,6 +783,14 @@ impl<'a> Session<'a> {
             eta_secs: (per_step * remaining_steps as f64) as f32,
         });
     }
+}
+
+/// Whether every element of `t` is finite (0·x is 0 for a finite x, NaN otherwise).
+fn all_finite(t: &Tensor) -> Result<bool> {
+    let zero = (t.to_dtype(candle_core::DType::F32)? * 0.0)?
+        .sum_all()?
+        .to_dtype(candle_core::DType::F64)?;
+    Ok(zero.to_scalar::<f64>()? == 0.0)
 }
 
 /// Reads the training state stored in a checkpoint.

@@ -7,10 +7,11 @@ use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
-    AsmConfig, Backbone, BadImagePolicy, ContrastPrior, DataSource, EacSecondView, Experiment,
-    Kernels, LnsuConfig, MethodKind, NoiseKind, OptimizerKind, Problem, RelabelScope, RmferConfig,
-    RulArchitecture, RulConfig, Sampler, ScheduleKind, ScnConfig, SoftConfig, ThresholdMode,
-    UnlabeledConfig, UnlabeledSource,
+    AsmConfig, AsmPartition, Backbone, BadImagePolicy, ContrastPrior, DataSource, EacSecondView,
+    Experiment, Kernels, LnsuConfig, MethodKind, MutualityRamp, NoiseKind, NoisyLoss,
+    OptimizerKind, Problem, RelabelScope, RmferConfig, RulArchitecture, RulConfig, Sampler,
+    ScheduleKind, ScnConfig, SetReduction, SoftConfig, ThresholdMode, UnlabeledConfig,
+    UnlabeledSource,
 };
 
 pub struct ExperimentEditor {
@@ -635,9 +636,33 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
             ui.checkbox(&mut a.normalize, "")
         });
     }
+    f.choice_row(
+        ui,
+        "partition",
+        "method.asm.partition",
+        &mut a.partition,
+        &AsmPartition::ALL,
+        |v| v.key(),
+        "eval_pass: an evaluation pass over the training set at each epoch start (MAN); \
+         online: mined from each batch's training-mode predictions",
+    );
     f.row(ui, "warm-up epochs", "method.asm.warmup_epochs", |ui| {
         ui.add(DragValue::new(&mut a.warmup_epochs).range(0..=1000))
     });
+    f.choice_row(
+        ui,
+        "mutuality ramp",
+        "method.asm.ramp",
+        &mut a.ramp,
+        &MutualityRamp::ALL,
+        |v| v.key(),
+        "man: λ_max·exp(−β(1 − e/(0.9E))²) by epoch (MAN); progress: exp(−5β(1 − t)²)",
+    );
+    if a.ramp == MutualityRamp::Man {
+        f.row(ui, "λ_max", "method.asm.lambda_max", |ui| {
+            ui.add(Slider::new(&mut a.lambda_max, 0.0..=1.0))
+        });
+    }
     f.row(ui, "ramp-up shape β", "method.asm.beta", |ui| {
         ui.add(Slider::new(&mut a.beta, 0.0..=5.0))
     });
@@ -647,6 +672,28 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
     f.row(ui, "consistency weight γ", "method.asm.gamma", |ui| {
         ui.add(Slider::new(&mut a.gamma, 0.0..=5.0))
     });
+    f.choice_row(
+        ui,
+        "noisy-set loss",
+        "method.asm.noisy_loss",
+        &mut a.noisy_loss,
+        &NoisyLoss::ALL,
+        |v| v.key(),
+        "mse: MSE of the two views' softmax (MAN); kl: KL(weak ‖ strong)",
+    );
+    f.row(ui, "stop-gradient", "method.asm.stop_gradient", |ui| {
+        ui.checkbox(&mut a.stop_gradient, "")
+            .on_hover_text("detach each view's prediction as the other's target (MAN: off)")
+    });
+    f.choice_row(
+        ui,
+        "set reduction",
+        "method.asm.reduction",
+        &mut a.reduction,
+        &SetReduction::ALL,
+        |v| v.key(),
+        "set_mean: each term averaged over its set (MAN); batch: summed, over the batch size",
+    );
 }
 
 fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
@@ -899,10 +946,16 @@ const FORM_PATHS: &[&str] = &[
     "method.asm.clean_threshold",
     "method.asm.momentum",
     "method.asm.normalize",
+    "method.asm.partition",
     "method.asm.warmup_epochs",
+    "method.asm.ramp",
+    "method.asm.lambda_max",
     "method.asm.beta",
     "method.asm.omega",
     "method.asm.gamma",
+    "method.asm.noisy_loss",
+    "method.asm.stop_gradient",
+    "method.asm.reduction",
     "method.scn.high_ratio",
     "method.scn.margin",
     "method.scn.rank_weight",

@@ -59,6 +59,8 @@ impl RunStatus {
 #[derive(Debug, Clone, Default)]
 pub struct RunView {
     pub run_id: String,
+    /// Lines of the replayed events file that could not be read (`file, line N: reason`).
+    pub unreadable: Vec<String>,
     pub run_dir: Option<PathBuf>,
     pub classes: Vec<String>,
     pub data: Option<DataStats>,
@@ -239,9 +241,10 @@ impl RunView {
         if matches!(view.status, RunStatus::Running | RunStatus::Paused) {
             view.status = RunStatus::Stopped;
         }
-        for bad in log.bad_lines {
-            view.log.push((Level::Warn, bad));
+        for bad in &log.bad_lines {
+            view.log.push((Level::Warn, bad.clone()));
         }
+        view.unreadable = log.bad_lines;
         if view.run_id.is_empty() {
             view.run_id = dir
                 .file_name()

@@ -69,7 +69,8 @@ pub fn run_collect(
     exp: Experiment,
     stop_at: Option<(usize, usize)>,
 ) -> (RunDir, Outcome, Vec<Event>) {
-    let (exp, dir, _) = prepare(Launch::New(Box::new(exp))).unwrap();
+    let prepared = prepare(Launch::New(Box::new(exp))).unwrap();
+    let (exp, dir) = (prepared.experiment, prepared.dir);
     let control = Control::default();
     let mut events = Vec::new();
     let mut log = Recorder::open(&dir.events()).unwrap();
@@ -88,12 +89,13 @@ pub fn run_collect(
 }
 
 pub fn resume_collect(dir: &RunDir) -> (Outcome, Vec<Event>) {
-    let (exp, dir, resume) = prepare(Launch::Resume {
+    let prepared = prepare(Launch::Resume {
         dir: dir.root.clone(),
         overrides: vec![],
     })
     .unwrap();
-    assert!(resume);
+    assert!(prepared.resume);
+    let (exp, dir) = (prepared.experiment, prepared.dir);
     let control = Control::default();
     let mut events = Vec::new();
     let mut log = Recorder::open(&dir.events()).unwrap();

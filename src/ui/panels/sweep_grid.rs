@@ -244,6 +244,9 @@ mod tests {
                 imbalance_factor: 1.0,
                 settings: toml::Table::new(),
                 embedding: None,
+                planned_epochs: 10,
+                outcome: crate::analysis::results::RunOutcome::Finished,
+                warnings: Vec::new(),
             };
             r.run = "x".into();
             Some(r)
