@@ -280,21 +280,26 @@ fn write_sweep_preset(dir: &Path, epochs: usize) -> std::path::PathBuf {
     path
 }
 
+/// Expands the sweep of `preset` under `out_dir` (`--slurm` writes the job array, 2 CPUs per
+/// task, without running anything); returns the sweep folder.
+fn expand_sweep(preset: &Path, out_dir: &Path) -> std::path::PathBuf {
+    succeed(
+        ferlab()
+            .args(["sweep"])
+            .arg(preset)
+            .arg("--out")
+            .arg(out_dir)
+            .args(["--slurm", "--cpus", "2", "--time", "00:30:00"]),
+    );
+    out_dir.join("beta-sweep")
+}
+
 #[test]
 fn a_killed_sweep_resumes_without_redoing_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let preset = write_sweep_preset(dir.path(), 30);
     let out_dir = dir.path().join("runs");
-    // --slurm expands the sweep and writes the job array without running anything.
-    succeed(
-        ferlab()
-            .args(["sweep"])
-            .arg(&preset)
-            .arg("--out")
-            .arg(&out_dir)
-            .args(["--slurm", "--cpus", "2", "--time", "00:30:00"]),
-    );
-    let sweep = out_dir.join("beta-sweep");
+    let sweep = expand_sweep(&preset, &out_dir);
     let script = std::fs::read_to_string(sweep.join("sweep.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-3\n"), "{script}");
     assert!(script.contains("#SBATCH --cpus-per-task=2\n"), "{script}");
@@ -444,15 +449,7 @@ fn a_rerun_sweep_waits_for_a_point_an_earlier_task_still_runs() {
     let dir = tempfile::tempdir().unwrap();
     let preset = write_sweep_preset(dir.path(), 12);
     let out_dir = dir.path().join("runs");
-    succeed(
-        ferlab()
-            .arg("sweep")
-            .arg(&preset)
-            .arg("--out")
-            .arg(&out_dir)
-            .args(["--slurm", "--cpus", "1", "--time", "00:30:00"]),
-    );
-    let sweep = out_dir.join("beta-sweep");
+    let sweep = expand_sweep(&preset, &out_dir);
     let name = "beta=0.9_seed=2";
     // The task of point 1 from a sweep that was killed: still running on its own.
     let mut orphan = ferlab()

@@ -77,39 +77,52 @@ fn epoch_results(events: &[Event]) -> Vec<(usize, f32, f32, Vec<String>)> {
 
 #[test]
 fn asm_mines_flipped_labels_into_its_noisy_set() {
-    let out = tempfile::tempdir().unwrap();
-    let (_, outcome, events) = run(noisy_experiment(out.path(), "asm", 8), None);
-    assert!(matches!(outcome, Outcome::Finished(_)));
-    let reports = mining(&events);
-    assert_eq!(reports.len(), 8);
-    // Warm-up epochs: no thresholds, every sample clean.
-    for (_, r) in &reports[..2] {
-        assert!(r.thresholds.is_none());
-        assert!(r.counts.iter().all(|c| c[1] == 0 && c[2] == 0));
+    for partition in [AsmPartition::Online, AsmPartition::EvalPass] {
+        let out = tempfile::tempdir().unwrap();
+        let mut exp = noisy_experiment(out.path(), "asm", 8);
+        exp.method.asm.partition = partition;
+        let (_, outcome, events) = run(exp, None);
+        assert!(matches!(outcome, Outcome::Finished(_)));
+        let reports = mining(&events);
+        assert_eq!(reports.len(), 8);
+        // Warm-up epochs: no thresholds, every sample clean.
+        for (_, r) in &reports[..2] {
+            assert!(r.thresholds.is_none());
+            assert!(r.counts.iter().all(|c| c[1] == 0 && c[2] == 0));
+        }
+        let (_, last) = reports.last().unwrap();
+        let q = last.quality.expect("synthetic noise has ground truth");
+        assert!((q.noise_rate - 0.3).abs() < 1e-6);
+        let precision = q.noisy.precision.expect("a non-empty noisy set");
+        let recall = q.noisy.recall.unwrap();
+        let noisy: usize = last.counts.iter().map(|c| c[2]).sum();
+        eprintln!(
+            "{partition:?}: noisy set {noisy} samples, precision {precision:.3}, recall {recall:.3}"
+        );
+        assert!(
+            precision > 0.7,
+            "{partition:?}: noisy-set precision {precision} vs noise rate 0.3"
+        );
+        // Early in training (8 short epochs) the set is small but not trivial. The
+        // evaluation pass sees un-augmented faces without dropout, more confidently than
+        // training-mode predictions: its noisy set starts smaller (measured 9 samples here,
+        // all truly flipped, against online's 20+).
+        let (min_size, min_recall) = match partition {
+            AsmPartition::Online => (20, 0.08),
+            AsmPartition::EvalPass => (5, 0.02),
+        };
+        assert!(
+            noisy >= min_size && recall > min_recall,
+            "{partition:?}: noisy set {noisy}, recall {recall}"
+        );
+        // Per-class adaptive thresholds differ between classes and respect T_n < T_c.
+        let t = last.thresholds.as_ref().unwrap();
+        assert_eq!(t.clean.len(), 7);
+        assert!(t.noisy.iter().zip(&t.clean).all(|(n, c)| n < c));
+        // Each tri-regularisation term is reported separately.
+        let (_, _, _, terms) = epoch_results(&events).pop().unwrap();
+        assert_eq!(terms, ["ambiguous_mutual", "clean_ce", "noisy_consistency"]);
     }
-    let (_, last) = reports.last().unwrap();
-    let q = last.quality.expect("synthetic noise has ground truth");
-    assert!((q.noise_rate - 0.3).abs() < 1e-6);
-    let precision = q.noisy.precision.expect("a non-empty noisy set");
-    let recall = q.noisy.recall.unwrap();
-    let noisy: usize = last.counts.iter().map(|c| c[2]).sum();
-    eprintln!("noisy set: {noisy} samples, precision {precision:.3}, recall {recall:.3}");
-    assert!(
-        precision > 0.7,
-        "noisy-set precision {precision} vs noise rate 0.3"
-    );
-    // Early in training (8 short epochs) the set is small but not trivial.
-    assert!(
-        noisy >= 20 && recall > 0.08,
-        "noisy set {noisy}, recall {recall}"
-    );
-    // Per-class adaptive thresholds differ between classes and respect T_n < T_c.
-    let t = last.thresholds.as_ref().unwrap();
-    assert_eq!(t.clean.len(), 7);
-    assert!(t.noisy.iter().zip(&t.clean).all(|(n, c)| n < c));
-    // Each tri-regularisation term is reported separately.
-    let (_, _, _, terms) = epoch_results(&events).pop().unwrap();
-    assert_eq!(terms, ["ambiguous_mutual", "clean_ce", "noisy_consistency"]);
 }
 
 #[test]

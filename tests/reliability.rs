@@ -68,6 +68,18 @@ fn train(dir: &Path, preset: &Path, sets: &[&str]) -> (Output, Option<PathBuf>) 
     (out, run)
 }
 
+/// Runs `cmd`, asserts it failed and that its error says `needle`; returns the error.
+fn refused(cmd: &mut Command, needle: &str) -> String {
+    let out = cmd.output().unwrap();
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "succeeded, expected `{needle}`: {err}"
+    );
+    assert!(err.contains(needle), "missing `{needle}` in: {err}");
+    err
+}
+
 fn events(run: &Path) -> Vec<Event> {
     recorder::read(&run.join("events.jsonl"))
         .unwrap()
@@ -143,14 +155,15 @@ fn a_failed_resume_leaves_the_run_as_it_was() {
     };
     let before = snapshot(&run);
     // A change the checkpoint does not fit: refused, and nothing of the run changes.
-    let out = ferlab()
-        .args(["train", "--resume"])
-        .arg(&run)
-        .args(["--set", "model.width=32", "--set", "train.epochs=2"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("does not fit"), "{}", stderr(&out));
+    refused(
+        ferlab().args(["train", "--resume"]).arg(&run).args([
+            "--set",
+            "model.width=32",
+            "--set",
+            "train.epochs=2",
+        ]),
+        "does not fit",
+    );
     assert!(snapshot(&run) == before, "a failed resume changed the run");
     succeed(ferlab().arg("eval").arg(&run));
     // A valid change is recorded once the resume has begun.
@@ -163,6 +176,16 @@ fn a_failed_resume_leaves_the_run_as_it_was() {
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("epochs = 2"), "{config}");
     assert_eq!(read_run(&run).unwrap().epochs, 2);
+    // Fewer epochs than it has trained would record a finished run of 1 epoch holding 2.
+    let before = snapshot(&run);
+    refused(
+        ferlab()
+            .args(["train", "--resume"])
+            .arg(&run)
+            .args(["--set", "train.epochs=1"]),
+        "has trained 2 epochs",
+    );
+    assert!(snapshot(&run) == before, "a refused resume changed the run");
 }
 
 /// A FER-style image folder with `per_class` faces per class in train and val.
@@ -204,13 +227,7 @@ fn a_runs_results_outlive_its_data_folder() {
     assert!(table.contains("CE"), "{table}");
     succeed(ferlab().arg("export").arg(&run).args(["--format", "svg"]));
     // Evaluating needs data: without it the error names the missing folder ...
-    let out = ferlab().arg("eval").arg(&run).output().unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains(&data.display().to_string()),
-        "{}",
-        stderr(&out)
-    );
+    refused(ferlab().arg("eval").arg(&run), &data.display().to_string());
     // ... and --data points it at the new place.
     let text = succeed(ferlab().arg("eval").arg(&run).arg("--data").arg(&moved));
     assert!(text.contains("(18 images)"), "{text}");
@@ -250,17 +267,11 @@ fn a_run_trains_in_one_process_at_a_time() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     // ... so a second one is refused, naming the holder.
-    let out = ferlab()
-        .args(["train", "--resume"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("being trained by another ferlab") && err.contains(&first.id().to_string()),
-        "{err}"
+    let err = refused(
+        ferlab().args(["train", "--resume"]).arg(&run),
+        "being trained by another ferlab",
     );
+    assert!(err.contains(&first.id().to_string()), "{err}");
     // Killed (no clean-up at all), the holder's lock goes with it.
     first.kill().unwrap();
     first.wait().unwrap();
@@ -310,17 +321,12 @@ fn a_log_that_lost_its_history_is_not_resumed_and_bad_lines_are_said() {
     );
     // Emptied: a resume would continue at epoch 3 with no record of epochs 1 and 2.
     std::fs::write(&log, "").unwrap();
-    let out = ferlab()
-        .args(["train", "--resume"])
-        .arg(&run)
-        .args(["--set", "train.epochs=3"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("lost its history"),
-        "{}",
-        stderr(&out)
+    refused(
+        ferlab()
+            .args(["train", "--resume"])
+            .arg(&run)
+            .args(["--set", "train.epochs=3"]),
+        "lost its history",
     );
     assert_eq!(
         std::fs::read(&log).unwrap(),
@@ -336,54 +342,34 @@ fn command_lines_that_would_be_ignored_are_refused() {
     let (out, run) = train(dir.path(), &preset, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let run = run.unwrap();
-    let out = ferlab()
-        .arg("train")
-        .arg(&preset)
-        .arg("--resume")
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("would be ignored"),
-        "{}",
-        stderr(&out)
+    refused(
+        ferlab().arg("train").arg(&preset).arg("--resume").arg(&run),
+        "would be ignored",
     );
-    let out = ferlab()
-        .args(["train", "--resume"])
-        .arg(&run)
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("--out does not apply"),
-        "{}",
-        stderr(&out)
+    refused(
+        ferlab()
+            .args(["train", "--resume"])
+            .arg(&run)
+            .arg("--out")
+            .arg(dir.path()),
+        "--out does not apply",
     );
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "# nothing yet\n").unwrap();
-    let out = ferlab().arg("train").arg(&empty).output().unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("the preset is empty"),
-        "{}",
-        stderr(&out)
-    );
+    refused(ferlab().arg("train").arg(&empty), "the preset is empty");
     // An OS error is said once.
     let out = ferlab().arg("train").arg(dir.path()).output().unwrap();
     let err = stderr(&out);
     assert_eq!(err.matches("Is a directory").count(), 1, "{err}");
     // A preview of 0 faces per class is refused; one of more faces than the classes hold
     // is as wide as the fullest class (12 faces of 24 px), not thousands of empty columns.
-    let out = ferlab()
-        .args(["data", "preview"])
-        .arg(&preset)
-        .args(["--per-class", "0"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    refused(
+        ferlab()
+            .args(["data", "preview"])
+            .arg(&preset)
+            .args(["--per-class", "0"]),
+        "0 is not in 1..=200",
+    );
     let png = dir.path().join("preview.png");
     succeed(
         ferlab()
@@ -395,22 +381,17 @@ fn command_lines_that_would_be_ignored_are_refused() {
     let (w, _) = image::image_dimensions(&png).unwrap();
     assert_eq!(w, 12 * (24 + 2) + 2);
     // RMFER's cosine prior with a single candidate cannot contrast: named by its field.
-    let out = ferlab()
-        .arg("train")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/rmfer-synthetic-full.toml"))
-        .args([
-            "--set",
-            "method.rmfer.prior=cosine",
-            "--set",
-            "method.rmfer.candidates=1",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("method.rmfer.candidates: must be at least 2"),
-        "{}",
-        stderr(&out)
+    refused(
+        ferlab()
+            .arg("train")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/rmfer-synthetic-full.toml"))
+            .args([
+                "--set",
+                "method.rmfer.prior=cosine",
+                "--set",
+                "method.rmfer.candidates=1",
+            ]),
+        "method.rmfer.candidates: must be at least 2",
     );
     // Two copies of one run exported together each get their own folder.
     let copy = dir.path().join("copy");
@@ -436,31 +417,21 @@ fn command_lines_that_would_be_ignored_are_refused() {
     assert!(table.contains(&id), "{table}");
     // A run folder that cannot be written (read-only for a user; root ignores permissions,
     // so a directory stands where the lock file goes): the error names the file.
+    std::fs::remove_file(run.join("run.lock")).unwrap();
     std::fs::create_dir(run.join("run.lock")).unwrap();
-    let out = ferlab()
-        .args(["train", "--resume"])
-        .arg(&run)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
     let lock = run.join("run.lock").display().to_string();
-    assert!(
-        stderr(&out).contains(&format!("cannot open {lock}")),
-        "{}",
-        stderr(&out)
+    refused(
+        ferlab().args(["train", "--resume"]).arg(&run),
+        &format!("cannot open {lock}"),
     );
     std::fs::remove_dir(run.join("run.lock")).unwrap();
     // A PNG too large to draw is refused with the numbers, not a panic.
-    let out = ferlab()
-        .arg("export")
-        .arg(&run)
-        .args(["--size", "40x40", "--dpi", "1200", "--format", "png"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = stderr(&out);
-    assert!(
-        err.contains("48000 x 48000") && !err.contains("panicked"),
-        "{err}"
+    let err = refused(
+        ferlab()
+            .arg("export")
+            .arg(&run)
+            .args(["--size", "40x40", "--dpi", "1200", "--format", "png"]),
+        "48000 x 48000",
     );
+    assert!(!err.contains("panicked"), "{err}");
 }

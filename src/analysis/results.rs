@@ -146,10 +146,15 @@ pub fn read_run(dir: &Path) -> Result<RunResult, String> {
         }
     }
     let exp = exp.ok_or_else(|| format!("{}: no Started event", path.display()))?;
-    let (_, last) = epochs
-        .last()
-        .cloned()
-        .ok_or_else(|| format!("{}: the run has no finished epoch", path.display()))?;
+    let (_, last) = epochs.last().cloned().ok_or_else(|| match &outcome {
+        Some(RunOutcome::Failed(error)) => {
+            format!(
+                "{}: the run failed before its first epoch ended: {error}",
+                path.display()
+            )
+        }
+        _ => format!("{}: the run has no finished epoch", path.display()),
+    })?;
     let (best_epoch, best) = epochs
         .iter()
         .fold(

@@ -164,7 +164,12 @@ impl Progress {
                     summary.best.report(&self.classes)
                 ));
             }
-            Event::Failed { error } => self.println(format!("run failed: {error}")),
+            // The command returns the error and `main` prints it once.
+            Event::Failed { .. } => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+            }
         }
     }
 }

@@ -5,8 +5,10 @@
 //! says the thresholds "are based on the mean class probabilities at each training epoch"
 //! and are built on a base pair [T_n, T_c] (supp. Table 1). Our reading, every part of it a
 //! config option (`method.asm.*`):
-//! - m_k = mean over the epoch of p_i(k) for samples i labelled k (training-mode
-//!   predictions on the weak view, as the samples were visited);
+//! - m_k = mean of p_i(k) over the samples i labelled k: from the evaluation pass at the
+//!   epoch's start (`partition = "eval_pass"`, evaluation mode, un-augmented faces), or over
+//!   the previous epoch's training-mode weak-view predictions as the samples were visited
+//!   (`"online"`);
 //! - p̄_k = μ·p̄_k + (1−μ)·m_k across epochs (`momentum` μ; p̄_k = m_k the first time);
 //! - r_k = p̄_k (default), or p̄_k / max_j p̄_j (`normalize`, FreeMatch-style, so the
 //!   easiest class keeps the base pair). Unnormalised thresholds follow the model's

@@ -266,6 +266,17 @@ impl<'a> Session<'a> {
                 report.mismatched
             ));
         }
+        if state.position.epoch > self.exp.train.epochs {
+            return Err(anyhow!(
+                "{}: the run has trained {} epochs; train.epochs = {} would end it before \
+                 they were done. Resume with train.epochs at least {} (or evaluate it as it \
+                 is with `ferlab eval`).",
+                path.display(),
+                state.position.epoch,
+                self.exp.train.epochs,
+                state.position.epoch
+            ));
+        }
         self.check_history(&state)?;
         self.optimizer.load_state(&tensors)?;
         self.method
@@ -741,8 +752,8 @@ impl<'a> Session<'a> {
             self.method.after_step(&self.model, &ctx)?;
             if let Some(name) = self.first_non_finite_weight()? {
                 return Err(anyhow!(
-                    "the run diverged: {name} became non-finite in the optimiser step {}; \
-                     lower optimizer.lr (the last checkpoint is from before)",
+                    "the run diverged: {name} became non-finite in the step {}; lower \
+                     optimizer.lr (the last checkpoint is from before)",
                     at()
                 ));
             }

@@ -643,8 +643,8 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
         &mut a.partition,
         &AsmPartition::ALL,
         |v| v.key(),
-        "eval_pass: an evaluation pass over the training set at each epoch start (MAN); \
-         online: mined from each batch's training-mode predictions",
+        "online: mined from each batch's training-mode predictions; eval_pass: an \
+         evaluation pass over the training set at each epoch start (MAN)",
     );
     f.row(ui, "warm-up epochs", "method.asm.warmup_epochs", |ui| {
         ui.add(DragValue::new(&mut a.warmup_epochs).range(0..=1000))
