@@ -12,7 +12,10 @@
 //!   class means of those predictions update the thresholds (`thresholds.rs`) and each
 //!   sample's confidence p_i(y_i) puts it in a set (`mining.rs`) for the whole epoch. MAN
 //!   reuses its training loader for the pass, so its faces are weakly augmented; ferlab's
-//!   pass sees them un-augmented, so the partition depends on the weights only. Online is
+//!   pass sees them un-augmented, so the partition depends on the weights only. The class
+//!   means' EMA (`momentum`) runs across both: the warm-up epochs fold in their
+//!   training-mode means, each pass its own, so the first pass's thresholds blend the two
+//!   (with μ = 0.5, half each); `momentum = 0` uses the pass alone, as MAN would. Online is
 //!   the default because it measured better (README: synthetic faces 71.25% against
 //!   69.11%, FER2013 at 30% noise 42.94 / 37.70% against 42.69 / 36.23% overall / mean) and
 //!   the ASM text ("thresholds based on the mean class probabilities at each training
@@ -353,7 +356,8 @@ impl Method for Asm {
         let in_effect: Option<ClassThresholds> =
             active.then(|| self.learner.thresholds(self.classes));
         // Online, this epoch's training-mode means set the next epoch's thresholds; with an
-        // evaluation pass, the next pass does.
+        // evaluation pass, the pass folded its means in already (warm-up epochs, which have
+        // no pass, fold in their training-mode means either way).
         if !(self.eval_pass() && active) {
             self.learner.update(&self.ledger.class_means());
         }
