@@ -728,18 +728,6 @@ impl<'a> Session<'a> {
                 grads = sharp.total.backward()?;
                 perturbation.restore()?;
             }
-            // Checked before the step, so the weights (and the last checkpoint) stay finite.
-            for (name, var) in self.optimizer.params() {
-                if let Some(g) = grads.get(var.as_tensor())
-                    && !all_finite(g)?
-                {
-                    return Err(anyhow!(
-                        "the run diverged: the gradient of {name} became non-finite {}; \
-                         lower optimizer.lr",
-                        at()
-                    ));
-                }
-            }
             let lr = lr_at(
                 &self.exp.schedule,
                 self.exp.optimizer.lr,
@@ -750,6 +738,8 @@ impl<'a> Session<'a> {
             );
             self.optimizer.step(&grads, lr)?;
             self.method.after_step(&self.model, &ctx)?;
+            // One pass over the weights after the step catches a non-finite gradient too (it
+            // makes its weight non-finite); the run fails before any checkpoint is written.
             if let Some(name) = self.first_non_finite_weight()? {
                 return Err(anyhow!(
                     "the run diverged: {name} became non-finite in the step {}; lower \
