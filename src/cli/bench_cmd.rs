@@ -514,6 +514,49 @@ fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
             s.p95_ms / FRAME_BUDGET_MS
         );
     }
+    window_bench(preset)
+}
+
+/// The real window's CPU time beside a run, and the run's throughput with and without it.
+fn window_bench(preset: &std::path::Path) -> Result<()> {
+    use ferlab::ui::window_bench::measure_window;
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        println!(
+            "\nno display: the window's CPU use was not measured (run under `xvfb-run -a -s \"-screen 0 1280x800x24\"`)"
+        );
+        return Ok(());
+    }
+    let mut exp = ferlab::config::Experiment::load(preset, &[])?;
+    let runs = tempfile_dir("ferlab-window-bench")?;
+    exp.output.dir = runs.clone();
+    println!(
+        "\nthe real window at 1280x800 beside `{}` ({} epochs; the headless run first)",
+        preset.display(),
+        exp.train.epochs
+    );
+    let result = measure_window(exp, PathBuf::from("presets")).map_err(|e| anyhow!(e));
+    let _ = std::fs::remove_dir_all(&runs);
+    let report = result?;
+    println!(
+        "{:<20} {:>8} {:>8} {:>14} {:>16}",
+        "phase", "seconds", "frames/s", "window cores", "training cores"
+    );
+    for p in &report.phases {
+        println!(
+            "{:<20} {:>8.1} {:>8.1} {:>14.3} {:>16.3}",
+            p.phase,
+            p.wall_secs,
+            p.frames_per_sec(),
+            p.window_cores,
+            p.training_cores
+        );
+    }
+    println!(
+        "training images/s: headless {:.0}, beside the window {:.0} ({:.0}% of headless)",
+        report.headless_images_per_sec,
+        report.window_images_per_sec,
+        100.0 * report.window_images_per_sec / report.headless_images_per_sec
+    );
     Ok(())
 }
 

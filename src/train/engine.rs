@@ -32,8 +32,9 @@ pub enum Launch {
     },
 }
 
-/// Called after each event is queued (the workbench passes its repaint request).
-pub type Notify = Box<dyn Fn() + Send + Sync>;
+/// Called after each event is queued, with the event (the workbench passes its repaint
+/// request, sooner for some events than for others).
+pub type Notify = Box<dyn Fn(&Event) + Send + Sync>;
 
 pub struct Engine {
     events: Receiver<Event>,
@@ -203,7 +204,7 @@ impl Engine {
                     }
                     let _ = tx.send(e.clone());
                     if let Some(n) = &notify {
-                        n();
+                        n(e);
                     }
                 };
                 let pool = rayon::ThreadPoolBuilder::new()

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use egui::{RichText, Ui};
 use egui_tiles::{Tiles, Tree, UiResponse};
 
-use super::dialogs::{Dialogs, Purpose};
+use super::dialogs::{self, Answer, Dialogs};
 use super::editor::ExperimentEditor;
 use super::panels::attention::AttentionPanel;
 use super::panels::confusion::ConfusionPanel;
@@ -21,6 +21,8 @@ use super::panels::per_class::PerClassPanel;
 use super::panels::results::ResultsPanel;
 use super::panels::runs::{RunsAction, RunsPanel};
 use super::panels::thresholds::ThresholdsPanel;
+use super::path_prompt::{PathPrompt, PromptAction, PromptReply};
+use super::repaint::{FrameCost, RepaintPolicy};
 use super::run_view::{RunStatus, RunView};
 use crate::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
 use crate::train::{Engine, Launch};
@@ -133,8 +135,11 @@ pub struct Workbench {
     pub event_budget: Duration,
     /// Events still queued after the last frame's budget ran out.
     pub backlog: bool,
-    /// The figure whose save dialog is open.
-    pub pending_figure: Option<FigureKind>,
+    /// The typed-path prompt open for a figure, a table or a preset.
+    pub prompt: Option<PathPrompt>,
+    /// How often progress reports are drawn, from what frames cost.
+    pub repaint: RepaintPolicy,
+    frame_cost: FrameCost,
 }
 
 impl Workbench {
@@ -162,7 +167,9 @@ impl Workbench {
             notice: None,
             event_budget: Duration::from_millis(8),
             backlog: false,
-            pending_figure: None,
+            prompt: None,
+            repaint: RepaintPolicy::default(),
+            frame_cost: FrameCost::default(),
         }
     }
 
@@ -180,14 +187,8 @@ impl Workbench {
             self.notice = Some((false, "the experiment has problems; see the editor".into()));
             return;
         }
-        let repaint = ctx.clone();
-        // The engine asks for a repaint soon after an event rather than one per event.
-        let notify: crate::train::engine::Notify =
-            Box::new(move || repaint.request_repaint_after(Duration::from_millis(30)));
-        match Engine::start(
-            Launch::New(Box::new(self.editor.experiment.clone())),
-            Some(notify),
-        ) {
+        let launch = Launch::New(Box::new(self.editor.experiment.clone()));
+        match Engine::start(launch, Some(self.notifier(ctx))) {
             Ok(engine) => {
                 self.notice = Some((true, format!("started {}", engine.dir.id())));
                 self.view = RunView::default();
@@ -195,6 +196,14 @@ impl Workbench {
             }
             Err(e) => self.notice = Some((false, format!("{e:#}"))),
         }
+    }
+
+    /// The engine's call after each event: a frame soon, or for progress reports, within
+    /// the repaint policy's interval.
+    fn notifier(&self, ctx: &egui::Context) -> crate::train::engine::Notify {
+        let repaint = ctx.clone();
+        let policy = self.repaint.clone();
+        Box::new(move |event| repaint.request_repaint_after(policy.delay_for(event)))
     }
 
     pub fn pause(&mut self) {
@@ -304,17 +313,24 @@ impl Workbench {
         }
     }
 
-    /// Opens the save dialog for one figure of the shown run.
-    pub fn request_figure_export(&mut self, kind: FigureKind, ctx: &egui::Context) {
-        self.pending_figure = Some(kind);
-        let start = self.view.run_dir.as_ref().map(|d| d.join("figures"));
-        let start = start.filter(|d| d.is_dir()).or(self.view.run_dir.clone());
-        self.dialogs.request(Purpose::ExportFigure, start, ctx);
+    /// Opens the prompt for one figure of the shown run, at `RUN_DIR/figures/<figure>.png`.
+    pub fn request_figure_export(&mut self, kind: FigureKind) {
+        let folder = match &self.view.run_dir {
+            Some(dir) => dir.join("figures"),
+            None => self.editor.experiment.output.dir.clone(),
+        };
+        let default = folder.join(format!("{}.png", kind.key()));
+        self.prompt = Some(PathPrompt::new(PromptAction::ExportFigure(kind), default));
+    }
+
+    /// Opens the prompt for the results table, beside the first ticked run.
+    pub fn request_table_save(&mut self, default: PathBuf) {
+        self.prompt = Some(PathPrompt::new(PromptAction::SaveTable, default));
     }
 
     /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
-    /// epoch its panel shows where the panel picks one.
-    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) {
+    /// epoch its panel shows where the panel picks one; the notice says where, or why not.
+    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, String> {
         let (path, format) = match ImageFormat::from_path(path) {
             Some(f) => (path.to_path_buf(), f),
             None => (path.with_extension("png"), ImageFormat::Png),
@@ -327,11 +343,74 @@ impl Workbench {
             },
         };
         let result = figures::render(kind, &self.view, options, kind.default_size(), format)
-            .and_then(|bytes| figures::write(&path, &bytes));
-        self.notice = Some(match result {
-            Ok(()) => (true, format!("wrote {}", path.display())),
-            Err(e) => (false, format!("figure not written: {e}")),
+            .and_then(|bytes| figures::write(&path, &bytes))
+            .map(|()| path.clone())
+            .map_err(|e| format!("figure not written: {e}"));
+        self.notice = Some(match &result {
+            Ok(p) => (true, format!("wrote {}", p.display())),
+            Err(e) => (false, e.clone()),
         });
+        result
+    }
+
+    /// Acts on the prompt's path; the prompt stays open, saying why, when that fails.
+    fn accept_prompt(&mut self, action: PromptAction, path: &Path) {
+        let result = match action {
+            PromptAction::ExportFigure(kind) => self.export_figure(kind, path).map(|_| ()),
+            PromptAction::SaveTable => self.panels.results.save_to(path).map(|written| {
+                self.notice = Some((true, format!("saved {}", written.display())));
+            }),
+            PromptAction::OpenPreset => self.editor.load_preset(path),
+            PromptAction::SavePreset => self.editor.save_preset(path),
+        };
+        match result {
+            Ok(()) => self.prompt = None,
+            Err(e) => {
+                if let Some(p) = &mut self.prompt {
+                    p.text = path.display().to_string();
+                    p.message = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Applies what a native dialog answered.
+    fn on_dialog_answer(&mut self, answer: Answer) {
+        let prompt_action = self
+            .prompt
+            .as_ref()
+            .map(|p| p.action)
+            .filter(|a| a.purpose() == answer.purpose);
+        match (answer.path, prompt_action) {
+            (Some(path), Some(action)) => self.accept_prompt(action, &path),
+            (Some(path), None) => self.editor.on_dialog(answer.purpose, path),
+            (None, _) if answer.unavailable => match &mut self.prompt {
+                Some(p) if prompt_action.is_some() => p.message = Some(dialogs::UNAVAILABLE.into()),
+                _ => {
+                    self.editor.message = Some((false, dialogs::UNAVAILABLE.into()));
+                    self.notice = Some((false, dialogs::UNAVAILABLE.into()));
+                }
+            },
+            (None, _) => {}
+        }
+    }
+
+    /// Draws the typed-path prompt, if one is open, and acts on its answer.
+    fn prompt_ui(&mut self, ctx: &egui::Context) {
+        let Some(prompt) = &mut self.prompt else {
+            return;
+        };
+        let action = prompt.action;
+        let reply = prompt.show(ctx);
+        match reply {
+            Some(PromptReply::Accept(path)) => self.accept_prompt(action, &path),
+            Some(PromptReply::Browse(start)) => {
+                prompt.message = None;
+                self.dialogs.request(action.purpose(), start, ctx);
+            }
+            Some(PromptReply::Cancel) => self.prompt = None,
+            None => {}
+        }
     }
 
     /// Writes every figure of the shown run to `RUN_DIR/figures/`, PNG and SVG.
@@ -362,17 +441,12 @@ impl Workbench {
 
     /// The whole window.
     pub fn ui(&mut self, ui: &mut Ui) {
+        if let Some(cost) = self.frame_cost.frame() {
+            self.repaint.set_frame_cost(cost);
+        }
         self.drain_events();
-        for (purpose, path) in self.dialogs.poll() {
-            match purpose {
-                Purpose::ExportTable => self.panels.results.save_to(&path),
-                Purpose::ExportFigure => {
-                    if let Some(kind) = self.pending_figure.take() {
-                        self.export_figure(kind, &path);
-                    }
-                }
-                _ => self.editor.on_dialog(purpose, path),
-            }
+        for answer in self.dialogs.poll() {
+            self.on_dialog_answer(answer);
         }
         let ctx = ui.ctx().clone();
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
@@ -399,7 +473,6 @@ impl Workbench {
                 overlays,
                 panels,
                 editor,
-                dialogs,
                 ..
             } = self;
             let mut behavior = Behavior {
@@ -409,14 +482,18 @@ impl Workbench {
                 overlays,
                 panels,
                 editor,
-                dialogs,
                 runs_action: None,
                 export_request: None,
+                table_save_request: None,
             };
             tree.ui(&mut behavior, ui);
             let action = behavior.runs_action.take();
+            let table_save = behavior.table_save_request.take();
             if let Some(kind) = behavior.export_request.take() {
-                self.request_figure_export(kind, &ctx);
+                self.request_figure_export(kind);
+            }
+            if let Some(default) = table_save {
+                self.request_table_save(default);
             }
             match action {
                 Some(RunsAction::Open(dir)) => self.open_run(&dir),
@@ -424,10 +501,11 @@ impl Workbench {
                 None => {}
             }
         });
-        if self.backlog || self.live.is_some() {
-            // More events may come: look again shortly even without input.
-            ui.ctx()
-                .request_repaint_after(Duration::from_millis(if self.backlog { 0 } else { 250 }));
+        self.prompt_ui(&ctx);
+        if self.backlog {
+            // Events are still queued: take more in the next frame. Otherwise the engine's
+            // notifier asks for the frames (see `repaint`).
+            ctx.request_repaint();
         }
     }
 
@@ -530,10 +608,11 @@ struct Behavior<'a> {
     overlays: &'a [RunView],
     panels: &'a mut Panels,
     editor: &'a mut ExperimentEditor,
-    dialogs: &'a mut Dialogs,
     runs_action: Option<RunsAction>,
     /// A pane's "Export figure" button was pressed.
     export_request: Option<FigureKind>,
+    /// The results table's "Save…" was pressed: the default path.
+    table_save_request: Option<PathBuf>,
     run_root: PathBuf,
     open_dir: Option<PathBuf>,
 }
@@ -554,7 +633,7 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
             ui.horizontal(|ui| {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let button = ui
-                        .small_button("Export figure...")
+                        .small_button("Export figure…")
                         .on_hover_text("save this panel's figure as PNG or SVG");
                     if button.clicked() {
                         a.export_request = Some(kind);
@@ -572,7 +651,11 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
                 Pane::Mining => a.panels.mining.show(ui, a.view),
                 Pane::Attention => a.panels.attention.show(ui, a.view),
                 Pane::Embedding => a.panels.embedding.show(ui, a.view),
-                Pane::Results => a.panels.results.show(ui, &a.panels.runs.overlay, a.dialogs),
+                Pane::Results => {
+                    if let Some(default) = a.panels.results.show(ui, &a.panels.runs.overlay) {
+                        a.table_save_request = Some(default);
+                    }
+                }
                 Pane::Log => a.panels.log.show(ui, a.view),
                 Pane::Data => {
                     let valid = a.editor.is_valid();

@@ -1,8 +1,10 @@
 //! Native file dialogs (rfd) on a helper thread, so the window keeps drawing while one is
-//! open. Where no dialog service runs (Xvfb, some window managers) rfd returns nothing at
-//! once; every path field therefore also takes a typed path.
+//! open. Where no dialog service runs (Xvfb, remote desktops without an XDG portal) rfd
+//! returns nothing at once: an answer without a path that came faster than a person can
+//! cancel is reported as "unavailable", and every path also has a typed field.
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
@@ -32,9 +34,28 @@ enum Mode {
     Folder,
 }
 
+/// What a dialog answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub purpose: Purpose,
+    /// None: closed without a choice, or no dialog could open.
+    pub path: Option<PathBuf>,
+    /// No dialog could open: it answered without a path faster than a person can.
+    pub unavailable: bool,
+}
+
+/// Faster than anyone cancels a dialog.
+const UNAVAILABLE_WITHIN: Duration = Duration::from_millis(400);
+
+/// What to tell a user whose dialog could not open.
+pub const UNAVAILABLE: &str =
+    "no file dialog is available on this desktop (no XDG portal): type the path instead";
+
+type Message = (Purpose, Option<PathBuf>, Duration);
+
 pub struct Dialogs {
-    tx: Sender<(Purpose, Option<PathBuf>)>,
-    rx: Receiver<(Purpose, Option<PathBuf>)>,
+    tx: Sender<Message>,
+    rx: Receiver<Message>,
     open: usize,
 }
 
@@ -59,6 +80,7 @@ impl Dialogs {
         let spawned = std::thread::Builder::new()
             .name("ferlab-dialog".into())
             .spawn(move || {
+                let asked = Instant::now();
                 let mut d = rfd::FileDialog::new();
                 if let Some(dir) = start.filter(|p| p.is_dir()) {
                     d = d.set_directory(dir);
@@ -80,7 +102,7 @@ impl Dialogs {
                     Mode::SaveFile => d.save_file(),
                     Mode::Folder => d.pick_folder(),
                 };
-                let _ = tx.send((purpose, picked));
+                let _ = tx.send((purpose, picked, asked.elapsed()));
                 ctx.request_repaint();
             });
         if spawned.is_err() {
@@ -88,14 +110,16 @@ impl Dialogs {
         }
     }
 
-    /// Paths chosen since the last call (dialogs closed without a choice are dropped).
-    pub fn poll(&mut self) -> Vec<(Purpose, PathBuf)> {
+    /// The dialogs that answered since the last call.
+    pub fn poll(&mut self) -> Vec<Answer> {
         let mut out = Vec::new();
-        while let Ok((purpose, path)) = self.rx.try_recv() {
+        while let Ok((purpose, path, took)) = self.rx.try_recv() {
             self.open = self.open.saturating_sub(1);
-            if let Some(p) = path {
-                out.push((purpose, p));
-            }
+            out.push(Answer {
+                unavailable: path.is_none() && took < UNAVAILABLE_WITHIN,
+                purpose,
+                path,
+            });
         }
         out
     }

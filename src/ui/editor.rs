@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use egui::{ComboBox, DragValue, Response, RichText, Slider, TextEdit, Ui};
+use egui::{ComboBox, DragValue, Response, RichText, Slider, SliderClamping, TextEdit, Ui};
 
 use super::dialogs::{Dialogs, Purpose};
 use crate::config::{
@@ -301,10 +301,10 @@ impl ExperimentEditor {
                 });
             }
             f.row(ui, "image size", "data.image_size", |ui| {
-                ui.add(DragValue::new(&mut e.data.image_size).range(16..=512))
+                ui.add(DragValue::new(&mut e.data.image_size))
             });
             f.row(ui, "channels", "data.channels", |ui| {
-                ui.add(DragValue::new(&mut e.data.channels).range(1..=3))
+                ui.add(DragValue::new(&mut e.data.channels))
             });
             f.row(ui, "max train / class", "data.max_train_per_class", |ui| {
                 ui.add(DragValue::new(&mut e.data.max_train_per_class))
@@ -320,22 +320,22 @@ impl ExperimentEditor {
                     ui,
                     "train / class",
                     "data.synthetic.train_per_class",
-                    |ui| ui.add(DragValue::new(&mut s.train_per_class).range(1..=100_000)),
+                    |ui| ui.add(DragValue::new(&mut s.train_per_class)),
                 );
                 f.row(ui, "val / class", "data.synthetic.val_per_class", |ui| {
-                    ui.add(DragValue::new(&mut s.val_per_class).range(1..=100_000))
+                    ui.add(DragValue::new(&mut s.val_per_class))
                 });
                 f.row(ui, "identities", "data.synthetic.identities", |ui| {
-                    ui.add(DragValue::new(&mut s.identities).range(1..=100_000))
+                    ui.add(DragValue::new(&mut s.identities))
                 });
                 f.row(
                     ui,
                     "blend fraction",
                     "data.synthetic.blend_fraction",
-                    |ui| ui.add(Slider::new(&mut s.blend_fraction, 0.0..=1.0)),
+                    |ui| ui.add(slider(&mut s.blend_fraction, 0.0..=1.0)),
                 );
                 f.row(ui, "pixel noise", "data.synthetic.pixel_noise", |ui| {
-                    ui.add(Slider::new(&mut s.pixel_noise, 0.0..=0.5))
+                    ui.add(slider(&mut s.pixel_noise, 0.0..=0.5))
                 });
             }
         });
@@ -355,13 +355,13 @@ impl ExperimentEditor {
                 )
             });
             f.row(ui, "noise rate", "corruption.noise_rate", |ui| {
-                ui.add(Slider::new(&mut c.noise_rate, 0.0..=0.9))
+                ui.add(slider(&mut c.noise_rate, 0.0..=0.9))
             });
             f.row(
                 ui,
                 "imbalance factor",
                 "corruption.imbalance_factor",
-                |ui| ui.add(Slider::new(&mut c.imbalance_factor, 1.0..=200.0).logarithmic(true)),
+                |ui| ui.add(slider(&mut c.imbalance_factor, 1.0..=200.0).logarithmic(true)),
             );
         });
         section(ui, "Augmentation", false, |ui| {
@@ -370,16 +370,16 @@ impl ExperimentEditor {
                 ui.checkbox(&mut a.hflip, "")
             });
             f.row(ui, "crop padding", "augment.crop_padding", |ui| {
-                ui.add(DragValue::new(&mut a.crop_padding).range(0..=64))
+                ui.add(DragValue::new(&mut a.crop_padding))
             });
             f.row(ui, "brightness", "augment.brightness", |ui| {
-                ui.add(Slider::new(&mut a.brightness, 0.0..=1.0))
+                ui.add(slider(&mut a.brightness, 0.0..=1.0))
             });
             f.row(ui, "contrast", "augment.contrast", |ui| {
-                ui.add(Slider::new(&mut a.contrast, 0.0..=1.0))
+                ui.add(slider(&mut a.contrast, 0.0..=1.0))
             });
             f.row(ui, "random erasing", "augment.erase_prob", |ui| {
-                ui.add(Slider::new(&mut a.erase_prob, 0.0..=1.0))
+                ui.add(slider(&mut a.erase_prob, 0.0..=1.0))
             });
         });
         section(ui, "Model", true, |ui| {
@@ -391,14 +391,14 @@ impl ExperimentEditor {
             });
             if m.backbone == Backbone::SmallCnn {
                 f.row(ui, "width", "model.width", |ui| {
-                    ui.add(DragValue::new(&mut m.width).range(4..=256))
+                    ui.add(DragValue::new(&mut m.width))
                 });
                 f.row(ui, "convs / stage", "model.convs_per_stage", |ui| {
-                    ui.add(DragValue::new(&mut m.convs_per_stage).range(1..=4))
+                    ui.add(DragValue::new(&mut m.convs_per_stage))
                 });
             }
             f.row(ui, "dropout", "model.dropout", |ui| {
-                ui.add(Slider::new(&mut m.dropout, 0.0..=0.9))
+                ui.add(slider(&mut m.dropout, 0.0..=0.9))
             });
             let mut pretrained = m.pretrained.clone().unwrap_or_default();
             f.path_row(
@@ -432,7 +432,7 @@ impl ExperimentEditor {
             match m.name {
                 MethodKind::Ce => {
                     f.row(ui, "label smoothing", "method.label_smoothing", |ui| {
-                        ui.add(Slider::new(&mut m.label_smoothing, 0.0..=0.5))
+                        ui.add(slider(&mut m.label_smoothing, 0.0..=0.5))
                     });
                 }
                 MethodKind::Asm => asm_fields(f, ui, &mut m.asm),
@@ -440,17 +440,12 @@ impl ExperimentEditor {
                 MethodKind::Soft => soft_fields(f, ui, &mut m.soft),
                 MethodKind::Cb => {
                     f.row(ui, "effective-number β", "method.cb.beta", |ui| {
-                        ui.add(
-                            DragValue::new(&mut m.cb.beta)
-                                .range(0.0..=0.99999)
-                                .speed(0.0001)
-                                .max_decimals(5),
-                        )
+                        ui.add(DragValue::new(&mut m.cb.beta).speed(0.0001).max_decimals(5))
                     });
                 }
                 MethodKind::Eac => {
                     f.row(ui, "consistency λ", "method.eac.lambda", |ui| {
-                        ui.add(Slider::new(&mut m.eac.lambda, 0.0..=20.0))
+                        ui.add(slider(&mut m.eac.lambda, 0.0..=20.0))
                     });
                     f.choice_row(
                         ui,
@@ -484,28 +479,28 @@ impl ExperimentEditor {
                 )
             });
             f.row(ui, "learning rate", "optimizer.lr", |ui| {
-                ui.add(Slider::new(&mut o.lr, 1e-6..=1.0).logarithmic(true))
+                ui.add(slider(&mut o.lr, 1e-6..=1.0).logarithmic(true))
             });
             f.row(ui, "weight decay", "optimizer.weight_decay", |ui| {
-                ui.add(Slider::new(&mut o.weight_decay, 0.0..=0.1).logarithmic(true))
+                ui.add(slider(&mut o.weight_decay, 0.0..=0.1).logarithmic(true))
             });
             if o.kind == OptimizerKind::Sgd {
                 f.row(ui, "momentum", "optimizer.momentum", |ui| {
-                    ui.add(Slider::new(&mut o.momentum, 0.0..=0.99))
+                    ui.add(slider(&mut o.momentum, 0.0..=0.99))
                 });
                 f.row(ui, "nesterov", "optimizer.nesterov", |ui| {
                     ui.checkbox(&mut o.nesterov, "")
                 });
             } else {
                 f.row(ui, "beta1", "optimizer.beta1", |ui| {
-                    ui.add(Slider::new(&mut o.beta1, 0.0..=0.999))
+                    ui.add(slider(&mut o.beta1, 0.0..=0.999))
                 });
                 f.row(ui, "beta2", "optimizer.beta2", |ui| {
-                    ui.add(Slider::new(&mut o.beta2, 0.0..=0.9999))
+                    ui.add(slider(&mut o.beta2, 0.0..=0.9999))
                 });
             }
             f.row(ui, "SAM rho", "optimizer.sam_rho", |ui| {
-                ui.add(DragValue::new(&mut o.sam_rho).range(0.0..=10.0).speed(0.005))
+                ui.add(DragValue::new(&mut o.sam_rho).speed(0.005))
                     .on_hover_text("sharpness-aware minimisation radius (0.05 in RMFER); 0 = off; two passes per step")
             });
         });
@@ -517,59 +512,55 @@ impl ExperimentEditor {
                 })
             });
             f.row(ui, "warm-up epochs", "schedule.warmup_epochs", |ui| {
-                ui.add(
-                    DragValue::new(&mut s.warmup_epochs)
-                        .range(0.0..=1000.0)
-                        .speed(0.1),
-                )
+                ui.add(DragValue::new(&mut s.warmup_epochs).speed(0.1))
             });
             if s.kind == ScheduleKind::Step {
                 f.row(ui, "step every", "schedule.step_epochs", |ui| {
-                    ui.add(DragValue::new(&mut s.step_epochs).range(1..=10_000))
+                    ui.add(DragValue::new(&mut s.step_epochs))
                 });
                 f.row(ui, "gamma", "schedule.gamma", |ui| {
-                    ui.add(Slider::new(&mut s.gamma, 0.0..=1.0))
+                    ui.add(slider(&mut s.gamma, 0.0..=1.0))
                 });
             }
             if s.kind == ScheduleKind::Cosine {
                 f.row(ui, "final lr ratio", "schedule.min_lr_ratio", |ui| {
-                    ui.add(Slider::new(&mut s.min_lr_ratio, 0.0..=1.0))
+                    ui.add(slider(&mut s.min_lr_ratio, 0.0..=1.0))
                 });
             }
         });
         section(ui, "Training", true, |ui| {
             let t = &mut e.train;
             f.row(ui, "epochs", "train.epochs", |ui| {
-                ui.add(DragValue::new(&mut t.epochs).range(1..=100_000))
+                ui.add(DragValue::new(&mut t.epochs))
             });
             f.row(ui, "batch size", "train.batch_size", |ui| {
-                ui.add(DragValue::new(&mut t.batch_size).range(2..=4096))
+                ui.add(DragValue::new(&mut t.batch_size))
             });
             f.row(ui, "eval batch size", "train.eval_batch_size", |ui| {
-                ui.add(DragValue::new(&mut t.eval_batch_size).range(1..=8192))
+                ui.add(DragValue::new(&mut t.eval_batch_size))
             });
             f.row(ui, "threads", "train.threads", |ui| {
-                ui.add(DragValue::new(&mut t.threads).range(0..=512))
+                ui.add(DragValue::new(&mut t.threads))
                     .on_hover_text("0 = all cores")
             });
             f.row(ui, "progress every", "train.log_every", |ui| {
-                ui.add(DragValue::new(&mut t.log_every).range(1..=100_000))
+                ui.add(DragValue::new(&mut t.log_every))
             });
             f.row(ui, "attention every", "train.attention_every", |ui| {
-                ui.add(DragValue::new(&mut t.attention_every).range(0..=10_000))
+                ui.add(DragValue::new(&mut t.attention_every))
                     .on_hover_text("epochs between attention galleries; 0 = never")
             });
             f.row(ui, "attention faces", "train.attention_gallery", |ui| {
-                ui.add(DragValue::new(&mut t.attention_gallery).range(1..=256))
+                ui.add(DragValue::new(&mut t.attention_gallery))
             });
             f.row(ui, "embedding every", "train.embedding_every", |ui| {
-                ui.add(DragValue::new(&mut t.embedding_every).range(0..=10_000))
+                ui.add(DragValue::new(&mut t.embedding_every))
                     .on_hover_text(
                         "epochs between t-SNE / MDS embeddings of validation features; 0 = never",
                     )
             });
             f.row(ui, "embedded faces", "train.embedding_points", |ui| {
-                ui.add(DragValue::new(&mut t.embedding_points).range(0..=20_000))
+                ui.add(DragValue::new(&mut t.embedding_points))
                     .on_hover_text("validation faces embedded (class-stratified); 0 = all")
             });
             f.choice_row(
@@ -620,17 +611,17 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
         ui,
         "noisy threshold T_n",
         "method.asm.noisy_threshold",
-        |ui| ui.add(Slider::new(&mut a.noisy_threshold, 0.0..=0.99)),
+        |ui| ui.add(slider(&mut a.noisy_threshold, 0.0..=0.99)),
     );
     f.row(
         ui,
         "clean threshold T_c",
         "method.asm.clean_threshold",
-        |ui| ui.add(Slider::new(&mut a.clean_threshold, 0.01..=1.0)),
+        |ui| ui.add(slider(&mut a.clean_threshold, 0.01..=1.0)),
     );
     if a.thresholds == ThresholdMode::Adaptive {
         f.row(ui, "class-mean momentum", "method.asm.momentum", |ui| {
-            ui.add(Slider::new(&mut a.momentum, 0.0..=0.99))
+            ui.add(slider(&mut a.momentum, 0.0..=0.99))
         });
         f.row(ui, "normalise by max", "method.asm.normalize", |ui| {
             ui.checkbox(&mut a.normalize, "")
@@ -647,7 +638,7 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
          evaluation pass over the training set at each epoch start (MAN)",
     );
     f.row(ui, "warm-up epochs", "method.asm.warmup_epochs", |ui| {
-        ui.add(DragValue::new(&mut a.warmup_epochs).range(0..=1000))
+        ui.add(DragValue::new(&mut a.warmup_epochs))
     });
     f.choice_row(
         ui,
@@ -660,17 +651,17 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
     );
     if a.ramp == MutualityRamp::Man {
         f.row(ui, "λ_max", "method.asm.lambda_max", |ui| {
-            ui.add(Slider::new(&mut a.lambda_max, 0.0..=1.0))
+            ui.add(slider(&mut a.lambda_max, 0.0..=1.0))
         });
     }
     f.row(ui, "ramp-up shape β", "method.asm.beta", |ui| {
-        ui.add(Slider::new(&mut a.beta, 0.0..=5.0))
+        ui.add(slider(&mut a.beta, 0.0..=5.0))
     });
     f.row(ui, "mutuality weight ω", "method.asm.omega", |ui| {
-        ui.add(Slider::new(&mut a.omega, 0.0..=5.0))
+        ui.add(slider(&mut a.omega, 0.0..=5.0))
     });
     f.row(ui, "consistency weight γ", "method.asm.gamma", |ui| {
-        ui.add(Slider::new(&mut a.gamma, 0.0..=5.0))
+        ui.add(slider(&mut a.gamma, 0.0..=5.0))
     });
     f.choice_row(
         ui,
@@ -698,20 +689,20 @@ fn asm_fields(f: &mut Fields, ui: &mut Ui, a: &mut AsmConfig) {
 
 fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
     f.row(ui, "high-group ratio β", "method.scn.high_ratio", |ui| {
-        ui.add(Slider::new(&mut s.high_ratio, 0.05..=0.95))
+        ui.add(slider(&mut s.high_ratio, 0.05..=0.95))
     });
     f.row(ui, "rank margin δ1", "method.scn.margin", |ui| {
-        ui.add(Slider::new(&mut s.margin, 0.0..=1.0))
+        ui.add(slider(&mut s.margin, 0.0..=1.0))
     });
     f.row(ui, "rank weight γ", "method.scn.rank_weight", |ui| {
-        ui.add(Slider::new(&mut s.rank_weight, 0.0..=5.0))
+        ui.add(slider(&mut s.rank_weight, 0.0..=5.0))
     });
     f.row(ui, "relabel from epoch", "method.scn.relabel_epoch", |ui| {
-        ui.add(DragValue::new(&mut s.relabel_epoch).range(0..=10_000))
+        ui.add(DragValue::new(&mut s.relabel_epoch))
             .on_hover_text("counted from 1, as the official --relabel_epoch")
     });
     f.row(ui, "relabel margin δ2", "method.scn.relabel_margin", |ui| {
-        ui.add(Slider::new(&mut s.relabel_margin, 0.0..=1.0))
+        ui.add(slider(&mut s.relabel_margin, 0.0..=1.0))
     });
     f.choice_row(
         ui,
@@ -726,20 +717,20 @@ fn scn_fields(f: &mut Fields, ui: &mut Ui, s: &mut ScnConfig) {
 
 fn soft_fields(f: &mut Fields, ui: &mut Ui, s: &mut SoftConfig) {
     f.row(ui, "smoothing ε", "method.soft.epsilon", |ui| {
-        ui.add(Slider::new(&mut s.epsilon, 0.0..=0.9))
+        ui.add(slider(&mut s.epsilon, 0.0..=0.9))
     });
     f.row(ui, "keep above τ", "method.soft.tau", |ui| {
-        ui.add(Slider::new(&mut s.tau, 0.0..=0.9))
+        ui.add(slider(&mut s.tau, 0.0..=0.9))
             .on_hover_text("0 = 1 / number of classes")
     });
     f.row(ui, "consistency weight", "method.soft.consistency", |ui| {
-        ui.add(Slider::new(&mut s.consistency, 0.0..=50.0))
+        ui.add(slider(&mut s.consistency, 0.0..=50.0))
     });
     f.row(ui, "ramp-up epochs", "method.soft.rampup_epochs", |ui| {
-        ui.add(Slider::new(&mut s.rampup_epochs, 0.0..=50.0))
+        ui.add(slider(&mut s.rampup_epochs, 0.0..=50.0))
     });
     f.row(ui, "teacher EMA decay", "method.soft.ema_decay", |ui| {
-        ui.add(Slider::new(&mut s.ema_decay, 0.9..=0.9999))
+        ui.add(slider(&mut s.ema_decay, 0.9..=0.9999))
     });
     f.row(
         ui,
@@ -772,19 +763,19 @@ fn rul_fields(f: &mut Fields, ui: &mut Ui, r: &mut RulConfig) {
         "official: twin heads on the flattened feature map; pooled: ferlab's first reading",
     );
     f.row(ui, "head dropout", "method.rul.head_dropout", |ui| {
-        ui.add(Slider::new(&mut r.head_dropout, 0.0..=0.9))
+        ui.add(slider(&mut r.head_dropout, 0.0..=0.9))
     });
     f.row(
         ui,
         "classifier lr ×",
         "method.rul.classifier_lr_scale",
-        |ui| ui.add(DragValue::new(&mut r.classifier_lr_scale).range(0.001..=1000.0)),
+        |ui| ui.add(DragValue::new(&mut r.classifier_lr_scale)),
     );
     f.row(
         ui,
         "uncertainty width",
         "method.rul.uncertainty_dim",
-        |ui| ui.add(DragValue::new(&mut r.uncertainty_dim).range(1..=1024)),
+        |ui| ui.add(DragValue::new(&mut r.uncertainty_dim)),
     );
     f.row(
         ui,
@@ -799,16 +790,16 @@ fn rul_fields(f: &mut Fields, ui: &mut Ui, r: &mut RulConfig) {
 
 fn lnsu_fields(f: &mut Fields, ui: &mut Ui, l: &mut LnsuConfig) {
     f.row(ui, "smoothing ε", "method.lnsu.epsilon", |ui| {
-        ui.add(Slider::new(&mut l.epsilon, 0.0..=0.9))
+        ui.add(slider(&mut l.epsilon, 0.0..=0.9))
     });
     f.row(
         ui,
         "attention weight",
         "method.lnsu.attention_weight",
-        |ui| ui.add(Slider::new(&mut l.attention_weight, 0.0..=2.0)),
+        |ui| ui.add(slider(&mut l.attention_weight, 0.0..=2.0)),
     );
     f.row(ui, "class weight scale", "method.lnsu.weight_scale", |ui| {
-        ui.add(Slider::new(&mut l.weight_scale, 0.01..=1.0).logarithmic(true))
+        ui.add(slider(&mut l.weight_scale, 0.01..=1.0).logarithmic(true))
             .on_hover_text("w_c = scale · N / n_c")
     });
 }
@@ -821,31 +812,31 @@ fn rmfer_fields(f: &mut Fields, ui: &mut Ui, r: &mut RmferConfig) {
         ui.checkbox(&mut r.acl, "contrastive on unlabeled clips")
     });
     f.row(ui, "λ1 (IAL)", "method.rmfer.lambda1", |ui| {
-        ui.add(Slider::new(&mut r.lambda1, 0.0..=2.0))
+        ui.add(slider(&mut r.lambda1, 0.0..=2.0))
     });
     f.row(ui, "λ2 (ACL)", "method.rmfer.lambda2", |ui| {
-        ui.add(Slider::new(&mut r.lambda2, 0.0..=2.0))
+        ui.add(slider(&mut r.lambda2, 0.0..=2.0))
     });
     f.row(ui, "τ", "method.rmfer.tau", |ui| {
-        ui.add(Slider::new(&mut r.tau, 0.01..=1.0))
+        ui.add(slider(&mut r.tau, 0.01..=1.0))
     });
     f.row(ui, "γ (filter)", "method.rmfer.gamma", |ui| {
-        ui.add(Slider::new(&mut r.gamma, 0.01..=1.0)).on_hover_text(
+        ui.add(slider(&mut r.gamma, 0.01..=1.0)).on_hover_text(
             "share of candidates kept: most similar positives, least similar negatives",
         )
     });
     f.row(ui, "epoch_pre", "method.rmfer.epoch_pre", |ui| {
-        ui.add(DragValue::new(&mut r.epoch_pre).range(0..=10_000))
+        ui.add(DragValue::new(&mut r.epoch_pre))
             .on_hover_text("epochs of IAL pre-training before ACL starts")
     });
     f.row(ui, "candidates", "method.rmfer.candidates", |ui| {
-        ui.add(DragValue::new(&mut r.candidates).range(1..=1000))
+        ui.add(DragValue::new(&mut r.candidates))
     });
     f.row(ui, "anchors / step", "method.rmfer.anchors", |ui| {
-        ui.add(DragValue::new(&mut r.anchors).range(1..=1024))
+        ui.add(DragValue::new(&mut r.anchors))
     });
     f.row(ui, "negative gap", "method.rmfer.min_gap", |ui| {
-        ui.add(DragValue::new(&mut r.min_gap).range(0..=100_000))
+        ui.add(DragValue::new(&mut r.min_gap))
             .on_hover_text("candidate negatives: the same person at least this many frames away")
     });
     f.choice_row(
@@ -858,7 +849,7 @@ fn rmfer_fields(f: &mut Fields, ui: &mut Ui, r: &mut RmferConfig) {
         "clip: same frame / same person far apart; cosine: similarity only (ablation)",
     );
     f.row(ui, "projection dim", "method.rmfer.projection_dim", |ui| {
-        ui.add(DragValue::new(&mut r.projection_dim).range(2..=4096))
+        ui.add(DragValue::new(&mut r.projection_dim))
     });
 }
 
@@ -885,19 +876,19 @@ fn unlabeled_fields(f: &mut Fields, ui: &mut Ui, u: &mut UnlabeledConfig) {
         }
         UnlabeledSource::SyntheticClips => {
             f.row(ui, "videos", "unlabeled.videos", |ui| {
-                ui.add(DragValue::new(&mut u.videos).range(1..=10_000))
+                ui.add(DragValue::new(&mut u.videos))
             });
             f.row(ui, "people / video", "unlabeled.people", |ui| {
-                ui.add(DragValue::new(&mut u.people).range(1..=1000))
+                ui.add(DragValue::new(&mut u.people))
             });
             f.row(ui, "frames", "unlabeled.frames", |ui| {
-                ui.add(DragValue::new(&mut u.frames).range(1..=100_000))
+                ui.add(DragValue::new(&mut u.frames))
             });
             f.row(ui, "max lag", "unlabeled.max_lag", |ui| {
-                ui.add(DragValue::new(&mut u.max_lag).range(0..=1000))
+                ui.add(DragValue::new(&mut u.max_lag))
             });
             f.row(ui, "deviation", "unlabeled.deviation", |ui| {
-                ui.add(Slider::new(&mut u.deviation, 0.0..=1.0))
+                ui.add(slider(&mut u.deviation, 0.0..=1.0))
             });
         }
     }
@@ -1134,4 +1125,14 @@ fn choice<T: Copy + PartialEq>(
             }
         })
         .response
+}
+
+/// A slider that never changes what the user typed or what a preset holds: the slider part
+/// covers `range`, the number beside it takes any value, and validation says what is wrong
+/// (an egui slider clamps both by default, silently).
+fn slider<Num: egui::emath::Numeric>(
+    value: &mut Num,
+    range: std::ops::RangeInclusive<Num>,
+) -> Slider<'_> {
+    Slider::new(value, range).clamping(SliderClamping::Never)
 }

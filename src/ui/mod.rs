@@ -6,8 +6,11 @@ pub mod dialogs;
 pub mod editor;
 pub mod frame_bench;
 pub mod panels;
+pub mod path_prompt;
+pub mod repaint;
 pub mod run_view;
 pub mod tour;
+pub mod window_bench;
 
 use std::path::PathBuf;
 

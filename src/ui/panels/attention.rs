@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec2};
-use egui_plot::{Corner, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Corner, Legend, Line, PlotPoints};
 
 use super::{class_filter, color, empty, epoch_picker};
 use crate::analysis::attention::{
@@ -386,10 +386,9 @@ fn legend(ui: &mut Ui, shared: bool) {
 /// The validation set's mean flip MSE of each class's map over epochs.
 fn consistency_plot(ui: &mut Ui, view: &RunView) {
     ui.label("Validation flip MSE per class map");
-    Plot::new("attention-consistency")
+    super::epoch_plot(ui, "attention-consistency")
         .height(140.0)
         .legend(Legend::default().position(Corner::RightTop))
-        .x_axis_label("epoch")
         .include_y(0.0)
         .show(ui, |p| {
             for (c, name) in view.classes.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! learning rate and images/s, against the epoch; other runs can be overlaid.
 
 use egui::Ui;
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
 
 use super::{color, empty};
 use crate::ui::run_view::RunView;
@@ -96,10 +96,9 @@ impl CurvesPanel {
             );
         }
         ui.label("Loss");
-        Plot::new("curves-loss")
+        super::epoch_plot(ui, "curves-loss")
             .height(height)
             .legend(legend(Corner::RightTop))
-            .x_axis_label("epoch")
             .show(ui, |p| {
                 for l in lines {
                     p.line(l);
@@ -164,10 +163,9 @@ fn accuracy_plot(ui: &mut Ui, view: &RunView, overlays: &[RunView], height: f32)
         );
     }
     ui.label("Validation accuracy");
-    Plot::new("curves-accuracy")
+    super::epoch_plot(ui, "curves-accuracy")
         .height(height)
         .legend(legend(Corner::RightBottom))
-        .x_axis_label("epoch")
         .include_y(0.0)
         .show(ui, |p| {
             for l in lines {
@@ -183,9 +181,8 @@ fn lr_plot(ui: &mut Ui, view: &RunView, height: f32) {
         .map(|p| [p.epoch as f64, p.train.lr])
         .collect();
     ui.label("Learning rate (end of epoch)");
-    Plot::new("curves-lr")
+    super::epoch_plot(ui, "curves-lr")
         .height(height)
-        .x_axis_label("epoch")
         .include_y(0.0)
         .show(ui, |p| {
             p.line(series("lr", pts).color(color(6)).width(2.0));
@@ -199,9 +196,8 @@ fn speed_plot(ui: &mut Ui, view: &RunView, height: f32) {
         .map(|p| [p.epoch as f64, p.train.images_per_sec as f64])
         .collect();
     ui.label("Training images/s");
-    Plot::new("curves-speed")
+    super::epoch_plot(ui, "curves-speed")
         .height(height)
-        .x_axis_label("epoch")
         .include_y(0.0)
         .show(ui, |p| {
             p.line(series("images/s", pts).color(color(7)).width(2.0));

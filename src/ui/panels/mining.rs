@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, TextureHandle, Ui, vec2};
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
 
 use super::data::texture;
 use super::{class_filter, empty, epoch_picker};
@@ -93,10 +93,9 @@ impl MiningPanel {
             None => "Samples per set: all classes".into(),
         };
         ui.label(title);
-        Plot::new("mining-counts")
+        super::epoch_plot(ui, "mining-counts")
             .height(height)
             .legend(Legend::default().position(Corner::LeftTop))
-            .x_axis_label("epoch")
             .include_y(0.0)
             .show(ui, |p| {
                 for s in Subset::ALL {
@@ -209,10 +208,9 @@ fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {
     };
     let noisy = subset_color(Subset::Noisy);
     let clean = subset_color(Subset::Clean);
-    Plot::new("mining-quality")
+    super::epoch_plot(ui, "mining-quality")
         .height(height)
         .legend(Legend::default().position(Corner::LeftBottom))
-        .x_axis_label("epoch")
         .y_axis_label("%")
         .include_y(0.0)
         .include_y(100.0)

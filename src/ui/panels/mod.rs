@@ -84,3 +84,113 @@ pub fn class_filter(ui: &mut egui::Ui, label: &str, class: &mut Option<usize>, c
             }
         });
 }
+
+/// A plot over epochs that leaves the mouse to the pane it sits in: the wheel scrolls the
+/// pane and a drag that starts on the plot (a pane divider, a scroll) does not pan it. The
+/// plot pans (drag) and zooms (wheel, right-drag box, axis drag) only while Ctrl (⌘ on a
+/// Mac) is held; a double-click resets it. Hovering a curve names the series, the epoch and
+/// the value of its nearest point.
+pub fn epoch_plot<'a>(ui: &egui::Ui, id: &str) -> egui_plot::Plot<'a> {
+    let navigate = ui.input(|i| i.modifiers.command);
+    egui_plot::Plot::new(id)
+        .allow_scroll(false)
+        .allow_drag(navigate)
+        .allow_zoom(navigate)
+        .allow_boxed_zoom(navigate)
+        .allow_axis_zoom_drag(navigate)
+        .allow_double_click_reset(true)
+        .x_axis_label("epoch")
+        .label_formatter(|pos| nearest_point_label(pos, "epoch"))
+}
+
+/// The hover text of a plot: series, x and value of the nearest point; nothing (the
+/// crosshair alone) away from the data.
+pub fn nearest_point_label(pos: &egui_plot::HoverPosition<'_>, x_name: &str) -> Option<String> {
+    match pos {
+        egui_plot::HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(format!(
+            "{plot_name}\n{x_name} {}\n{}",
+            format_x(position.x),
+            format_value(position.y)
+        )),
+        egui_plot::HoverPosition::Elsewhere { .. } => None,
+    }
+}
+
+/// An epoch as a whole number; a step's fractional epoch with two decimals.
+fn format_x(x: f64) -> String {
+    if (x - x.round()).abs() < 1e-9 {
+        format!("{}", x.round() as i64)
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// Four significant digits, in scientific notation for small learning rates.
+pub fn format_value(y: f64) -> String {
+    let a = y.abs();
+    if a != 0.0 && a < 1e-3 {
+        format!("{y:.3e}")
+    } else if a >= 1000.0 {
+        format!("{y:.0}")
+    } else if a >= 100.0 {
+        format!("{y:.1}")
+    } else if a >= 1.0 {
+        format!("{y:.3}")
+    } else {
+        format!("{y:.4}")
+    }
+}
+
+/// A blank plot-sized box saying what will appear there (instead of bare default axes).
+pub fn no_data_yet(ui: &mut egui::Ui, height: f32, what: &str) {
+    let (rect, _) = ui.allocate_exact_size(
+        egui::vec2(ui.available_width(), height),
+        egui::Sense::hover(),
+    );
+    ui.painter().rect_stroke(
+        rect,
+        2.0,
+        ui.visuals().widgets.noninteractive.bg_stroke,
+        egui::StrokeKind::Inside,
+    );
+    ui.put(
+        rect,
+        egui::Label::new(egui::RichText::new(format!("no data yet: {what}")).weak()),
+    );
+}
+
+#[cfg(test)]
+mod hover_tests {
+    use super::*;
+    use egui_plot::{HoverPosition, PlotPoint};
+
+    #[test]
+    fn hover_names_series_epoch_and_value() {
+        let near = HoverPosition::NearDataPoint {
+            plot_name: "val overall %",
+            position: PlotPoint::new(3.0, 61.23456),
+            index: 2,
+        };
+        assert_eq!(
+            nearest_point_label(&near, "epoch").as_deref(),
+            Some("val overall %\nepoch 3\n61.235")
+        );
+        let step = HoverPosition::NearDataPoint {
+            plot_name: "lr",
+            position: PlotPoint::new(2.5, 0.0002),
+            index: 0,
+        };
+        assert_eq!(
+            nearest_point_label(&step, "epoch").as_deref(),
+            Some("lr\nepoch 2.50\n2.000e-4")
+        );
+        let away = HoverPosition::Elsewhere {
+            position: PlotPoint::new(1.0, 1.0),
+        };
+        assert_eq!(nearest_point_label(&away, "epoch"), None);
+    }
+}

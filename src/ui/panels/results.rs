@@ -11,7 +11,6 @@ use egui::{Color32, RichText, Ui};
 
 use super::empty;
 use crate::analysis::results::{RunResult, Table, TableFormat, read_run};
-use crate::ui::dialogs::{Dialogs, Purpose};
 
 /// Which table the panel shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,25 +62,41 @@ impl ResultsPanel {
         }
     }
 
-    /// Writes the table to `path` (format from the extension), atomically.
-    pub fn save_to(&mut self, path: &Path) {
-        let text = match self.table() {
-            Ok(t) => t.render(format_for(path)),
-            Err(e) => {
-                self.notice = Some(e);
-                return;
-            }
-        };
-        self.notice = Some(match crate::run::atomic::write(path, text.as_bytes()) {
-            Ok(()) => format!("saved {}", path.display()),
-            Err(e) => format!("could not write {}: {e}", path.display()),
+    /// Writes the table to `path` (format from the extension), atomically; the notice says
+    /// where, or why not.
+    pub fn save_to(&mut self, path: &Path) -> Result<PathBuf, String> {
+        let result = self
+            .table()
+            .and_then(|t| {
+                crate::run::atomic::write(path, t.render(format_for(path)).as_bytes())
+                    .map_err(|e| format!("could not write {}: {e}", path.display()))
+            })
+            .map(|()| path.to_path_buf());
+        self.notice = Some(match &result {
+            Ok(p) => format!("saved {}", p.display()),
+            Err(e) => e.clone(),
         });
+        result
     }
 
-    pub fn show(&mut self, ui: &mut Ui, selected: &BTreeSet<PathBuf>, dialogs: &mut Dialogs) {
+    /// Copies the table to the clipboard in `format`.
+    pub fn copy(&mut self, ctx: &egui::Context, format: TableFormat, label: &str) {
+        match self.table() {
+            Ok(t) => {
+                ctx.copy_text(t.render(format));
+                self.notice = Some(format!("{label}: copied to the clipboard"));
+            }
+            Err(e) => self.notice = Some(e),
+        }
+    }
+
+    /// Draws the table; returns the default path when "Save…" was pressed (the window then
+    /// asks for the path).
+    pub fn show(&mut self, ui: &mut Ui, selected: &BTreeSet<PathBuf>) -> Option<PathBuf> {
         if *selected != self.read_for {
             self.reload(selected);
         }
+        let mut save = None;
         ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut self.layout, Layout::PerClass, "per class");
             ui.selectable_value(&mut self.layout, Layout::Runs, "per run");
@@ -95,13 +110,7 @@ impl ResultsPanel {
                 ("Copy Markdown", TableFormat::Markdown),
             ] {
                 if ui.add_enabled(ready, egui::Button::new(label)).clicked() {
-                    match self.table() {
-                        Ok(t) => {
-                            ui.ctx().copy_text(t.render(format));
-                            self.notice = Some(format!("{label}: copied to the clipboard"));
-                        }
-                        Err(e) => self.notice = Some(e),
-                    }
+                    self.copy(ui.ctx(), format, label);
                 }
             }
             if ui
@@ -109,12 +118,17 @@ impl ResultsPanel {
                 .on_hover_text("CSV (.csv), LaTeX (.tex) or Markdown (.md)")
                 .clicked()
             {
-                let start = selected
+                let folder = selected
                     .iter()
                     .next()
                     .and_then(|p| p.parent())
-                    .map(Path::to_path_buf);
-                dialogs.request(Purpose::ExportTable, start, ui.ctx());
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let name = match self.layout {
+                    Layout::PerClass => "results-per-class.tex",
+                    Layout::Runs => "results-per-run.tex",
+                };
+                save = Some(folder.join(name));
             }
         });
         if let Some(n) = &self.notice {
@@ -132,13 +146,13 @@ impl ResultsPanel {
                 ui,
                 "Tick runs in the Runs tab (first column) to tabulate them here.",
             );
-            return;
+            return save;
         }
         let table = match self.table() {
             Ok(t) => t,
             Err(e) => {
                 ui.label(RichText::new(e).color(Color32::from_rgb(214, 39, 40)));
-                return;
+                return save;
             }
         };
         let highlight = ui.visuals().selection.bg_fill;
@@ -176,5 +190,6 @@ impl ResultsPanel {
                 };
                 ui.label(RichText::new(caption).small().weak());
             });
+        save
     }
 }

@@ -3,7 +3,7 @@
 //! mean probability p̄_k the adaptive thresholds come from.
 
 use egui::{Color32, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoints};
+use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
 
 use super::{color, empty};
 use crate::ui::run_view::RunView;
@@ -48,10 +48,9 @@ impl ThresholdsPanel {
         );
         let gap = ui.spacing().item_spacing.y;
         let height = ((ui.available_height() - gap) * 0.62 - 20.0).max(80.0);
-        Plot::new("thresholds")
+        super::epoch_plot(ui, "thresholds")
             .height(height)
             .legend(Legend::default().position(Corner::RightBottom))
-            .x_axis_label("epoch")
             .y_axis_label("threshold")
             .include_y(0.0)
             .show(ui, |p| {
@@ -85,9 +84,8 @@ impl ThresholdsPanel {
                 }
             });
         ui.label("Mean probability of the given label per class (EMA over epochs)");
-        Plot::new("thresholds-class-mean")
+        super::epoch_plot(ui, "thresholds-class-mean")
             .height((ui.available_height() - 4.0).max(60.0))
-            .x_axis_label("epoch")
             .include_y(0.0)
             .show(ui, |p| {
                 for (k, name) in view.classes.iter().enumerate() {
