@@ -20,6 +20,7 @@ use ferlab::method::thresholds::ClassThresholds;
 use ferlab::train::event::{Event, TrainSummary};
 use ferlab::ui::Workbench;
 use ferlab::ui::app::Pane;
+use ferlab::ui::path_prompt::PromptAction;
 use ferlab::ui::run_view::{RunStatus, RunView};
 
 /// A preset small enough to train in seconds.
@@ -187,6 +188,18 @@ fn invalid_field_shows_its_problem_and_disables_start() {
     h.step();
     h.step();
     assert!(!h.get_by_label("Start").accesskit_node().is_disabled());
+
+    // Numbers out of range stay as typed (a slider or number field clamped them before),
+    // show the command line's message and keep Start disabled.
+    h.state_mut().editor.experiment.optimizer.lr = -0.01;
+    h.state_mut().editor.experiment.train.epochs = 0;
+    h.run_steps(3);
+    let e = &h.state().editor.experiment;
+    assert_eq!(e.optimizer.lr, -0.01, "the learning rate was changed");
+    assert_eq!(e.train.epochs, 0, "the epochs were changed");
+    assert!(h.get_by_label("Start").accesskit_node().is_disabled());
+    h.get_by_label("must be a positive number, got -0.01");
+    h.get_by_label("must be between 1 and 100000, got 0");
 }
 
 /// Whether this machine can render the harness. Without a Vulkan / GL adapter (no Mesa)
@@ -622,7 +635,8 @@ fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointe
     let out = tempfile::tempdir().unwrap();
     let svg_path = out.path().join("embedding.svg");
     h.state_mut()
-        .export_figure(ferlab::figures::FigureKind::Embedding, &svg_path);
+        .export_figure(ferlab::figures::FigureKind::Embedding, &svg_path)
+        .unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.contains("t-SNE") && svg.contains("classical MDS") && svg.contains("epoch 2,"));
 }
@@ -693,7 +707,7 @@ fn attention_and_results_tabs_follow_real_runs() {
     assert!(order.windows(2).all(|w| w[0] >= w[1]), "{order:?}");
 
     // Figures: the toolbar writes the run's whole set; a pane's button writes its own.
-    assert!(h.query_all_by_label("Export figure...").count() >= 1);
+    assert!(h.query_all_by_label("Export figure…").count() >= 1);
     h.get_by_label("Export figures").click();
     h.run_steps(2);
     let figures = dirs[1].join("figures");
@@ -716,7 +730,8 @@ fn attention_and_results_tabs_follow_real_runs() {
     }
     let single = tmp.path().join("attention-figure.svg");
     h.state_mut()
-        .export_figure(ferlab::figures::FigureKind::Attention, &single);
+        .export_figure(ferlab::figures::FigureKind::Attention, &single)
+        .unwrap();
     let svg = std::fs::read_to_string(&single).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("flipped back"));
 
@@ -729,10 +744,50 @@ fn attention_and_results_tabs_follow_real_runs() {
     h.get_by_label_contains("accuracy % at each run's best epoch");
     assert!(h.query_by_label("LNSU").is_some() && h.query_by_label("CE").is_some());
     h.get_by_label("Copy LaTeX").click();
-    h.run_steps(2);
+    h.step();
+    // The text goes to the platform (`ferlab check-window` checks that it reaches the
+    // desktop's clipboard).
+    let copied = h
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            egui::OutputCommand::CopyText(t) => Some(t.clone()),
+            _ => None,
+        });
+    assert!(
+        copied
+            .as_deref()
+            .is_some_and(|t| t.contains("\\begin{tabular}")),
+        "{copied:?}"
+    );
+    h.step();
     h.get_by_label_contains("Copy LaTeX: copied to the clipboard");
+    // Save… asks for a path, beside the runs, and says where it wrote.
+    h.get_by_label("Save…").click();
+    h.run_steps(2);
+    let default = runs.join("results-per-class.tex");
+    assert_eq!(
+        h.state().prompt.as_ref().map(|p| p.path()),
+        Some(default.clone())
+    );
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    assert!(h.state().prompt.is_none());
+    assert!(
+        std::fs::read_to_string(&default)
+            .unwrap()
+            .contains("\\begin{tabular}")
+    );
+    // Said in the table's line and in the toolbar.
+    assert!(
+        h.query_all_by_label_contains(&format!("saved {}", default.display()))
+            .count()
+            >= 1
+    );
     let out = tmp.path().join("table.csv");
-    h.state_mut().panels.results.save_to(&out);
+    h.state_mut().panels.results.save_to(&out).unwrap();
     let csv = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
@@ -784,4 +839,266 @@ fn a_sweep_shows_as_a_group_with_its_heat_map() {
     h.get_by_label("Results table").click();
     h.run_steps(3);
     assert_eq!(h.query_all_by_label("CB").count(), 4);
+}
+
+/// The workbench showing the fixed run (its directory under `tmp`), curves in front.
+fn fixed_harness(tmp: &Path) -> Harness<'static, Workbench> {
+    let mut h = harness(&tmp.join("presets"));
+    let mut view = fixed_view();
+    view.run_dir = Some(tmp.join("run"));
+    h.state_mut().view = view;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    h
+}
+
+#[test]
+fn a_panes_figure_goes_to_a_typed_path_with_a_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = fixed_harness(tmp.path());
+    h.query_all_by_label("Export figure…")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    let prompt = h
+        .state()
+        .prompt
+        .clone()
+        .expect("Export figure… opens no prompt");
+    let PromptAction::ExportFigure(kind) = prompt.action else {
+        panic!("{:?}", prompt.action)
+    };
+    let written = tmp
+        .path()
+        .join("run")
+        .join("figures")
+        .join(format!("{}.png", kind.key()));
+    assert_eq!(prompt.path(), written);
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    assert!(h.state().prompt.is_none(), "the prompt stays open");
+    assert!(std::fs::metadata(&written).unwrap().len() > 1000);
+    h.get_by_label_contains(&format!("wrote {}", written.display()));
+
+    // A write that fails keeps the prompt open and says why.
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    h.query_all_by_label("Export figure…")
+        .next()
+        .unwrap()
+        .click();
+    h.run_steps(2);
+    h.state_mut().prompt.as_mut().unwrap().text = file.join("x.png").display().to_string();
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    let message = h.state().prompt.as_ref().and_then(|p| p.message.clone());
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.contains("figure not written")),
+        "{message:?}"
+    );
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(h.state().prompt.is_none());
+}
+
+#[test]
+fn plots_leave_the_wheel_to_the_pane_and_name_the_nearest_point() {
+    use egui_plot::{PlotMemory, PlotPoint};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = fixed_harness(tmp.path());
+    let id = ferlab::ui::panels::plot_id("curves-accuracy");
+    let memory = |h: &Harness<'_, Workbench>| PlotMemory::load(&h.ctx, id).expect("no plot");
+    let before = memory(&h);
+    // Epoch 4's training accuracy: 70%.
+    let at = before
+        .transform()
+        .position_from_point(&PlotPoint::new(4.0, 70.0));
+    h.hover_at(at);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("train %\nepoch 4\n70.000").is_some(),
+        "hovering a point does not name it"
+    );
+
+    let wheel = |modifiers| egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -3.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers,
+    };
+    h.event(wheel(egui::Modifiers::NONE));
+    h.run_steps(3);
+    assert_eq!(
+        memory(&h).bounds(),
+        before.bounds(),
+        "the wheel moved the plot"
+    );
+    // A drag that starts on the plot (as on a pane divider) does not pan it either.
+    h.drag_at(at);
+    h.hover_at(at + egui::vec2(40.0, 30.0));
+    h.run_steps(2);
+    h.drop_at(at + egui::vec2(40.0, 30.0));
+    h.run_steps(2);
+    assert_eq!(
+        memory(&h).bounds(),
+        before.bounds(),
+        "a drag panned the plot"
+    );
+    // With Ctrl held, the wheel zooms.
+    h.hover_at(at);
+    h.event_modifiers(wheel(egui::Modifiers::COMMAND), egui::Modifiers::COMMAND);
+    h.run_steps(3);
+    assert_ne!(
+        memory(&h).bounds(),
+        before.bounds(),
+        "Ctrl+wheel did not zoom"
+    );
+}
+
+#[test]
+fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(&tmp.path().join("presets"));
+    let mut view = RunView::default();
+    let full = fixed_view();
+    view.apply(&Event::Started {
+        run_id: "early".into(),
+        run_dir: tmp.path().join("early").display().to_string(),
+        classes: full.classes.clone(),
+        data: full.data.clone().unwrap(),
+        num_parameters: 1000,
+        device: "cpu".into(),
+        epochs: 4,
+        steps_per_epoch: 10,
+        batch_size: 64,
+        resumed_at: None,
+        config: String::new(),
+    });
+    view.apply(&Event::Progress {
+        epoch: 0,
+        step: 3,
+        steps: 10,
+        loss: 1.9,
+        lr: 0.001,
+        images_per_sec: 500.0,
+        eta_secs: 30.0,
+    });
+    view.apply(&Event::Stopped { epoch: 0, step: 3 });
+    h.state_mut().view = view;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    assert_eq!(
+        h.query_all_by_label_contains("no data yet").count(),
+        3,
+        "accuracy, learning rate and images/s wait for the first epoch"
+    );
+}
+
+/// A preset whose epochs have enough logged steps to stop inside one.
+fn write_resumable_preset(dir: &Path, runs: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = format!(
+        r#"name = "resumable"
+seed = 5
+
+[data]
+source = "synthetic"
+image_size = 48
+
+[data.synthetic]
+train_per_class = 48
+val_per_class = 8
+identities = 20
+
+[model]
+backbone = "small_cnn"
+width = 8
+
+[train]
+epochs = 2
+batch_size = 8
+log_every = 1
+
+[output]
+dir = "{}"
+"#,
+        runs.display()
+    );
+    std::fs::write(dir.join("resumable.toml"), text).unwrap();
+}
+
+#[test]
+fn a_stopped_run_resumes_from_the_browser_to_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    let runs = tmp.path().join("runs");
+    write_resumable_preset(&presets, &runs);
+    let mut h = harness(&presets);
+    h.get_by_label("resumable.toml").click();
+    h.run_steps(2);
+
+    // Start, pause at the first progress report, stop there: inside epoch 1.
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    step_until(
+        &mut h,
+        "a progress report",
+        Duration::from_secs(120),
+        |wb| wb.view.progress.is_some(),
+    );
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "the pause", Duration::from_secs(60), |wb| {
+        wb.view.status == RunStatus::Paused
+    });
+    // Paused, the window asks for no frames of its own.
+    h.run_steps(2);
+    let delay = h.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay;
+    assert_eq!(
+        delay,
+        Duration::MAX,
+        "a paused run keeps the window drawing"
+    );
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "the stop", Duration::from_secs(60), |wb| {
+        !wb.is_running()
+    });
+    let steps = h.state().view.steps_per_epoch;
+    let stopped_at = h.state().view.progress.map(|p| (p.epoch, p.step));
+    assert!(
+        matches!(stopped_at, Some((0, s)) if s > 0 && s < steps),
+        "not stopped inside the first epoch: {stopped_at:?} of {steps} steps"
+    );
+
+    // The browser offers Resume run for the stopped run; it finishes the run.
+    h.state_mut().show_pane(Pane::Runs);
+    h.step();
+    h.get_by_label("Refresh").click();
+    h.run_steps(2);
+    h.get_by_label("Resume run").click();
+    h.run_steps(2);
+    assert!(h.state().is_running(), "{:?}", h.state().notice);
+    step_until(&mut h, "the resumed run", Duration::from_secs(300), |wb| {
+        !wb.is_running()
+    });
+    let resumed = h.state().view.clone();
+    assert_eq!(resumed.status, RunStatus::Finished);
+    assert_eq!(resumed.epochs.len(), 2);
+
+    // The same experiment uninterrupted gives the same metrics.
+    h.get_by_label("Start").click();
+    h.run_steps(2);
+    step_until(
+        &mut h,
+        "the uninterrupted run",
+        Duration::from_secs(300),
+        |wb| !wb.is_running(),
+    );
+    let full = h.state().view.clone();
+    assert_eq!(full.status, RunStatus::Finished);
+    let val = |v: &RunView| v.epochs.iter().map(|p| p.val.clone()).collect::<Vec<_>>();
+    assert_eq!(val(&resumed), val(&full));
 }

@@ -41,6 +41,10 @@ pub enum Command {
     /// Drive the workbench window through a scripted tour and save screenshots of it
     /// (under Xvfb on a headless machine: `xvfb-run -a -s "-screen 0 1280x800x24" ferlab screenshots`).
     Screenshots(ScreenshotArgs),
+    /// Check in the real window what tests cannot: copied text reaches the desktop's
+    /// clipboard (read back with xclip) and file dialogs fall back to typed paths
+    /// (`xvfb-run -a -s "-screen 0 1280x800x24" ferlab check-window`).
+    CheckWindow,
     /// Print a results table of finished runs (Markdown, CSV or LaTeX).
     Table(table_cmd::TableArgs),
     /// Write publication figures (PNG / SVG) of runs, and comparisons of several.
@@ -63,6 +67,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Bench(a) => bench_cmd::run(a),
         Command::Gui { preset } => open_workbench(preset),
         Command::Screenshots(a) => screenshots(a),
+        Command::CheckWindow => check_window(),
         Command::Table(a) => table_cmd::run(a),
         Command::Export(a) => export_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::run(a),
@@ -97,6 +102,30 @@ fn screenshots(a: ScreenshotArgs) -> anyhow::Result<()> {
         println!("wrote {}", p.display());
     }
     Ok(())
+}
+
+fn check_window() -> anyhow::Result<()> {
+    let report = ferlab::ui::window_check::run().map_err(anyhow::Error::msg)?;
+    match &report.dialog_unavailable {
+        Some(true) => println!(
+            "file dialog: unavailable on this desktop (answered at once); the window uses typed paths"
+        ),
+        Some(false) => println!("file dialog: answered (closed by the user)"),
+        None => println!("file dialog: opened (still open when the check ended)"),
+    }
+    match &report.clipboard {
+        Some(Ok(text)) if report.clipboard_ok() => {
+            println!("clipboard: ok, read back {:?}", text);
+            Ok(())
+        }
+        Some(Ok(text)) => anyhow::bail!(
+            "clipboard: read back {:?}, expected {:?}",
+            text,
+            report.expected
+        ),
+        Some(Err(e)) => anyhow::bail!("clipboard: {e}"),
+        None => anyhow::bail!("clipboard: the window closed before it was read"),
+    }
 }
 
 /// Opens the workbench window; its preset list comes from `./presets`.

@@ -283,6 +283,30 @@ impl Workbench {
             .make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
     }
 
+    /// Continues a stopped run from its last checkpoint, as `ferlab train --resume DIR`:
+    /// the panels show its history, then its new events.
+    pub fn resume_run(&mut self, dir: &Path, ctx: &egui::Context) {
+        if self.is_running() {
+            self.notice = Some((false, "stop the current run before resuming another".into()));
+            return;
+        }
+        // What the run recorded so far, read before the engine appends to it; its new
+        // Started event drops anything recorded past the checkpoint it resumes from.
+        let history = RunView::replay(dir).unwrap_or_default();
+        let launch = Launch::Resume {
+            dir: dir.to_path_buf(),
+            overrides: Vec::new(),
+        };
+        match Engine::start(launch, Some(self.notifier(ctx))) {
+            Ok(engine) => {
+                self.view = history;
+                self.notice = Some((true, format!("resumed {}", engine.dir.id())));
+                self.live = Some(LiveRun { engine });
+            }
+            Err(e) => self.notice = Some((false, format!("{e:#}"))),
+        }
+    }
+
     /// Replays a past run into the panels.
     pub fn open_run(&mut self, dir: &Path) {
         if self.is_running() {
@@ -497,6 +521,7 @@ impl Workbench {
             }
             match action {
                 Some(RunsAction::Open(dir)) => self.open_run(&dir),
+                Some(RunsAction::Resume(dir)) => self.resume_run(&dir, &ctx),
                 Some(RunsAction::OverlaysChanged) => self.sync_overlays(),
                 None => {}
             }

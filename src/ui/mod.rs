@@ -11,6 +11,7 @@ pub mod repaint;
 pub mod run_view;
 pub mod tour;
 pub mod window_bench;
+pub mod window_check;
 
 use std::path::PathBuf;
 

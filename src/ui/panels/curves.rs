@@ -163,6 +163,9 @@ fn accuracy_plot(ui: &mut Ui, view: &RunView, overlays: &[RunView], height: f32)
         );
     }
     ui.label("Validation accuracy");
+    if view.epochs.is_empty() && overlays.iter().all(|o| o.epochs.is_empty()) {
+        return super::no_data_yet(ui, height, "the first evaluation ends the first epoch");
+    }
     super::epoch_plot(ui, "curves-accuracy")
         .height(height)
         .legend(legend(Corner::RightBottom))
@@ -181,6 +184,9 @@ fn lr_plot(ui: &mut Ui, view: &RunView, height: f32) {
         .map(|p| [p.epoch as f64, p.train.lr])
         .collect();
     ui.label("Learning rate (end of epoch)");
+    if pts.is_empty() {
+        return super::no_data_yet(ui, height, "reported at the end of each epoch");
+    }
     super::epoch_plot(ui, "curves-lr")
         .height(height)
         .include_y(0.0)
@@ -196,6 +202,9 @@ fn speed_plot(ui: &mut Ui, view: &RunView, height: f32) {
         .map(|p| [p.epoch as f64, p.train.images_per_sec as f64])
         .collect();
     ui.label("Training images/s");
+    if pts.is_empty() {
+        return super::no_data_yet(ui, height, "reported at the end of each epoch");
+    }
     super::epoch_plot(ui, "curves-speed")
         .height(height)
         .include_y(0.0)

@@ -93,6 +93,7 @@ pub fn class_filter(ui: &mut egui::Ui, label: &str, class: &mut Option<usize>, c
 pub fn epoch_plot<'a>(ui: &egui::Ui, id: &str) -> egui_plot::Plot<'a> {
     let navigate = ui.input(|i| i.modifiers.command);
     egui_plot::Plot::new(id)
+        .id(plot_id(id))
         .allow_scroll(false)
         .allow_drag(navigate)
         .allow_zoom(navigate)
@@ -101,6 +102,12 @@ pub fn epoch_plot<'a>(ui: &egui::Ui, id: &str) -> egui_plot::Plot<'a> {
         .allow_double_click_reset(true)
         .x_axis_label("epoch")
         .label_formatter(|pos| nearest_point_label(pos, "epoch"))
+}
+
+/// The id of the epoch plot named `name` (each is shown once), under which egui_plot keeps
+/// its bounds (`egui_plot::PlotMemory::load`).
+pub fn plot_id(name: &str) -> egui::Id {
+    egui::Id::unique(("ferlab-plot", name))
 }
 
 /// The hover text of a plot: series, x and value of the nearest point; nothing (the

@@ -9,7 +9,7 @@ use egui::{RichText, Ui};
 
 use super::sweep_grid::SweepGroup;
 use crate::sweep::SweepFolder;
-use crate::ui::run_view::RunView;
+use crate::ui::run_view::{RunStatus, RunView};
 
 /// A run directory, summarised.
 #[derive(Debug, Clone)]
@@ -23,6 +23,18 @@ pub struct RunSummary {
     pub best_mean: Option<f32>,
     pub data: String,
     pub method: String,
+}
+
+impl RunSummary {
+    /// A stopped (or killed) run with a checkpoint to continue from.
+    pub fn resumable(&self) -> bool {
+        self.status == RunStatus::Stopped.label()
+            && self
+                .dir
+                .join("checkpoints")
+                .join("last.safetensors")
+                .is_file()
+    }
 }
 
 /// Lists the runs under `root`, newest first.
@@ -86,6 +98,8 @@ fn summarise(dir: &Path) -> Option<RunSummary> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunsAction {
     Open(PathBuf),
+    /// Continue a stopped run from its last checkpoint (as `ferlab train --resume`).
+    Resume(PathBuf),
     OverlaysChanged,
 }
 
@@ -187,7 +201,7 @@ impl RunsPanel {
     }
 }
 
-/// One row per run: select, Open, name (bold when shown), status, epochs, accuracies.
+/// One row per run: select, Open (and Resume run for a stopped one), name (bold when shown), status, epochs, accuracies.
 fn runs_grid(
     ui: &mut Ui,
     id: &str,
@@ -228,13 +242,26 @@ fn runs_grid(
                     }
                     *action = Some(RunsAction::OverlaysChanged);
                 }
-                if ui
-                    .button("Open")
-                    .on_hover_text(format!("replay {} into the panels", r.id))
-                    .clicked()
-                {
-                    *action = Some(RunsAction::Open(r.dir.clone()));
-                }
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Open")
+                        .on_hover_text(format!("replay {} into the panels", r.id))
+                        .clicked()
+                    {
+                        *action = Some(RunsAction::Open(r.dir.clone()));
+                    }
+                    if r.resumable()
+                        && ui
+                            .button("Resume run")
+                            .on_hover_text(format!(
+                                "continue {} from its last checkpoint, as `ferlab train --resume`",
+                                r.id
+                            ))
+                            .clicked()
+                    {
+                        *action = Some(RunsAction::Resume(r.dir.clone()));
+                    }
+                });
                 let name = if open == Some(r.dir.as_path()) {
                     RichText::new(&r.id).strong()
                 } else {
