@@ -998,36 +998,15 @@ fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
     );
 }
 
-/// A preset whose epochs have enough logged steps to stop inside one.
+/// The tiny preset with enough logged steps per epoch to stop inside one, as
+/// `resumable.toml`.
 fn write_resumable_preset(dir: &Path, runs: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    let text = format!(
-        r#"name = "resumable"
-seed = 5
-
-[data]
-source = "synthetic"
-image_size = 48
-
-[data.synthetic]
-train_per_class = 48
-val_per_class = 8
-identities = 20
-
-[model]
-backbone = "small_cnn"
-width = 8
-
-[train]
-epochs = 2
-batch_size = 8
-log_every = 1
-
-[output]
-dir = "{}"
-"#,
-        runs.display()
-    );
+    write_tiny_preset(dir, runs, 2);
+    let tiny = std::fs::read_to_string(dir.join("tiny.toml")).unwrap();
+    let text = tiny
+        .replace("name = \"tiny\"", "name = \"resumable\"")
+        .replace("train_per_class = 24", "train_per_class = 48")
+        .replace("batch_size = 16", "batch_size = 8\nlog_every = 1");
     std::fs::write(dir.join("resumable.toml"), text).unwrap();
 }
 
