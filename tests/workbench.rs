@@ -219,13 +219,12 @@ fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
     }
 }
 
-/// A run view built from fixed events, so its rendering is the same on every machine.
-fn fixed_view() -> RunView {
+/// The Started event of the fixed run (4 epochs of 10 steps, 7 classes).
+fn fixed_started(run_id: &str, run_dir: &str) -> Event {
     let classes: Vec<String> = ferlab::data::classes::CANONICAL.map(String::from).to_vec();
-    let mut view = RunView::default();
-    view.apply(&Event::Started {
-        run_id: "fixture-20260101-120000".into(),
-        run_dir: "runs/fixture-20260101-120000".into(),
+    Event::Started {
+        run_id: run_id.into(),
+        run_dir: run_dir.into(),
         classes: classes.clone(),
         data: DataStats {
             origin: "fixture".into(),
@@ -244,7 +243,16 @@ fn fixed_view() -> RunView {
         batch_size: 64,
         resumed_at: None,
         config: String::new(),
-    });
+    }
+}
+
+/// A run view built from fixed events, so its rendering is the same on every machine.
+fn fixed_view() -> RunView {
+    let mut view = RunView::default();
+    view.apply(&fixed_started(
+        "fixture-20260101-120000",
+        "runs/fixture-20260101-120000",
+    ));
     view.apply(&Event::EmbeddingFaces {
         faces: Box::new(fixed_embedding_faces()),
     });
@@ -964,20 +972,8 @@ fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = harness(&tmp.path().join("presets"));
     let mut view = RunView::default();
-    let full = fixed_view();
-    view.apply(&Event::Started {
-        run_id: "early".into(),
-        run_dir: tmp.path().join("early").display().to_string(),
-        classes: full.classes.clone(),
-        data: full.data.clone().unwrap(),
-        num_parameters: 1000,
-        device: "cpu".into(),
-        epochs: 4,
-        steps_per_epoch: 10,
-        batch_size: 64,
-        resumed_at: None,
-        config: String::new(),
-    });
+    let dir = tmp.path().join("early").display().to_string();
+    view.apply(&fixed_started("early", &dir));
     view.apply(&Event::Progress {
         epoch: 0,
         step: 3,
