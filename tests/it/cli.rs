@@ -1,7 +1,7 @@
 //! The `ferlab` binary as a user runs it: errors for bad presets, training, evaluation,
 //! data statistics.
 
-mod common;
+use super::common;
 
 use common::succeed;
 

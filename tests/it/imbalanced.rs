@@ -3,7 +3,7 @@
 //! attention-consistency training makes the maps follow flips, and RUL's uncertainty branch
 //! resumes exactly from a mid-epoch checkpoint.
 
-mod common;
+use super::common;
 
 use common::{full_and_resumed, run_collect as run, tiny_experiment};
 use ferlab::analysis::attention::{AttentionSnapshot, FaceSource};

@@ -2,7 +2,7 @@
 //! ASM mines the flipped labels into its noisy set, every method reports its loss terms,
 //! and runs with method state (ASM's ledger, SOFT's teacher) resume exactly.
 
-mod common;
+use super::common;
 
 use common::{full_and_resumed, run_collect as run};
 use ferlab::config::{AsmPartition, Experiment, MethodKind};

@@ -2,7 +2,7 @@
 //! from a folder): loss terms per ablation, the attention filter's report, embeddings sent
 //! from the worker thread, exact resume, and the embedding table.
 
-mod common;
+use super::common;
 
 use ferlab::analysis::results::{Table, TableFormat, read_run};
 use ferlab::config::{ContrastPrior, Experiment, MethodKind, UnlabeledSource};

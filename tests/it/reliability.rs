@@ -3,7 +3,7 @@
 //! in one process at a time, a log that lost its history is not resumed, and bad command
 //! lines are refused — each as the `ferlab` binary does it.
 
-mod common;
+use super::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: tiny experiments and fixture writers.
-#![allow(dead_code)]
 
 use std::path::Path;
 

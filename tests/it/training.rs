@@ -1,6 +1,6 @@
 //! End-to-end training on small synthetic data: learning, determinism, stop / resume.
 
-mod common;
+use super::common;
 
 use common::{resume_collect, run_collect};
 use ferlab::config::Experiment;

@@ -1,6 +1,6 @@
 //! Real-format loaders on fixture files written in the exact format.
 
-mod common;
+use super::common;
 
 use ferlab::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
 use ferlab::data;

@@ -1,7 +1,7 @@
 //! The workbench driven like a user would: click by label, step frames, read the state.
 //! Training runs on the engine's thread while the harness keeps stepping frames.
 
-mod common;
+use super::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

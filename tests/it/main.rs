@@ -1,0 +1,15 @@
+//! The integration tests, as one test binary: the suite links candle, wgpu, eframe and
+//! plotters once instead of once per file. Each module is one area, run with
+//! `cargo test --release` (or one area: `cargo test --release --test it workbench::`).
+
+mod cli;
+mod common;
+mod imbalanced;
+mod loaders;
+mod noisy_labels;
+mod ops;
+mod pretrained;
+mod reliability;
+mod semi_supervised;
+mod training;
+mod workbench;
