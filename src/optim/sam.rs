@@ -48,6 +48,25 @@ impl Sam {
         Ok(Perturbation { moved })
     }
 
+    /// The gradient SAM applies: `loss` (the training loss at the current weights, with the
+    /// same batch and randomness as the one that gave `grads`) differentiated at
+    /// w + ρ·g/‖g‖. The weights are back at w afterwards, also when `loss` fails. Returns
+    /// that loss and its gradients.
+    pub fn sharp_gradients(
+        &self,
+        params: &[(String, Var)],
+        grads: &GradStore,
+        loss: impl FnOnce() -> Result<Tensor>,
+    ) -> Result<(Tensor, GradStore)> {
+        let perturbation = self.perturb(params, grads)?;
+        let sharp = loss().and_then(|l| {
+            let g = l.backward()?;
+            Ok((l, g))
+        });
+        perturbation.restore()?;
+        sharp
+    }
+
     /// One SAM step: `loss` computes the training loss at the current weights (it is called
     /// twice); the base optimiser applies the gradient of the perturbed weights' loss.
     /// Returns the loss at w and at w + e.
@@ -59,10 +78,7 @@ impl Sam {
     ) -> Result<(f32, f32)> {
         let first = loss()?;
         let grads = first.backward()?;
-        let perturbation = self.perturb(optimizer.params(), &grads)?;
-        let second = loss()?;
-        let sharp_grads = second.backward()?;
-        perturbation.restore()?;
+        let (second, sharp_grads) = self.sharp_gradients(optimizer.params(), &grads, loss)?;
         optimizer.step(&sharp_grads, lr)?;
         Ok((first.to_scalar::<f32>()?, second.to_scalar::<f32>()?))
     }
@@ -142,5 +158,28 @@ mod tests {
         assert!((step - 0.05).abs() < 1e-6, "‖e‖ = ρ, got {step}");
         p.restore().unwrap();
         assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), before);
+    }
+
+    #[test]
+    fn weights_are_restored_when_the_perturbed_loss_fails() {
+        let dev = Device::Cpu;
+        let a = Tensor::new(&[2.0f32, 0.5, 1.0], &dev).unwrap();
+        let w = Var::new(&[1.0f32, -2.0, 0.25], &dev).unwrap();
+        let before = w.as_tensor().to_vec1::<f32>().unwrap();
+        let grads = quadratic(&w, &a).unwrap().backward().unwrap();
+        let params = [("w".to_string(), w.clone())];
+        let failed = Sam { rho: 0.05 }.sharp_gradients(&params, &grads, || {
+            Err(candle_core::Error::Msg("the second pass failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), before);
+        // And the gradient it returns is the one at w + e.
+        let (_, sharp) = Sam { rho: 0.05 }
+            .sharp_gradients(&params, &grads, || quadratic(&w, &a))
+            .unwrap();
+        assert_eq!(w.as_tensor().to_vec1::<f32>().unwrap(), before);
+        let g = grads.get(w.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        let gs = sharp.get(w.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        assert_ne!(g, gs);
     }
 }

@@ -723,10 +723,10 @@ impl<'a> Session<'a> {
                 let sam = Sam {
                     rho: self.exp.optimizer.sam_rho,
                 };
-                let perturbation = sam.perturb(self.optimizer.params(), &grads)?;
-                let sharp = self.method.loss(&self.model, &tensors, &ctx)?;
-                grads = sharp.total.backward()?;
-                perturbation.restore()?;
+                let (method, model) = (&mut self.method, &self.model);
+                (_, grads) = sam.sharp_gradients(self.optimizer.params(), &grads, || {
+                    Ok(method.loss(model, &tensors, &ctx)?.total)
+                })?;
             }
             let lr = lr_at(
                 &self.exp.schedule,
