@@ -7,8 +7,13 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 /// A vector of `n` elements, each set by `fill(chunk_index, chunk)` on chunks of `chunk`
-/// elements in parallel; `fill` must write every element of its chunk.
-pub fn par_filled(
+/// elements in parallel.
+///
+/// # Safety
+/// `fill` must write every element of every chunk it is given: the vector is returned as
+/// initialised without checking, and an element left unwritten would be read as
+/// uninitialised memory.
+pub unsafe fn par_filled(
     n: usize,
     chunk: usize,
     fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
@@ -56,11 +61,13 @@ mod tests {
 
     #[test]
     fn every_chunk_is_filled_in_order() {
-        let v = par_filled(10, 3, |ci, c| {
+        let fill = |ci: usize, c: &mut [MaybeUninit<f32>]| {
             for (j, d) in c.iter_mut().enumerate() {
                 d.write((ci * 3 + j) as f32);
             }
-        });
+        };
+        // SAFETY: `fill` writes every element of its chunk.
+        let v = unsafe { par_filled(10, 3, fill) };
         assert_eq!(v, (0..10).map(|i| i as f32).collect::<Vec<_>>());
     }
 }

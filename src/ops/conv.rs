@@ -298,7 +298,7 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
     let ipc = g.images_per_chunk();
     let img_len = g.c * g.h * g.w;
     let wm = Mat::rows(w, oc, k);
-    par_filled(g.n * oc * p, ipc * oc * p, |ci, out_chunk| {
+    let fill = |ci: usize, out_chunk: &mut [MaybeUninit<f32>]| {
         let n0 = ci * ipc;
         let nc = out_chunk.len() / (oc * p);
         let ld = nc * p;
@@ -350,7 +350,10 @@ pub fn forward_with(g: &ConvGeom, x: &[f32], w: &[f32], epilogue: Epilogue) -> V
                 });
             }
         });
-    })
+    };
+    // SAFETY: the product (and the epilogue after it) writes the whole OC × P block of every
+    // image in the chunk.
+    unsafe { par_filled(g.n * oc * p, ipc * oc * p, fill) }
 }
 
 /// Gradients of `conv(x, w)` given the output gradient `dy`: (dx if asked, dw).
@@ -436,10 +439,12 @@ pub fn backward(
     let (dx, partials) = if want_dx {
         let parts: Vec<std::sync::Mutex<Vec<f32>>> =
             (0..groups).map(|_| Default::default()).collect();
-        // Each group writes the input gradient of its own images, every element of them.
-        let dx = par_filled(g.n * img_len, per_group * ipc * img_len, |gi, chunk| {
+        let fill = |gi: usize, chunk: &mut [MaybeUninit<f32>]| {
             *parts[gi].lock().expect("partial lock") = run_group(gi, Some(chunk));
-        });
+        };
+        // SAFETY: each group writes the input gradient of its own images, every element of
+        // them (`run_group` with a chunk).
+        let dx = unsafe { par_filled(g.n * img_len, per_group * ipc * img_len, fill) };
         let parts = parts
             .into_iter()
             .map(|m| m.into_inner().expect("partial lock"))

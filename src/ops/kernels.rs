@@ -171,7 +171,7 @@ pub fn affine_planes(
     hw: usize,
     relu: bool,
 ) -> Vec<f32> {
-    par_filled(x.len(), hw, |plane, o| {
+    let fill = |plane: usize, o: &mut [MaybeUninit<f32>]| {
         let ch = plane % c;
         affine_into(
             o,
@@ -180,7 +180,9 @@ pub fn affine_planes(
             shift[ch],
             relu,
         );
-    })
+    };
+    // SAFETY: `fill` writes every element of its chunk (one output per input).
+    unsafe { par_filled(x.len(), hw, fill) }
 }
 
 /// Writes `affine(z)` (+ ReLU) for one plane into `o` (initialised memory).
@@ -263,12 +265,14 @@ impl AffineBackward<'_> {
             }
         };
         let dz = want_dz.then(|| {
-            par_filled(self.z.len(), hw, |plane, o| {
+            let fill = |plane: usize, o: &mut [MaybeUninit<f32>]| {
                 let ch = plane % c;
                 let r = plane * hw..plane * hw + o.len();
                 let mask = self.relu.then(|| (self.scale[ch], self.shift[ch]));
                 bn_grad_into(o, &self.g[r.clone()], &self.z[r], coef[ch], mask);
-            })
+            };
+            // SAFETY: `fill` writes every element of its chunk (one output per input).
+            unsafe { par_filled(self.z.len(), hw, fill) }
         });
         AffineGrads {
             dz,
@@ -288,10 +292,12 @@ fn mask_into(o: &mut [MaybeUninit<f32>], d: &[f32], y: &[f32]) {
 
 /// `dy` where `y > 0`, else 0 (ReLU's backward).
 pub fn relu_grad(dy: &[f32], y: &[f32]) -> Vec<f32> {
-    par_filled(dy.len(), FLAT_CHUNK, |ci, o| {
+    let fill = |ci: usize, o: &mut [MaybeUninit<f32>]| {
         let r = ci * FLAT_CHUNK..ci * FLAT_CHUNK + o.len();
         mask_into(o, &dy[r.clone()], &y[r]);
-    })
+    };
+    // SAFETY: `fill` writes every element of its chunk (one output per input).
+    unsafe { par_filled(dy.len(), FLAT_CHUNK, fill) }
 }
 
 multiversion! {
@@ -304,10 +310,12 @@ fn add_relu_into(o: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]) {
 
 /// `relu(a + b)`.
 pub fn add_relu(a: &[f32], b: &[f32]) -> Vec<f32> {
-    par_filled(a.len(), FLAT_CHUNK, |ci, o| {
+    let fill = |ci: usize, o: &mut [MaybeUninit<f32>]| {
         let r = ci * FLAT_CHUNK..ci * FLAT_CHUNK + o.len();
         add_relu_into(o, &a[r.clone()], &b[r]);
-    })
+    };
+    // SAFETY: `fill` writes every element of its chunk (one output per input).
+    unsafe { par_filled(a.len(), FLAT_CHUNK, fill) }
 }
 
 multiversion! {
@@ -320,9 +328,11 @@ fn relu_into(o: &mut [MaybeUninit<f32>], x: &[f32]) {
 
 /// `max(x, 0)`.
 pub fn relu(x: &[f32]) -> Vec<f32> {
-    par_filled(x.len(), FLAT_CHUNK, |ci, o| {
+    let fill = |ci: usize, o: &mut [MaybeUninit<f32>]| {
         relu_into(o, &x[ci * FLAT_CHUNK..ci * FLAT_CHUNK + o.len()]);
-    })
+    };
+    // SAFETY: `fill` writes every element of its chunk (one output per input).
+    unsafe { par_filled(x.len(), FLAT_CHUNK, fill) }
 }
 
 #[cfg(test)]
