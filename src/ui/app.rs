@@ -384,8 +384,6 @@ impl Workbench {
             PromptAction::SaveTable => self.panels.results.save_to(path).map(|written| {
                 self.notice = Some((true, format!("saved {}", written.display())));
             }),
-            PromptAction::OpenPreset => self.editor.load_preset(path),
-            PromptAction::SavePreset => self.editor.save_preset(path),
         };
         match result {
             Ok(()) => self.prompt = None,

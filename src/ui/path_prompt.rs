@@ -1,5 +1,5 @@
-//! A typed path for every file the window writes or opens: a small window with the path
-//! (a sensible default filled in), the action, a "Browse…" button for the native dialog
+//! A typed path for every file the window writes: a small window with the path (a
+//! sensible default filled in), Save, a "Browse…" button for the native dialog
 //! where a desktop offers one, and Cancel. Without a desktop portal (Xvfb, many remote
 //! desktops) the native dialog never opens; the typed path always works.
 
@@ -10,13 +10,12 @@ use egui::{RichText, TextEdit, Ui};
 use super::dialogs::Purpose;
 use crate::figures::FigureKind;
 
-/// What the prompt does with its path.
+/// What the prompt does with its path. (Presets have their typed Open: / Save as: fields in
+/// the editor itself.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptAction {
     ExportFigure(FigureKind),
     SaveTable,
-    OpenPreset,
-    SavePreset,
 }
 
 impl PromptAction {
@@ -24,16 +23,6 @@ impl PromptAction {
         match self {
             PromptAction::ExportFigure(kind) => format!("Export figure: {}", kind.key()),
             PromptAction::SaveTable => "Save results table".into(),
-            PromptAction::OpenPreset => "Open preset".into(),
-            PromptAction::SavePreset => "Save preset".into(),
-        }
-    }
-
-    /// The button that acts.
-    pub fn verb(self) -> &'static str {
-        match self {
-            PromptAction::OpenPreset => "Open",
-            _ => "Save",
         }
     }
 
@@ -41,7 +30,6 @@ impl PromptAction {
         match self {
             PromptAction::ExportFigure(_) => ".png or .svg",
             PromptAction::SaveTable => ".csv, .tex (LaTeX) or .md (Markdown)",
-            PromptAction::OpenPreset | PromptAction::SavePreset => "a .toml preset",
         }
     }
 
@@ -50,8 +38,6 @@ impl PromptAction {
         match self {
             PromptAction::ExportFigure(_) => Purpose::ExportFigure,
             PromptAction::SaveTable => Purpose::ExportTable,
-            PromptAction::OpenPreset => Purpose::OpenPreset,
-            PromptAction::SavePreset => Purpose::SavePreset,
         }
     }
 }
@@ -126,10 +112,7 @@ impl PathPrompt {
         }
         ui.horizontal(|ui| {
             let ready = !self.text.trim().is_empty();
-            if ui
-                .add_enabled(ready, egui::Button::new(self.action.verb()))
-                .clicked()
-            {
+            if ui.add_enabled(ready, egui::Button::new("Save")).clicked() {
                 reply = Some(PromptReply::Accept(self.path()));
             }
             if ui

@@ -992,6 +992,15 @@ fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
         3,
         "accuracy, learning rate and images/s wait for the first epoch"
     );
+    // The loss plot shows the steps' losses, the only data there is.
+    let id = ferlab::ui::panels::plot_id("curves-loss");
+    let bounds = *egui_plot::PlotMemory::load(&h.ctx, id)
+        .expect("no loss plot")
+        .bounds();
+    assert!(
+        bounds.min()[1] < 1.9 && bounds.max()[1] > 1.9,
+        "the step loss 1.9 is not in the loss plot: {bounds:?}"
+    );
 }
 
 /// The tiny preset with enough logged steps per epoch to stop inside one, as

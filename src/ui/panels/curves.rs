@@ -43,7 +43,9 @@ impl CurvesPanel {
 
     fn loss_plot(&self, ui: &mut Ui, view: &RunView, overlays: &[RunView], height: f32) {
         let mut lines = Vec::new();
-        if self.per_step && !view.step_losses.is_empty() {
+        // Before the first epoch ends the steps' losses are all there is: show them.
+        let per_step = self.per_step || view.epochs.is_empty();
+        if per_step && !view.step_losses.is_empty() {
             let pts = view
                 .step_losses
                 .iter()
