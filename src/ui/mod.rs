@@ -5,6 +5,7 @@ pub mod app;
 pub mod dialogs;
 pub mod editor;
 pub mod frame_bench;
+pub mod icon;
 pub mod panels;
 pub mod path_prompt;
 pub mod repaint;
@@ -33,13 +34,17 @@ pub fn run(presets_dir: PathBuf, open_preset: Option<PathBuf>) -> Result<(), Str
     .map_err(|e| format!("cannot open the workbench window: {e}"))
 }
 
-/// The window: 1280x800, wgpu renderer.
+/// The window: 1280x800, wgpu renderer, the icon from `assets/`.
 pub fn native_options() -> eframe::NativeOptions {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([900.0, 600.0])
+        .with_title("ferlab");
+    if let Some(icon) = icon::window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([900.0, 600.0])
-            .with_title("ferlab"),
+        viewport,
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     }
