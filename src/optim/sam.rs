@@ -138,13 +138,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn perturbation_is_undone_exactly() {
+    /// A 3-parameter quadratic: its scale `a`, the weights, their values and gradient.
+    fn three_weights() -> (Tensor, Var, Vec<f32>, GradStore) {
         let dev = Device::Cpu;
         let a = Tensor::new(&[2.0f32, 0.5, 1.0], &dev).unwrap();
         let w = Var::new(&[1.0f32, -2.0, 0.25], &dev).unwrap();
         let before = w.as_tensor().to_vec1::<f32>().unwrap();
         let grads = quadratic(&w, &a).unwrap().backward().unwrap();
+        (a, w, before, grads)
+    }
+
+    #[test]
+    fn perturbation_is_undone_exactly() {
+        let (_, w, before, grads) = three_weights();
         let p = Sam { rho: 0.05 }
             .perturb(&[("w".into(), w.clone())], &grads)
             .unwrap();
@@ -162,11 +168,7 @@ mod tests {
 
     #[test]
     fn weights_are_restored_when_the_perturbed_loss_fails() {
-        let dev = Device::Cpu;
-        let a = Tensor::new(&[2.0f32, 0.5, 1.0], &dev).unwrap();
-        let w = Var::new(&[1.0f32, -2.0, 0.25], &dev).unwrap();
-        let before = w.as_tensor().to_vec1::<f32>().unwrap();
-        let grads = quadratic(&w, &a).unwrap().backward().unwrap();
+        let (a, w, before, grads) = three_weights();
         let params = [("w".to_string(), w.clone())];
         let failed = Sam { rho: 0.05 }.sharp_gradients(&params, &grads, || {
             Err(candle_core::Error::Msg("the second pass failed".into()))

@@ -200,7 +200,9 @@ impl Workbench {
 
     /// The engine's call after each event: a frame soon, or for progress reports, within
     /// the repaint policy's interval.
-    fn notifier(&self, ctx: &egui::Context) -> crate::train::engine::Notify {
+    fn notifier(&mut self, ctx: &egui::Context) -> crate::train::engine::Notify {
+        // A new run: frame costs are measured from its first frame on.
+        self.frame_cost = FrameCost::default();
         let repaint = ctx.clone();
         let policy = self.repaint.clone();
         Box::new(move |event| repaint.request_repaint_after(policy.delay_for(event)))
@@ -463,7 +465,10 @@ impl Workbench {
 
     /// The whole window.
     pub fn ui(&mut self, ui: &mut Ui) {
-        if let Some(cost) = self.frame_cost.frame() {
+        // Only a going run's progress frames are paced by it; an idle window reads nothing.
+        if self.live.is_some()
+            && let Some(cost) = self.frame_cost.frame()
+        {
             self.repaint.set_frame_cost(cost);
         }
         self.drain_events();

@@ -10,6 +10,7 @@ pub mod panels;
 pub mod path_prompt;
 pub mod repaint;
 pub mod run_view;
+pub mod thread_cpu;
 pub mod tour;
 pub mod window_bench;
 pub mod window_check;

@@ -61,8 +61,9 @@ impl RepaintPolicy {
 }
 
 /// The CPU a frame of the window costs, measured from the process's window threads (all
-/// but the engine's) between frames, averaged over recent frames. Linux only; elsewhere
-/// the policy keeps its default interval.
+/// but the engine's) between consecutive frames, averaged over recent frames. The window
+/// measures only while a run goes (the only time the interval matters) and starts afresh
+/// with each run. Linux only; elsewhere the policy keeps its default interval.
 #[derive(Debug, Default)]
 pub struct FrameCost {
     last_cpu: Option<f64>,
@@ -72,7 +73,7 @@ pub struct FrameCost {
 impl FrameCost {
     /// Called at the start of each frame; returns the running mean CPU seconds per frame.
     pub fn frame(&mut self) -> Option<f64> {
-        let cpu = super::window_bench::cpu_split().ok()?.window;
+        let cpu = super::thread_cpu::cpu_split().ok()?.window;
         if let Some(last) = self.last_cpu.replace(cpu) {
             let cost = (cpu - last).max(0.0);
             self.mean = Some(match self.mean {
