@@ -11,9 +11,10 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use serde_json::{Value, json};
 
-use ferlab::bench::{self, BenchModel, Budget, ModelBench, Pass, median};
-use ferlab::config::Kernels;
-use ferlab::train::device::{open_device, parse_device};
+use ferlab::compute::bench::{self, BenchModel, Budget, ModelBench, Pass, median};
+use ferlab::contract::config::Kernels;
+use ferlab::contract::config::device::parse_device;
+use ferlab::compute::train::device::open_device;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -333,13 +334,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("bench-results").join(format!(
             "bench-{}.json",
-            ferlab::run::dir::utc_stamp(std::time::SystemTime::now())
+            ferlab::contract::run::dir::utc_stamp(std::time::SystemTime::now())
         ))
     });
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    ferlab::run::atomic::write(&out, serde_json::to_string_pretty(&result)?.as_bytes())?;
+    ferlab::contract::run::atomic::write(&out, serde_json::to_string_pretty(&result)?.as_bytes())?;
     println!("\nwrote {}", out.display());
     Ok(())
 }
@@ -489,8 +490,8 @@ fn print_ops(rows: &[OpRow]) {
 }
 
 fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
-    use ferlab::ui::frame_bench::{FRAME_BUDGET_MS, measure};
-    let mut exp = ferlab::config::Experiment::load(preset, &[])?;
+    use ferlab::views::ui::frame_bench::{FRAME_BUDGET_MS, measure};
+    let mut exp = ferlab::contract::config::Experiment::load(preset, &[])?;
     let runs = tempfile_dir("ferlab-ui-bench")?;
     exp.output.dir = runs.clone();
     println!(
@@ -519,14 +520,14 @@ fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
 
 /// The real window's CPU time beside a run, and the run's throughput with and without it.
 fn window_bench(preset: &std::path::Path) -> Result<()> {
-    use ferlab::ui::window_bench::measure_window;
+    use ferlab::views::ui::window_bench::measure_window;
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         println!(
             "\nno display: the window's CPU use was not measured (run under `xvfb-run -a -s \"-screen 0 1280x800x24\"`)"
         );
         return Ok(());
     }
-    let mut exp = ferlab::config::Experiment::load(preset, &[])?;
+    let mut exp = ferlab::contract::config::Experiment::load(preset, &[])?;
     let runs = tempfile_dir("ferlab-window-bench")?;
     exp.output.dir = runs.clone();
     println!(
@@ -568,7 +569,7 @@ fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
 
 /// t-SNE and classical MDS here and in scikit-learn, on the same clustered features.
 fn embed_bench(args: &BenchArgs) -> Result<()> {
-    use ferlab::analysis::embed::{TsneParams, gaussian_clusters, mds_features, tsne};
+    use ferlab::compute::analysis::embed::{TsneParams, gaussian_clusters, mds_features, tsne};
     let (n, d) = (args.embed_n, args.embed_d);
     let mds_n = args.mds_n.min(n);
     // Seven overlapping clusters, like the features of seven expressions.
@@ -584,7 +585,7 @@ fn embed_bench(args: &BenchArgs) -> Result<()> {
     let t0 = Instant::now();
     pool.install(|| tsne(&x, params)).map_err(|e| anyhow!(e))?;
     let tsne_secs = t0.elapsed().as_secs_f64();
-    let sub = ferlab::analysis::embed::Features::new(x.data[..mds_n * d].to_vec(), mds_n, d)
+    let sub = ferlab::compute::analysis::embed::Features::new(x.data[..mds_n * d].to_vec(), mds_n, d)
         .map_err(|e| anyhow!(e))?;
     let t0 = Instant::now();
     pool.install(|| mds_features(&sub, 1));

@@ -6,7 +6,8 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::{Overrides, load_preset};
-use ferlab::data::{self, DataStats};
+use ferlab::compute::data;
+use ferlab::contract::event::DataStats;
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {

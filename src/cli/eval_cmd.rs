@@ -8,13 +8,15 @@ use candle_core::Device;
 use clap::Args;
 
 use super::Overrides;
-use ferlab::config::{DataSource, Experiment};
-use ferlab::data;
-use ferlab::data::classes::{ClassMatch, match_class_folder};
-use ferlab::model::FerModel;
-use ferlab::run::{RunDir, checkpoint};
-use ferlab::train::device::{open_device, parse_device};
-use ferlab::train::evaluate::{AttentionRequest, Extras, evaluate};
+use ferlab::contract::config::{DataSource, Experiment};
+use ferlab::compute::data;
+use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
+use ferlab::compute::model::FerModel;
+use ferlab::contract::run::RunDir;
+use ferlab::compute::train::checkpoint;
+use ferlab::contract::config::device::parse_device;
+use ferlab::compute::train::device::open_device;
+use ferlab::compute::train::evaluate::{AttentionRequest, Extras, evaluate};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
-use ferlab::figures::{self, ExportSize, FigureSize, ImageFormat};
-use ferlab::ui::run_view::RunView;
+use ferlab::views::figures::{self, ExportSize, FigureSize, ImageFormat};
+use ferlab::contract::run::view::RunView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Formats {

@@ -12,7 +12,7 @@ mod train_cmd;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use ferlab::config::Experiment;
+use ferlab::contract::config::Experiment;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -89,14 +89,14 @@ pub struct ScreenshotArgs {
 
 fn screenshots(a: ScreenshotArgs) -> anyhow::Result<()> {
     let runs_dir = std::env::temp_dir().join(format!("ferlab-tour-{}", std::process::id()));
-    let options = ferlab::ui::tour::TourOptions {
+    let options = ferlab::views::ui::tour::TourOptions {
         preset: a.preset,
         out: a.out,
         runs_dir: runs_dir.clone(),
         epochs: a.epochs,
         timeout: std::time::Duration::from_secs(300),
     };
-    let result = ferlab::ui::tour::run(PathBuf::from("presets"), options);
+    let result = ferlab::views::ui::tour::run(PathBuf::from("presets"), options);
     let _ = std::fs::remove_dir_all(&runs_dir);
     for p in result.map_err(anyhow::Error::msg)? {
         println!("wrote {}", p.display());
@@ -105,7 +105,7 @@ fn screenshots(a: ScreenshotArgs) -> anyhow::Result<()> {
 }
 
 fn check_window() -> anyhow::Result<()> {
-    let report = ferlab::ui::window_check::run().map_err(anyhow::Error::msg)?;
+    let report = ferlab::views::ui::window_check::run().map_err(anyhow::Error::msg)?;
     match &report.dialog_unavailable {
         Some(true) => println!(
             "file dialog: unavailable on this desktop (answered at once); the window uses typed paths"
@@ -130,7 +130,7 @@ fn check_window() -> anyhow::Result<()> {
 
 /// Opens the workbench window; its preset list comes from `./presets`.
 pub fn open_workbench(preset: Option<PathBuf>) -> anyhow::Result<()> {
-    ferlab::ui::run(PathBuf::from("presets"), preset).map_err(anyhow::Error::msg)
+    ferlab::views::ui::run(PathBuf::from("presets"), preset).map_err(anyhow::Error::msg)
 }
 
 /// Shared `--set key=value` option.

@@ -2,7 +2,7 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use ferlab::train::{Event, Level};
+use ferlab::contract::event::{Event, Level};
 
 pub struct Progress {
     bar: Option<ProgressBar>,

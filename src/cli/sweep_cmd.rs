@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
-use ferlab::analysis::results::read_run;
-use ferlab::config::Experiment;
-use ferlab::run::atomic;
-use ferlab::sweep::slurm::{self, SlurmResources};
-use ferlab::sweep::spec::varying_keys;
-use ferlab::sweep::{Manifest, PointStatus, SweepFolder, SweepPreset, summary};
-use ferlab::train::Launch;
+use ferlab::contract::run::results::read_run;
+use ferlab::contract::config::Experiment;
+use ferlab::contract::run::atomic;
+use ferlab::views::sweep::slurm::{self, SlurmResources};
+use ferlab::views::sweep::spec::varying_keys;
+use ferlab::views::sweep::{Manifest, PointStatus, SweepFolder, SweepPreset, summary};
+use ferlab::compute::train::Launch;
 
 use super::Overrides;
 use super::train_cmd::drive;

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
-use ferlab::analysis::results::{RunOutcome, RunResult, Table, TableFormat, read_run};
+use ferlab::contract::run::results::{RunResult, read_run};
+use ferlab::contract::run::view::RunOutcome;
+use ferlab::views::tables::{Table, TableFormat};
 
 #[derive(clap::Args, Debug)]
 pub struct TableArgs {

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::progress::Progress;
 use super::{Overrides, load_preset};
-use ferlab::train::{Engine, Launch, Outcome};
+use ferlab::compute::train::{Engine, Launch, Outcome};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {

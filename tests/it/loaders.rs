@@ -2,8 +2,8 @@
 
 use super::common;
 
-use ferlab::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
-use ferlab::data;
+use ferlab::contract::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
+use ferlab::compute::data;
 
 fn folder_config(root: &std::path::Path) -> DataConfig {
     DataConfig {
@@ -455,7 +455,7 @@ fn affectnet_crops_faces_and_drops_non_expressions() {
 
 #[test]
 fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
-    use ferlab::data::clips::scan_clips;
+    use ferlab::compute::data::clips::scan_clips;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("clips");
     // Video "a": frames 1, 2, 9, 10 (numeric order), persons p1 and p2; video "b": one frame.
@@ -488,11 +488,11 @@ fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
     // Frame "10" comes after "9".
     assert!(set.faces[5].path.ends_with("a/10/p1.png"));
     // Loaded as unlabeled data (same face order): the clip prior's candidates.
-    let mut exp = ferlab::config::Experiment::default();
+    let mut exp = ferlab::contract::config::Experiment::default();
     exp.data.image_size = 16;
-    exp.unlabeled.source = ferlab::config::UnlabeledSource::Clips;
+    exp.unlabeled.source = ferlab::contract::config::UnlabeledSource::Clips;
     exp.unlabeled.path = root.clone();
-    let u = ferlab::data::unlabeled::load(&exp).unwrap().unwrap();
+    let u = ferlab::compute::data::unlabeled::load(&exp).unwrap().unwrap();
     assert_eq!(u.len(), 8);
     assert!(u.truth.is_none(), "the user's clips carry no expressions");
     // Anchor: p1 in frame 1 (index 0). Positives: p2 of the same frame.
@@ -585,7 +585,7 @@ fn an_unreadable_class_folder_is_an_error_and_an_empty_class_a_warning() {
         std::fs::remove_file(f.unwrap().path()).unwrap();
     }
     let ds = data::build(&exp).unwrap();
-    let stats = data::DataStats::of(&ds);
+    let stats = ferlab::contract::event::DataStats::of(&ds);
     assert_eq!(
         stats.empty_class_warnings(),
         vec![format!(

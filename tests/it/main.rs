@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod imbalanced;
+mod layers;
 mod loaders;
 mod noisy_labels;
 mod ops;

@@ -2,7 +2,8 @@
 //! random shapes, and against finite differences.
 
 use candle_core::{Device, Tensor, Var};
-use ferlab::ops::{self, Kernels};
+use ferlab::contract::config::Kernels;
+use ferlab::compute::ops;
 
 const AUTO: Kernels = Kernels::Auto;
 use rand::{Rng, SeedableRng};
@@ -263,13 +264,13 @@ fn max_pool_with_kernel_equal_stride_matches_candle_forward() {
 type Step = (Vec<(String, Tensor)>, Vec<(String, Tensor)>);
 
 fn train_step(
-    backbone: ferlab::config::Backbone,
+    backbone: ferlab::contract::config::Backbone,
     kernels: Kernels,
     x: &Tensor,
     y: &Tensor,
 ) -> Step {
-    use ferlab::config::{ModelConfig, OptimizerConfig, OptimizerKind};
-    use ferlab::model::{FerModel, Mode};
+    use ferlab::contract::config::{ModelConfig, OptimizerConfig, OptimizerKind};
+    use ferlab::compute::model::{FerModel, Mode};
     let cfg = ModelConfig {
         backbone,
         width: 8,
@@ -284,7 +285,7 @@ fn train_step(
         .map(|(_, v)| v.as_tensor().copy().unwrap())
         .collect();
     let out = model.forward(x, Mode::Train { seed: 1 }).unwrap();
-    let loss = ferlab::method::losses::cross_entropy(&out.logits, y, 0.0).unwrap();
+    let loss = ferlab::compute::method::losses::cross_entropy(&out.logits, y, 0.0).unwrap();
     let grads = loss.backward().unwrap();
     let g = params
         .iter()
@@ -302,7 +303,7 @@ fn train_step(
         weight_decay: 5e-4,
         ..OptimizerConfig::default()
     };
-    let mut optimizer = ferlab::optim::Optimizer::new(&opt, params.clone(), kernels);
+    let mut optimizer = ferlab::compute::optim::Optimizer::new(&opt, params.clone(), kernels);
     optimizer.step(&grads, 0.1).unwrap();
     let updates = params
         .iter()
@@ -316,7 +317,7 @@ fn train_step(
 fn whole_models_train_the_same_under_both_kernel_paths() {
     // The stand-in for a GPU run: candle's operations (what CUDA executes) against
     // ferlab's CPU kernels, forward + backward + one optimiser step, every tensor.
-    use ferlab::config::Backbone;
+    use ferlab::contract::config::Backbone;
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     for (backbone, size) in [(Backbone::SmallCnn, 24), (Backbone::Resnet18, 32)] {
         let x = random(&[4, 1, size, size], &mut rng);

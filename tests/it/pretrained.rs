@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use ferlab::config::{Backbone, ModelConfig};
-use ferlab::model::FerModel;
-use ferlab::model::pretrained::load_pretrained;
+use ferlab::contract::config::{Backbone, ModelConfig};
+use ferlab::compute::model::FerModel;
+use ferlab::compute::model::pretrained::load_pretrained;
 
 fn resnet18(classes: usize, seed: u64) -> FerModel {
     let cfg = ModelConfig {

@@ -4,9 +4,10 @@
 
 use super::common;
 
-use ferlab::analysis::results::{Table, TableFormat, read_run};
-use ferlab::config::{ContrastPrior, Experiment, MethodKind, UnlabeledSource};
-use ferlab::train::Event;
+use ferlab::contract::run::results::read_run;
+use ferlab::views::tables::{Table, TableFormat};
+use ferlab::contract::config::{ContrastPrior, Experiment, MethodKind, UnlabeledSource};
+use ferlab::contract::event::Event;
 
 fn rmfer_experiment(out: &std::path::Path) -> Experiment {
     let mut exp = common::tiny_experiment(out);
@@ -22,7 +23,7 @@ fn rmfer_experiment(out: &std::path::Path) -> Experiment {
     exp.unlabeled.people = 4;
     exp.unlabeled.frames = 12;
     exp.optimizer.sam_rho = 0.05;
-    exp.train.sampler = ferlab::config::Sampler::ClassBalanced;
+    exp.train.sampler = ferlab::contract::config::Sampler::ClassBalanced;
     exp.train.embedding_every = 1;
     exp.train.embedding_points = 60;
     exp

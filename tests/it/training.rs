@@ -3,11 +3,12 @@
 use super::common;
 
 use common::{resume_collect, run_collect};
-use ferlab::config::Experiment;
-use ferlab::run::recorder;
-use ferlab::train::engine::Launch;
-use ferlab::train::trainer::Outcome;
-use ferlab::train::{Engine, Event};
+use ferlab::contract::config::Experiment;
+use ferlab::contract::run::recorder;
+use ferlab::compute::train::engine::Launch;
+use ferlab::compute::train::trainer::Outcome;
+use ferlab::contract::event::Event;
+use ferlab::compute::train::Engine;
 
 fn epoch_ends(events: &[Event]) -> Vec<(usize, f32, f32, f32)> {
     events
@@ -81,7 +82,7 @@ fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
     });
     assert_eq!(
         started,
-        Some(Some(ferlab::train::Position { epoch: 1, step: 2 }))
+        Some(Some(ferlab::contract::event::Position { epoch: 1, step: 2 }))
     );
     let mut combined = epoch_ends(&first);
     combined.extend(epoch_ends(&second));
@@ -148,7 +149,7 @@ fn sam_with_class_balanced_batches_learns_and_resumes_exactly() {
     let mut exp = common::tiny_experiment(out.path());
     exp.name = "sam-balanced".into();
     exp.optimizer.sam_rho = 0.05;
-    exp.train.sampler = ferlab::config::Sampler::ClassBalanced;
+    exp.train.sampler = ferlab::contract::config::Sampler::ClassBalanced;
     exp.train.epochs = 3;
     // Stopped mid-epoch and resumed: SAM's two passes and the balanced order repeat exactly.
     let (full, pieced) = common::full_and_resumed(exp.clone(), (1, 2));

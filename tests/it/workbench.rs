@@ -9,19 +9,20 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
-use ferlab::analysis::Metrics;
-use ferlab::analysis::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
-use ferlab::analysis::embedding::{EmbeddingFaces, EmbeddingSnapshot};
-use ferlab::config::MethodKind;
-use ferlab::data::DataStats;
-use ferlab::method::mining::{MiningQuality, MiningReport, MovedSample, SetQuality, Subset};
-use ferlab::method::rmfer::FilterReport;
-use ferlab::method::thresholds::ClassThresholds;
-use ferlab::train::event::{Event, TrainSummary};
-use ferlab::ui::Workbench;
-use ferlab::ui::app::Pane;
-use ferlab::ui::path_prompt::PromptAction;
-use ferlab::ui::run_view::{RunStatus, RunView};
+use ferlab::contract::event::Metrics;
+use ferlab::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
+use ferlab::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
+use ferlab::contract::config::MethodKind;
+use ferlab::contract::event::DataStats;
+use ferlab::contract::event::mining::{
+    ClassThresholds, MiningQuality, MiningReport, MovedSample, SetQuality, Subset,
+};
+use ferlab::contract::event::FilterReport;
+use ferlab::contract::event::{Event, TrainSummary};
+use ferlab::views::ui::Workbench;
+use ferlab::views::ui::app::Pane;
+use ferlab::views::ui::path_prompt::PromptAction;
+use ferlab::contract::run::view::{RunStatus, RunView};
 
 /// A preset small enough to train in seconds.
 fn write_tiny_preset(dir: &Path, runs: &Path, epochs: usize) {
@@ -221,7 +222,7 @@ fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
 
 /// The Started event of the fixed run (4 epochs of 10 steps, 7 classes).
 fn fixed_started(run_id: &str, run_dir: &str) -> Event {
-    let classes: Vec<String> = ferlab::data::classes::CANONICAL.map(String::from).to_vec();
+    let classes: Vec<String> = ferlab::contract::config::classes::CANONICAL.map(String::from).to_vec();
     Event::Started {
         run_id: run_id.into(),
         run_dir: run_dir.into(),
@@ -331,7 +332,7 @@ fn fixed_attention(epoch: usize) -> AttentionSnapshot {
                 label,
                 prediction: if k % 3 == 0 { (label + 1) % 7 } else { label },
                 probabilities: vec![1.0 / 7.0; 7],
-                pixels: ferlab::codec::base64_encode(&pixels),
+                pixels: ferlab::contract::codec::base64_encode(&pixels),
                 maps: encode_f32(&maps),
                 flipped_back: encode_f32(&flipped),
                 consistency: (0..7)
@@ -423,7 +424,7 @@ fn fixed_embedding_faces() -> EmbeddingFaces {
         image_size: side,
         ids: indices.iter().map(|i| format!("val/{i}.png")).collect(),
         indices,
-        pixels: ferlab::codec::base64_encode(&pixels),
+        pixels: ferlab::contract::codec::base64_encode(&pixels),
     }
 }
 
@@ -465,7 +466,7 @@ fn fixed_mining(epoch: usize) -> MiningReport {
                 truth: Some(((k + (k % 2)) % 7) as u8),
                 confidence: 0.05 * k as f32,
                 size: 32,
-                thumbnail: ferlab::codec::base64_encode(&pixels),
+                thumbnail: ferlab::contract::codec::base64_encode(&pixels),
             }
         })
         .collect();
@@ -530,7 +531,7 @@ fn panel_snapshot(
 
 #[test]
 fn each_panel_renders_like_its_snapshot() {
-    use ferlab::ui::panels::{
+    use ferlab::views::ui::panels::{
         attention::AttentionPanel, confusion::ConfusionPanel, curves::CurvesPanel,
         embedding::EmbeddingPanel, log::LogPanel, mining::MiningPanel, per_class::PerClassPanel,
         thresholds::ThresholdsPanel,
@@ -632,7 +633,7 @@ fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointe
         .expect("a point under the pointer");
     // A class's points may overlap: the nearest one is of the same cluster.
     assert_eq!(i / 10, target / 10);
-    let class = ferlab::data::classes::CANONICAL[i / 10];
+    let class = ferlab::contract::config::classes::CANONICAL[i / 10];
     h.get_by_label_contains(&format!("label: {class}"));
     h.get_by_label_contains(&format!("val #{} val/{}.png", 2 * i, 2 * i));
     // Back to epoch 2 through the panel's epoch choice.
@@ -643,7 +644,7 @@ fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointe
     let out = tempfile::tempdir().unwrap();
     let svg_path = out.path().join("embedding.svg");
     h.state_mut()
-        .export_figure(ferlab::figures::FigureKind::Embedding, &svg_path)
+        .export_figure(ferlab::views::figures::FigureKind::Embedding, &svg_path)
         .unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.contains("t-SNE") && svg.contains("classical MDS") && svg.contains("epoch 2,"));
@@ -738,7 +739,7 @@ fn attention_and_results_tabs_follow_real_runs() {
     }
     let single = tmp.path().join("attention-figure.svg");
     h.state_mut()
-        .export_figure(ferlab::figures::FigureKind::Attention, &single)
+        .export_figure(ferlab::views::figures::FigureKind::Attention, &single)
         .unwrap();
     let svg = std::fs::read_to_string(&single).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("flipped back"));
@@ -917,7 +918,7 @@ fn plots_leave_the_wheel_to_the_pane_and_name_the_nearest_point() {
     use egui_plot::{PlotMemory, PlotPoint};
     let tmp = tempfile::tempdir().unwrap();
     let mut h = fixed_harness(tmp.path());
-    let id = ferlab::ui::panels::plot_id("curves-accuracy");
+    let id = ferlab::views::ui::panels::plot_id("curves-accuracy");
     let memory = |h: &Harness<'_, Workbench>| PlotMemory::load(&h.ctx, id).expect("no plot");
     let before = memory(&h);
     // Epoch 4's training accuracy: 70%.
@@ -993,7 +994,7 @@ fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
         "accuracy, learning rate and images/s wait for the first epoch"
     );
     // The loss plot shows the steps' losses, the only data there is.
-    let id = ferlab::ui::panels::plot_id("curves-loss");
+    let id = ferlab::views::ui::panels::plot_id("curves-loss");
     let bounds = *egui_plot::PlotMemory::load(&h.ctx, id)
         .expect("no loss plot")
         .bounds();

@@ -1,0 +1,5 @@
+//! Measurements of models and runs.
+
+pub mod attention;
+pub mod embed;
+pub mod embedding;

@@ -1,0 +1,11 @@
+//! Training: the loop, its controls, evaluation and the engine thread.
+
+pub mod checkpoint;
+pub mod control;
+pub mod device;
+pub mod engine;
+pub mod evaluate;
+pub mod trainer;
+
+pub use engine::{Engine, Launch};
+pub use trainer::Outcome;

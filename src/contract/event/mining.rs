@@ -1,0 +1,102 @@
+//! Sample mining as a run reports it: every training sample in the clean, ambiguous or noisy
+//! set of its class's thresholds, with counts, moves and quality against known truth. ASM
+//! reports it; any method that partitions its training samples can.
+
+use serde::{Deserialize, Serialize};
+
+/// The thresholds of every class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassThresholds {
+    pub noisy: Vec<f32>,
+    pub clean: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subset {
+    Clean,
+    Ambiguous,
+    Noisy,
+}
+
+impl Subset {
+    pub const ALL: [Subset; 3] = [Self::Clean, Self::Ambiguous, Self::Noisy];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Clean => "clean",
+            Self::Ambiguous => "ambiguous",
+            Self::Noisy => "noisy",
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(c: u8) -> Option<Self> {
+        Self::ALL.get(c as usize).copied()
+    }
+}
+
+/// Precision and recall of a mined set against the truth (None where undefined).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SetQuality {
+    pub precision: Option<f32>,
+    pub recall: Option<f32>,
+}
+
+impl SetQuality {
+    pub fn of(true_positive: usize, predicted: usize, actual: usize) -> Self {
+        let ratio = |a: usize, b: usize| (b > 0).then(|| a as f32 / b as f32);
+        Self {
+            precision: ratio(true_positive, predicted),
+            recall: ratio(true_positive, actual),
+        }
+    }
+}
+
+/// Mining against the ground truth: the noisy set against the truly flipped labels, the
+/// clean set against the truly clean ones.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MiningQuality {
+    pub noisy: SetQuality,
+    pub clean: SetQuality,
+    /// Fraction of training labels that are flipped.
+    pub noise_rate: f32,
+}
+
+/// A sample whose set changed since the previous epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MovedSample {
+    pub index: usize,
+    pub from: Subset,
+    pub to: Subset,
+    pub given: u8,
+    pub predicted: u8,
+    pub truth: Option<u8>,
+    pub confidence: f32,
+    /// Side of the square grayscale thumbnail.
+    pub size: usize,
+    /// The thumbnail's pixels, base64.
+    pub thumbnail: String,
+}
+
+/// One epoch of mining, as the threshold and mining panels show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MiningReport {
+    /// Thresholds in effect during the epoch (None while warming up: all samples clean).
+    pub thresholds: Option<ClassThresholds>,
+    /// The base pair and whether thresholds adapt (false = fixed, FT).
+    pub base: (f32, f32),
+    pub adaptive: bool,
+    /// p̄_k after this epoch (what the next epoch's thresholds come from).
+    pub class_mean: Vec<f32>,
+    /// Per class (by given label): [clean, ambiguous, noisy] counts.
+    pub counts: Vec<[usize; 3]>,
+    /// Transitions since the previous epoch, `moves[from][to]`.
+    pub moves: [[usize; 3]; 3],
+    pub quality: Option<MiningQuality>,
+    /// Up to `GALLERY` of the samples that moved, spread over the training set.
+    pub moved: Vec<MovedSample>,
+}

@@ -1,0 +1,658 @@
+//! Publication figures of runs, drawn with plotters to PNG (any size and DPI) or SVG, with
+//! an embedded font: the same figures the workbench's panels show, from a run's events.
+
+pub mod attention;
+pub mod canvas;
+pub mod chart;
+pub mod compare;
+pub mod confusion;
+pub mod curves;
+pub mod embedding;
+pub mod mining;
+pub mod per_class;
+
+use std::path::{Path, PathBuf};
+
+pub use canvas::{FigureResult, FigureSize, ImageFormat};
+
+use crate::contract::run::results::method_label;
+use crate::contract::config::Experiment;
+use crate::contract::run::atomic;
+use crate::contract::run::view::RunView;
+use crate::with_area;
+
+/// The figures of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FigureKind {
+    Curves,
+    Confusion,
+    PerClass,
+    Thresholds,
+    Mining,
+    Attention,
+    FlipConsistency,
+    Embedding,
+}
+
+impl FigureKind {
+    pub const ALL: [FigureKind; 8] = [
+        Self::Curves,
+        Self::Confusion,
+        Self::PerClass,
+        Self::Thresholds,
+        Self::Mining,
+        Self::Attention,
+        Self::FlipConsistency,
+        Self::Embedding,
+    ];
+
+    /// The file stem it is written under.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Curves => "curves",
+            Self::Confusion => "confusion",
+            Self::PerClass => "per_class",
+            Self::Thresholds => "thresholds",
+            Self::Mining => "mining",
+            Self::Attention => "attention",
+            Self::FlipConsistency => "flip_consistency",
+            Self::Embedding => "embedding",
+        }
+    }
+
+    /// The size a figure gets unless one is asked for: the attention grid is a wide strip.
+    pub fn default_size(self) -> FigureSize {
+        match self {
+            Self::Attention => FigureSize {
+                width_in: 7.5,
+                height_in: 3.9,
+                ..FigureSize::default()
+            },
+            Self::Embedding => FigureSize {
+                width_in: 7.5,
+                height_in: 4.0,
+                ..FigureSize::default()
+            },
+            Self::Confusion => FigureSize {
+                width_in: 6.0,
+                height_in: 5.4,
+                ..FigureSize::default()
+            },
+            _ => FigureSize::default(),
+        }
+    }
+
+    /// Whether the run has what this figure shows.
+    pub fn available(self, view: &RunView) -> bool {
+        match self {
+            Self::Curves | Self::Confusion | Self::PerClass => !view.epochs.is_empty(),
+            Self::Thresholds => view.mining.iter().any(|(_, r)| r.thresholds.is_some()),
+            Self::Mining => !view.mining.is_empty(),
+            Self::Attention | Self::FlipConsistency => !view.attention.is_empty(),
+            Self::Embedding => !view.embeddings.is_empty(),
+        }
+    }
+}
+
+/// Which epoch a one-epoch figure shows (1-based); None: the best epoch for the confusion
+/// matrix and per-class bars, the latest snapshot for attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FigureOptions {
+    pub epoch: Option<usize>,
+}
+
+/// "METHOD - run id", from the run's resolved config.
+pub fn run_label(view: &RunView) -> String {
+    let method = view
+        .config
+        .as_deref()
+        .and_then(|c| Experiment::from_toml(c, "config", &[]).ok())
+        .map(|e| method_label(&e));
+    match method {
+        Some(m) => format!("{m} - {}", view.run_id),
+        None => view.run_id.clone(),
+    }
+}
+
+/// The snapshot of 1-based `epoch` among `(epoch, snapshot)` pairs, or the latest.
+fn snapshot_at<T>(list: &[(usize, T)], epoch: Option<usize>) -> Option<&T> {
+    match epoch {
+        Some(e) => list.iter().find(|(x, _)| *x == e),
+        None => list.last(),
+    }
+    .map(|(_, s)| s)
+}
+
+/// Renders one figure of a run.
+pub fn render(
+    kind: FigureKind,
+    view: &RunView,
+    options: FigureOptions,
+    size: FigureSize,
+    format: ImageFormat,
+) -> FigureResult<Vec<u8>> {
+    if !kind.available(view) {
+        return Err(format!(
+            "{} has no data for the {} figure",
+            view.run_id,
+            kind.key()
+        ));
+    }
+    let label = run_label(view);
+    let pick_epoch = |wanted: Option<usize>| {
+        let point = match wanted {
+            Some(e) => view.epochs.iter().find(|p| p.epoch == e),
+            None => view.best(),
+        };
+        point.ok_or_else(|| format!("{} has no epoch {}", view.run_id, wanted.unwrap_or(0)))
+    };
+    canvas::render(size, format, |st, areas| match kind {
+        FigureKind::Curves => with_area!(areas, |a| curves::draw(a, st, view, &label)),
+        FigureKind::Confusion => {
+            let p = pick_epoch(options.epoch)?;
+            let title = format!("Confusion matrix, epoch {} - {label}", p.epoch);
+            with_area!(areas, |a| confusion::draw(
+                a,
+                st,
+                &view.classes,
+                &p.val.confusion,
+                &title
+            ))
+        }
+        FigureKind::PerClass => {
+            let p = pick_epoch(options.epoch)?;
+            let title = format!("Per-class accuracy, epoch {} - {label}", p.epoch);
+            with_area!(areas, |a| per_class::draw(
+                a,
+                st,
+                &view.classes,
+                &p.val,
+                &title
+            ))
+        }
+        FigureKind::Thresholds => {
+            let title = format!("Per-class thresholds - {label}");
+            with_area!(areas, |a| mining::thresholds(a, st, view, &title))
+        }
+        FigureKind::Mining => {
+            let title = format!("Sample mining - {label}");
+            with_area!(areas, |a| mining::sets(a, st, view, &title))
+        }
+        FigureKind::Attention => {
+            let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
+                format!("{} has no attention snapshot at that epoch", view.run_id)
+            })?;
+            let title = format!("Class activation maps, original and flipped - {label}");
+            with_area!(areas, |a| attention::grid(a, st, view, snap, &title))
+        }
+        FigureKind::FlipConsistency => {
+            let title = format!("Flip consistency - {label}");
+            with_area!(areas, |a| attention::flip_consistency(a, st, view, &title))
+        }
+        FigureKind::Embedding => {
+            let snap = snapshot_at(&view.embeddings, options.epoch)
+                .ok_or_else(|| format!("{} has no embedding at that epoch", view.run_id))?;
+            let title = format!("Validation features - {label}");
+            with_area!(areas, |a| embedding::draw(
+                a,
+                st,
+                &view.classes,
+                snap,
+                &title
+            ))
+        }
+    })
+}
+
+/// Figures of several runs together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComparisonKind {
+    Accuracy,
+    PerClass,
+}
+
+impl ComparisonKind {
+    pub const ALL: [ComparisonKind; 2] = [Self::Accuracy, Self::PerClass];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Accuracy => "compare_accuracy",
+            Self::PerClass => "compare_per_class",
+        }
+    }
+}
+
+/// Short legend labels: the method, with the run id where two runs share a method.
+pub fn comparison_labels(views: &[RunView]) -> Vec<String> {
+    let methods: Vec<String> = views
+        .iter()
+        .map(|v| {
+            let full = run_label(v);
+            full.split(" - ").next().unwrap_or(&full).to_string()
+        })
+        .collect();
+    methods
+        .iter()
+        .zip(views)
+        .map(|(m, v)| {
+            if methods.iter().filter(|x| *x == m).count() > 1 {
+                format!("{m} ({})", v.run_id)
+            } else {
+                m.clone()
+            }
+        })
+        .collect()
+}
+
+pub fn render_comparison(
+    kind: ComparisonKind,
+    views: &[RunView],
+    size: FigureSize,
+    format: ImageFormat,
+) -> FigureResult<Vec<u8>> {
+    if views.iter().all(|v| v.epochs.is_empty()) {
+        return Err("none of the runs has a finished epoch".into());
+    }
+    let labels = comparison_labels(views);
+    let runs: Vec<(String, &RunView)> = labels.into_iter().zip(views.iter()).collect();
+    canvas::render(size, format, |st, areas| match kind {
+        ComparisonKind::Accuracy => with_area!(areas, |a| compare::accuracy(a, st, &runs)),
+        ComparisonKind::PerClass => with_area!(areas, |a| compare::per_class(a, st, &runs)),
+    })
+}
+
+/// Writes `bytes` atomically, naming the file in errors.
+pub fn write(path: &Path, bytes: &[u8]) -> FigureResult<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    atomic::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The size of exported figures: one size in inches for all, or each kind's own; one DPI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExportSize {
+    pub inches: Option<(f64, f64)>,
+    pub dpi: u32,
+}
+
+impl Default for ExportSize {
+    fn default() -> Self {
+        Self {
+            inches: None,
+            dpi: FigureSize::default().dpi,
+        }
+    }
+}
+
+impl ExportSize {
+    pub fn resolve(&self, default: FigureSize) -> FigureSize {
+        let (width_in, height_in) = self.inches.unwrap_or((default.width_in, default.height_in));
+        FigureSize {
+            width_in,
+            height_in,
+            dpi: self.dpi,
+        }
+    }
+}
+
+/// Writes every figure the run has data for into `dir` (`<kind>.<ext>` per format).
+pub fn export_run(
+    view: &RunView,
+    dir: &Path,
+    formats: &[ImageFormat],
+    size: ExportSize,
+) -> FigureResult<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for kind in FigureKind::ALL {
+        if !kind.available(view) {
+            continue;
+        }
+        for &format in formats {
+            let size = size.resolve(kind.default_size());
+            let bytes = render(kind, view, FigureOptions::default(), size, format)?;
+            let path = dir.join(format!("{}.{}", kind.key(), format.extension()));
+            write(&path, &bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the comparison figures of `views` into `dir`.
+pub fn export_comparison(
+    views: &[RunView],
+    dir: &Path,
+    formats: &[ImageFormat],
+    size: ExportSize,
+) -> FigureResult<Vec<PathBuf>> {
+    let size = size.resolve(FigureSize::default());
+    let mut written = Vec::new();
+    for kind in ComparisonKind::ALL {
+        for &format in formats {
+            let bytes = render_comparison(kind, views, size, format)?;
+            let path = dir.join(format!("{}.{}", kind.key(), format.extension()));
+            write(&path, &bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::contract::event::Metrics;
+    use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
+    use crate::contract::codec::base64_encode;
+    use crate::contract::event::mining::{ClassThresholds, MiningQuality, MiningReport, SetQuality};
+    use crate::contract::event::TrainSummary;
+    use crate::contract::run::view::EpochPoint;
+
+    const CLASSES: [&str; 3] = ["happiness", "sadness", "surprise"];
+
+    /// A three-class ASM-like run with every kind of data, made by hand.
+    pub(crate) fn fixture_view() -> RunView {
+        let k = CLASSES.len();
+        let mut view = RunView {
+            run_id: "fixture-run".into(),
+            classes: CLASSES.iter().map(|c| c.to_string()).collect(),
+            ..RunView::default()
+        };
+        for e in 1..=4usize {
+            let acc = 0.4 + 0.1 * e as f32;
+            view.epochs.push(EpochPoint {
+                epoch: e,
+                train: TrainSummary {
+                    loss: 2.0 / e as f32,
+                    terms: Default::default(),
+                    accuracy: acc + 0.05,
+                    images_per_sec: 100.0,
+                    seconds: 1.0,
+                    data_wait_secs: 0.0,
+                    lr: 0.01,
+                },
+                val: Metrics {
+                    loss: 2.2 / e as f32,
+                    overall: acc,
+                    mean: acc - 0.05,
+                    per_class: vec![Some(acc), Some(acc - 0.1), None],
+                    confusion: vec![vec![8, 2, 0], vec![3, 7, 0], vec![0, 0, 0]],
+                    count: 20,
+                    flip_mse: Some(0.1 / e as f32),
+                    macro_f1: acc - 0.1,
+                },
+            });
+            view.mining.push((
+                e,
+                MiningReport {
+                    thresholds: (e > 1).then(|| ClassThresholds {
+                        noisy: vec![0.1, 0.15, 0.2],
+                        clean: vec![0.6, 0.65 + 0.01 * e as f32, 0.7],
+                    }),
+                    base: (0.2, 0.8),
+                    adaptive: true,
+                    class_mean: vec![0.5; k],
+                    counts: vec![[10, 3, 2 * e]; k],
+                    moves: [[0, 2, 1], [1, 0, 1], [0, 1, 0]],
+                    quality: Some(MiningQuality {
+                        noisy: SetQuality {
+                            precision: Some(0.6),
+                            recall: Some(0.1 * e as f32),
+                        },
+                        clean: SetQuality {
+                            precision: Some(0.9),
+                            recall: Some(0.8),
+                        },
+                        noise_rate: 0.3,
+                    }),
+                    moved: Vec::new(),
+                },
+            ));
+            let (s, mh, mw) = (8usize, 2usize, 2usize);
+            let faces = (0..k as u32)
+                .map(|c| AttentionFace {
+                    index: c as usize,
+                    id: format!("face{c}"),
+                    source: FaceSource::Gallery,
+                    label: c,
+                    prediction: (c + 1) % 3,
+                    probabilities: vec![1.0 / 3.0; k],
+                    pixels: base64_encode(&(0..s * s).map(|i| (i * 3) as u8).collect::<Vec<_>>()),
+                    maps: encode_f32(&(0..k * mh * mw).map(|i| i as f32).collect::<Vec<_>>()),
+                    flipped_back: encode_f32(
+                        &(0..k * mh * mw).map(|i| (i % 4) as f32).collect::<Vec<_>>(),
+                    ),
+                    consistency: vec![0.01, 0.02, 0.03],
+                })
+                .collect();
+            view.attention.push((
+                e,
+                AttentionSnapshot {
+                    epoch: e - 1,
+                    image_size: s,
+                    map_height: mh,
+                    map_width: mw,
+                    per_class: vec![0.3 / e as f32, 0.2, 0.1],
+                    mean: 0.2,
+                    count: 20,
+                    faces,
+                },
+            ));
+            // Twelve faces, four per class, in three clusters.
+            let xy: Vec<f32> = (0..12)
+                .flat_map(|i| {
+                    let (c, j) = ((i / 4) as f32, (i % 4) as f32);
+                    [3.0 * c + 0.2 * j, c * c - 0.1 * j]
+                })
+                .collect();
+            view.embeddings.push((
+                e,
+                crate::contract::event::EmbeddingSnapshot {
+                    epoch: e - 1,
+                    indices: (0..12).collect(),
+                    labels: (0..12).map(|i| i / 4).collect(),
+                    predictions: (0..12).map(|i| i / 4).collect(),
+                    tsne: xy.clone(),
+                    mds: xy.iter().map(|v| v / 3.0).collect(),
+                    tsne_secs: 0.1,
+                    mds_secs: 0.01,
+                    centre_distance: vec![Some(0.25), Some(0.5), None],
+                    cosine_same: 0.9,
+                    cosine_different: 0.6,
+                    filter: None,
+                    note: None,
+                },
+            ));
+        }
+        view
+    }
+
+    /// The text of every `<text>` element of an SVG.
+    pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = &t[t.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_string())
+            })
+            .collect()
+    }
+
+    fn png_size(bytes: &[u8]) -> (u32, u32, u32) {
+        let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+        let reader = decoder.read_info().expect("a valid PNG");
+        let info = reader.info();
+        let dpi = info
+            .pixel_dims
+            .map(|d| (d.xppu as f64 * 0.0254).round() as u32)
+            .unwrap_or(0);
+        (info.width, info.height, dpi)
+    }
+
+    #[test]
+    fn every_figure_renders_png_of_the_requested_size_and_svg_with_its_text() {
+        let view = fixture_view();
+        let size = FigureSize {
+            width_in: 5.0,
+            height_in: 3.5,
+            dpi: 120,
+        };
+        for kind in FigureKind::ALL {
+            assert!(kind.available(&view), "{kind:?}");
+            let png = render(
+                kind,
+                &view,
+                FigureOptions::default(),
+                size,
+                ImageFormat::Png,
+            )
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(png_size(&png), (600, 420, 120), "{kind:?}");
+            let svg = render(
+                kind,
+                &view,
+                FigureOptions::default(),
+                size,
+                ImageFormat::Svg,
+            )
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            let svg = String::from_utf8(svg).unwrap();
+            assert!(
+                svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{kind:?}"
+            );
+            assert!(
+                svg.contains("width=\"480\"") && svg.contains("height=\"336\""),
+                "{kind:?}"
+            );
+            let texts = svg_texts(&svg);
+            assert!(
+                texts.iter().any(|t| t.contains("fixture-run")),
+                "{kind:?}: the title names the run"
+            );
+            if !matches!(kind, FigureKind::Curves | FigureKind::Mining) {
+                for class in CLASSES {
+                    assert!(
+                        texts.iter().any(|t| t == class),
+                        "{kind:?}: class name {class} missing"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn figures_carry_their_labels_and_data() {
+        let view = fixture_view();
+        let svg = |kind, epoch| {
+            let bytes = render(
+                kind,
+                &view,
+                FigureOptions { epoch },
+                FigureSize::default(),
+                ImageFormat::Svg,
+            )
+            .unwrap();
+            String::from_utf8(bytes).unwrap()
+        };
+        let curves = svg(FigureKind::Curves, None);
+        for text in [
+            "Loss",
+            "Accuracy",
+            "epoch",
+            "val overall",
+            "val mean",
+            "train",
+        ] {
+            assert!(curves.contains(text), "curves lack {text}");
+        }
+        // Best epoch 4: happiness row 8 of 10 = 80%.
+        let confusion = svg(FigureKind::Confusion, None);
+        assert!(confusion.contains("epoch 4"));
+        let cells = svg_texts(&confusion);
+        for text in ["80%", "20%", "30%", "70%", "8", "3", "-"] {
+            assert!(cells.iter().any(|t| t == text), "confusion lacks {text}");
+        }
+        assert!(confusion.contains("predicted") && confusion.contains("true"));
+        let early = svg(FigureKind::PerClass, Some(1));
+        assert!(early.contains("overall 50.00%, mean 45.00%"));
+        let mining = svg(FigureKind::Mining, None);
+        assert!(mining.contains("noisy recall") && mining.contains("ambiguous"));
+        let attention = svg(FigureKind::Attention, None);
+        // Three faces x (face, original, flipped back) plus the colour bar.
+        assert_eq!(attention.matches("<image ").count(), 3 * 3 + 1);
+        assert!(attention.contains("data:image/png;base64,"));
+        assert!(attention.contains("flipped back") && attention.contains("MSE 0.010"));
+        let embedding = svg(FigureKind::Embedding, Some(2));
+        for text in [
+            "t-SNE",
+            "classical MDS",
+            "epoch 2, 12 validation faces",
+            "gap 0.300",
+            "mean distance to class centre (MDS) 0.375",
+        ] {
+            assert!(embedding.contains(text), "embedding lacks {text}");
+        }
+        let flip = svg(FigureKind::FlipConsistency, None);
+        assert!(flip.contains("flip MSE") && flip.contains("mean"));
+    }
+
+    #[test]
+    fn missing_data_is_an_error_naming_the_figure() {
+        let mut view = fixture_view();
+        view.mining.clear();
+        view.attention.clear();
+        view.embeddings.clear();
+        assert!(!FigureKind::Thresholds.available(&view));
+        assert!(!FigureKind::Embedding.available(&view));
+        let e = render(
+            FigureKind::Attention,
+            &view,
+            FigureOptions::default(),
+            FigureSize::default(),
+            ImageFormat::Png,
+        )
+        .unwrap_err();
+        assert!(e.contains("attention") && e.contains("fixture-run"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let written = export_run(
+            &view,
+            dir.path(),
+            &[ImageFormat::Png],
+            ExportSize::default(),
+        )
+        .unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["curves.png", "confusion.png", "per_class.png"]);
+    }
+
+    #[test]
+    fn comparisons_label_runs_by_method_and_disambiguate() {
+        let mut a = fixture_view();
+        let mut exp = Experiment::default();
+        a.config = Some(exp.to_toml());
+        let mut b = a.clone();
+        b.run_id = "other-run".into();
+        let labels = comparison_labels(&[a.clone(), b.clone()]);
+        assert_eq!(labels, ["CE (fixture-run)", "CE (other-run)"]);
+        exp.method.name = crate::contract::config::MethodKind::Lnsu;
+        b.config = Some(exp.to_toml());
+        assert_eq!(comparison_labels(&[a.clone(), b.clone()]), ["CE", "LNSU"]);
+        let svg = render_comparison(
+            ComparisonKind::PerClass,
+            &[a, b],
+            FigureSize::default(),
+            ImageFormat::Svg,
+        )
+        .unwrap();
+        let svg = String::from_utf8(svg).unwrap();
+        let texts = svg_texts(&svg);
+        for text in ["CE", "LNSU", "sadness", "accuracy (%)"] {
+            assert!(texts.iter().any(|t| t == text), "comparison lacks {text}");
+        }
+    }
+}

@@ -1,0 +1,713 @@
+//! The workbench: an experiment editor beside a layout of panels, a toolbar that starts,
+//! pauses and stops runs. Training runs on the engine's thread; each frame takes the events
+//! that arrived, within a time budget, and never waits for the engine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Ui};
+use egui_tiles::{Tiles, Tree, UiResponse};
+
+use super::dialogs::{self, Answer, Dialogs};
+use super::editor::ExperimentEditor;
+use super::panels::attention::AttentionPanel;
+use super::panels::confusion::ConfusionPanel;
+use super::panels::curves::CurvesPanel;
+use super::panels::data::DataPanel;
+use super::panels::embedding::EmbeddingPanel;
+use super::panels::log::{LogPanel, duration};
+use super::panels::mining::MiningPanel;
+use super::panels::per_class::PerClassPanel;
+use super::panels::results::ResultsPanel;
+use super::panels::runs::{RunsAction, RunsPanel};
+use super::panels::thresholds::ThresholdsPanel;
+use super::path_prompt::{PathPrompt, PromptAction, PromptReply};
+use super::repaint::{FrameCost, RepaintPolicy};
+use crate::contract::run::view::{RunStatus, RunView};
+use crate::views::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
+use crate::compute::train::{Engine, Launch};
+
+/// The panels of the tile layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Curves,
+    Confusion,
+    PerClass,
+    Thresholds,
+    Mining,
+    Attention,
+    Embedding,
+    Results,
+    Log,
+    Data,
+    Runs,
+}
+
+impl Pane {
+    /// The figure a pane's "Export figure" button writes.
+    pub fn figure(self) -> Option<FigureKind> {
+        match self {
+            Pane::Curves => Some(FigureKind::Curves),
+            Pane::Confusion => Some(FigureKind::Confusion),
+            Pane::PerClass => Some(FigureKind::PerClass),
+            Pane::Thresholds => Some(FigureKind::Thresholds),
+            Pane::Mining => Some(FigureKind::Mining),
+            Pane::Attention => Some(FigureKind::Attention),
+            Pane::Embedding => Some(FigureKind::Embedding),
+            _ => None,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Curves => "Curves",
+            Pane::Confusion => "Confusion matrix",
+            Pane::PerClass => "Per-class accuracy",
+            Pane::Thresholds => "Thresholds",
+            Pane::Mining => "Sample mining",
+            Pane::Attention => "Attention",
+            Pane::Embedding => "Embeddings",
+            Pane::Results => "Results table",
+            Pane::Log => "Log & progress",
+            Pane::Data => "Data preview",
+            Pane::Runs => "Runs",
+        }
+    }
+}
+
+/// The default arrangement: curves and a tab group (confusion, thresholds, mining,
+/// attention) on top; below, per-class accuracy and embeddings as tabs beside a tab group
+/// (log, data preview, runs browser, results table). Tabs can be dragged to rearrange.
+fn default_layout() -> Tree<Pane> {
+    let mut tiles = Tiles::default();
+    let curves = tiles.insert_pane(Pane::Curves);
+    let confusion = tiles.insert_pane(Pane::Confusion);
+    let per_class = tiles.insert_pane(Pane::PerClass);
+    let thresholds = tiles.insert_pane(Pane::Thresholds);
+    let mining = tiles.insert_pane(Pane::Mining);
+    let attention = tiles.insert_pane(Pane::Attention);
+    let embedding = tiles.insert_pane(Pane::Embedding);
+    let results = tiles.insert_pane(Pane::Results);
+    let log = tiles.insert_pane(Pane::Log);
+    let data = tiles.insert_pane(Pane::Data);
+    let runs = tiles.insert_pane(Pane::Runs);
+    let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining, attention]);
+    let top = tiles.insert_horizontal_tile(vec![curves, analysis]);
+    let tabs = tiles.insert_tab_tile(vec![log, data, runs, results]);
+    let classes = tiles.insert_tab_tile(vec![per_class, embedding]);
+    let bottom = tiles.insert_horizontal_tile(vec![classes, tabs]);
+    let root = tiles.insert_vertical_tile(vec![top, bottom]);
+    Tree::new(egui::Id::unique("ferlab-layout"), root, tiles)
+}
+
+/// A run going on in the engine thread.
+pub struct LiveRun {
+    pub engine: Engine,
+}
+
+pub struct Panels {
+    pub curves: CurvesPanel,
+    pub confusion: ConfusionPanel,
+    pub per_class: PerClassPanel,
+    pub thresholds: ThresholdsPanel,
+    pub mining: MiningPanel,
+    pub attention: AttentionPanel,
+    pub embedding: EmbeddingPanel,
+    pub results: ResultsPanel,
+    pub log: LogPanel,
+    pub data: DataPanel,
+    pub runs: RunsPanel,
+}
+
+pub struct Workbench {
+    pub editor: ExperimentEditor,
+    pub live: Option<LiveRun>,
+    /// The run the panels show: the live one, or one opened from the browser.
+    pub view: RunView,
+    /// Runs overlaid in the curves.
+    pub overlays: Vec<RunView>,
+    pub panels: Panels,
+    pub tree: Tree<Pane>,
+    pub dialogs: Dialogs,
+    /// Result of the last toolbar action, shown in the toolbar.
+    pub notice: Option<(bool, String)>,
+    /// Time each frame may spend taking events.
+    pub event_budget: Duration,
+    /// Events still queued after the last frame's budget ran out.
+    pub backlog: bool,
+    /// The typed-path prompt open for a figure, a table or a preset.
+    pub prompt: Option<PathPrompt>,
+    /// How often progress reports are drawn, from what frames cost.
+    pub repaint: RepaintPolicy,
+    frame_cost: FrameCost,
+}
+
+impl Workbench {
+    pub fn new(presets_dir: PathBuf) -> Self {
+        Self {
+            editor: ExperimentEditor::new(presets_dir),
+            live: None,
+            view: RunView::default(),
+            overlays: Vec::new(),
+            panels: Panels {
+                curves: CurvesPanel::default(),
+                confusion: ConfusionPanel::default(),
+                per_class: PerClassPanel,
+                thresholds: ThresholdsPanel,
+                mining: MiningPanel::default(),
+                attention: AttentionPanel::default(),
+                embedding: EmbeddingPanel::default(),
+                results: ResultsPanel::default(),
+                log: LogPanel,
+                data: DataPanel::default(),
+                runs: RunsPanel::default(),
+            },
+            tree: default_layout(),
+            dialogs: Dialogs::default(),
+            notice: None,
+            event_budget: Duration::from_millis(8),
+            backlog: false,
+            prompt: None,
+            repaint: RepaintPolicy::default(),
+            frame_cost: FrameCost::default(),
+        }
+    }
+
+    /// Whether a run is going (until its last event has been taken).
+    pub fn is_running(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Starts the experiment in the editor on the engine thread.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        if self.is_running() {
+            return;
+        }
+        if !self.editor.is_valid() {
+            self.notice = Some((false, "the experiment has problems; see the editor".into()));
+            return;
+        }
+        let launch = Launch::New(Box::new(self.editor.experiment.clone()));
+        match Engine::start(launch, Some(self.notifier(ctx))) {
+            Ok(engine) => {
+                self.notice = Some((true, format!("started {}", engine.dir.id())));
+                self.view = RunView::default();
+                self.live = Some(LiveRun { engine });
+            }
+            Err(e) => self.notice = Some((false, format!("{e:#}"))),
+        }
+    }
+
+    /// The engine's call after each event: a frame soon, or for progress reports, within
+    /// the repaint policy's interval.
+    fn notifier(&mut self, ctx: &egui::Context) -> crate::compute::train::engine::Notify {
+        // A new run: frame costs are measured from its first frame on.
+        self.frame_cost = FrameCost::default();
+        let repaint = ctx.clone();
+        let policy = self.repaint.clone();
+        Box::new(move |event| repaint.request_repaint_after(policy.delay_for(event)))
+    }
+
+    pub fn pause(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.pause();
+        }
+    }
+
+    pub fn resume(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.resume();
+        }
+    }
+
+    /// Asks the run to stop; it checkpoints and reports `Stopped` (resumable).
+    pub fn stop(&mut self) {
+        if let Some(l) = &self.live {
+            l.engine.resume();
+            l.engine.stop();
+        }
+    }
+
+    /// Takes queued events into the view for at most `event_budget`.
+    pub fn drain_events(&mut self) {
+        let Some(live) = &self.live else {
+            self.backlog = false;
+            return;
+        };
+        let start = Instant::now();
+        let mut ended = false;
+        loop {
+            if start.elapsed() >= self.event_budget {
+                self.backlog = true;
+                return;
+            }
+            match live.engine.events().try_recv() {
+                Ok(e) => {
+                    ended |= e.is_terminal();
+                    self.view.apply(&e);
+                }
+                Err(_) => break,
+            }
+        }
+        self.backlog = false;
+        if ended || (live.engine.is_finished() && live.engine.events().is_empty()) {
+            let root = self.editor.experiment.output.dir.clone();
+            self.live = None;
+            self.panels.runs.refresh(&root);
+        }
+    }
+
+    /// Gives the tab group holding `pane` `share` times the width (or height) of its
+    /// siblings in the row (or column) it sits in; 1 restores an even split.
+    pub fn widen_pane(&mut self, pane: Pane, share: f32) {
+        let tiles = &mut self.tree.tiles;
+        let Some(pane_id) = tiles.find_pane(&pane) else {
+            return;
+        };
+        let group = tiles.parent_of(pane_id).unwrap_or(pane_id);
+        let Some(row) = tiles.parent_of(group) else {
+            return;
+        };
+        if let Some(egui_tiles::Tile::Container(egui_tiles::Container::Linear(linear))) =
+            tiles.get_mut(row)
+        {
+            for child in linear.children.clone() {
+                linear
+                    .shares
+                    .set_share(child, if child == group { share } else { 1.0 });
+            }
+        }
+    }
+
+    /// Brings a pane to the front of its tab group.
+    pub fn show_pane(&mut self, pane: Pane) {
+        self.tree
+            .make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
+    }
+
+    /// Continues a stopped run from its last checkpoint, as `ferlab train --resume DIR`:
+    /// the panels show its history, then its new events.
+    pub fn resume_run(&mut self, dir: &Path, ctx: &egui::Context) {
+        if self.is_running() {
+            self.notice = Some((false, "stop the current run before resuming another".into()));
+            return;
+        }
+        // What the run recorded so far, read before the engine appends to it; its new
+        // Started event drops anything recorded past the checkpoint it resumes from.
+        let history = RunView::replay(dir).unwrap_or_default();
+        let launch = Launch::Resume {
+            dir: dir.to_path_buf(),
+            overrides: Vec::new(),
+        };
+        match Engine::start(launch, Some(self.notifier(ctx))) {
+            Ok(engine) => {
+                self.view = history;
+                self.notice = Some((true, format!("resumed {}", engine.dir.id())));
+                self.live = Some(LiveRun { engine });
+            }
+            Err(e) => self.notice = Some((false, format!("{e:#}"))),
+        }
+    }
+
+    /// Replays a past run into the panels.
+    pub fn open_run(&mut self, dir: &Path) {
+        if self.is_running() {
+            self.notice = Some((false, "stop the current run before opening another".into()));
+            return;
+        }
+        match RunView::replay(dir) {
+            Ok(v) => {
+                self.notice = Some((true, format!("opened {}", v.run_id)));
+                self.view = v;
+            }
+            Err(e) => self.notice = Some((false, e.to_string())),
+        }
+    }
+
+    /// Replays the runs ticked in the browser for the curves' overlay.
+    pub fn sync_overlays(&mut self) {
+        let wanted = &self.panels.runs.overlay;
+        self.overlays
+            .retain(|v| v.run_dir.as_ref().is_some_and(|d| wanted.contains(d)));
+        for d in wanted {
+            if !self.overlays.iter().any(|v| v.run_dir.as_ref() == Some(d))
+                && let Ok(mut v) = RunView::replay(d)
+            {
+                v.run_dir = Some(d.clone());
+                self.overlays.push(v);
+            }
+        }
+    }
+
+    /// Opens the prompt for one figure of the shown run, at `RUN_DIR/figures/<figure>.png`.
+    pub fn request_figure_export(&mut self, kind: FigureKind) {
+        let folder = match &self.view.run_dir {
+            Some(dir) => dir.join("figures"),
+            None => self.editor.experiment.output.dir.clone(),
+        };
+        let default = folder.join(format!("{}.png", kind.key()));
+        self.prompt = Some(PathPrompt::new(PromptAction::ExportFigure(kind), default));
+    }
+
+    /// Opens the prompt for the results table, beside the first ticked run.
+    pub fn request_table_save(&mut self, default: PathBuf) {
+        self.prompt = Some(PathPrompt::new(PromptAction::SaveTable, default));
+    }
+
+    /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
+    /// epoch its panel shows where the panel picks one; the notice says where, or why not.
+    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, String> {
+        let (path, format) = match ImageFormat::from_path(path) {
+            Some(f) => (path.to_path_buf(), f),
+            None => (path.with_extension("png"), ImageFormat::Png),
+        };
+        let options = FigureOptions {
+            epoch: match kind {
+                FigureKind::Attention => self.panels.attention.epoch,
+                FigureKind::Embedding => self.panels.embedding.pinned,
+                _ => None,
+            },
+        };
+        let result = figures::render(kind, &self.view, options, kind.default_size(), format)
+            .and_then(|bytes| figures::write(&path, &bytes))
+            .map(|()| path.clone())
+            .map_err(|e| format!("figure not written: {e}"));
+        self.notice = Some(match &result {
+            Ok(p) => (true, format!("wrote {}", p.display())),
+            Err(e) => (false, e.clone()),
+        });
+        result
+    }
+
+    /// Acts on the prompt's path; the prompt stays open, saying why, when that fails.
+    fn accept_prompt(&mut self, action: PromptAction, path: &Path) {
+        let result = match action {
+            PromptAction::ExportFigure(kind) => self.export_figure(kind, path).map(|_| ()),
+            PromptAction::SaveTable => self.panels.results.save_to(path).map(|written| {
+                self.notice = Some((true, format!("saved {}", written.display())));
+            }),
+        };
+        match result {
+            Ok(()) => self.prompt = None,
+            Err(e) => {
+                if let Some(p) = &mut self.prompt {
+                    p.text = path.display().to_string();
+                    p.message = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Applies what a native dialog answered.
+    fn on_dialog_answer(&mut self, answer: Answer) {
+        let prompt_action = self
+            .prompt
+            .as_ref()
+            .map(|p| p.action)
+            .filter(|a| a.purpose() == answer.purpose);
+        match (answer.path, prompt_action) {
+            (Some(path), Some(action)) => self.accept_prompt(action, &path),
+            (Some(path), None) => self.editor.on_dialog(answer.purpose, path),
+            (None, _) if answer.unavailable => match &mut self.prompt {
+                Some(p) if prompt_action.is_some() => p.message = Some(dialogs::UNAVAILABLE.into()),
+                _ => {
+                    self.editor.message = Some((false, dialogs::UNAVAILABLE.into()));
+                    self.notice = Some((false, dialogs::UNAVAILABLE.into()));
+                }
+            },
+            (None, _) => {}
+        }
+    }
+
+    /// Draws the typed-path prompt, if one is open, and acts on its answer.
+    fn prompt_ui(&mut self, ctx: &egui::Context) {
+        let Some(prompt) = &mut self.prompt else {
+            return;
+        };
+        let action = prompt.action;
+        let reply = prompt.show(ctx);
+        match reply {
+            Some(PromptReply::Accept(path)) => self.accept_prompt(action, &path),
+            Some(PromptReply::Browse(start)) => {
+                prompt.message = None;
+                self.dialogs.request(action.purpose(), start, ctx);
+            }
+            Some(PromptReply::Cancel) => self.prompt = None,
+            None => {}
+        }
+    }
+
+    /// Writes every figure of the shown run to `RUN_DIR/figures/`, PNG and SVG.
+    pub fn export_all_figures(&mut self) {
+        let Some(dir) = self.view.run_dir.clone() else {
+            self.notice = Some((false, "no run to export".into()));
+            return;
+        };
+        let target = dir.join("figures");
+        let result = figures::export_run(
+            &self.view,
+            &target,
+            &[ImageFormat::Png, ImageFormat::Svg],
+            ExportSize::default(),
+        );
+        self.notice = Some(match result {
+            Ok(written) => (
+                true,
+                format!(
+                    "wrote {} figure files to {}",
+                    written.len(),
+                    target.display()
+                ),
+            ),
+            Err(e) => (false, format!("figures not written: {e}")),
+        });
+    }
+
+    /// The whole window.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        // Only a going run's progress frames are paced by it; an idle window reads nothing.
+        if self.live.is_some()
+            && let Some(cost) = self.frame_cost.frame()
+        {
+            self.repaint.set_frame_cost(cost);
+        }
+        self.drain_events();
+        for answer in self.dialogs.poll() {
+            self.on_dialog_answer(answer);
+        }
+        let ctx = ui.ctx().clone();
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
+        egui::Panel::left("editor")
+            .resizable(true)
+            .default_size(340.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        ui.heading("Experiment");
+                        self.editor.presets_ui(ui, &mut self.dialogs);
+                        ui.separator();
+                        let running = self.is_running();
+                        ui.add_enabled_ui(!running, |ui| {
+                            self.editor.fields_ui(ui, &mut self.dialogs)
+                        });
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let Workbench {
+                tree,
+                view,
+                overlays,
+                panels,
+                editor,
+                ..
+            } = self;
+            let mut behavior = Behavior {
+                run_root: editor.experiment.output.dir.clone(),
+                open_dir: view.run_dir.clone(),
+                view,
+                overlays,
+                panels,
+                editor,
+                runs_action: None,
+                export_request: None,
+                table_save_request: None,
+            };
+            tree.ui(&mut behavior, ui);
+            let action = behavior.runs_action.take();
+            let table_save = behavior.table_save_request.take();
+            if let Some(kind) = behavior.export_request.take() {
+                self.request_figure_export(kind);
+            }
+            if let Some(default) = table_save {
+                self.request_table_save(default);
+            }
+            match action {
+                Some(RunsAction::Open(dir)) => self.open_run(&dir),
+                Some(RunsAction::Resume(dir)) => self.resume_run(&dir, &ctx),
+                Some(RunsAction::OverlaysChanged) => self.sync_overlays(),
+                None => {}
+            }
+        });
+        self.prompt_ui(&ctx);
+        if self.backlog {
+            // Events are still queued: take more in the next frame. Otherwise the engine's
+            // notifier asks for the frames (see `repaint`).
+            ctx.request_repaint();
+        }
+    }
+
+    fn toolbar(&mut self, ui: &mut Ui, ctx: &egui::Context) {
+        ui.horizontal(|ui| {
+            ui.heading("ferlab");
+            ui.separator();
+            let running = self.is_running();
+            let valid = self.editor.is_valid();
+            let start = ui
+                .add_enabled(!running && valid, egui::Button::new("Start"))
+                .on_disabled_hover_text(if running {
+                    "a run is going"
+                } else {
+                    "the experiment has problems"
+                });
+            if start.clicked() {
+                self.start(ctx);
+            }
+            let paused = self.view.status == RunStatus::Paused
+                || self.live.as_ref().is_some_and(|l| l.engine.is_paused());
+            if paused {
+                if ui
+                    .add_enabled(running, egui::Button::new("Resume"))
+                    .clicked()
+                {
+                    self.resume();
+                }
+            } else if ui
+                .add_enabled(running, egui::Button::new("Pause"))
+                .clicked()
+            {
+                self.pause();
+            }
+            if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+                self.stop();
+            }
+            ui.separator();
+            let exportable = self.view.run_dir.is_some() && !self.view.epochs.is_empty();
+            if ui
+                .add_enabled(exportable, egui::Button::new("Export figures"))
+                .on_hover_text("write every figure of this run to RUN_DIR/figures (PNG and SVG)")
+                .clicked()
+            {
+                self.export_all_figures();
+            }
+            ui.separator();
+            let status = match (&self.view.status, self.view.progress) {
+                (RunStatus::Running, Some(p)) => format!(
+                    "running {} · epoch {}/{} · step {}/{} · ETA {}",
+                    self.view.run_id,
+                    p.epoch + 1,
+                    self.view.epochs_total,
+                    p.step,
+                    p.steps,
+                    duration(p.eta_secs)
+                ),
+                (s, _) if !self.view.run_id.is_empty() => {
+                    format!("{} {}", s.label(), self.view.run_id)
+                }
+                _ if running => "starting…".to_string(),
+                _ => "no run".to_string(),
+            };
+            ui.label(status);
+            if let Some((ok, text)) = &self.notice {
+                let color = if *ok {
+                    ui.visuals().weak_text_color()
+                } else {
+                    ui.visuals().error_fg_color
+                };
+                ui.label(RichText::new(text).color(color));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                theme_switch(ui)
+            });
+        });
+    }
+}
+
+/// Light / dark / system theme, as text (the default fonts have no sun and moon glyphs).
+fn theme_switch(ui: &mut Ui) {
+    use egui::ThemePreference;
+    let mut pref = ui.ctx().options(|o| o.theme_preference);
+    let before = pref;
+    for (value, name) in [
+        (ThemePreference::Dark, "Dark"),
+        (ThemePreference::Light, "Light"),
+        (ThemePreference::System, "System"),
+    ] {
+        ui.selectable_value(&mut pref, value, name);
+    }
+    if pref != before {
+        ui.ctx().set_theme(pref);
+    }
+}
+
+/// The tile layout's view of the workbench: the parts its panes draw and change.
+struct Behavior<'a> {
+    view: &'a RunView,
+    overlays: &'a [RunView],
+    panels: &'a mut Panels,
+    editor: &'a mut ExperimentEditor,
+    runs_action: Option<RunsAction>,
+    /// A pane's "Export figure" button was pressed.
+    export_request: Option<FigureKind>,
+    /// The results table's "Save…" was pressed: the default path.
+    table_save_request: Option<PathBuf>,
+    run_root: PathBuf,
+    open_dir: Option<PathBuf>,
+}
+
+impl egui_tiles::Behavior<Pane> for Behavior<'_> {
+    fn tab_title_for_pane(&mut self, pane: &Pane) -> egui::WidgetText {
+        pane.title().into()
+    }
+
+    fn pane_ui(
+        &mut self,
+        ui: &mut Ui,
+        _tile_id: egui_tiles::TileId,
+        pane: &mut Pane,
+    ) -> UiResponse {
+        let a = self;
+        if let Some(kind) = pane.figure().filter(|k| k.available(a.view)) {
+            ui.horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let button = ui
+                        .small_button("Export figure…")
+                        .on_hover_text("save this panel's figure as PNG or SVG");
+                    if button.clicked() {
+                        a.export_request = Some(kind);
+                    }
+                });
+            });
+        }
+        egui::Frame::new()
+            .inner_margin(6.0)
+            .show(ui, |ui| match pane {
+                Pane::Curves => a.panels.curves.show(ui, a.view, a.overlays),
+                Pane::Confusion => a.panels.confusion.show(ui, a.view),
+                Pane::PerClass => a.panels.per_class.show(ui, a.view),
+                Pane::Thresholds => a.panels.thresholds.show(ui, a.view),
+                Pane::Mining => a.panels.mining.show(ui, a.view),
+                Pane::Attention => a.panels.attention.show(ui, a.view),
+                Pane::Embedding => a.panels.embedding.show(ui, a.view),
+                Pane::Results => {
+                    if let Some(default) = a.panels.results.show(ui, &a.panels.runs.overlay) {
+                        a.table_save_request = Some(default);
+                    }
+                }
+                Pane::Log => a.panels.log.show(ui, a.view),
+                Pane::Data => {
+                    let valid = a.editor.is_valid();
+                    a.panels.data.show(ui, &a.editor.experiment, valid);
+                }
+                Pane::Runs => {
+                    if let Some(act) = a.panels.runs.show(ui, &a.run_root, a.open_dir.as_deref()) {
+                        a.runs_action = Some(act);
+                    }
+                }
+            });
+        UiResponse::None
+    }
+
+    fn simplification_options(&self) -> egui_tiles::SimplificationOptions {
+        egui_tiles::SimplificationOptions {
+            all_panes_must_have_tabs: true,
+            ..Default::default()
+        }
+    }
+}
+
+impl eframe::App for Workbench {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        Workbench::ui(self, ui);
+    }
+}

@@ -1,0 +1,51 @@
+//! The workbench window (eframe + egui, wgpu renderer). It never touches a tensor: it
+//! starts runs on the engine's thread and draws from their events.
+
+pub mod app;
+pub mod dialogs;
+pub mod editor;
+pub mod frame_bench;
+pub mod icon;
+pub mod panels;
+pub mod path_prompt;
+pub mod repaint;
+pub mod thread_cpu;
+pub mod tour;
+pub mod window_bench;
+pub mod window_check;
+
+use std::path::PathBuf;
+
+pub use app::Workbench;
+
+/// Opens the workbench window; returns when it is closed.
+pub fn run(presets_dir: PathBuf, open_preset: Option<PathBuf>) -> Result<(), String> {
+    eframe::run_native(
+        "ferlab",
+        native_options(),
+        Box::new(move |_cc| {
+            let mut app = Workbench::new(presets_dir);
+            if let Some(p) = open_preset {
+                let _ = app.editor.load_preset(&p);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| format!("cannot open the workbench window: {e}"))
+}
+
+/// The window: 1280x800, wgpu renderer, the icon from `assets/`.
+pub fn native_options() -> eframe::NativeOptions {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([900.0, 600.0])
+        .with_title("ferlab");
+    if let Some(icon) = icon::window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
+    eframe::NativeOptions {
+        viewport,
+        renderer: eframe::Renderer::Wgpu,
+        ..Default::default()
+    }
+}

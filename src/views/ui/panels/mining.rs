@@ -1,0 +1,299 @@
+//! ASM's sample mining: per class, how many samples are clean / ambiguous / noisy each
+//! epoch; where the truth is known, precision and recall of the noisy set (against the
+//! flipped labels) and of the clean set (against the clean ones); and a gallery of the
+//! samples that moved between sets in the chosen epoch.
+
+use std::collections::HashMap;
+
+use egui::{Color32, RichText, TextureHandle, Ui, vec2};
+use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
+
+use super::data::texture;
+use super::{class_filter, empty, epoch_picker};
+use crate::contract::codec::base64_decode;
+use crate::contract::event::mining::{MiningQuality, MiningReport, MovedSample, Subset};
+use crate::contract::run::view::RunView;
+
+/// Colours of the three sets, the same everywhere.
+pub fn subset_color(s: Subset) -> Color32 {
+    match s {
+        Subset::Clean => Color32::from_rgb(44, 160, 44),
+        Subset::Ambiguous => Color32::from_rgb(255, 165, 0),
+        Subset::Noisy => Color32::from_rgb(214, 39, 40),
+    }
+}
+
+#[derive(Default)]
+pub struct MiningPanel {
+    /// The epoch shown (1-based); None follows the latest.
+    pub epoch: Option<usize>,
+    /// Class the count curves show; None = all classes.
+    pub class: Option<usize>,
+    /// Thumbnails by (run, epoch, sample index).
+    textures: HashMap<(String, usize, usize), TextureHandle>,
+}
+
+fn line<'a>(name: &str, points: Vec<[f64; 2]>) -> Line<'a> {
+    Line::new(name.to_string(), PlotPoints::from(points))
+}
+
+fn pct(v: Option<f32>) -> String {
+    v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+impl MiningPanel {
+    pub fn show(&mut self, ui: &mut Ui, view: &RunView) {
+        if view.mining.is_empty() {
+            empty(
+                ui,
+                "Sample mining appears after the first epoch of an ASM run (method = asm).",
+            );
+            return;
+        }
+        let epochs: Vec<usize> = view.mining.iter().map(|(e, _)| *e).collect();
+        let mut shown = *epochs.last().unwrap_or(&1);
+        // Side by side when the pane is wide, stacked (and scrolled) when it is narrow.
+        let wide = ui.available_width() >= 760.0;
+        let plot_h = if wide {
+            (ui.available_height() * 0.3).clamp(90.0, 260.0)
+        } else {
+            130.0
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("mining-scroll")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    shown = epoch_picker(ui, &mut self.epoch, &epochs);
+                    class_filter(ui, "curves for", &mut self.class, &view.classes);
+                });
+                let Some((_, report)) = view.mining.iter().find(|(e, _)| *e == shown) else {
+                    return;
+                };
+                ui.columns(2, |cols| {
+                    self.count_plot(&mut cols[0], view, plot_h);
+                    quality_plot(&mut cols[1], view, plot_h);
+                });
+                if wide {
+                    ui.columns(2, |cols| {
+                        counts_table(&mut cols[0], view, report, shown);
+                        self.gallery(&mut cols[1], view, report, shown);
+                    });
+                } else {
+                    counts_table(ui, view, report, shown);
+                    ui.separator();
+                    self.gallery(ui, view, report, shown);
+                }
+            });
+    }
+
+    fn count_plot(&self, ui: &mut Ui, view: &RunView, height: f32) {
+        let title = match self.class.and_then(|c| view.classes.get(c)) {
+            Some(name) => format!("Samples per set: {name}"),
+            None => "Samples per set: all classes".into(),
+        };
+        ui.label(title);
+        super::epoch_plot(ui, "mining-counts")
+            .height(height)
+            .legend(Legend::default().position(Corner::LeftTop))
+            .include_y(0.0)
+            .show(ui, |p| {
+                for s in Subset::ALL {
+                    let pts = view
+                        .mining
+                        .iter()
+                        .map(|(e, r)| {
+                            let n: usize = match self.class {
+                                Some(c) => r.counts.get(c).map_or(0, |v| v[s as usize]),
+                                None => r.counts.iter().map(|v| v[s as usize]).sum(),
+                            };
+                            [*e as f64, n as f64]
+                        })
+                        .collect();
+                    p.line(line(s.name(), pts).color(subset_color(s)).width(2.0));
+                }
+            });
+    }
+
+    fn gallery(&mut self, ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {
+        let total: usize = report.moves.iter().flatten().sum();
+        ui.label(format!(
+            "Moved in epoch {epoch}: {total} samples (showing {})",
+            report.moved.len()
+        ));
+        if report.moved.is_empty() {
+            ui.label(RichText::new("No sample changed its set.").weak());
+            return;
+        }
+        let name = |c: u8| {
+            view.classes
+                .get(c as usize)
+                .map_or("?".to_string(), |s| s.clone())
+        };
+        ui.horizontal_wrapped(|ui| {
+            for m in &report.moved {
+                let tex = self.thumbnail(ui.ctx(), &view.run_id, epoch, m);
+                // A fixed-size cell, so that the wrapping layout can place it.
+                let column = egui::Layout::top_down(egui::Align::Min);
+                ui.allocate_ui_with_layout(vec2(112.0, 140.0), column, |ui| {
+                    ui.set_width(112.0);
+                    let frame = egui::Frame::new()
+                        .stroke(egui::Stroke::new(2.0, subset_color(m.to)))
+                        .inner_margin(1.0);
+                    frame.show(ui, |ui| {
+                        if let Some(t) = &tex {
+                            ui.add(egui::Image::new(t).fit_to_exact_size(vec2(64.0, 64.0)));
+                        }
+                    });
+                    ui.add_space(4.0);
+                    let arrow = format!("{} -> {}", m.from.name(), m.to.name());
+                    ui.label(RichText::new(arrow).small().color(subset_color(m.to)));
+                    ui.label(RichText::new(format!("given {}", name(m.given))).small());
+                    ui.label(RichText::new(format!("pred {}", name(m.predicted))).small());
+                    if let Some(t) = m.truth {
+                        let flipped = t != m.given;
+                        let text = RichText::new(format!("true {}", name(t))).small();
+                        ui.label(if flipped { text.strong() } else { text.weak() });
+                    }
+                });
+            }
+        });
+    }
+
+    fn thumbnail(
+        &mut self,
+        ctx: &egui::Context,
+        run: &str,
+        epoch: usize,
+        m: &MovedSample,
+    ) -> Option<TextureHandle> {
+        let key = (run.to_string(), epoch, m.index);
+        if let Some(t) = self.textures.get(&key) {
+            return Some(t.clone());
+        }
+        let pixels = base64_decode(&m.thumbnail).ok()?;
+        if pixels.len() != m.size * m.size {
+            return None;
+        }
+        let t = texture(
+            ctx,
+            &format!("mined-{run}-{epoch}-{}", m.index),
+            &pixels,
+            m.size,
+            1,
+        );
+        // Keep the cache bounded: a long run's galleries would otherwise pile up.
+        if self.textures.len() > 512 {
+            self.textures.clear();
+        }
+        self.textures.insert(key, t.clone());
+        Some(t)
+    }
+}
+
+fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {
+    let known = view.mining.iter().any(|(_, r)| r.quality.is_some());
+    ui.label("Mining quality against the true labels");
+    if !known {
+        ui.label(
+            RichText::new("The true labels of this data are unknown (no injected noise).").weak(),
+        );
+        return;
+    }
+    let series = |f: &dyn Fn(&MiningReport) -> Option<f32>| -> Vec<[f64; 2]> {
+        view.mining
+            .iter()
+            .filter_map(|(e, r)| f(r).map(|v| [*e as f64, 100.0 * v as f64]))
+            .collect()
+    };
+    let noisy = subset_color(Subset::Noisy);
+    let clean = subset_color(Subset::Clean);
+    super::epoch_plot(ui, "mining-quality")
+        .height(height)
+        .legend(Legend::default().position(Corner::LeftBottom))
+        .y_axis_label("%")
+        .include_y(0.0)
+        .include_y(100.0)
+        .show(ui, |p| {
+            type Pick = fn(&MiningQuality) -> Option<f32>;
+            let curves: [(&str, Pick, Color32, bool); 4] = [
+                ("noisy precision", |q| q.noisy.precision, noisy, true),
+                ("noisy recall", |q| q.noisy.recall, noisy, false),
+                ("clean precision", |q| q.clean.precision, clean, true),
+                ("clean recall", |q| q.clean.recall, clean, false),
+            ];
+            for (name, pick, colour, solid) in curves {
+                let l = line(name, series(&|r| r.quality.as_ref().and_then(pick))).color(colour);
+                p.line(if solid {
+                    l.width(2.0)
+                } else {
+                    l.style(LineStyle::dashed_dense())
+                });
+            }
+            p.line(
+                line("noise rate", series(&|r| r.quality.map(|q| q.noise_rate)))
+                    .color(Color32::GRAY)
+                    .style(LineStyle::dotted_dense()),
+            );
+        });
+}
+
+fn counts_table(ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {
+    let mut head = format!("Epoch {epoch}");
+    if let Some(q) = &report.quality {
+        head += &format!(
+            " · noisy set: precision {} recall {} · clean set: precision {} recall {}",
+            pct(q.noisy.precision),
+            pct(q.noisy.recall),
+            pct(q.clean.precision),
+            pct(q.clean.recall)
+        );
+    }
+    if report.thresholds.is_none() {
+        head += " · warm-up: every sample counts as clean";
+    }
+    ui.label(RichText::new(head).small());
+    egui::Grid::new("mining-table-grid")
+        .striped(true)
+        .num_columns(6)
+        .spacing([10.0, 3.0])
+        .show(ui, |ui| {
+            for h in ["class", "sets", "clean", "ambiguous", "noisy", "T_n / T_c"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (k, name) in view.classes.iter().enumerate() {
+                let c = report.counts.get(k).copied().unwrap_or([0; 3]);
+                ui.label(name);
+                set_bar(ui, c);
+                for s in Subset::ALL {
+                    ui.label(RichText::new(c[s as usize].to_string()).color(subset_color(s)));
+                }
+                match &report.thresholds {
+                    Some(t) => ui.label(format!(
+                        "{:.2} / {:.2}",
+                        t.noisy.get(k).copied().unwrap_or(f32::NAN),
+                        t.clean.get(k).copied().unwrap_or(f32::NAN)
+                    )),
+                    None => ui.label("–"),
+                };
+                ui.end_row();
+            }
+        });
+}
+
+/// A horizontal bar split into the three sets' shares.
+fn set_bar(ui: &mut Ui, counts: [usize; 3]) {
+    let (rect, _) = ui.allocate_exact_size(vec2(100.0, 12.0), egui::Sense::hover());
+    let total: usize = counts.iter().sum();
+    if total == 0 {
+        return;
+    }
+    let mut x = rect.left();
+    for s in Subset::ALL {
+        let w = rect.width() * counts[s as usize] as f32 / total as f32;
+        let r = egui::Rect::from_min_size(egui::pos2(x, rect.top()), vec2(w, rect.height()));
+        ui.painter().rect_filled(r, 0.0, subset_color(s));
+        x += w;
+    }
+}

@@ -1,0 +1,447 @@
+//! `ferlab screenshots`: drives the real workbench window through a scripted tour (load a
+//! preset, train two short runs, compare them) and saves what the window shows at each stop.
+//! It is how the README's screenshots are made; rerun it after changing a panel.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use egui::{ThemePreference, Ui};
+
+use super::app::{Pane, Workbench};
+use crate::contract::config::{MethodKind, NoiseKind, Sampler, UnlabeledSource};
+
+/// One stop of the tour: set the workbench up, wait until it shows what it should, and
+/// optionally save a screenshot.
+struct Stop {
+    what: &'static str,
+    setup: fn(&mut Tour, &egui::Context),
+    ready: fn(&Tour) -> bool,
+    shot: Option<&'static str>,
+}
+
+/// What the tour needs besides the workbench.
+pub struct TourOptions {
+    pub preset: PathBuf,
+    pub out: PathBuf,
+    /// Where the tour's runs go (a fresh folder, so the runs browser shows just them).
+    pub runs_dir: PathBuf,
+    /// Epochs of each of the two runs.
+    pub epochs: usize,
+    /// Longest wait at one stop.
+    pub timeout: Duration,
+}
+
+pub struct Tour {
+    pub workbench: Workbench,
+    options: TourOptions,
+    stops: Vec<Stop>,
+    next: usize,
+    set_up_at: Option<Instant>,
+    /// The screenshot callback's result: Some once the image has been written (or failed).
+    saved: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    shot_requested: bool,
+    first_run: Option<PathBuf>,
+    /// The cross-entropy run on noisy labels, overlaid on ASM's at the end.
+    noisy_run: Option<PathBuf>,
+    /// Cross-entropy and LNSU on the imbalanced split, tabulated at the end.
+    imbalanced_run: Option<PathBuf>,
+    lnsu_run: Option<PathBuf>,
+    /// The sweep's outcome, once its process has ended.
+    sweep_done: Arc<Mutex<Option<Result<(), String>>>>,
+    /// What went wrong, if the tour could not finish; `run` reports it.
+    pub failure: Arc<Mutex<Option<String>>>,
+    pub written: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+/// Time each stop waits after it is ready, so layouts settle and textures upload.
+const SETTLE: Duration = Duration::from_millis(1500);
+
+fn stops() -> Vec<Stop> {
+    vec![
+        Stop {
+            what: "load the preset and show its data",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Light);
+                let preset = t.options.preset.clone();
+                if let Err(e) = t.workbench.editor.load_preset(&preset) {
+                    t.fail(e);
+                }
+                t.workbench.editor.experiment.train.epochs = t.options.epochs;
+                t.workbench.editor.experiment.output.dir = t.options.runs_dir.clone();
+                t.workbench.show_pane(Pane::Data);
+                let exp = t.workbench.editor.experiment.clone();
+                t.workbench.panels.data.load(&exp, ctx);
+            },
+            ready: |t| t.workbench.panels.data.preview().is_some(),
+            shot: Some("workbench-editor-light.png"),
+        },
+        Stop {
+            what: "start a run and watch it train",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Dark);
+                t.workbench.show_pane(Pane::Log);
+                t.workbench.start(ctx);
+                t.first_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| t.workbench.view.epochs.len() >= 2,
+            shot: Some("workbench-training-dark.png"),
+        },
+        Stop {
+            what: "let the first run finish",
+            setup: |_, _| {},
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+        Stop {
+            what: "train the same experiment with 30% symmetric label noise",
+            setup: |t, ctx| {
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = format!("{}-noise30", exp.name);
+                exp.corruption.noise = NoiseKind::Symmetric;
+                exp.corruption.noise_rate = 0.3;
+                t.workbench.start(ctx);
+                t.noisy_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| !t.workbench.is_running() && !t.workbench.view.epochs.is_empty(),
+            shot: None,
+        },
+        Stop {
+            what: "train ASM on the noisy labels and watch its thresholds",
+            setup: |t, ctx| {
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-noise30", "-asm-noise30");
+                exp.method.name = MethodKind::Asm;
+                exp.method.asm.warmup_epochs = 1;
+                // Long enough for the thresholds to move away from their warm-up values.
+                exp.train.epochs = t.options.epochs * 2;
+                t.workbench.show_pane(Pane::Thresholds);
+                t.workbench.widen_pane(Pane::Thresholds, 1.6);
+                t.workbench.start(ctx);
+            },
+            ready: |t| t.workbench.view.mining.len() + 1 >= 2 * t.options.epochs,
+            shot: Some("workbench-thresholds-dark.png"),
+        },
+        Stop {
+            what: "inspect the mined sets",
+            setup: |t, _| t.workbench.show_pane(Pane::Mining),
+            ready: |_| true,
+            shot: Some("workbench-mining-dark.png"),
+        },
+        Stop {
+            what: "let the ASM run finish",
+            setup: |t, _| t.workbench.widen_pane(Pane::Mining, 1.0),
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+        Stop {
+            what: "compare ASM with both cross-entropy runs",
+            setup: |t, _| {
+                let root = t.options.runs_dir.clone();
+                t.workbench.panels.runs.refresh(&root);
+                for run in [t.first_run.clone(), t.noisy_run.clone()]
+                    .into_iter()
+                    .flatten()
+                {
+                    t.workbench.panels.runs.overlay.insert(run);
+                }
+                t.workbench.sync_overlays();
+                t.workbench.show_pane(Pane::Runs);
+                t.workbench.show_pane(Pane::Confusion);
+            },
+            ready: |t| !t.workbench.overlays.is_empty(),
+            shot: Some("workbench-compare-dark.png"),
+        },
+        Stop {
+            what: "the same in the light theme, confusion matrix as row percentages",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Light);
+                t.workbench.panels.confusion.percent = true;
+            },
+            ready: |_| true,
+            shot: Some("workbench-compare-light.png"),
+        },
+        Stop {
+            what: "train cross-entropy on an imbalanced split (factor 10)",
+            setup: |t, ctx| {
+                ctx.set_theme(ThemePreference::Dark);
+                t.workbench.panels.confusion.percent = false;
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-asm-noise30", "-imb10");
+                exp.corruption.noise = NoiseKind::None;
+                exp.corruption.noise_rate = 0.0;
+                exp.corruption.imbalance_factor = 10.0;
+                exp.method.name = MethodKind::Ce;
+                // A third of the data: more epochs to get somewhere.
+                exp.train.epochs = t.options.epochs * 3;
+                t.workbench.show_pane(Pane::Log);
+                t.workbench.start(ctx);
+                t.imbalanced_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| !t.workbench.is_running() && !t.workbench.view.epochs.is_empty(),
+            shot: None,
+        },
+        Stop {
+            what: "train LNSU on the same split and inspect its attention maps",
+            setup: |t, ctx| {
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = exp.name.replace("-imb10", "-lnsu-imb10");
+                exp.method.name = MethodKind::Lnsu;
+                t.workbench.panels.attention.outcome = super::panels::attention::Outcome::Wrong;
+                t.workbench.show_pane(Pane::Attention);
+                t.workbench.widen_pane(Pane::Attention, 1.8);
+                t.workbench.start(ctx);
+                t.lnsu_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
+            },
+            ready: |t| t.workbench.view.attention.len() >= 2 * t.options.epochs,
+            shot: Some("workbench-attention-dark.png"),
+        },
+        Stop {
+            what: "let the LNSU run finish",
+            setup: |_, _| {},
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+        Stop {
+            what: "tabulate both imbalanced runs per class",
+            setup: |t, _| {
+                t.workbench.widen_pane(Pane::Attention, 1.0);
+                let root = t.options.runs_dir.clone();
+                t.workbench.panels.runs.refresh(&root);
+                t.workbench.panels.runs.overlay.clear();
+                for run in [t.imbalanced_run.clone(), t.lnsu_run.clone()]
+                    .into_iter()
+                    .flatten()
+                {
+                    t.workbench.panels.runs.overlay.insert(run);
+                }
+                t.workbench.sync_overlays();
+                t.workbench.show_pane(Pane::Curves);
+                t.workbench.show_pane(Pane::Results);
+                t.workbench.widen_pane(Pane::Results, 2.5);
+            },
+            ready: |t| t.workbench.overlays.len() == 2,
+            shot: Some("workbench-results-dark.png"),
+        },
+        Stop {
+            what: "run a small sweep (CB's beta x the imbalance factor, two seeds)",
+            setup: |t, _| {
+                let mut exp = t.workbench.editor.experiment.clone();
+                exp.name = "tour-cb".into();
+                exp.method.name = MethodKind::Cb;
+                exp.train.epochs = t.options.epochs;
+                let preset = t.options.runs_dir.join("tour-cb-sweep.toml");
+                let text = exp.to_toml()
+                    + "\n[sweep]\nseeds = [1, 2]\nparallel = 2\n[sweep.grid]\n\
+                       \"method.cb.beta\" = [0.9, 0.9999]\n\
+                       \"corruption.imbalance_factor\" = [5.0, 20.0]\n";
+                if let Err(e) = std::fs::write(&preset, text) {
+                    t.fail(format!("cannot write {}: {e}", preset.display()));
+                    return;
+                }
+                let done = Arc::clone(&t.sweep_done);
+                let runs_dir = t.options.runs_dir.clone();
+                std::thread::spawn(move || {
+                    // The sweep runs as the command line runs it: `ferlab sweep`.
+                    let result = std::env::current_exe()
+                        .map_err(|e| e.to_string())
+                        .and_then(|exe| {
+                            std::process::Command::new(exe)
+                                .arg("sweep")
+                                .arg(&preset)
+                                .arg("--out")
+                                .arg(&runs_dir)
+                                .output()
+                                .map_err(|e| e.to_string())
+                        })
+                        .and_then(|out| {
+                            out.status.success().then_some(()).ok_or_else(|| {
+                                format!(
+                                    "the sweep failed: {}",
+                                    String::from_utf8_lossy(&out.stderr)
+                                )
+                            })
+                        });
+                    *done.lock().expect("sweep lock") = Some(result);
+                });
+            },
+            ready: |t| t.sweep_done.lock().expect("sweep lock").is_some(),
+            shot: None,
+        },
+        Stop {
+            what: "show the sweep in the runs browser",
+            setup: |t, _| {
+                let outcome = t.sweep_done.lock().expect("sweep lock").clone();
+                if let Some(Err(e)) = outcome {
+                    t.fail(e);
+                    return;
+                }
+                let root = t.options.runs_dir.clone();
+                t.workbench.panels.runs.refresh(&root);
+                t.workbench.widen_pane(Pane::Results, 1.0);
+                t.workbench.show_pane(Pane::Runs);
+                t.workbench.widen_pane(Pane::Runs, 2.5);
+            },
+            ready: |t| !t.workbench.panels.runs.sweeps.is_empty(),
+            shot: Some("workbench-sweep-dark.png"),
+        },
+        Stop {
+            what: "train RMFER with synthetic reaction clips and watch the embeddings",
+            setup: |t, ctx| {
+                t.workbench.widen_pane(Pane::Runs, 1.0);
+                let exp = &mut t.workbench.editor.experiment;
+                exp.name = "tour-rmfer".into();
+                exp.corruption.imbalance_factor = 1.0;
+                // RMFER's setting: few labelled faces, many unlabeled clip faces.
+                exp.data.synthetic.train_per_class = 100;
+                exp.method.name = MethodKind::Rmfer;
+                exp.method.rmfer.epoch_pre = 1;
+                exp.unlabeled.source = UnlabeledSource::SyntheticClips;
+                exp.optimizer.sam_rho = 0.05;
+                exp.train.sampler = Sampler::ClassBalanced;
+                exp.train.embedding_every = 1;
+                exp.train.epochs = t.options.epochs * 2;
+                t.workbench.show_pane(Pane::Embedding);
+                t.workbench.widen_pane(Pane::Embedding, 2.2);
+                t.workbench.start(ctx);
+            },
+            // During the run: a few embedded epochs in, the slider has somewhere to go.
+            ready: |t| t.workbench.view.embeddings.len() >= 3,
+            shot: Some("workbench-embedding-dark.png"),
+        },
+        Stop {
+            what: "let the RMFER run finish",
+            setup: |_, _| {},
+            ready: |t| !t.workbench.is_running(),
+            shot: None,
+        },
+    ]
+}
+
+impl Tour {
+    pub fn new(workbench: Workbench, options: TourOptions) -> Self {
+        Self {
+            workbench,
+            options,
+            stops: stops(),
+            next: 0,
+            set_up_at: None,
+            saved: Arc::default(),
+            shot_requested: false,
+            first_run: None,
+            noisy_run: None,
+            imbalanced_run: None,
+            lnsu_run: None,
+            sweep_done: Arc::default(),
+            failure: Arc::default(),
+            written: Arc::default(),
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.failure
+            .lock()
+            .expect("tour failure lock")
+            .get_or_insert(why);
+    }
+
+    /// Advances the tour by what this frame allows; returns true when it is over.
+    fn advance(&mut self, ctx: &egui::Context) -> bool {
+        if self.failure.lock().expect("tour failure lock").is_some() {
+            return true;
+        }
+        let Some(stop) = self.stops.get(self.next) else {
+            return true;
+        };
+        let (setup, ready, shot, what) = (stop.setup, stop.ready, stop.shot, stop.what);
+        let Some(since) = self.set_up_at else {
+            setup(self, ctx);
+            self.set_up_at = Some(Instant::now());
+            return false;
+        };
+        if since.elapsed() > self.options.timeout {
+            self.fail(format!(
+                "the tour timed out at \"{what}\" after {:?}",
+                self.options.timeout
+            ));
+            return true;
+        }
+        if !ready(self) || since.elapsed() < SETTLE {
+            return false;
+        }
+        if let Some(name) = shot {
+            if !self.shot_requested {
+                let path = self.options.out.join(name);
+                let saved = Arc::clone(&self.saved);
+                let repaint = ctx.clone();
+                ctx.request_screenshot(move |image| {
+                    let result = save_png(&image, &path).map(|()| path);
+                    *saved.lock().expect("screenshot lock") = Some(result);
+                    repaint.request_repaint();
+                });
+                self.shot_requested = true;
+                return false;
+            }
+            let Some(result) = self.saved.lock().expect("screenshot lock").take() else {
+                return false;
+            };
+            match result {
+                Ok(p) => self.written.lock().expect("written lock").push(p),
+                Err(e) => {
+                    self.fail(e);
+                    return true;
+                }
+            }
+        }
+        self.next += 1;
+        self.set_up_at = None;
+        self.shot_requested = false;
+        false
+    }
+}
+
+impl eframe::App for Tour {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.workbench.ui(ui);
+        let ctx = ui.ctx().clone();
+        if self.advance(&ctx) {
+            self.workbench.stop();
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+        // The tour waits on the engine and on screenshots: keep frames coming.
+        ctx.request_repaint_after(Duration::from_millis(50));
+    }
+}
+
+fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
+    let [w, h] = image.size;
+    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
+        .ok_or_else(|| format!("screenshot of {w}x{h} has the wrong number of pixels"))?;
+    let mut png = Vec::new();
+    buffer
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
+    crate::contract::run::atomic::write(path, &png)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Opens the workbench window and runs the tour; returns the screenshots written.
+pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(&options.out)
+        .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
+    let tour = Tour::new(Workbench::new(presets_dir), options);
+    let failure = Arc::clone(&tour.failure);
+    let written = Arc::clone(&tour.written);
+    eframe::run_native(
+        "ferlab",
+        super::native_options(),
+        Box::new(move |_cc| Ok(Box::new(tour))),
+    )
+    .map_err(|e| format!("cannot open the workbench window: {e}"))?;
+    if let Some(why) = failure.lock().expect("tour failure lock").take() {
+        return Err(why);
+    }
+    let written = written.lock().expect("written lock").clone();
+    Ok(written)
+}
