@@ -11,6 +11,7 @@ mod noisy_labels;
 mod ops;
 mod pretrained;
 mod reliability;
+mod run_format;
 mod semi_supervised;
 mod training;
 mod workbench;

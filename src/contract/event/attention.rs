@@ -91,3 +91,14 @@ pub fn decode_f32(text: &str) -> Result<Vec<f32>, String> {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_round_trip() {
+        let v = [0.0f32, -1.5, 3.25e-7, f32::MAX];
+        assert_eq!(decode_f32(&encode_f32(&v)).unwrap(), v);
+    }
+}
