@@ -12,9 +12,9 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use ferlab::compute::bench::{self, BenchModel, Budget, ModelBench, Pass, median};
+use ferlab::compute::train::device::open_device;
 use ferlab::contract::config::Kernels;
 use ferlab::contract::config::device::parse_device;
-use ferlab::compute::train::device::open_device;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -210,8 +210,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     if args.embed {
         return embed_bench(&args);
     }
-    let device =
-        open_device(parse_device(&args.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let device = open_device(parse_device(&args.device)?)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()?;
@@ -583,10 +582,10 @@ fn embed_bench(args: &BenchArgs) -> Result<()> {
         params.perplexity, params.iterations, params.theta, args.threads
     );
     let t0 = Instant::now();
-    pool.install(|| tsne(&x, params)).map_err(|e| anyhow!(e))?;
+    pool.install(|| tsne(&x, params))?;
     let tsne_secs = t0.elapsed().as_secs_f64();
-    let sub = ferlab::compute::analysis::embed::Features::new(x.data[..mds_n * d].to_vec(), mds_n, d)
-        .map_err(|e| anyhow!(e))?;
+    let sub =
+        ferlab::compute::analysis::embed::Features::new(x.data[..mds_n * d].to_vec(), mds_n, d)?;
     let t0 = Instant::now();
     pool.install(|| mds_features(&sub, 1));
     let mds_secs = t0.elapsed().as_secs_f64();

@@ -8,15 +8,15 @@ use candle_core::Device;
 use clap::Args;
 
 use super::Overrides;
-use ferlab::contract::config::{DataSource, Experiment};
 use ferlab::compute::data;
-use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
 use ferlab::compute::model::FerModel;
-use ferlab::contract::run::RunDir;
 use ferlab::compute::train::checkpoint;
-use ferlab::contract::config::device::parse_device;
 use ferlab::compute::train::device::open_device;
 use ferlab::compute::train::evaluate::{AttentionRequest, Extras, evaluate};
+use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
+use ferlab::contract::config::device::parse_device;
+use ferlab::contract::config::{DataSource, Experiment};
+use ferlab::contract::run::RunDir;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -110,8 +110,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }
-    let device: Device =
-        open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let device: Device = open_device(parse_device(&exp.device)?)?;
     let (classes, split, skipped) = data::build_val(&exp)?;
     if !skipped.is_empty() {
         eprintln!("warning: skipped {} unreadable images", skipped.len());

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
-use ferlab::views::figures::{self, ExportSize, FigureSize, ImageFormat};
 use ferlab::contract::run::view::RunView;
+use ferlab::views::figures::{self, ExportSize, FigureSize, ImageFormat};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Formats {
@@ -66,8 +66,7 @@ pub fn expand_runs(path: &Path) -> Result<Vec<PathBuf>> {
 
 pub fn run(args: ExportArgs) -> Result<()> {
     // Parsing a size checks the dpi too; without --size each figure kind has its own.
-    let parsed = FigureSize::parse_inches(args.size.as_deref().unwrap_or("1x1"), args.dpi)
-        .map_err(|e| anyhow!(e))?;
+    let parsed = FigureSize::parse_inches(args.size.as_deref().unwrap_or("1x1"), args.dpi)?;
     let size = ExportSize {
         inches: args
             .size
@@ -83,7 +82,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let mut views = Vec::new();
     let mut targets: Vec<PathBuf> = Vec::new();
     for dir in &dirs {
-        let view = RunView::replay(dir).map_err(|e| anyhow!(e))?;
+        let view = RunView::replay(dir)?;
         for line in &view.unreadable {
             eprintln!("warning: unreadable event skipped: {line}");
         }
@@ -120,8 +119,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     if views.len() > 1 {
         let target = args.out.clone().unwrap_or_else(|| PathBuf::from("figures"));
-        let written =
-            figures::export_comparison(&views, &target, &formats, size).map_err(|e| anyhow!(e))?;
+        let written = figures::export_comparison(&views, &target, &formats, size)?;
         for p in written {
             println!("wrote {}", p.display());
         }

@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
-use ferlab::contract::run::results::read_run;
+use ferlab::compute::train::Launch;
 use ferlab::contract::config::Experiment;
 use ferlab::contract::run::atomic;
+use ferlab::contract::run::results::read_run;
 use ferlab::views::sweep::slurm::{self, SlurmResources};
 use ferlab::views::sweep::spec::varying_keys;
 use ferlab::views::sweep::{Manifest, PointStatus, SweepFolder, SweepPreset, summary};
-use ferlab::compute::train::Launch;
 
 use super::Overrides;
 use super::train_cmd::drive;
@@ -105,8 +105,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
 fn prepare(preset: &Path, args: &SweepArgs) -> Result<(SweepFolder, Manifest)> {
     let text = std::fs::read_to_string(preset).map_err(|e| anyhow!("{}: {e}", preset.display()))?;
     let origin = preset.display().to_string();
-    let sweep = SweepPreset::parse(&text, &origin).map_err(|e| anyhow!(e))?;
-    let points = sweep.expand(&args.overrides.set).map_err(|e| anyhow!(e))?;
+    let sweep = SweepPreset::parse(&text, &origin)?;
+    let points = sweep.expand(&args.overrides.set)?;
     let base_dir = match &args.out {
         Some(out) => out.clone(),
         None => Experiment::load(preset, &args.overrides.set)?.output.dir,
@@ -120,7 +120,7 @@ fn prepare(preset: &Path, args: &SweepArgs) -> Result<(SweepFolder, Manifest)> {
         parallel: args.parallel.unwrap_or(sweep.spec.parallel).max(1),
         points,
     };
-    folder.write_manifest(&manifest).map_err(|e| anyhow!(e))?;
+    folder.write_manifest(&manifest)?;
     Ok((folder, manifest))
 }
 
@@ -274,7 +274,7 @@ fn run_locally(folder: &SweepFolder, manifest: &Manifest, exe: &Path) -> Result<
         running = still;
     }
     let results = summary::collect(folder, manifest);
-    let text = summary::write(folder, manifest, &results).map_err(|e| anyhow!(e))?;
+    let text = summary::write(folder, manifest, &results)?;
     println!("\n{text}");
     println!(
         "summary written to {}/summary.{{md,csv,tex}}",
@@ -293,7 +293,7 @@ fn run_locally(folder: &SweepFolder, manifest: &Manifest, exe: &Path) -> Result<
 
 fn task(dir: &Path, index: usize, threads: Option<usize>) -> Result<()> {
     let folder = SweepFolder::new(dir);
-    let manifest = folder.read_manifest().map_err(|e| anyhow!(e))?;
+    let manifest = folder.read_manifest()?;
     let point = manifest.points.get(index).ok_or_else(|| {
         anyhow!(
             "{}: no point {index} (the sweep has points 0..{})",
@@ -301,7 +301,7 @@ fn task(dir: &Path, index: usize, threads: Option<usize>) -> Result<()> {
             manifest.points.len()
         )
     })?;
-    let _lock = folder.lock(point).map_err(|e| anyhow!(e))?;
+    let _lock = folder.lock(point)?;
     let run_dir = folder.point_dir(point);
     let launch = match folder.status(point) {
         PointStatus::Finished => {
@@ -341,8 +341,8 @@ fn task(dir: &Path, index: usize, threads: Option<usize>) -> Result<()> {
 
 fn collect(dir: &Path) -> Result<()> {
     let folder = SweepFolder::new(dir);
-    let (manifest, results) = summary::read_sweep(&folder).map_err(|e| anyhow!(e))?;
-    let text = summary::write(&folder, &manifest, &results).map_err(|e| anyhow!(e))?;
+    let (manifest, results) = summary::read_sweep(&folder)?;
+    let text = summary::write(&folder, &manifest, &results)?;
     print!("{text}");
     let finished = results
         .iter()

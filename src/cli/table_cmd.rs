@@ -71,9 +71,9 @@ pub fn run(args: TableArgs) -> Result<()> {
     let table = if let Some(keys) = &args.grid {
         grid(&results, keys, args.metric)?
     } else if args.embedding {
-        Table::embeddings(&results).map_err(|e| anyhow!(e))?
+        Table::embeddings(&results)?
     } else if args.per_class {
-        Table::per_class(&results).map_err(|e| anyhow!(e))?
+        Table::per_class(&results)?
     } else {
         Table::runs(&results)
     };

@@ -71,6 +71,6 @@ pub fn drive(launch: Launch, quiet: bool) -> Result<()> {
     }
     match engine.join() {
         Ok(Outcome::Finished(_)) | Ok(Outcome::Stopped(_)) => Ok(()),
-        Err(e) => Err(anyhow!(e)),
+        Err(e) => Err(e.into()),
     }
 }

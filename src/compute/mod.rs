@@ -12,4 +12,4 @@ pub mod ops;
 pub mod optim;
 pub mod train;
 
-pub use error::Error;
+pub use error::{Error, Result};

@@ -1,5 +1,7 @@
 //! Base64 (RFC 4648, with padding) for small binary blobs inside JSON events.
 
+use super::Error;
+
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 pub fn base64_encode(bytes: &[u8]) -> String {
@@ -22,7 +24,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, Error> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
@@ -30,7 +32,7 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
         let v = ALPHABET
             .iter()
             .position(|&a| a == c)
-            .ok_or_else(|| format!("invalid base64 character {:?}", c as char))?;
+            .ok_or_else(|| Error::Decode(format!("invalid base64 character {:?}", c as char)))?;
         acc = acc << 6 | v as u32;
         bits += 6;
         if bits >= 8 {

@@ -7,11 +7,15 @@ use super::config::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    #[error("{what} {}: {source}", path.display())]
     Io {
+        /// "cannot read", "cannot write", "cannot lock", …
+        what: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is not a run directory (no config.toml)", path.display())]
+    NotARun { path: PathBuf },
     /// A preset or recorded config that is not valid TOML (or not the schema's shape).
     #[error("{origin}: {message}")]
     Syntax { origin: String, message: String },
@@ -27,12 +31,18 @@ pub enum Error {
     NoFinishedEpoch { path: PathBuf },
     #[error("{path}: the run failed before its first epoch ended: {error}")]
     FailedBeforeFirstEpoch { path: PathBuf, error: String },
-    /// A base64 blob inside an event that does not decode (which blob, and why).
-    #[error("{what}: {message}")]
-    Decode { what: String, message: String },
-    /// A run directory another process is writing.
-    #[error("{path}: {message}")]
-    Locked { path: PathBuf, message: String },
+    /// A base64 blob inside an event that does not decode.
+    #[error("undecodable event data: {0}")]
+    Decode(String),
+    /// A run directory another ferlab is training (its process id, when known).
+    #[error("{} is being trained by another ferlab{}; wait for it to end or stop it first", path.display(), holder.as_ref().map(|h| format!(" (process {h})")).unwrap_or_default())]
+    Locked {
+        path: PathBuf,
+        holder: Option<String>,
+    },
+    /// One setting's value that cannot be used (`device`, say), and why.
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
 }
 
 impl Error {
@@ -44,8 +54,9 @@ impl Error {
         }
     }
 
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
+            what,
             path: path.into(),
             source,
         }

@@ -8,4 +8,4 @@ pub mod sweep;
 pub mod tables;
 pub mod ui;
 
-pub use error::Error;
+pub use error::{Error, Result};

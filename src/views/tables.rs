@@ -3,6 +3,7 @@
 
 use crate::contract::run::results::RunResult;
 use crate::contract::run::view::RunOutcome;
+use crate::views::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TableFormat {
@@ -84,18 +85,18 @@ impl Table {
     /// The per-class table of the imbalanced-FER papers (LNSU Tables 1–2): one row per run,
     /// a column per class in the dataset's order, then overall and mean accuracy, all at
     /// each run's best epoch. Runs must share their classes.
-    pub fn per_class(results: &[RunResult]) -> Result<Self, String> {
+    pub fn per_class(results: &[RunResult]) -> Result<Self, Error> {
         let classes = results
             .first()
             .map(|r| r.classes.clone())
             .unwrap_or_default();
         if let Some(other) = results.iter().find(|r| r.classes != classes) {
-            return Err(format!(
+            return Err(Error::Table(format!(
                 "{} has classes [{}], the first run has [{}]: a per-class table needs the same classes",
                 other.run,
                 other.classes.join(", "),
                 classes.join(", ")
-            ));
+            )));
         }
         let mut header = vec!["method".to_string()];
         header.extend(classes.iter().cloned());
@@ -125,7 +126,7 @@ impl Table {
     /// (Tables 6, 13), mean distance to the class centre in the MDS plane (Table 14), and
     /// the share of attention-filtered positives with the anchor's expression beside the
     /// share among all candidates (Table 12). Runs without an embedding are an error.
-    pub fn embeddings(results: &[RunResult]) -> Result<Self, String> {
+    pub fn embeddings(results: &[RunResult]) -> Result<Self, Error> {
         let header = [
             "method",
             "best overall %",
@@ -145,7 +146,10 @@ impl Table {
         let mut values = Vec::new();
         for r in results {
             let e = r.embedding.as_ref().ok_or_else(|| {
-                format!("{}: no embedding (set train.embedding_every > 0)", r.run)
+                Error::Table(format!(
+                    "{}: no embedding (set train.embedding_every > 0)",
+                    r.run
+                ))
             })?;
             let f = e.filter.as_ref();
             rows.push(vec![
@@ -471,7 +475,9 @@ mod tests {
         );
         let mut other = result("EAC", 0.4, 0.4);
         other.classes = vec!["a".into(), "b".into()];
-        let err = Table::per_class(&[rows[0].clone(), other]).unwrap_err();
+        let err = Table::per_class(&[rows[0].clone(), other])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("EAC-run"), "{err}");
     }
 }

@@ -238,12 +238,17 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
         seen += 1;
         let text = std::fs::read_to_string(&path).unwrap();
         if text.contains("\n[sweep") {
-            let sweep = ferlab::views::sweep::SweepPreset::parse(&text, &path.display().to_string())
-                .unwrap_or_else(|e| panic!("{e}"));
+            let sweep =
+                ferlab::views::sweep::SweepPreset::parse(&text, &path.display().to_string())
+                    .unwrap_or_else(|e| panic!("{e}"));
             let points = sweep.expand(&[]).unwrap_or_else(|e| panic!("{e}"));
             assert!(points.len() > 1, "{}", path.display());
         }
-        match ferlab::contract::config::Experiment::from_toml(&text, &path.display().to_string(), &[]) {
+        match ferlab::contract::config::Experiment::from_toml(
+            &text,
+            &path.display().to_string(),
+            &[],
+        ) {
             Ok(exp) => assert!(
                 path.display().to_string().contains(&exp.name),
                 "{}: name `{}` differs from the file name",

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
-use ferlab::contract::config::Experiment;
-use ferlab::contract::run::{Recorder, RunDir};
-use ferlab::contract::event::Event;
 use ferlab::compute::train::control::Control;
 use ferlab::compute::train::engine::{Launch, prepare};
 use ferlab::compute::train::trainer::{self, Outcome};
+use ferlab::contract::config::Experiment;
+use ferlab::contract::event::Event;
+use ferlab::contract::run::{Recorder, RunDir};
 
 /// Runs `cmd`, asserts it succeeded (showing its output if not) and returns its stdout.
 pub fn succeed(cmd: &mut std::process::Command) -> String {

@@ -6,10 +6,10 @@
 use super::common;
 
 use common::{full_and_resumed, run_collect as run, tiny_experiment};
-use ferlab::contract::event::attention::{AttentionSnapshot, FaceSource};
+use ferlab::compute::train::trainer::Outcome;
 use ferlab::contract::config::{Experiment, MethodKind};
 use ferlab::contract::event::Event;
-use ferlab::compute::train::trainer::Outcome;
+use ferlab::contract::event::attention::{AttentionSnapshot, FaceSource};
 
 fn imbalanced(out: &std::path::Path, method: MethodKind, epochs: usize) -> Experiment {
     let mut exp = tiny_experiment(out);

@@ -10,7 +10,14 @@ const LAYERS: [&str; 3] = ["contract", "compute", "views"];
 /// External crates each layer must not name.
 fn forbidden_crates(layer: &str) -> &'static [&'static str] {
     match layer {
-        "contract" => &["candle_core", "candle_nn", "egui", "eframe", "plotters", "wgpu"],
+        "contract" => &[
+            "candle_core",
+            "candle_nn",
+            "egui",
+            "eframe",
+            "plotters",
+            "wgpu",
+        ],
         "compute" => &["egui", "eframe", "plotters", "wgpu"],
         _ => &["candle_core", "candle_nn"],
     }
@@ -110,10 +117,18 @@ fn violations(files: &[(PathBuf, String)]) -> Vec<String> {
                     && matches!(after, Some(':') | Some(';'))
             });
             if named {
-                problems.push(format!("{}: the {layer} layer names `{krate}`", rel.display()));
+                problems.push(format!(
+                    "{}: the {layer} layer names `{krate}`",
+                    rel.display()
+                ));
             }
         }
-        let me = module.iter().take(2).cloned().collect::<Vec<_>>().join("::");
+        let me = module
+            .iter()
+            .take(2)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("::");
         for target in references(&module, source) {
             let Some(other) = target.first().and_then(|l| rank(l)) else {
                 if target.first().is_some_and(|t| !t.is_empty()) && module.len() <= 2 {
@@ -215,17 +230,31 @@ fn the_checker_sees_upward_imports_circles_and_forbidden_crates() {
     )];
     assert_eq!(violations(&upward).len(), 1, "{:?}", violations(&upward));
     // `super::super::compute` from a contract file leaves the layer just the same.
-    let relative = [file("contract/run/view.rs", "use super::super::super::compute::data;\n")];
-    assert_eq!(violations(&relative).len(), 1, "{:?}", violations(&relative));
+    let relative = [file(
+        "contract/run/view.rs",
+        "use super::super::super::compute::data;\n",
+    )];
+    assert_eq!(
+        violations(&relative).len(),
+        1,
+        "{:?}",
+        violations(&relative)
+    );
     let circle = [
         file("compute/data/mod.rs", "use crate::compute::train::x;\n"),
         file("compute/train/mod.rs", "use super::data::Split;\n"),
     ];
     let found = violations(&circle);
-    assert!(found.iter().any(|p| p.contains("import each other")), "{found:?}");
+    assert!(
+        found.iter().any(|p| p.contains("import each other")),
+        "{found:?}"
+    );
     let tensor_view = [file("views/ui/app.rs", "use candle_core::Tensor;\n")];
     assert_eq!(violations(&tensor_view).len(), 1);
     // Comments may name anything.
-    let comment = [file("contract/event/mod.rs", "// see crate::compute::train\n")];
+    let comment = [file(
+        "contract/event/mod.rs",
+        "// see crate::compute::train\n",
+    )];
     assert!(violations(&comment).is_empty());
 }

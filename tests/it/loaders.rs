@@ -2,8 +2,8 @@
 
 use super::common;
 
-use ferlab::contract::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
 use ferlab::compute::data;
+use ferlab::contract::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
 
 fn folder_config(root: &std::path::Path) -> DataConfig {
     DataConfig {
@@ -492,7 +492,9 @@ fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
     exp.data.image_size = 16;
     exp.unlabeled.source = ferlab::contract::config::UnlabeledSource::Clips;
     exp.unlabeled.path = root.clone();
-    let u = ferlab::compute::data::unlabeled::load(&exp).unwrap().unwrap();
+    let u = ferlab::compute::data::unlabeled::load(&exp)
+        .unwrap()
+        .unwrap();
     assert_eq!(u.len(), 8);
     assert!(u.truth.is_none(), "the user's clips carry no expressions");
     // Anchor: p1 in frame 1 (index 0). Positives: p2 of the same frame.
@@ -515,12 +517,14 @@ fn reaction_clips_list_faces_in_time_order_with_their_candidates() {
 
     // A file where a frame folder belongs is named.
     std::fs::write(root.join("b/stray.png"), "x").unwrap();
-    let e = scan_clips(&root).unwrap_err();
+    let e = scan_clips(&root).unwrap_err().to_string();
     assert!(
         e.contains("stray.png") && e.contains("a folder per frame"),
         "{e}"
     );
-    let e = scan_clips(&dir.path().join("missing")).unwrap_err();
+    let e = scan_clips(&dir.path().join("missing"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing"), "{e}");
 }
 

@@ -5,10 +5,10 @@
 use super::common;
 
 use common::{full_and_resumed, run_collect as run};
-use ferlab::contract::config::{AsmPartition, Experiment, MethodKind};
-use ferlab::contract::event::MiningReport;
-use ferlab::contract::event::Event;
 use ferlab::compute::train::trainer::Outcome;
+use ferlab::contract::config::{AsmPartition, Experiment, MethodKind};
+use ferlab::contract::event::Event;
+use ferlab::contract::event::MiningReport;
 
 fn noisy_experiment(out: &std::path::Path, method: &str, epochs: usize) -> Experiment {
     let text = format!(

@@ -2,8 +2,8 @@
 //! random shapes, and against finite differences.
 
 use candle_core::{Device, Tensor, Var};
-use ferlab::contract::config::Kernels;
 use ferlab::compute::ops;
+use ferlab::contract::config::Kernels;
 
 const AUTO: Kernels = Kernels::Auto;
 use rand::{Rng, SeedableRng};
@@ -269,8 +269,8 @@ fn train_step(
     x: &Tensor,
     y: &Tensor,
 ) -> Step {
-    use ferlab::contract::config::{ModelConfig, OptimizerConfig, OptimizerKind};
     use ferlab::compute::model::{FerModel, Mode};
+    use ferlab::contract::config::{ModelConfig, OptimizerConfig, OptimizerKind};
     let cfg = ModelConfig {
         backbone,
         width: 8,

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use ferlab::contract::config::{Backbone, ModelConfig};
 use ferlab::compute::model::FerModel;
 use ferlab::compute::model::pretrained::load_pretrained;
+use ferlab::contract::config::{Backbone, ModelConfig};
 
 fn resnet18(classes: usize, seed: u64) -> FerModel {
     let cfg = ModelConfig {
@@ -201,14 +201,14 @@ fn unreadable_weights_name_the_file() {
     let model = resnet18(7, 1);
     let text_file = dir.path().join("weights.pth");
     std::fs::write(&text_file, "not a zip").unwrap();
-    let e = load_pretrained(&model, &text_file).unwrap_err();
+    let e = load_pretrained(&model, &text_file).unwrap_err().to_string();
     assert!(
         e.contains("weights.pth") && e.contains("cannot read as a PyTorch file"),
         "{e}"
     );
     let other = dir.path().join("weights.h5");
     std::fs::write(&other, "x").unwrap();
-    let e = load_pretrained(&model, &other).unwrap_err();
+    let e = load_pretrained(&model, &other).unwrap_err().to_string();
     assert!(
         e.contains("weights.h5") && e.contains("unknown weights format `.h5`"),
         "{e}"

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{succeed, write_image};
-use ferlab::contract::run::results::read_run;
-use ferlab::contract::run::view::RunOutcome;
-use ferlab::contract::run::recorder;
 use ferlab::compute::train::checkpoint;
 use ferlab::contract::event::Event;
+use ferlab::contract::run::recorder;
+use ferlab::contract::run::results::read_run;
+use ferlab::contract::run::view::RunOutcome;
 
 fn ferlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ferlab"))

@@ -65,7 +65,11 @@ fn the_fold_reads_every_event_of_a_run_in_todays_format() {
     assert_eq!(result.epochs, 3);
     assert_eq!(result.outcome, RunOutcome::Finished);
     // 8 of the 42 validation faces, as the run reported.
-    assert!((result.best_overall - 8.0 / 42.0).abs() < 1e-6, "{}", result.best_overall);
+    assert!(
+        (result.best_overall - 8.0 / 42.0).abs() < 1e-6,
+        "{}",
+        result.best_overall
+    );
     assert!(result.mining.is_some());
 }
 
@@ -88,9 +92,17 @@ fn table_export_and_eval_read_a_run_in_todays_format() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for figure in ["curves", "confusion", "thresholds", "attention", "embedding"] {
+    for figure in [
+        "curves",
+        "confusion",
+        "thresholds",
+        "attention",
+        "embedding",
+    ] {
         assert!(
-            written.iter().any(|w| w.contains(figure) && w.ends_with(".png")),
+            written
+                .iter()
+                .any(|w| w.contains(figure) && w.ends_with(".png")),
             "no {figure} figure in {written:?}"
         );
     }
@@ -116,7 +128,8 @@ fn the_workbench_opens_a_run_in_todays_format() {
     assert_eq!(view.status, RunStatus::Finished);
     assert_eq!(view.epochs.len(), 3);
     assert!(
-        h.query_by_label_contains(&format!("opened {RUN_ID}")).is_some(),
+        h.query_by_label_contains(&format!("opened {RUN_ID}"))
+            .is_some(),
         "the toolbar does not say the run was opened"
     );
 }

@@ -4,10 +4,10 @@
 
 use super::common;
 
-use ferlab::contract::run::results::read_run;
-use ferlab::views::tables::{Table, TableFormat};
 use ferlab::contract::config::{ContrastPrior, Experiment, MethodKind, UnlabeledSource};
 use ferlab::contract::event::Event;
+use ferlab::contract::run::results::read_run;
+use ferlab::views::tables::{Table, TableFormat};
 
 fn rmfer_experiment(out: &std::path::Path) -> Experiment {
     let mut exp = common::tiny_experiment(out);

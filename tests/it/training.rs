@@ -3,12 +3,12 @@
 use super::common;
 
 use common::{resume_collect, run_collect};
-use ferlab::contract::config::Experiment;
-use ferlab::contract::run::recorder;
+use ferlab::compute::train::Engine;
 use ferlab::compute::train::engine::Launch;
 use ferlab::compute::train::trainer::Outcome;
+use ferlab::contract::config::Experiment;
 use ferlab::contract::event::Event;
-use ferlab::compute::train::Engine;
+use ferlab::contract::run::recorder;
 
 fn epoch_ends(events: &[Event]) -> Vec<(usize, f32, f32, f32)> {
     events
@@ -82,7 +82,10 @@ fn a_run_stopped_mid_epoch_resumes_to_the_uninterrupted_result() {
     });
     assert_eq!(
         started,
-        Some(Some(ferlab::contract::event::Position { epoch: 1, step: 2 }))
+        Some(Some(ferlab::contract::event::Position {
+            epoch: 1,
+            step: 2
+        }))
     );
     let mut combined = epoch_ends(&first);
     combined.extend(epoch_ends(&second));

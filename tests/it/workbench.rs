@@ -9,20 +9,22 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
-use ferlab::contract::event::Metrics;
-use ferlab::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
-use ferlab::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
 use ferlab::contract::config::MethodKind;
 use ferlab::contract::event::DataStats;
+use ferlab::contract::event::FilterReport;
+use ferlab::contract::event::Metrics;
+use ferlab::contract::event::attention::{
+    AttentionFace, AttentionSnapshot, FaceSource, encode_f32,
+};
 use ferlab::contract::event::mining::{
     ClassThresholds, MiningQuality, MiningReport, MovedSample, SetQuality, Subset,
 };
-use ferlab::contract::event::FilterReport;
+use ferlab::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
 use ferlab::contract::event::{Event, TrainSummary};
+use ferlab::contract::run::view::{RunStatus, RunView};
 use ferlab::views::ui::Workbench;
 use ferlab::views::ui::app::Pane;
 use ferlab::views::ui::path_prompt::PromptAction;
-use ferlab::contract::run::view::{RunStatus, RunView};
 
 /// A preset small enough to train in seconds.
 fn write_tiny_preset(dir: &Path, runs: &Path, epochs: usize) {
@@ -222,7 +224,9 @@ fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
 
 /// The Started event of the fixed run (4 epochs of 10 steps, 7 classes).
 fn fixed_started(run_id: &str, run_dir: &str) -> Event {
-    let classes: Vec<String> = ferlab::contract::config::classes::CANONICAL.map(String::from).to_vec();
+    let classes: Vec<String> = ferlab::contract::config::classes::CANONICAL
+        .map(String::from)
+        .to_vec();
     Event::Started {
         run_id: run_id.into(),
         run_dir: run_dir.into(),

@@ -1,10 +1,10 @@
 //! Attention snapshots: class activation maps of validation faces and their flip
 //! consistency, measured during evaluation and sent to the attention panel.
 
-use rand::seq::SliceRandom;
-use crate::contract::event::attention::{AttentionFace, AttentionSnapshot};
 use crate::compute::model::cam::{normalize_unit, upsample_bilinear};
+use crate::contract::event::attention::{AttentionFace, AttentionSnapshot};
 use crate::contract::seed::{self, purpose};
+use rand::seq::SliceRandom;
 
 /// Which map of a face: its own, or its mirror image's flipped back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

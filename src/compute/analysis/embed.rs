@@ -7,6 +7,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
+use crate::compute::Error;
 use crate::compute::ops::gemm::{Mat, matmul};
 use crate::contract::seed::{self, purpose};
 
@@ -19,9 +20,12 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn new(data: Vec<f32>, n: usize, d: usize) -> Result<Self, String> {
+    pub fn new(data: Vec<f32>, n: usize, d: usize) -> Result<Self, Error> {
         if data.len() != n * d {
-            return Err(format!("{} values are not {n} vectors of {d}", data.len()));
+            return Err(Error::Analysis(format!(
+                "{} values are not {n} vectors of {d}",
+                data.len()
+            )));
         }
         Ok(Self { data, n, d })
     }
@@ -53,15 +57,15 @@ impl Default for TsneParams {
 
 /// Barnes-Hut t-SNE to 2-D: `n × 2` row-major. The start is seeded (a small Gaussian, as
 /// scikit-learn's random init); bhtsne's parallel sums still make runs differ slightly.
-pub fn tsne(x: &Features, p: TsneParams) -> Result<Vec<f32>, String> {
+pub fn tsne(x: &Features, p: TsneParams) -> Result<Vec<f32>, Error> {
     // t-SNE needs more than 3·perplexity neighbours per point.
     if (x.n as f32) <= 3.0 * p.perplexity + 1.0 {
-        return Err(format!(
+        return Err(Error::Analysis(format!(
             "t-SNE with perplexity {} needs more than {} points, got {}",
             p.perplexity,
             (3.0 * p.perplexity + 1.0) as usize,
             x.n
-        ));
+        )));
     }
     let mut rng = seed::rng(p.seed, &[purpose::METHOD, 200]);
     let start: Vec<f32> = (0..x.n * 2)

@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use super::attention::gallery_indices;
 use super::embed::{Features, TsneParams, centre_distances, cosine_gap, mds_features, tsne};
-use crate::contract::codec::base64_encode;
+use crate::compute::Error;
 use crate::compute::data::Split;
-use crate::contract::event::embedding::{EmbeddingFaces, EmbeddingSnapshot};
+use crate::contract::codec::base64_encode;
 use crate::contract::event::FilterReport;
+use crate::contract::event::embedding::{EmbeddingFaces, EmbeddingSnapshot};
 
 impl EmbeddingFaces {
     pub fn of(split: &Split, indices: &[usize]) -> Self {
@@ -55,7 +56,7 @@ pub struct EmbeddingJob {
 }
 
 /// Embeds one job's features (the worker's body; callable directly).
-pub fn compute(job: EmbeddingJob) -> Result<EmbeddingSnapshot, String> {
+pub fn compute(job: EmbeddingJob) -> Result<EmbeddingSnapshot, Error> {
     let n = job.indices.len();
     let x = Features::new(job.features, n, job.dim)?;
     let labels: Vec<u8> = job.labels.iter().map(|&l| l as u8).collect();
@@ -105,7 +106,7 @@ pub fn compute(job: EmbeddingJob) -> Result<EmbeddingSnapshot, String> {
 /// A thread that embeds jobs in order; results are collected without blocking.
 pub struct EmbeddingWorker {
     jobs: Option<Sender<EmbeddingJob>>,
-    results: Receiver<Result<EmbeddingSnapshot, String>>,
+    results: Receiver<Result<EmbeddingSnapshot, Error>>,
     handle: Option<JoinHandle<()>>,
     pending: usize,
 }
@@ -147,14 +148,14 @@ impl EmbeddingWorker {
     }
 
     /// Results ready now.
-    pub fn ready(&mut self) -> Vec<Result<EmbeddingSnapshot, String>> {
+    pub fn ready(&mut self) -> Vec<Result<EmbeddingSnapshot, Error>> {
         let out: Vec<_> = self.results.try_iter().collect();
         self.pending -= out.len();
         out
     }
 
     /// Waits for every submitted job.
-    pub fn drain(&mut self) -> Vec<Result<EmbeddingSnapshot, String>> {
+    pub fn drain(&mut self) -> Vec<Result<EmbeddingSnapshot, Error>> {
         let mut out = Vec::with_capacity(self.pending);
         while self.pending > 0 {
             match self.results.recv() {

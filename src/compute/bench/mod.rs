@@ -8,11 +8,11 @@ use candle_core::{Device, Result, Tensor, Var};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::contract::config::{Backbone, Kernels, ModelConfig, OptimizerConfig};
 use crate::compute::method::losses::cross_entropy;
 use crate::compute::model::{FerModel, Mode};
 use crate::compute::ops;
 use crate::compute::optim::Optimizer;
+use crate::contract::config::{Backbone, Kernels, ModelConfig, OptimizerConfig};
 
 /// The two benchmarked architectures, at their benchmark input sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,7 +223,8 @@ pub fn time_conv(
     let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
     let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
     if kernels == Kernels::Auto && crate::compute::ops::is_cpu_f32(&x) {
-        let g = crate::compute::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
+        let g =
+            crate::compute::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
         let (xv, wv) = (
             x.flatten_all()?.to_vec1::<f32>()?,
             w.flatten_all()?.to_vec1::<f32>()?,

@@ -6,7 +6,6 @@
 //! dataset's order, kept); 8..10 (none, uncertain, no face) are dropped, and contempt too
 //! with `data.drop_contempt` (AffectNet-7).
 
-
 use super::listed::{ListedImage, csv_fields, load_listed};
 use super::{CorruptionReport, Dataset};
 use crate::compute::Error;
@@ -27,7 +26,6 @@ const COLUMNS: [&str; 9] = [
     "valence",
     "arousal",
 ];
-
 
 fn read_split(d: &DataConfig, split: &str) -> Result<Vec<ListedImage>, Error> {
     let path = affectnet_csv(&d.path, split);

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::compute::Error;
+
 const EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
 
 /// One face crop of a clip.
@@ -37,8 +39,8 @@ fn sorted_names(mut names: Vec<String>) -> Vec<String> {
     names
 }
 
-fn entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let read = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let read = std::fs::read_dir(dir).map_err(|e| Error::io("cannot read", dir, e))?;
     Ok(read.filter_map(|e| e.ok().map(|e| e.path())).collect())
 }
 
@@ -50,22 +52,22 @@ fn name(p: &Path) -> String {
 
 /// Lists every face of every clip under `root`; a file where a folder belongs (or the
 /// reverse) is an error naming it.
-pub fn scan_clips(root: &Path) -> Result<ClipSet, String> {
+pub fn scan_clips(root: &Path) -> Result<ClipSet, Error> {
     let mut set = ClipSet::default();
     let videos: Vec<PathBuf> = entries(root)?;
     if let Some(f) = videos.iter().find(|p| !p.is_dir()) {
-        return Err(format!(
-            "{}: expected a folder per video (ROOT/<video>/<frame>/<face_id>.png)",
-            f.display()
+        return Err(Error::file(
+            f,
+            "expected a folder per video (ROOT/<video>/<frame>/<face_id>.png)",
         ));
     }
     for video_name in sorted_names(videos.iter().map(|p| name(p)).collect()) {
         let video_dir = root.join(&video_name);
         let frames = entries(&video_dir)?;
         if let Some(f) = frames.iter().find(|p| !p.is_dir()) {
-            return Err(format!(
-                "{}: expected a folder per frame inside video {video_name}",
-                f.display()
+            return Err(Error::file(
+                f,
+                format!("expected a folder per frame inside video {video_name}"),
             ));
         }
         let video = set.videos.len();
@@ -84,10 +86,7 @@ pub fn scan_clips(root: &Path) -> Result<ClipSet, String> {
                 })
                 .collect();
             if let Some(d) = faces.iter().find(|p| p.is_dir()) {
-                return Err(format!(
-                    "{}: expected face images in a frame folder",
-                    d.display()
-                ));
+                return Err(Error::file(d, "expected face images in a frame folder"));
             }
             faces.sort();
             for path in faces {
@@ -105,7 +104,7 @@ pub fn scan_clips(root: &Path) -> Result<ClipSet, String> {
         }
     }
     if set.faces.is_empty() {
-        return Err(format!("{}: no face images found", root.display()));
+        return Err(Error::file(root, "no face images found"));
     }
     Ok(set)
 }

@@ -4,10 +4,12 @@ use std::path::Path;
 
 use image::{DynamicImage, GrayImage, imageops::FilterType};
 
+use crate::compute::Error;
+
 /// Decodes an image file, converts it to `channels` (1 = grey, 3 = RGB) and resizes it to
 /// `size × size`.
-pub fn decode_file(path: &Path, size: usize, channels: usize) -> Result<Vec<u8>, String> {
-    let img = image::open(path).map_err(|e| e.to_string())?;
+pub fn decode_file(path: &Path, size: usize, channels: usize) -> Result<Vec<u8>, Error> {
+    let img = image::open(path).map_err(|e| Error::file(path, e))?;
     Ok(to_planar(img, size, channels))
 }
 
@@ -18,16 +20,19 @@ pub fn decode_file_cropped(
     crop: (u32, u32, u32, u32),
     size: usize,
     channels: usize,
-) -> Result<Vec<u8>, String> {
-    let img = image::open(path).map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, Error> {
+    let img = image::open(path).map_err(|e| Error::file(path, e))?;
     let (x, y) = (crop.0.min(img.width()), crop.1.min(img.height()));
     let w = crop.2.min(img.width() - x);
     let h = crop.3.min(img.height() - y);
     if w == 0 || h == 0 {
-        return Err(format!(
-            "face box {crop:?} lies outside the {}×{} image",
-            img.width(),
-            img.height()
+        return Err(Error::file(
+            path,
+            format!(
+                "face box {crop:?} lies outside the {}×{} image",
+                img.width(),
+                img.height()
+            ),
         ));
     }
     Ok(to_planar(img.crop_imm(x, y, w, h), size, channels))
@@ -68,7 +73,7 @@ pub fn save_png(
     width: usize,
     height: usize,
     channels: usize,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let (w, h) = (width as u32, height as u32);
     let result = if channels == 1 {
         GrayImage::from_raw(w, h, pixels.to_vec())
@@ -84,5 +89,5 @@ pub fn save_png(
             .expect("pixel count equals 3 · width · height")
             .save(path)
     };
-    result.map_err(|e| format!("{}: {e}", path.display()))
+    result.map_err(|e| Error::file(path, e))
 }

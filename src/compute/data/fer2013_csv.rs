@@ -4,10 +4,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::contract::config::classes::{FER2013_CODE_TO_CLASS, canonical_names};
 use super::decode::from_gray;
 use super::{CorruptionReport, Dataset, Split};
 use crate::compute::Error;
+use crate::contract::config::classes::{FER2013_CODE_TO_CLASS, canonical_names};
 use crate::contract::config::{BadImagePolicy, DataConfig};
 
 const SIDE: usize = 48;
@@ -74,10 +74,10 @@ pub fn load(d: &DataConfig) -> Result<Dataset, Error> {
                     format!("{}:{lineno}", path.display()),
                 );
             }
-            Err(message) => match d.on_bad_image {
-                BadImagePolicy::Fail => return Err(line_err(lineno, message)),
+            Err(e) => match d.on_bad_image {
+                BadImagePolicy::Fail => return Err(line_err(lineno, e.reason())),
                 BadImagePolicy::Skip => {
-                    skipped.push(format!("{}, line {lineno}: {message}", path.display()))
+                    skipped.push(format!("{}, line {lineno}: {}", path.display(), e.reason()))
                 }
             },
         }
@@ -112,34 +112,36 @@ fn unquote(field: &str) -> &str {
         .trim()
 }
 
-pub(super) fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), String> {
+pub(super) fn parse_row(line: &str) -> Result<(usize, Vec<u8>, &str), Error> {
     let mut cols = line.splitn(3, ',').map(unquote);
     let (Some(e), Some(p), Some(u)) = (cols.next(), cols.next(), cols.next()) else {
-        return Err("expected 3 columns: emotion,pixels,Usage".into());
+        return Err(Error::Data(
+            "expected 3 columns: emotion,pixels,Usage".into(),
+        ));
     };
     let code: usize = e
         .trim()
         .parse()
-        .map_err(|_| format!("emotion `{}` is not a number 0-6", e.trim()))?;
+        .map_err(|_| Error::Data(format!("emotion `{}` is not a number 0-6", e.trim())))?;
     if code >= 7 {
-        return Err(format!("emotion {code} is out of range 0-6"));
+        return Err(Error::Data(format!("emotion {code} is out of range 0-6")));
     }
     let mut pixels = Vec::with_capacity(SIDE * SIDE);
     for tok in p.split_ascii_whitespace() {
         let v: u16 = tok
             .parse()
-            .map_err(|_| format!("pixel `{tok}` is not a number 0-255"))?;
+            .map_err(|_| Error::Data(format!("pixel `{tok}` is not a number 0-255")))?;
         if v > 255 {
-            return Err(format!("pixel {v} is out of range 0-255"));
+            return Err(Error::Data(format!("pixel {v} is out of range 0-255")));
         }
         pixels.push(v as u8);
     }
     if pixels.len() != SIDE * SIDE {
-        return Err(format!(
+        return Err(Error::Data(format!(
             "expected {} pixels, found {}",
             SIDE * SIDE,
             pixels.len()
-        ));
+        )));
     }
     Ok((code, pixels, u.trim()))
 }

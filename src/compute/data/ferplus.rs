@@ -148,11 +148,15 @@ pub fn load(d: &DataConfig) -> Result<Dataset, Error> {
         }
         let gray = match parse_row(pixel_row.trim()) {
             Ok((_, gray, _)) => gray,
-            Err(m) if d.on_bad_image == BadImagePolicy::Skip => {
-                skipped.push(format!("{}, line {lineno}: {m}", pixels_path.display()));
+            Err(e) if d.on_bad_image == BadImagePolicy::Skip => {
+                skipped.push(format!(
+                    "{}, line {lineno}: {}",
+                    pixels_path.display(),
+                    e.reason()
+                ));
                 continue;
             }
-            Err(m) => return Err(line_err(pixels_path, lineno, m)),
+            Err(e) => return Err(line_err(pixels_path, lineno, e.reason())),
         };
         let planar = from_gray(gray, 48, 48, d.image_size, d.channels);
         target.push(

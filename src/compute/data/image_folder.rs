@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::contract::config::classes::{ClassMatch, canonical_names, match_class_folder};
 use super::decode::decode_file;
 use super::{CorruptionReport, Dataset, Split};
 use crate::compute::Error;
+use crate::contract::config::classes::{ClassMatch, canonical_names, match_class_folder};
 use crate::contract::config::{BadImagePolicy, DataConfig};
 
 const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
@@ -92,7 +92,7 @@ pub fn list_images(dir: &Path) -> Result<Vec<(PathBuf, usize)>, Error> {
 
 fn load_split(dir: &Path, d: &DataConfig, skipped: &mut Vec<String>) -> Result<Split, Error> {
     let files = list_images(dir)?;
-    let decoded: Vec<Result<Vec<u8>, String>> = files
+    let decoded: Vec<Result<Vec<u8>, Error>> = files
         .par_iter()
         .map(|(path, _)| decode_file(path, d.image_size, d.channels))
         .collect();
@@ -101,16 +101,17 @@ fn load_split(dir: &Path, d: &DataConfig, skipped: &mut Vec<String>) -> Result<S
     for ((path, cls), result) in files.into_iter().zip(decoded) {
         match result {
             Ok(pixels) => split.push(&pixels, cls as u8, None, path.display().to_string()),
-            Err(message) => match d.on_bad_image {
+            Err(e) => match d.on_bad_image {
                 BadImagePolicy::Fail => {
                     return Err(Error::File {
                         path,
                         message: format!(
-                            "unreadable image ({message}); set data.on_bad_image = \"skip\" to skip such files"
+                            "unreadable image ({}); set data.on_bad_image = \"skip\" to skip such files",
+                            e.reason()
                         ),
                     });
                 }
-                BadImagePolicy::Skip => skipped.push(format!("{}: {message}", path.display())),
+                BadImagePolicy::Skip => skipped.push(e.to_string()),
             },
         }
     }

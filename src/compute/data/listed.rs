@@ -28,7 +28,7 @@ pub fn load_listed(
     d: &DataConfig,
     skipped: &mut Vec<String>,
 ) -> Result<Split, Error> {
-    let decoded: Vec<Result<Vec<u8>, String>> = entries
+    let decoded: Vec<Result<Vec<u8>, Error>> = entries
         .par_iter()
         .map(|e| match e.crop {
             Some(c) => decode_file_cropped(&e.path, c, d.image_size, d.channels),
@@ -42,19 +42,23 @@ pub fn load_listed(
     for (e, result) in entries.into_iter().zip(decoded) {
         match result {
             Ok(pixels) => split.push(&pixels, e.label, e.truth, e.path.display().to_string()),
-            Err(message) => match d.on_bad_image {
+            Err(error) => match d.on_bad_image {
                 BadImagePolicy::Fail => {
                     return Err(Error::File {
                         path: e.path,
                         message: format!(
-                            "unreadable image listed at {} ({message}); set data.on_bad_image = \"skip\" to skip such files",
-                            e.source
+                            "unreadable image listed at {} ({}); set data.on_bad_image = \"skip\" to skip such files",
+                            e.source,
+                            error.reason()
                         ),
                     });
                 }
-                BadImagePolicy::Skip => {
-                    skipped.push(format!("{} ({}): {message}", e.path.display(), e.source))
-                }
+                BadImagePolicy::Skip => skipped.push(format!(
+                    "{} ({}): {}",
+                    e.path.display(),
+                    e.source,
+                    error.reason()
+                )),
             },
         }
     }

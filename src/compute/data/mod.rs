@@ -18,11 +18,10 @@ pub mod subsample;
 pub mod synthetic;
 pub mod unlabeled;
 
-
 use serde::{Deserialize, Serialize};
 
-use crate::contract::config::{DataSource, Experiment};
 use crate::compute::Error;
+use crate::contract::config::{DataSource, Experiment};
 use crate::contract::event::DataStats;
 
 /// What is known to be true of a sample, independent of the label training sees.
@@ -218,7 +217,11 @@ pub fn build_val(exp: &Experiment) -> Result<(Vec<String>, Split, Vec<String>), 
         }
         DataSource::ImageFolder => {
             let (split, skipped) = image_folder::load_one(d, &d.val_split)?;
-            (crate::contract::config::classes::canonical_names(), split, skipped)
+            (
+                crate::contract::config::classes::canonical_names(),
+                split,
+                skipped,
+            )
         }
         DataSource::Fer2013Csv => {
             let ds = fer2013_csv::load(d)?;

@@ -20,7 +20,6 @@ use crate::contract::config::DataConfig;
 use crate::contract::config::classes::canonical_names;
 use crate::contract::config::layout::{RAFDB_IMAGE_DIR, RAFDB_LABEL_FILE};
 
-
 fn prefix(split: &str) -> String {
     match split {
         "val" | "test" => "test_".into(),
@@ -104,7 +103,10 @@ pub fn load(d: &DataConfig) -> Result<Dataset, Error> {
         }
         let clean = (label - 1) as u8;
         let key = image_key(&name);
-        let path = d.path.join(RAFDB_IMAGE_DIR).join(format!("{key}_aligned.jpg"));
+        let path = d
+            .path
+            .join(RAFDB_IMAGE_DIR)
+            .join(format!("{key}_aligned.jpg"));
         let source = format!("{}, line {line}", label_path.display());
         if name.starts_with(&train_prefix) {
             let (given, truth) = match &noisy {

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use crate::compute::Error;
 use super::clips::scan_clips;
 use super::decode::decode_file;
 use super::synthetic::clips::{ClipConfig, generate_clips};
+use crate::compute::Error;
 use crate::contract::config::{Experiment, UnlabeledSource};
 
 /// Faces of reaction clips: pixels `N × C × S × S` and where each face sits in its clip.
@@ -133,8 +133,8 @@ pub fn load(exp: &Experiment) -> Result<Option<Unlabeled>, Error> {
             }
         }
         UnlabeledSource::Clips => {
-            let set = scan_clips(&u.path).map_err(Error::Data)?;
-            let decoded: Vec<Result<Vec<u8>, String>> = set
+            let set = scan_clips(&u.path)?;
+            let decoded: Vec<Result<Vec<u8>, Error>> = set
                 .faces
                 .par_iter()
                 .map(|f| decode_file(&f.path, size, channels))
@@ -152,10 +152,7 @@ pub fn load(exp: &Experiment) -> Result<Option<Unlabeled>, Error> {
             };
             let mut people: HashMap<(usize, String), usize> = HashMap::new();
             for (face, pixels) in set.faces.iter().zip(decoded) {
-                let pixels = pixels.map_err(|message| Error::File {
-                    path: face.path.clone(),
-                    message,
-                })?;
+                let pixels = pixels?;
                 let next = people.len();
                 let person = *people
                     .entry((face.video, face.person.clone()))

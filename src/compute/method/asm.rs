@@ -48,15 +48,15 @@ use serde::{Deserialize, Serialize};
 
 use super::losses::{kl_to_target, masked_sum, nll};
 use super::mining::{MiningLedger, classify};
-use crate::contract::event::mining::{ClassThresholds, Subset};
 use super::thresholds::ThresholdLearner;
-use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
-use crate::contract::config::{
-    AsmConfig, AsmPartition, MutualityRamp, NoisyLoss, SetReduction, ThresholdMode,
-};
+use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::{
+    AsmConfig, AsmPartition, MutualityRamp, NoisyLoss, SetReduction, ThresholdMode,
+};
+use crate::contract::event::mining::{ClassThresholds, Subset};
 
 pub struct Asm {
     cfg: AsmConfig,
@@ -406,34 +406,34 @@ impl Method for Asm {
         })
     }
 
-    fn load_state(&mut self, state: &serde_json::Value) -> std::result::Result<(), String> {
+    fn load_state(&mut self, state: &serde_json::Value) -> crate::compute::Result<()> {
         if state.is_null() {
             return Ok(());
         }
-        let learner =
-            serde_json::from_value(state["learner"].clone()).map_err(|e| e.to_string())?;
+        let learner = serde_json::from_value(state["learner"].clone()).map_err(state_error)?;
         let ledger: MiningLedger =
-            serde_json::from_value(state["ledger"].clone()).map_err(|e| e.to_string())?;
+            serde_json::from_value(state["ledger"].clone()).map_err(state_error)?;
         if ledger.current.len() != self.ledger.current.len() {
-            return Err(format!(
+            return Err(state_error(format!(
                 "the checkpoint mined {} samples, this training split has {}",
                 ledger.current.len(),
                 self.ledger.current.len()
-            ));
+            )));
         }
         // Checkpoints written before the evaluation pass existed hold no partition.
         let partition: Option<EpochPartition> = match state.get("partition") {
             None => None,
-            Some(p) => serde_json::from_value(p.clone()).map_err(|e| format!("partition: {e}"))?,
+            Some(p) => serde_json::from_value(p.clone())
+                .map_err(|e| state_error(format!("partition: {e}")))?,
         };
         if let Some(p) = &partition
             && p.sets.len() != ledger.current.len()
         {
-            return Err(format!(
+            return Err(state_error(format!(
                 "the checkpoint's partition holds {} samples, this training split has {}",
                 p.sets.len(),
                 ledger.current.len()
-            ));
+            )));
         }
         self.learner = learner;
         self.ledger = ledger;

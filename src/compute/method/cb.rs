@@ -6,8 +6,8 @@ use candle_core::{Device, Result, Tensor};
 use super::balance::class_balanced_weights;
 use super::losses::nll;
 use super::{BatchTensors, Losses, Method, StepContext};
-use crate::contract::config::CbConfig;
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::CbConfig;
 
 pub struct ClassBalanced {
     /// α_c, a K-vector on the device.

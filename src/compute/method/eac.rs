@@ -18,9 +18,9 @@ use candle_core::Result;
 use super::flip_pair::{forward_pair, forward_with_flip};
 use super::losses::cross_entropy;
 use super::{BatchTensors, Losses, Method, StepContext};
-use crate::contract::config::{EacConfig, EacSecondView, Experiment, NoiseKind};
 use crate::compute::data::augment::View;
 use crate::compute::model::FerModel;
+use crate::contract::config::{EacConfig, EacSecondView, Experiment, NoiseKind};
 
 pub struct Eac {
     pub cfg: EacConfig,

@@ -20,13 +20,13 @@ use candle_core::{DType, Device, Result, Tensor};
 use rand::SeedableRng;
 
 use super::{BatchTensors, Method, StepContext};
+use crate::compute::data::augment::make_view;
+use crate::compute::data::{self, unlabeled};
+use crate::compute::model::FerModel;
 use crate::contract::config::{
     AsmPartition, Experiment, Kernels, MethodKind, NoisyLoss, RulArchitecture, ThresholdMode,
     UnlabeledSource,
 };
-use crate::compute::data::augment::make_view;
-use crate::compute::data::{self, unlabeled};
-use crate::compute::model::FerModel;
 
 /// Steps of the central differences along a direction of unit-normal entries; their
 /// median is compared.

@@ -15,9 +15,9 @@ use super::balance::{inverse_frequency_weights, rebalanced_targets};
 use super::flip_pair::forward_with_flip;
 use super::losses::soft_cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
-use crate::contract::config::LnsuConfig;
 use crate::compute::data::Split;
 use crate::compute::model::FerModel;
+use crate::contract::config::LnsuConfig;
 
 pub struct Lnsu {
     cfg: LnsuConfig,

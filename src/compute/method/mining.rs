@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::compute::data::Split;
 use crate::contract::event::mining::{
     ClassThresholds, MiningQuality, MiningReport, MovedSample, SetQuality, Subset,
 };
-use crate::compute::data::Split;
 
 /// The mining rule: s ≥ T_c → clean; s < T_n → noisy; otherwise ambiguous.
 pub fn classify(confidence: f32, noisy_threshold: f32, clean_threshold: f32) -> Subset {

@@ -23,11 +23,11 @@ pub mod thresholds;
 
 use candle_core::{Device, Result, Tensor, Var};
 
-use crate::contract::config::{Experiment, MethodKind};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::data::unlabeled::Unlabeled;
 use crate::compute::model::FerModel;
+use crate::contract::config::{Experiment, MethodKind};
 use crate::contract::event::MiningReport;
 
 /// A batch on the device: one tensor per requested view, given labels, dataset indices.
@@ -143,7 +143,7 @@ pub trait Method: Send {
         serde_json::Value::Null
     }
 
-    fn load_state(&mut self, _state: &serde_json::Value) -> std::result::Result<(), String> {
+    fn load_state(&mut self, _state: &serde_json::Value) -> crate::compute::Result<()> {
         Ok(())
     }
 }
@@ -184,4 +184,9 @@ pub fn build(
             exp.seed,
         )?),
     })
+}
+
+/// A method's checkpointed state that does not fit this run (the caller names the file).
+pub(crate) fn state_error(message: impl std::fmt::Display) -> crate::compute::Error {
+    crate::compute::Error::Run(format!("method state: {message}"))
 }

@@ -19,26 +19,25 @@
 
 use std::sync::Arc;
 
+use crate::contract::event::FilterReport;
 use candle_core::{Device, Result, Tensor, Var};
 use rand::seq::{IndexedRandom, SliceRandom};
-use crate::contract::event::FilterReport;
 
 use super::contrastive::{
     attention_features, contrastive_loss, filter_candidates, self_masking_attention, unit_rows,
 };
 use super::losses::cross_entropy;
-use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
-use crate::contract::config::{AugmentConfig, ContrastPrior, RmferConfig};
+use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
 use crate::compute::data::augment::{View, make_view};
 use crate::compute::data::unlabeled::Unlabeled;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::{AugmentConfig, ContrastPrior, RmferConfig};
 use crate::contract::seed::{self, purpose};
 
 /// Faces per no-gradient forward pass when measuring candidate similarities.
 const SIMILARITY_CHUNK: usize = 256;
-
 
 /// One step's anchors and the candidates the filter kept for each.
 #[derive(Debug, Clone)]
@@ -358,11 +357,11 @@ impl Method for Rmfer {
         serde_json::json!({ "filter": self.report })
     }
 
-    fn load_state(&mut self, state: &serde_json::Value) -> std::result::Result<(), String> {
+    fn load_state(&mut self, state: &serde_json::Value) -> crate::compute::Result<()> {
         if state.is_null() {
             return Ok(());
         }
-        self.report = serde_json::from_value(state["filter"].clone()).map_err(|e| e.to_string())?;
+        self.report = serde_json::from_value(state["filter"].clone()).map_err(state_error)?;
         Ok(())
     }
 }

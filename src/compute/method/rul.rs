@@ -24,10 +24,10 @@ use rand::seq::SliceRandom;
 
 use super::losses::{cross_entropy, nll};
 use super::{BatchTensors, Losses, Method, StepContext};
-use crate::contract::config::{RulArchitecture, RulConfig};
 use crate::compute::model::embedding_head::EmbeddingHead;
 use crate::compute::model::layers::{Collector, Linear};
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::{RulArchitecture, RulConfig};
 use crate::contract::seed::{self, purpose};
 
 /// The branch whose output is a sample's log-variance vector.

@@ -18,11 +18,11 @@ use candle_core::{D, Device, Result, Tensor, Var};
 use candle_nn::ops::{sigmoid, softmax};
 
 use super::losses::cross_entropy;
-use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
-use crate::contract::config::{RelabelScope, ScnConfig};
+use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::{RelabelScope, ScnConfig};
 use crate::contract::seed::{self, purpose};
 
 pub struct Scn {
@@ -176,12 +176,11 @@ impl Method for Scn {
         })
     }
 
-    fn load_state(&mut self, state: &serde_json::Value) -> std::result::Result<(), String> {
+    fn load_state(&mut self, state: &serde_json::Value) -> crate::compute::Result<()> {
         if state.is_null() {
             return Ok(());
         }
-        self.relabels =
-            serde_json::from_value(state["relabels"].clone()).map_err(|e| e.to_string())?;
+        self.relabels = serde_json::from_value(state["relabels"].clone()).map_err(state_error)?;
         self.relabeled_this_epoch = state["relabeled_this_epoch"].as_u64().unwrap_or(0) as usize;
         Ok(())
     }
@@ -230,9 +229,9 @@ mod tests {
     }
 
     fn relabelled_after_one_step(scope: RelabelScope) -> usize {
-        use crate::contract::config::{Experiment, ModelConfig};
         use crate::compute::method::test_support::{cyclic_batch, first_step};
         use crate::compute::model::FerModel;
+        use crate::contract::config::{Experiment, ModelConfig};
         let dev = Device::Cpu;
         let exp = Experiment::default();
         let cfg = ModelConfig {

@@ -25,10 +25,10 @@ use candle_nn::ops::sigmoid;
 
 use super::losses::{cross_entropy, kl_to_target, sigmoid_rampup};
 use super::{BatchTensors, Losses, Method, StepContext};
-use crate::contract::config::{Experiment, SoftConfig};
 use crate::compute::data::augment::View;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::config::{Experiment, SoftConfig};
 use crate::contract::seed::{self, purpose};
 
 pub struct Soft {
@@ -190,7 +190,7 @@ impl Method for Soft {
         serde_json::json!({ "global_step": self.global_step })
     }
 
-    fn load_state(&mut self, state: &serde_json::Value) -> std::result::Result<(), String> {
+    fn load_state(&mut self, state: &serde_json::Value) -> crate::compute::Result<()> {
         self.global_step = state["global_step"].as_u64().unwrap_or(0);
         Ok(())
     }

@@ -101,8 +101,8 @@ mod tests {
         );
     }
 
-    use crate::contract::config::ModelConfig;
     use crate::compute::model::{FerModel, Mode};
+    use crate::contract::config::ModelConfig;
 
     fn tiny_model() -> FerModel {
         let cfg = ModelConfig {

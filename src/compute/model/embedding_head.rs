@@ -102,8 +102,8 @@ impl EmbeddingHead {
 mod tests {
     use candle_core::{Device, Tensor};
 
-    use crate::contract::config::{Experiment, MethodKind};
     use crate::compute::model::{FerModel, HeadSpec, Mode};
+    use crate::contract::config::{Experiment, MethodKind};
 
     fn rul_experiment() -> Experiment {
         let mut exp = Experiment::default();

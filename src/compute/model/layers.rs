@@ -4,8 +4,8 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
-use crate::contract::config::Kernels;
 use crate::compute::ops::{self, PoolSpec};
+use crate::contract::config::Kernels;
 
 /// Whether a forward pass trains (batch statistics, dropout) or evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

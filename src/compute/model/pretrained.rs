@@ -8,9 +8,10 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use super::{FerModel, LoadReport};
+use crate::compute::Error;
 
 /// Reads every tensor of a weights file, keyed by its (prefix-stripped) name.
-pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, String> {
+pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -18,26 +19,26 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, String> {
         .to_ascii_lowercase();
     let named: Vec<(String, Tensor)> = match ext.as_str() {
         "safetensors" => candle_core::safetensors::load(path, &Device::Cpu)
-            .map_err(|e| format!("{}: {e}", path.display()))?
+            .map_err(|e| Error::file(path, e))?
             .into_iter()
             .collect(),
         "pth" | "pt" | "bin" | "ckpt" => read_pth(path)?,
         other => {
-            return Err(format!(
-                "{}: unknown weights format `.{other}` (expected .safetensors or .pth)",
-                path.display()
+            return Err(Error::file(
+                path,
+                format!("unknown weights format `.{other}` (expected .safetensors or .pth)"),
             ));
         }
     };
     if named.is_empty() {
-        return Err(format!("{}: no tensors found", path.display()));
+        return Err(Error::file(path, "no tensors found"));
     }
     Ok(strip_common_prefix(named))
 }
 
-fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, String> {
+fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, Error> {
     let err =
-        |e: candle_core::Error| format!("{}: cannot read as a PyTorch file: {e}", path.display());
+        |e: candle_core::Error| Error::file(path, format!("cannot read as a PyTorch file: {e}"));
     let plain = candle_core::pickle::read_all(path).map_err(err)?;
     if !plain.is_empty() {
         return Ok(plain);
@@ -66,16 +67,14 @@ fn strip_common_prefix(named: Vec<(String, Tensor)>) -> HashMap<String, Tensor> 
 }
 
 /// Loads what fits from `path` into `model` and describes what did not.
-pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, String), String> {
+pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, String), Error> {
     let tensors = read_weights(path)?;
     // torchvision counts batches seen by each batch norm; ferlab does not need them.
     let tensors: HashMap<String, Tensor> = tensors
         .into_iter()
         .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
         .collect();
-    let report = model
-        .load(&tensors)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let report = model.load(&tensors).map_err(|e| Error::file(path, e))?;
     let mut text = format!(
         "pretrained weights {}: {} tensors loaded",
         path.display(),

@@ -5,8 +5,8 @@ use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
 use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
-use crate::contract::config::Kernels;
 use crate::compute::ops::{self, PoolSpec};
+use crate::contract::config::Kernels;
 
 fn conv(cin: usize, cout: usize, k: usize, stride: usize, pad: usize) -> ConvSpec {
     ConvSpec {

@@ -6,8 +6,8 @@ use candle_core::{Device, Result, Tensor};
 use rand::Rng;
 
 use super::layers::{BatchNorm2d, Collector, Conv2d, ConvSpec, Mode, conv_bn, join};
-use crate::contract::config::Kernels;
 use crate::compute::ops::PoolSpec;
+use crate::contract::config::Kernels;
 
 pub struct ConvBnRelu {
     pub conv: Conv2d,

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 
-use crate::contract::config::{Kernels, OptimizerConfig, OptimizerKind};
 use crate::compute::ops::is_cpu_f32;
+use crate::contract::config::{Kernels, OptimizerConfig, OptimizerKind};
 use fused::{FusedStep, Rule};
 
 /// A moment buffer: host memory for the fused CPU step, a tensor elsewhere.

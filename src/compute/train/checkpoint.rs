@@ -15,11 +15,7 @@ fn err(path: &Path, message: impl std::fmt::Display) -> Error {
 }
 
 /// Writes tensors and a JSON state to `path` atomically.
-pub fn save(
-    path: &Path,
-    tensors: &[(String, Tensor)],
-    state_json: &str,
-) -> Result<(), Error> {
+pub fn save(path: &Path, tensors: &[(String, Tensor)], state_json: &str) -> Result<(), Error> {
     let mut meta = HashMap::new();
     meta.insert(STATE_KEY.to_string(), state_json.to_string());
     let cpu: Vec<(String, Tensor)> = tensors

@@ -2,20 +2,21 @@
 
 use candle_core::Device;
 
+use crate::compute::Error;
 use crate::contract::config::device::DeviceSpec;
 
 /// Opens the device, with a clear message where CUDA is asked for but not available.
-pub fn open_device(spec: DeviceSpec) -> Result<Device, String> {
+pub fn open_device(spec: DeviceSpec) -> Result<Device, Error> {
     match spec {
         DeviceSpec::Cpu => Ok(Device::Cpu),
         DeviceSpec::Cuda(n) => {
             if !candle_core::utils::cuda_is_available() {
-                return Err(format!(
+                return Err(Error::Device(format!(
                     "device cuda:{n} was requested, but this ferlab was built without CUDA \
                      support; rebuild with `cargo build --release --features cuda` or set device = \"cpu\""
-                ));
+                )));
             }
-            Device::new_cuda(n).map_err(|e| format!("cannot open cuda:{n}: {e}"))
+            Device::new_cuda(n).map_err(|e| Error::Device(format!("cannot open cuda:{n}: {e}")))
         }
     }
 }
@@ -36,7 +37,7 @@ mod tests {
     fn cuda_without_support_is_a_clear_error() {
         if !candle_core::utils::cuda_is_available() {
             let e = open_device(DeviceSpec::Cuda(0)).unwrap_err();
-            assert!(e.contains("built without CUDA"), "{e}");
+            assert!(e.to_string().contains("built without CUDA"), "{e}");
         }
     }
 }

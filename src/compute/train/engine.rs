@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use anyhow::{Context, Result, anyhow};
 use crossbeam_channel::{Receiver, unbounded};
 
 use super::control::Control;
-use crate::contract::event::{Event, Level};
 use super::trainer::{self, Outcome};
+use crate::compute::{Error, Result};
 use crate::contract::config::Experiment;
+use crate::contract::event::{Event, Level};
 use crate::contract::run::{Recorder, RunDir, RunLock, atomic};
 
 /// What to run.
@@ -39,7 +39,7 @@ pub type Notify = Box<dyn Fn(&Event) + Send + Sync>;
 pub struct Engine {
     events: Receiver<Event>,
     control: Arc<Control>,
-    handle: Option<JoinHandle<Result<Outcome, String>>>,
+    handle: Option<JoinHandle<Result<Outcome>>>,
     pub dir: RunDir,
     pub experiment: Experiment,
 }
@@ -59,9 +59,9 @@ pub struct Prepared {
 /// resume changes nothing in the run here: its overrides are checked, not yet written.
 pub fn prepare(launch: Launch) -> Result<Prepared> {
     let fresh = |experiment: Experiment, dir: RunDir| -> Result<Prepared> {
-        let lock = RunLock::acquire(&dir.root).map_err(|e| anyhow!(e))?;
+        let lock = RunLock::acquire(&dir.root)?;
         atomic::write(&dir.config(), experiment.to_toml().as_bytes())
-            .with_context(|| format!("cannot write {}", dir.config().display()))?;
+            .map_err(|e| Error::io("cannot write", dir.config(), e))?;
         Ok(Prepared {
             experiment,
             dir,
@@ -74,28 +74,23 @@ pub fn prepare(launch: Launch) -> Result<Prepared> {
         Launch::New(exp)
         | Launch::NewAt {
             experiment: exp, ..
-        } if !exp.validate().is_empty() => {
-            let list: Vec<String> = exp.validate().iter().map(|p| format!("  - {p}")).collect();
-            Err(anyhow!("invalid experiment:\n{}", list.join("\n")))
+        } if !exp.validate().is_empty() => Err(crate::contract::Error::Invalid {
+            origin: format!("experiment {:?}", exp.name),
+            problems: exp.validate(),
         }
+        .into()),
         Launch::NewAt { experiment, dir } => {
-            let created = RunDir::create_at(&dir)
-                .with_context(|| format!("cannot create the run directory {}", dir.display()))?;
+            let created = RunDir::create_at(&dir)?;
             fresh(*experiment, created)
         }
         Launch::New(exp) => {
-            let dir = RunDir::create(&exp.output.dir, &exp.name).with_context(|| {
-                format!(
-                    "cannot create a run directory under {}",
-                    exp.output.dir.display()
-                )
-            })?;
+            let dir = RunDir::create(&exp.output.dir, &exp.name)?;
             fresh(*exp, dir)
         }
         Launch::Resume { dir, overrides } => {
             let dir = RunDir::open(&dir)?;
             let experiment = Experiment::load_recorded(&dir.config(), &overrides)?;
-            let lock = RunLock::acquire(&dir.root).map_err(|e| anyhow!(e))?;
+            let lock = RunLock::acquire(&dir.root)?;
             let pending_config = (!overrides.is_empty()).then(|| experiment.to_toml());
             Ok(Prepared {
                 experiment,
@@ -125,7 +120,7 @@ impl RunLog {
         } else {
             Some(
                 Recorder::open(&dir.events())
-                    .with_context(|| format!("cannot open {}", dir.events().display()))?,
+                    .map_err(|e| Error::io("cannot open", dir.events(), e))?,
             )
         };
         Ok(Self {
@@ -143,11 +138,11 @@ impl RunLog {
                     if let Some(config) = self.pending_config.take() {
                         let path = self.dir.config();
                         atomic::write(&path, config.as_bytes())
-                            .with_context(|| format!("cannot write {}", path.display()))?;
+                            .map_err(|e| Error::io("cannot write", &path, e))?;
                     }
                     let path = self.dir.events();
-                    let recorder = Recorder::open(&path)
-                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    let recorder =
+                        Recorder::open(&path).map_err(|e| Error::io("cannot open", &path, e))?;
                     self.recorder = Some(recorder);
                     for e in std::mem::take(&mut self.held) {
                         self.write(&e)?;
@@ -168,7 +163,7 @@ impl RunLog {
         let recorder = self.recorder.as_mut().expect("opened");
         recorder
             .record(event)
-            .with_context(|| format!("cannot write {}", recorder.path().display()))
+            .map_err(|e| Error::io("cannot write", recorder.path(), e))
     }
 }
 
@@ -200,7 +195,7 @@ impl Engine {
                 let _lock = lock;
                 let mut sink = |e: &Event| {
                     if let Err(err) = log.record(e) {
-                        let _ = tx.send(Event::log(Level::Error, format!("{err:#}")));
+                        let _ = tx.send(Event::log(Level::Error, err.to_string()));
                     }
                     let _ = tx.send(e.clone());
                     if let Some(n) = &notify {
@@ -211,21 +206,20 @@ impl Engine {
                     .num_threads(threads)
                     .thread_name(|i| format!("ferlab-compute-{i}"))
                     .build()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| Error::Thread(format!("cannot start the compute threads: {e}")))?;
                 let result =
                     pool.install(|| trainer::run(exp, run_dir.clone(), resume, &ctl, &mut sink));
                 match result {
                     Ok(outcome) => Ok(outcome),
                     Err(e) => {
-                        let error = format!("{e:#}");
                         sink(&Event::Failed {
-                            error: error.clone(),
+                            error: e.to_string(),
                         });
-                        Err(error)
+                        Err(e)
                     }
                 }
             })
-            .context("cannot start the engine thread")?;
+            .map_err(|e| Error::Thread(format!("cannot start the engine thread: {e}")))?;
         Ok(Engine {
             events: rx,
             control,
@@ -262,12 +256,12 @@ impl Engine {
     }
 
     /// Waits for the run to end.
-    pub fn join(mut self) -> Result<Outcome, String> {
+    pub fn join(mut self) -> Result<Outcome> {
         match self.handle.take() {
             Some(h) => h
                 .join()
-                .unwrap_or_else(|_| Err("the engine thread panicked".into())),
-            None => Err("already joined".into()),
+                .unwrap_or_else(|_| Err(Error::Thread("the engine thread panicked".into()))),
+            None => Err(Error::Thread("already joined".into())),
         }
     }
 

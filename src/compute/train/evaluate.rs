@@ -6,16 +6,16 @@ use std::sync::Arc;
 use candle_core::{D, Device, Result, Tensor};
 
 use super::control::Control;
-use crate::contract::event::Metrics;
-use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
-use crate::contract::codec::base64_encode;
-use crate::contract::config::AugmentConfig;
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::data::loader::{BatchSpec, Prefetcher};
 use crate::compute::method::losses::cross_entropy;
 use crate::compute::model::cam::{flip_horizontal, flip_mse};
 use crate::compute::model::{FerModel, Mode};
+use crate::contract::codec::base64_encode;
+use crate::contract::config::AugmentConfig;
+use crate::contract::event::Metrics;
+use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
 
 /// What evaluating a split yields, sample by sample.
 pub struct Evaluation {

@@ -8,32 +8,32 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint;
 use super::control::Control;
 use super::device::{describe, open_device};
-use crate::contract::config::device::parse_device;
 use super::evaluate::{AttentionRequest, Extras, evaluate};
-use crate::contract::event::{Event, Level, Position, Summary, TrainSummary};
-use crate::contract::event::Metrics;
 use crate::compute::analysis::attention::gallery_indices;
 use crate::compute::analysis::embedding::{EmbeddingJob, EmbeddingWorker, embedding_indices};
-use crate::contract::config::Experiment;
-use crate::contract::config::Sampler;
 use crate::compute::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
 use crate::compute::data::sampler::class_balanced_order;
 use crate::compute::data::unlabeled::{self, Unlabeled};
 use crate::compute::data::{self, Dataset, Split};
-use crate::contract::event::{DataStats, EmbeddingFaces, FilterReport};
 use crate::compute::method::{self, BatchTensors, Method, StepContext};
 use crate::compute::model::pretrained::load_pretrained;
 use crate::compute::model::{FerModel, load_into};
 use crate::compute::optim::Optimizer;
 use crate::compute::optim::sam::Sam;
 use crate::compute::optim::schedule::lr_at;
-use super::checkpoint;
+use crate::compute::{Error, Result};
+use crate::contract::config::Experiment;
+use crate::contract::config::Sampler;
+use crate::contract::config::device::parse_device;
+use crate::contract::event::Metrics;
+use crate::contract::event::{DataStats, EmbeddingFaces, FilterReport};
+use crate::contract::event::{Event, Level, Position, Summary, TrainSummary};
 use crate::contract::run::{RunDir, recorder};
 use crate::contract::seed::{self, purpose};
 
@@ -118,8 +118,7 @@ pub fn run(
     control: &Control,
     sink: Sink,
 ) -> Result<Outcome> {
-    let device =
-        open_device(parse_device(&exp.device).map_err(|e| anyhow!(e))?).map_err(|e| anyhow!(e))?;
+    let device = open_device(parse_device(&exp.device)?)?;
     sink(&Event::log(Level::Info, "loading data"));
     let t0 = Instant::now();
     let dataset = data::build(&exp)?;
@@ -177,7 +176,7 @@ impl<'a> Session<'a> {
         let k = dataset.num_classes();
         let model = FerModel::for_experiment(&exp, k, &device)?;
         if let Some(path) = &exp.model.pretrained {
-            let (report, text) = load_pretrained(&model, path).map_err(|e| anyhow!(e))?;
+            let (report, text) = load_pretrained(&model, path)?;
             let level = if report.loaded == 0 {
                 Level::Warn
             } else {
@@ -249,25 +248,24 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let (tensors, state) = checkpoint::load(&path, &self.device)?;
-        let state: TrainState =
-            serde_json::from_str(&state.ok_or_else(|| {
-                anyhow!("{}: no training state in the checkpoint", path.display())
-            })?)
-            .with_context(|| format!("{}: unreadable training state", path.display()))?;
+        let state: TrainState = serde_json::from_str(
+            &state.ok_or_else(|| Error::file(&path, "no training state in the checkpoint"))?,
+        )
+        .map_err(|e| Error::file(&path, format!("unreadable training state: {e}")))?;
         let mut vars = self.model.named_vars();
         vars.extend(self.method.extra_params());
         vars.extend(self.method.buffers());
         let report = load_into(&vars, &tensors)?;
         if !report.missing.is_empty() || !report.mismatched.is_empty() {
-            return Err(anyhow!(
+            return Err(Error::Run(format!(
                 "{}: does not fit this experiment's model (missing: {:?}, mismatched: {:?})",
                 path.display(),
                 report.missing,
                 report.mismatched
-            ));
+            )));
         }
         if state.position.epoch > self.exp.train.epochs {
-            return Err(anyhow!(
+            return Err(Error::Run(format!(
                 "{}: the run has trained {} epochs; train.epochs = {} would end it before \
                  they were done. Resume with train.epochs at least {} (or evaluate it as it \
                  is with `ferlab eval`).",
@@ -275,13 +273,13 @@ impl<'a> Session<'a> {
                 state.position.epoch,
                 self.exp.train.epochs,
                 state.position.epoch
-            ));
+            )));
         }
         self.check_history(&state)?;
         self.optimizer.load_state(&tensors)?;
         self.method
             .load_state(&state.method)
-            .map_err(|e| anyhow!("{}: method state: {e}", path.display()))?;
+            .map_err(|e| Error::file(&path, e))?;
         self.clock_offset = state.elapsed_secs;
         self.state = state;
         Ok(())
@@ -317,17 +315,17 @@ impl<'a> Session<'a> {
                 })
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
-            Err(e) => return Err(anyhow!("{}: {e}", path.display())),
+            Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
         let done = state.position.epoch;
         if let Some(missing) = (0..done).find(|e| !recorded.contains(e)) {
-            return Err(anyhow!(
+            return Err(Error::Run(format!(
                 "{}: has no result for epoch {} although the checkpoint has trained {done} \
                  epoch(s): the run's log lost its history. Restore events.jsonl from a copy, \
                  or train a new run (the checkpoint can seed it with model.pretrained).",
                 path.display(),
                 missing + 1,
-            ));
+            )));
         }
         Ok(())
     }
@@ -347,14 +345,15 @@ impl<'a> Session<'a> {
         // A checkpoint is what a resume and `ferlab eval` trust: never one with NaN in it.
         for (name, t) in &tensors {
             if !all_finite(t)? {
-                return Err(anyhow!(
+                return Err(Error::Run(format!(
                     "the run diverged: {name} is non-finite at epoch {}; the checkpoint was \
                      not written (the last one is from before)",
                     self.state.position.epoch + 1
-                ));
+                )));
             }
         }
-        let json = serde_json::to_string(&self.state)?;
+        let json = serde_json::to_string(&self.state)
+            .map_err(|e| Error::Run(format!("cannot serialise the training state: {e}")))?;
         let last = self.dir.last_checkpoint();
         checkpoint::save(&last, &tensors, &json)?;
         let pos = self.state.position;
@@ -433,12 +432,12 @@ impl<'a> Session<'a> {
                 return self.stop_at(pos);
             };
             if !eval.metrics.loss.is_finite() {
-                return Err(anyhow!(
+                return Err(Error::Run(format!(
                     "the run diverged: the validation loss became {} at epoch {}; lower \
                      optimizer.lr",
                     eval.metrics.loss,
                     epoch + 1
-                ));
+                )));
             }
             let summary = self.epoch_summary(epoch);
             let score = eval.metrics.overall;
@@ -605,7 +604,7 @@ impl<'a> Session<'a> {
             .state
             .best
             .clone()
-            .ok_or_else(|| anyhow!("the run has no evaluated epoch"))?;
+            .ok_or_else(|| Error::Run("the run has no evaluated epoch".into()))?;
         Ok(Summary {
             epochs: self.exp.train.epochs,
             best_epoch: best.epoch,
@@ -684,9 +683,9 @@ impl<'a> Session<'a> {
                 return Ok(Some(Position { epoch, step }));
             }
             let t_wait = Instant::now();
-            let batch = prefetch
-                .next_batch()
-                .ok_or_else(|| anyhow!("the batch stream ended early at step {step}"))?;
+            let batch = prefetch.next_batch().ok_or_else(|| {
+                Error::Run(format!("the batch stream ended early at step {step}"))
+            })?;
             let wait = t_wait.elapsed().as_secs_f64();
             let t_compute = Instant::now();
             let n = batch.len();
@@ -715,10 +714,10 @@ impl<'a> Session<'a> {
             let loss = losses.total.to_scalar::<f32>()?;
             let at = || format!("at epoch {} step {}", epoch + 1, step + 1);
             if !loss.is_finite() {
-                return Err(anyhow!(
+                return Err(Error::Run(format!(
                     "the run diverged: the loss became {loss} {}; lower optimizer.lr",
                     at()
-                ));
+                )));
             }
             let mut grads = losses.total.backward()?;
             if self.exp.optimizer.sam_rho > 0.0 {
@@ -745,11 +744,11 @@ impl<'a> Session<'a> {
             // One pass over the weights after the step catches a non-finite gradient too (it
             // makes its weight non-finite); the run fails before any checkpoint is written.
             if let Some(name) = self.first_non_finite_weight()? {
-                return Err(anyhow!(
+                return Err(Error::Run(format!(
                     "the run diverged: {name} became non-finite in the step {}; lower \
                      optimizer.lr (the last checkpoint is from before)",
                     at()
-                ));
+                )));
             }
             let preds = crate::compute::method::losses::argmax(&losses.logits)?;
             let sums = &mut self.state.sums;
@@ -801,7 +800,10 @@ fn all_finite(t: &Tensor) -> Result<bool> {
 /// Reads the training state stored in a checkpoint.
 pub fn checkpoint_state(path: &std::path::Path) -> Result<(HashMap<String, Tensor>, TrainState)> {
     let (tensors, state) = checkpoint::load(path, &Device::Cpu)?;
-    let state =
-        state.ok_or_else(|| anyhow!("{}: no training state in the checkpoint", path.display()))?;
-    Ok((tensors, serde_json::from_str(&state)?))
+    let state = state.ok_or_else(|| Error::file(path, "no training state in the checkpoint"))?;
+    Ok((
+        tensors,
+        serde_json::from_str(&state)
+            .map_err(|e| Error::file(path, format!("unreadable training state: {e}")))?,
+    ))
 }

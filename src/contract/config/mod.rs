@@ -1080,6 +1080,7 @@ impl Default for OutputConfig {
 
 fn read_text(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|source| Error::Io {
+        what: "cannot read",
         path: path.to_path_buf(),
         source,
     })
@@ -1087,11 +1088,10 @@ fn read_text(path: &Path) -> Result<String, Error> {
 
 /// TOML text as a table; `origin` names it in errors.
 fn parse_table(text: &str, origin: &str) -> Result<toml::Table, Error> {
-    text.parse()
-        .map_err(|e: toml::de::Error| Error::Syntax {
-            origin: origin.to_string(),
-            message: e.to_string(),
-        })
+    text.parse().map_err(|e: toml::de::Error| Error::Syntax {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl Experiment {

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Backbone, DataSource, Experiment, MethodKind, NoiseKind};
 use super::classes::{ClassMatch, match_class_folder};
+use super::{Backbone, DataSource, Experiment, MethodKind, NoiseKind};
 
 /// One problem with one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,7 +437,9 @@ fn check_data(c: &mut Checker, e: &Experiment) {
             if d.path.as_os_str().is_empty() {
                 c.fail("data.path", "is required for the raf_db source");
             } else {
-                let labels = d.path.join(crate::contract::config::layout::RAFDB_LABEL_FILE);
+                let labels = d
+                    .path
+                    .join(crate::contract::config::layout::RAFDB_LABEL_FILE);
                 if !labels.is_file() {
                     c.fail(
                         "data.path",

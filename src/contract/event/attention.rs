@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::Error;
 use crate::contract::codec::{base64_decode, base64_encode};
 
 /// One evaluation's attention measurements.
@@ -54,15 +55,15 @@ pub struct AttentionFace {
 }
 
 impl AttentionFace {
-    pub fn pixels(&self) -> Result<Vec<u8>, String> {
+    pub fn pixels(&self) -> Result<Vec<u8>, Error> {
         base64_decode(&self.pixels)
     }
 
-    pub fn maps(&self) -> Result<Vec<f32>, String> {
+    pub fn maps(&self) -> Result<Vec<f32>, Error> {
         decode_f32(&self.maps)
     }
 
-    pub fn flipped_back(&self) -> Result<Vec<f32>, String> {
+    pub fn flipped_back(&self) -> Result<Vec<f32>, Error> {
         decode_f32(&self.flipped_back)
     }
 
@@ -81,10 +82,13 @@ pub fn encode_f32(values: &[f32]) -> String {
     base64_encode(&bytes)
 }
 
-pub fn decode_f32(text: &str) -> Result<Vec<f32>, String> {
+pub fn decode_f32(text: &str) -> Result<Vec<f32>, Error> {
     let bytes = base64_decode(text)?;
     if bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes are not whole f32 values", bytes.len()));
+        return Err(Error::Decode(format!(
+            "{} bytes are not whole f32 values",
+            bytes.len()
+        )));
     }
     Ok(bytes
         .chunks_exact(4)

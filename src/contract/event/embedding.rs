@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::filter::FilterReport;
+use crate::contract::Error;
 use crate::contract::codec::base64_decode;
 
 /// One epoch's embeddings of the same validation faces.
@@ -65,7 +66,7 @@ pub struct EmbeddingFaces {
 }
 
 impl EmbeddingFaces {
-    pub fn pixels(&self) -> Result<Vec<u8>, String> {
+    pub fn pixels(&self) -> Result<Vec<u8>, Error> {
         base64_decode(&self.pixels)
     }
 }

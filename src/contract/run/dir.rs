@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::contract::Error;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunDir {
     pub root: PathBuf,
@@ -11,8 +13,9 @@ pub struct RunDir {
 
 impl RunDir {
     /// Creates `base/<name>-<UTC timestamp>` (with a numeric suffix if that exists).
-    pub fn create(base: &Path, name: &str) -> std::io::Result<Self> {
-        std::fs::create_dir_all(base)?;
+    pub fn create(base: &Path, name: &str) -> Result<Self, Error> {
+        let cannot = |path: &Path, e| Error::io("cannot create the run directory", path, e);
+        std::fs::create_dir_all(base).map_err(|e| cannot(base, e))?;
         let stamp = utc_stamp(SystemTime::now());
         let mut k = 1;
         loop {
@@ -25,41 +28,43 @@ impl RunDir {
             match std::fs::create_dir(&root) {
                 Ok(()) => {
                     let dir = Self { root };
-                    std::fs::create_dir_all(dir.checkpoints())?;
+                    std::fs::create_dir_all(dir.checkpoints())
+                        .map_err(|e| cannot(&dir.checkpoints(), e))?;
                     return Ok(dir);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => k += 1,
-                Err(e) => return Err(e),
+                Err(e) => return Err(cannot(&root, e)),
             }
         }
     }
 
     /// Creates exactly `root` (its parent may be new); an existing `root` is an error, so
     /// two processes never start the same run.
-    pub fn create_at(root: &Path) -> std::io::Result<Self> {
+    pub fn create_at(root: &Path) -> Result<Self, Error> {
+        let cannot = |path: &Path, e| Error::io("cannot create the run directory", path, e);
         if let Some(parent) = root.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).map_err(|e| cannot(parent, e))?;
         }
-        std::fs::create_dir(root)?;
+        std::fs::create_dir(root).map_err(|e| cannot(root, e))?;
         let dir = Self {
             root: root.to_path_buf(),
         };
-        std::fs::create_dir_all(dir.checkpoints())?;
+        std::fs::create_dir_all(dir.checkpoints()).map_err(|e| cannot(&dir.checkpoints(), e))?;
         Ok(dir)
     }
 
     /// Opens an existing run directory (it must hold `config.toml`).
-    pub fn open(root: &Path) -> std::io::Result<Self> {
+    pub fn open(root: &Path) -> Result<Self, Error> {
         let dir = Self {
             root: root.to_path_buf(),
         };
         if !dir.config().is_file() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("{} is not a run directory (no config.toml)", root.display()),
-            ));
+            return Err(Error::NotARun {
+                path: root.to_path_buf(),
+            });
         }
-        std::fs::create_dir_all(dir.checkpoints())?;
+        std::fs::create_dir_all(dir.checkpoints())
+            .map_err(|e| Error::io("cannot create", dir.checkpoints(), e))?;
         Ok(dir)
     }
 

@@ -7,6 +7,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use crate::contract::Error;
+
 /// Held while a run trains; released when dropped.
 #[derive(Debug)]
 pub struct RunLock {
@@ -15,7 +17,7 @@ pub struct RunLock {
 
 impl RunLock {
     /// Takes the lock of the run directory `root`, or says who holds it.
-    pub fn acquire(root: &Path) -> Result<Self, String> {
+    pub fn acquire(root: &Path) -> Result<Self, Error> {
         let path = root.join("run.lock");
         let mut file = OpenOptions::new()
             .read(true)
@@ -23,26 +25,20 @@ impl RunLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            .map_err(|e| Error::io("cannot open", &path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 let holder = holder.trim();
-                let by = if holder.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (process {holder})")
-                };
-                return Err(format!(
-                    "{} is being trained by another ferlab{by}; wait for it to end or stop it \
-                     first",
-                    root.display()
-                ));
+                return Err(Error::Locked {
+                    path: root.to_path_buf(),
+                    holder: (!holder.is_empty()).then(|| holder.to_string()),
+                });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
+                return Err(Error::io("cannot lock", &path, e));
             }
         }
         // The holder's pid, for the message above; the lock itself is the flock.
@@ -63,6 +59,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = RunLock::acquire(dir.path()).unwrap();
         let e = RunLock::acquire(dir.path()).unwrap_err();
+        let e = e.to_string();
         assert!(e.contains("being trained by another ferlab"), "{e}");
         assert!(e.contains(&std::process::id().to_string()), "{e}");
         drop(first);

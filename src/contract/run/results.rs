@@ -89,9 +89,10 @@ pub fn method_label(exp: &Experiment) -> String {
 pub fn read_run(dir: &Path) -> Result<RunResult, Error> {
     let path = dir.join("events.jsonl");
     let view = RunView::replay(dir)?;
-    let config = view.config.as_deref().ok_or_else(|| Error::NoStart {
-        path: path.clone(),
-    })?;
+    let config = view
+        .config
+        .as_deref()
+        .ok_or_else(|| Error::NoStart { path: path.clone() })?;
     let origin = format!("{} (Started event)", path.display());
     let exp = Experiment::recorded_from_toml(config, &origin, &[])?;
     let outcome = view.outcome();

@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::contract::event::Metrics;
-use crate::contract::event::{AttentionSnapshot, EmbeddingFaces, EmbeddingSnapshot};
-use crate::contract::event::DataStats;
-use crate::contract::event::MiningReport;
 use super::recorder;
 use crate::contract::Error;
+use crate::contract::event::DataStats;
+use crate::contract::event::Metrics;
+use crate::contract::event::MiningReport;
+use crate::contract::event::{AttentionSnapshot, EmbeddingFaces, EmbeddingSnapshot};
 use crate::contract::event::{Event, Level, Position, TrainSummary};
 
 /// One finished epoch.
@@ -270,7 +270,7 @@ impl RunView {
     /// (workbench, `ferlab table`, `ferlab export`, figures) goes through.
     pub fn replay(dir: &Path) -> Result<RunView, Error> {
         let path = dir.join("events.jsonl");
-        let log = recorder::read(&path).map_err(|e| Error::io(&path, e))?;
+        let log = recorder::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
         let mut view = RunView::default();
         for r in &log.records {
             view.apply(&r.event);

@@ -11,6 +11,7 @@ use super::chart::{LineChart, Series, color, line_chart};
 use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
 use crate::contract::run::view::RunView;
+use crate::views::Error;
 
 /// Faces in the grid: the gallery's, one class after another.
 pub const GRID_FACES: usize = 7;
@@ -47,7 +48,9 @@ pub fn grid<DB: DrawingBackend>(
 ) -> FigureResult<Vec<Tile>> {
     let faces = pick_faces(snap, GRID_FACES);
     if faces.is_empty() {
-        return Err("the attention snapshot has no gallery faces".into());
+        return Err(Error::Draw(
+            "the attention snapshot has no gallery faces".into(),
+        ));
     }
     let area = area.titled(title, st.title()).map_err(err)?;
     let (w, h) = area.dim_in_pixel();
@@ -100,8 +103,9 @@ pub fn grid<DB: DrawingBackend>(
         for (r, (row, _)) in rows.iter().enumerate() {
             let y = caption + r as i32 * (side + gap);
             let map = row.map(|row| (face.label as usize, row));
-            let rgb = overlay_rgb(snap, face, map, 0.5, true)
-                .ok_or_else(|| format!("face {} has malformed pixels or maps", face.id))?;
+            let rgb = overlay_rgb(snap, face, map, 0.5, true).ok_or_else(|| {
+                Error::Draw(format!("face {} has malformed pixels or maps", face.id))
+            })?;
             tiles.push(Tile {
                 x: x_origin + x,
                 y: y_origin + y,
@@ -177,7 +181,7 @@ pub fn flip_consistency<DB: DrawingBackend>(
     title: &str,
 ) -> FigureResult<Vec<Tile>> {
     if view.attention.is_empty() {
-        return Err("the run has no attention snapshots".into());
+        return Err(Error::Draw("the run has no attention snapshots".into()));
     }
     let area = area.titled(title, st.title()).map_err(err)?;
     let mut series: Vec<Series> = view

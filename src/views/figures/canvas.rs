@@ -9,6 +9,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 use crate::contract::codec::base64_encode;
+use crate::views::Error;
 
 /// The font every figure uses, compiled into the binary (egui's Ubuntu Light), so figures
 /// look the same on machines without system fonts. SVGs name the generic `sans-serif`.
@@ -80,23 +81,23 @@ const SVG_UNITS_PER_INCH: f64 = 96.0;
 
 impl FigureSize {
     /// Parses `WIDTHxHEIGHT` in inches, e.g. `6.4x4.8`.
-    pub fn parse_inches(text: &str, dpi: u32) -> Result<Self, String> {
+    pub fn parse_inches(text: &str, dpi: u32) -> Result<Self, Error> {
         let (w, h) = text
             .split_once(['x', 'X'])
-            .ok_or_else(|| format!("size `{text}` must look like 6.4x4.8 (inches)"))?;
+            .ok_or_else(|| Error::Draw(format!("size `{text}` must look like 6.4x4.8 (inches)")))?;
         let parse = |v: &str| {
             v.trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|v| *v > 0.5 && *v <= 40.0)
                 .ok_or_else(|| {
-                    format!(
+                    Error::Draw(format!(
                         "size `{text}`: `{v}` is not a width or height in inches between 0.5 and 40"
-                    )
+                    ))
                 })
         };
         if !(36..=1200).contains(&dpi) {
-            return Err(format!("dpi {dpi} is outside 36..=1200"));
+            return Err(Error::Draw(format!("dpi {dpi} is outside 36..=1200")));
         }
         Ok(Self {
             width_in: parse(w)?,
@@ -180,11 +181,12 @@ pub struct Tile {
     pub rgb: Vec<u8>,
 }
 
-/// A figure's errors: what failed, as text.
-pub type FigureResult<T> = Result<T, String>;
+/// A figure's errors: what failed.
+pub type FigureResult<T> = Result<T, Error>;
 
-pub fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
+/// A plotters (or PNG encoder) failure as the views' error.
+pub fn err<E: std::fmt::Display>(e: E) -> Error {
+    Error::Draw(e.to_string())
 }
 
 /// The largest PNG drawn: 200 megapixels (a 600 MB canvas; a 7 x 5 in figure at 1200 dpi
@@ -204,7 +206,7 @@ where
         ImageFormat::Png => {
             let pixels = w as u64 * h as u64;
             if pixels > MAX_PNG_PIXELS {
-                return Err(format!(
+                return Err(Error::Draw(format!(
                     "a {:.1} x {:.1} in PNG at {} dpi is {w} x {h} pixels ({} megapixels); \
                      the limit is {}: lower the dpi or the size, or export SVG",
                     size.width_in,
@@ -212,7 +214,7 @@ where
                     size.dpi,
                     pixels / 1_000_000,
                     MAX_PNG_PIXELS / 1_000_000
-                ));
+                )));
             }
             let mut rgb = vec![255u8; w as usize * h as usize * 3];
             let tiles = {
@@ -305,7 +307,7 @@ fn embed_tiles(svg: &mut String, tiles: &[Tile]) -> FigureResult<()> {
     }
     let end = svg
         .rfind("</svg>")
-        .ok_or_else(|| "the SVG backend wrote no closing tag".to_string())?;
+        .ok_or_else(|| Error::Draw("the SVG backend wrote no closing tag".into()))?;
     let mut images = String::new();
     for t in tiles {
         let png = encode_png(&t.rgb, t.source_width, t.source_height, 72)?;
@@ -360,7 +362,9 @@ mod tests {
     fn a_png_beyond_the_pixel_limit_is_refused_before_drawing() {
         // 40 x 40 in at 1200 dpi: 48,000 x 48,000 pixels, once 7 GB and a panic.
         let huge = FigureSize::parse_inches("40x40", 1200).unwrap();
-        let e = render(huge, ImageFormat::Png, |_, _| panic!("must not draw")).unwrap_err();
+        let e = render(huge, ImageFormat::Png, |_, _| panic!("must not draw"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("48000 x 48000") && e.contains("lower the dpi"),
             "{e}"

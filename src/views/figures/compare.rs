@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use super::canvas::{FigureResult, Style, Tile, err};
 use super::chart::{BarGroup, LineChart, Series, bar_chart, color, line_chart};
 use crate::contract::run::view::RunView;
+use crate::views::Error;
 
 pub fn accuracy<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -62,9 +63,9 @@ pub fn per_class<DB: DrawingBackend>(
         .map(|(_, v)| v.classes.clone())
         .unwrap_or_default();
     if let Some((label, _)) = runs.iter().find(|(_, v)| v.classes != classes) {
-        return Err(format!(
+        return Err(Error::Draw(format!(
             "{label} has other classes than the first run: a per-class comparison needs the same classes"
-        ));
+        )));
     }
     let area = area
         .titled("Per-class accuracy at each run's best epoch", st.title())

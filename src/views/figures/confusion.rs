@@ -7,6 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{FigureResult, Style, Tile, err};
 use super::chart::blues;
+use crate::views::Error;
 
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -18,7 +19,7 @@ pub fn draw<DB: DrawingBackend>(
     let area = area.titled(title, st.title()).map_err(err)?;
     let k = confusion.len();
     if k == 0 {
-        return Err("the run has no confusion matrix".into());
+        return Err(Error::Draw("the run has no confusion matrix".into()));
     }
     let (w, h) = area.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);

@@ -8,6 +8,7 @@ use super::canvas::{FigureResult, Style, Tile, err};
 use super::chart::{LineChart, Series, color, line_chart};
 use crate::contract::event::mining::Subset;
 use crate::contract::run::view::RunView;
+use crate::views::Error;
 
 /// Clean thresholds solid, noisy thresholds dashed, one colour per class.
 pub fn thresholds<DB: DrawingBackend>(
@@ -28,7 +29,9 @@ pub fn thresholds<DB: DrawingBackend>(
         );
     }
     if series.iter().all(|s| s.points.is_empty()) {
-        return Err("the run has no thresholds yet (ASM only, after warm-up)".into());
+        return Err(Error::Draw(
+            "the run has no thresholds yet (ASM only, after warm-up)".into(),
+        ));
     }
     line_chart(
         &area,
@@ -54,7 +57,9 @@ pub fn sets<DB: DrawingBackend>(
     title: &str,
 ) -> FigureResult<Vec<Tile>> {
     if view.mining.is_empty() {
-        return Err("the run has no mining reports (ASM only)".into());
+        return Err(Error::Draw(
+            "the run has no mining reports (ASM only)".into(),
+        ));
     }
     let area = area.titled(title, st.title()).map_err(err)?;
     let panes = area.split_evenly((1, 2));

@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 
 pub use canvas::{FigureResult, FigureSize, ImageFormat};
 
-use crate::contract::run::results::method_label;
 use crate::contract::config::Experiment;
 use crate::contract::run::atomic;
+use crate::contract::run::results::method_label;
 use crate::contract::run::view::RunView;
+use crate::views::Error;
 use crate::with_area;
 
 /// The figures of one run.
@@ -132,11 +133,11 @@ pub fn render(
     format: ImageFormat,
 ) -> FigureResult<Vec<u8>> {
     if !kind.available(view) {
-        return Err(format!(
+        return Err(Error::Draw(format!(
             "{} has no data for the {} figure",
             view.run_id,
             kind.key()
-        ));
+        )));
     }
     let label = run_label(view);
     let pick_epoch = |wanted: Option<usize>| {
@@ -144,7 +145,13 @@ pub fn render(
             Some(e) => view.epochs.iter().find(|p| p.epoch == e),
             None => view.best(),
         };
-        point.ok_or_else(|| format!("{} has no epoch {}", view.run_id, wanted.unwrap_or(0)))
+        point.ok_or_else(|| {
+            Error::Draw(format!(
+                "{} has no epoch {}",
+                view.run_id,
+                wanted.unwrap_or(0)
+            ))
+        })
     };
     canvas::render(size, format, |st, areas| match kind {
         FigureKind::Curves => with_area!(areas, |a| curves::draw(a, st, view, &label)),
@@ -180,7 +187,10 @@ pub fn render(
         }
         FigureKind::Attention => {
             let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
-                format!("{} has no attention snapshot at that epoch", view.run_id)
+                Error::Draw(format!(
+                    "{} has no attention snapshot at that epoch",
+                    view.run_id
+                ))
             })?;
             let title = format!("Class activation maps, original and flipped - {label}");
             with_area!(areas, |a| attention::grid(a, st, view, snap, &title))
@@ -190,8 +200,9 @@ pub fn render(
             with_area!(areas, |a| attention::flip_consistency(a, st, view, &title))
         }
         FigureKind::Embedding => {
-            let snap = snapshot_at(&view.embeddings, options.epoch)
-                .ok_or_else(|| format!("{} has no embedding at that epoch", view.run_id))?;
+            let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
+                Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
+            })?;
             let title = format!("Validation features - {label}");
             with_area!(areas, |a| embedding::draw(
                 a,
@@ -251,7 +262,7 @@ pub fn render_comparison(
     format: ImageFormat,
 ) -> FigureResult<Vec<u8>> {
     if views.iter().all(|v| v.epochs.is_empty()) {
-        return Err("none of the runs has a finished epoch".into());
+        return Err(Error::Draw("none of the runs has a finished epoch".into()));
     }
     let labels = comparison_labels(views);
     let runs: Vec<(String, &RunView)> = labels.into_iter().zip(views.iter()).collect();
@@ -264,9 +275,9 @@ pub fn render_comparison(
 /// Writes `bytes` atomically, naming the file in errors.
 pub fn write(path: &Path, bytes: &[u8]) -> FigureResult<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e))?;
     }
-    atomic::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    atomic::write(path, bytes).map_err(|e| Error::file(path, e))
 }
 
 /// The size of exported figures: one size in inches for all, or each kind's own; one DPI.
@@ -342,11 +353,15 @@ pub fn export_comparison(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::contract::event::Metrics;
-    use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource, encode_f32};
     use crate::contract::codec::base64_encode;
-    use crate::contract::event::mining::{ClassThresholds, MiningQuality, MiningReport, SetQuality};
+    use crate::contract::event::Metrics;
     use crate::contract::event::TrainSummary;
+    use crate::contract::event::attention::{
+        AttentionFace, AttentionSnapshot, FaceSource, encode_f32,
+    };
+    use crate::contract::event::mining::{
+        ClassThresholds, MiningQuality, MiningReport, SetQuality,
+    };
     use crate::contract::run::view::EpochPoint;
 
     const CLASSES: [&str; 3] = ["happiness", "sadness", "surprise"];
@@ -613,7 +628,8 @@ pub(crate) mod tests {
             FigureSize::default(),
             ImageFormat::Png,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("attention") && e.contains("fixture-run"), "{e}");
         let dir = tempfile::tempdir().unwrap();
         let written = export_run(

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::spec::SweepPoint;
-use crate::contract::run::{atomic, recorder};
 use crate::contract::event::Event;
+use crate::contract::run::{atomic, recorder};
+use crate::views::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -70,30 +71,29 @@ impl SweepFolder {
         dir.join("sweep.json").is_file()
     }
 
-    pub fn read_manifest(&self) -> Result<Manifest, String> {
+    pub fn read_manifest(&self) -> Result<Manifest, Error> {
         let path = self.manifest_path();
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::file(&path, e))
     }
 
     /// Writes the manifest; an existing one must describe the same points, so rerunning a
     /// sweep continues it and a changed preset never mixes two sweeps in one folder.
-    pub fn write_manifest(&self, manifest: &Manifest) -> Result<(), String> {
+    pub fn write_manifest(&self, manifest: &Manifest) -> Result<(), Error> {
         if self.manifest_path().is_file() {
             let old = self.read_manifest()?;
             if let Some(diff) = first_difference(&old, manifest) {
-                return Err(format!(
+                return Err(Error::Sweep(format!(
                     "{} holds a different sweep ({diff}); give another --out or remove it",
                     self.root.display()
-                ));
+                )));
             }
         }
-        std::fs::create_dir_all(self.root.join("logs"))
-            .map_err(|e| format!("{}: {e}", self.root.display()))?;
-        let json = serde_json::to_string_pretty(manifest).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(self.root.join("logs")).map_err(|e| Error::file(&self.root, e))?;
+        let json = serde_json::to_string_pretty(manifest)
+            .map_err(|e| Error::Sweep(format!("cannot serialise the manifest: {e}")))?;
         atomic::write(&self.manifest_path(), json.as_bytes())
-            .map_err(|e| format!("{}: {e}", self.manifest_path().display()))
+            .map_err(|e| Error::file(self.manifest_path(), e))
     }
 
     pub fn status(&self, point: &SweepPoint) -> PointStatus {
@@ -125,10 +125,10 @@ impl SweepFolder {
 
     /// Claims a point for this process: a lock file holding our pid. A lock whose process
     /// is gone (a killed task) is taken over.
-    pub fn lock(&self, point: &SweepPoint) -> Result<PointLock, String> {
+    pub fn lock(&self, point: &SweepPoint) -> Result<PointLock, Error> {
         let path = self.lock_path(point);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e))?;
         }
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
@@ -138,26 +138,25 @@ impl SweepFolder {
             {
                 Ok(mut f) => {
                     use std::io::Write;
-                    write!(f, "{}", std::process::id())
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    write!(f, "{}", std::process::id()).map_err(|e| Error::file(&path, e))?;
                     return Ok(PointLock { path });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let holder = std::fs::read_to_string(&path).unwrap_or_default();
                     if process_alive(holder.trim()) {
-                        return Err(format!(
+                        return Err(Error::Sweep(format!(
                             "sweep point {} is being run by process {} ({})",
                             point.name,
                             holder.trim(),
                             path.display()
-                        ));
+                        )));
                     }
                     let _ = std::fs::remove_file(&path);
                 }
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+                Err(e) => return Err(Error::Sweep(format!("{}: {e}", path.display()))),
             }
         }
-        Err(format!("cannot take {}", path.display()))
+        Err(Error::Sweep(format!("cannot take {}", path.display())))
     }
 }
 
@@ -233,7 +232,7 @@ mod tests {
         assert_eq!(folder.read_manifest().unwrap(), m);
         folder.write_manifest(&m).unwrap();
         let other = manifest(vec![point("seed=2")]);
-        let e = folder.write_manifest(&other).unwrap_err();
+        let e = folder.write_manifest(&other).unwrap_err().to_string();
         assert!(e.contains("point seed=1 there is seed=2 now"), "{e}");
         assert_eq!(folder.status(&m.points[0]), PointStatus::Pending);
         std::fs::create_dir_all(folder.point_dir(&m.points[0])).unwrap();
@@ -250,7 +249,7 @@ mod tests {
             let _held = folder.lock(&p).unwrap();
             // Our own pid counts as stale, so fake a live holder: pid 1 always exists.
             std::fs::write(folder.lock_path(&p), "1").unwrap();
-            let e = folder.lock(&p).unwrap_err();
+            let e = folder.lock(&p).unwrap_err().to_string();
             assert!(e.contains("being run by process 1"), "{e}");
             std::fs::write(folder.lock_path(&p), "999999999").unwrap();
             let _again = folder.lock(&p).unwrap();

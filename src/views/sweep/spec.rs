@@ -16,8 +16,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::Error as ConfigError;
 use crate::contract::config::Experiment;
+use crate::views::Error;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,30 +66,32 @@ pub struct SweepPreset {
 
 impl SweepPreset {
     /// Parses a preset (`origin` names it in errors); it must have a `[sweep]` section.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, String> {
-        let mut table: toml::Table = text.parse().map_err(|e| format!("{origin}: {e}"))?;
+    pub fn parse(text: &str, origin: &str) -> Result<Self, Error> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e| Error::Sweep(format!("{origin}: {e}")))?;
         let sweep = table
             .remove("sweep")
-            .ok_or_else(|| format!("{origin}: the preset has no [sweep] section"))?;
-        let spec: SweepSpec = sweep
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("{origin}: [sweep]: {}", e.message()))?;
+            .ok_or_else(|| Error::Sweep(format!("{origin}: the preset has no [sweep] section")))?;
+        let spec: SweepSpec = sweep.try_into().map_err(|e: toml::de::Error| {
+            Error::Sweep(format!("{origin}: [sweep]: {}", e.message()))
+        })?;
         if spec.parallel == 0 {
-            return Err(format!("{origin}: sweep.parallel: must be at least 1"));
+            return Err(Error::Sweep(format!(
+                "{origin}: sweep.parallel: must be at least 1"
+            )));
         }
         for (key, values) in &spec.grid {
             match values.as_array() {
                 Some(a) if !a.is_empty() => {}
                 _ => {
-                    return Err(format!(
+                    return Err(Error::Sweep(format!(
                         "{origin}: sweep.grid.\"{key}\": must be a non-empty list of values"
-                    ));
+                    )));
                 }
             }
         }
-        let name = Experiment::from_toml(text, origin, &[])
-            .map_err(|e| e.to_string())?
-            .name;
+        let name = Experiment::from_toml(text, origin, &[])?.name;
         Ok(Self {
             name,
             spec,
@@ -99,7 +101,7 @@ impl SweepPreset {
 
     /// Every point: each listed point (or the preset alone) crossed with the grid, then
     /// with the seeds; each resolved and validated with `overrides` applied first.
-    pub fn expand(&self, overrides: &[String]) -> Result<Vec<SweepPoint>, String> {
+    pub fn expand(&self, overrides: &[String]) -> Result<Vec<SweepPoint>, Error> {
         let bases: Vec<Vec<(String, toml::Value)>> = if self.spec.points.is_empty() {
             vec![Vec::new()]
         } else {
@@ -142,7 +144,8 @@ impl SweepPreset {
             }
         }
         let varying = varying_keys(&settings_list);
-        let base_text = toml::to_string(&self.base).map_err(|e| e.to_string())?;
+        let base_text = toml::to_string(&self.base)
+            .map_err(|e| Error::Sweep(format!("cannot write the sweep's base preset: {e}")))?;
         let mut points = Vec::with_capacity(settings_list.len());
         let mut names = BTreeSet::new();
         for (i, settings) in settings_list.into_iter().enumerate() {
@@ -150,14 +153,11 @@ impl SweepPreset {
             let mut all = overrides.to_vec();
             all.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
             let origin = format!("sweep point {i} ({name})");
-            let exp = Experiment::from_toml(&base_text, &origin, &all).map_err(|e| match e {
-                ConfigError::Invalid { .. } | ConfigError::Syntax { .. } => e.to_string(),
-                other => format!("{origin}: {other}"),
-            })?;
+            let exp = Experiment::from_toml(&base_text, &origin, &all)?;
             if !names.insert(name.clone()) {
-                return Err(format!(
+                return Err(Error::Sweep(format!(
                     "two sweep points are both named {name}: their settings repeat"
-                ));
+                )));
             }
             points.push(SweepPoint {
                 name,
@@ -304,22 +304,29 @@ name = "list"
 
     #[test]
     fn bad_sweeps_name_the_field_or_point() {
-        let no_sweep = SweepPreset::parse("name = \"x\"\n", "a.toml").unwrap_err();
+        let no_sweep = SweepPreset::parse("name = \"x\"\n", "a.toml")
+            .unwrap_err()
+            .to_string();
         assert!(
             no_sweep.contains("a.toml") && no_sweep.contains("[sweep]"),
             "{no_sweep}"
         );
-        let unknown = SweepPreset::parse("[sweep]\nseed = [1]\n", "b.toml").unwrap_err();
+        let unknown = SweepPreset::parse("[sweep]\nseed = [1]\n", "b.toml")
+            .unwrap_err()
+            .to_string();
         assert!(
             unknown.contains("b.toml") && unknown.contains("seed"),
             "{unknown}"
         );
-        let empty = SweepPreset::parse("[sweep.grid]\n\"seed\" = []\n", "c.toml").unwrap_err();
+        let empty = SweepPreset::parse("[sweep.grid]\n\"seed\" = []\n", "c.toml")
+            .unwrap_err()
+            .to_string();
         assert!(empty.contains("sweep.grid.\"seed\""), "{empty}");
         let bad = SweepPreset::parse("[sweep.grid]\n\"optimizer.lr\" = [0.1, -1.0]\n", "d.toml")
             .unwrap()
             .expand(&[])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             bad.contains("sweep point 1 (lr=-1.0)") && bad.contains("optimizer.lr"),
             "{bad}"
@@ -327,7 +334,8 @@ name = "list"
         let typo = SweepPreset::parse("[sweep.grid]\n\"optimiser.lr\" = [0.1, 0.2]\n", "e.toml")
             .unwrap()
             .expand(&[])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             typo.contains("optimiser") && typo.contains("unknown key"),
             "{typo}"

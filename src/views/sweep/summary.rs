@@ -1,12 +1,13 @@
 //! A sweep's summary: one row per point (its settings, status and accuracies), and with two
 //! swept keys besides the seed, a grid of best overall accuracy averaged over seeds.
 
+use crate::contract::run::atomic;
 use crate::contract::run::results::{RunResult, read_run};
 use crate::views::tables::{Table, TableFormat};
-use crate::contract::run::atomic;
 
 use super::folder::{Manifest, PointStatus, SweepFolder};
 use super::spec::value_text;
+use crate::views::Error;
 
 /// A point with where it stands and, when it has a finished epoch, its results.
 #[derive(Debug, Clone)]
@@ -133,7 +134,7 @@ pub fn write(
     folder: &SweepFolder,
     manifest: &Manifest,
     results: &[PointResult],
-) -> Result<String, String> {
+) -> Result<String, Error> {
     let mut text = String::new();
     let tables = [
         Some(("summary", points_table(manifest, results))),
@@ -147,7 +148,7 @@ pub fn write(
         ] {
             let path = folder.root.join(format!("{stem}.{ext}"));
             atomic::write(&path, table.render(format).as_bytes())
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| Error::file(path, e))?;
         }
         if stem == "grid" {
             text += "\nBest overall accuracy (%), mean ± sd over seeds:\n\n";
@@ -158,7 +159,7 @@ pub fn write(
 }
 
 /// Re-reads a sweep folder's points, for `ferlab sweep collect` and the runs browser.
-pub fn read_sweep(folder: &SweepFolder) -> Result<(Manifest, Vec<PointResult>), String> {
+pub fn read_sweep(folder: &SweepFolder) -> Result<(Manifest, Vec<PointResult>), Error> {
     let manifest = folder.read_manifest()?;
     let results = collect(folder, &manifest);
     Ok((manifest, results))

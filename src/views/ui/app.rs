@@ -23,9 +23,10 @@ use super::panels::runs::{RunsAction, RunsPanel};
 use super::panels::thresholds::ThresholdsPanel;
 use super::path_prompt::{PathPrompt, PromptAction, PromptReply};
 use super::repaint::{FrameCost, RepaintPolicy};
-use crate::contract::run::view::{RunStatus, RunView};
-use crate::views::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
 use crate::compute::train::{Engine, Launch};
+use crate::contract::run::view::{RunStatus, RunView};
+use crate::views::Error;
+use crate::views::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
 
 /// The panels of the tile layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,7 +357,7 @@ impl Workbench {
 
     /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
     /// epoch its panel shows where the panel picks one; the notice says where, or why not.
-    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, String> {
+    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, Error> {
         let (path, format) = match ImageFormat::from_path(path) {
             Some(f) => (path.to_path_buf(), f),
             None => (path.with_extension("png"), ImageFormat::Png),
@@ -371,10 +372,10 @@ impl Workbench {
         let result = figures::render(kind, &self.view, options, kind.default_size(), format)
             .and_then(|bytes| figures::write(&path, &bytes))
             .map(|()| path.clone())
-            .map_err(|e| format!("figure not written: {e}"));
+            .map_err(|e| Error::Draw(format!("figure not written: {e}")));
         self.notice = Some(match &result {
             Ok(p) => (true, format!("wrote {}", p.display())),
-            Err(e) => (false, e.clone()),
+            Err(e) => (false, e.to_string()),
         });
         result
     }
@@ -392,7 +393,7 @@ impl Workbench {
             Err(e) => {
                 if let Some(p) = &mut self.prompt {
                     p.text = path.display().to_string();
-                    p.message = Some(e);
+                    p.message = Some(e.to_string());
                 }
             }
         }

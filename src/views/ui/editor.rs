@@ -13,6 +13,7 @@ use crate::contract::config::{
     ScheduleKind, ScnConfig, SetReduction, SoftConfig, ThresholdMode, UnlabeledConfig,
     UnlabeledSource,
 };
+use crate::views::Error;
 
 pub struct ExperimentEditor {
     pub experiment: Experiment,
@@ -81,7 +82,7 @@ impl ExperimentEditor {
         self.problems().is_empty()
     }
 
-    pub fn load_preset(&mut self, path: &Path) -> Result<(), String> {
+    pub fn load_preset(&mut self, path: &Path) -> Result<(), Error> {
         match Experiment::load(path, &[]) {
             Ok(e) => {
                 self.experiment = e;
@@ -92,9 +93,7 @@ impl ExperimentEditor {
             }
             Err(e) => {
                 // A preset with problems still loads into the editor, so they can be fixed.
-                let text =
-                    std::fs::read_to_string(path).map_err(|io| format!("{}: {io}", path.display()));
-                let partial = text
+                let partial = std::fs::read_to_string(path)
                     .ok()
                     .and_then(|t| toml::from_str::<Experiment>(&t).ok());
                 let message = e.to_string();
@@ -102,24 +101,25 @@ impl ExperimentEditor {
                     self.experiment = exp;
                     self.preset_path = Some(path.to_path_buf());
                 }
-                self.message = Some((false, message.clone()));
-                Err(message)
+                self.message = Some((false, message));
+                Err(e.into())
             }
         }
     }
 
     /// Writes the experiment as a preset `ferlab train` accepts.
-    pub fn save_preset(&mut self, path: &Path) -> Result<(), String> {
+    pub fn save_preset(&mut self, path: &Path) -> Result<(), Error> {
         let path = if path.extension().is_none() {
             path.with_extension("toml")
         } else {
             path.to_path_buf()
         };
-        let result = crate::contract::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        let result =
+            crate::contract::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
+                .map_err(|e| Error::io("cannot write", &path, e));
         self.message = Some(match &result {
             Ok(()) => (true, format!("saved {}", path.display())),
-            Err(e) => (false, e.clone()),
+            Err(e) => (false, e.to_string()),
         });
         if result.is_ok() {
             self.preset_path = Some(path);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::app::{Pane, Workbench};
 use crate::contract::config::Experiment;
+use crate::views::Error;
 
 /// Frame times of one phase, in milliseconds.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,7 +91,7 @@ impl Driver {
 
 /// Measures idle frames, then frames while `exp` trains (for at most `train_secs`); the run
 /// is stopped at the end and its directory left under the experiment's output folder.
-pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, String> {
+pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, Error> {
     let mut d = Driver {
         ctx: egui::Context::default(),
         workbench: Workbench::new(PathBuf::from("presets")),
@@ -99,7 +100,10 @@ pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, Stri
     let mut out = vec![d.phase("idle, editor", 2.0, |_| false)];
     d.workbench.start(&d.ctx);
     if !d.workbench.is_running() {
-        return Err(format!("the run did not start: {:?}", d.workbench.notice));
+        return Err(Error::Window(format!(
+            "the run did not start: {:?}",
+            d.workbench.notice
+        )));
     }
     d.workbench.show_pane(Pane::Log);
     out.push(d.phase("training", train_secs, |wb| !wb.is_running()));

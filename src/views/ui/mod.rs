@@ -14,12 +14,13 @@ pub mod tour;
 pub mod window_bench;
 pub mod window_check;
 
+use crate::views::Error;
 use std::path::PathBuf;
 
 pub use app::Workbench;
 
 /// Opens the workbench window; returns when it is closed.
-pub fn run(presets_dir: PathBuf, open_preset: Option<PathBuf>) -> Result<(), String> {
+pub fn run(presets_dir: PathBuf, open_preset: Option<PathBuf>) -> Result<(), Error> {
     eframe::run_native(
         "ferlab",
         native_options(),
@@ -31,7 +32,7 @@ pub fn run(presets_dir: PathBuf, open_preset: Option<PathBuf>) -> Result<(), Str
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| format!("cannot open the workbench window: {e}"))
+    .map_err(|e| Error::Window(format!("cannot open the workbench window: {e}")))
 }
 
 /// The window: 1280x800, wgpu renderer, the icon from `assets/`.

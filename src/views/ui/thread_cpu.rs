@@ -3,6 +3,8 @@
 //! them), from /proc/self/task/*/schedstat. Linux only. The repaint policy reads what a
 //! frame costs from it; `ferlab bench --ui` what the window costs training.
 
+use crate::views::Error;
+
 /// Threads whose CPU time belongs to training, by the name prefix the engine gives them
 /// (`/proc` cuts names to 15 bytes).
 const TRAINING_THREADS: [&str; 4] = [
@@ -23,9 +25,9 @@ pub struct CpuSplit {
 }
 
 /// Reads every thread's CPU time (`schedstat`, nanoseconds) and sorts it by thread name.
-pub fn cpu_split() -> Result<CpuSplit, String> {
+pub fn cpu_split() -> Result<CpuSplit, Error> {
     let tasks = std::fs::read_dir("/proc/self/task")
-        .map_err(|e| format!("cannot read /proc/self/task (Linux only): {e}"))?;
+        .map_err(|e| Error::io("cannot read (Linux only)", "/proc/self/task", e))?;
     let mut split = CpuSplit::default();
     for task in tasks.flatten() {
         let dir = task.path();

@@ -10,6 +10,7 @@ use egui::{ThemePreference, Ui};
 
 use super::app::{Pane, Workbench};
 use crate::contract::config::{MethodKind, NoiseKind, Sampler, UnlabeledSource};
+use crate::views::Error;
 
 /// One stop of the tour: set the workbench up, wait until it shows what it should, and
 /// optionally save a screenshot.
@@ -39,7 +40,7 @@ pub struct Tour {
     next: usize,
     set_up_at: Option<Instant>,
     /// The screenshot callback's result: Some once the image has been written (or failed).
-    saved: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    saved: Arc<Mutex<Option<Result<PathBuf, Error>>>>,
     shot_requested: bool,
     first_run: Option<PathBuf>,
     /// The cross-entropy run on noisy labels, overlaid on ASM's at the end.
@@ -48,7 +49,7 @@ pub struct Tour {
     imbalanced_run: Option<PathBuf>,
     lnsu_run: Option<PathBuf>,
     /// The sweep's outcome, once its process has ended.
-    sweep_done: Arc<Mutex<Option<Result<(), String>>>>,
+    sweep_done: Arc<Mutex<Option<Result<(), Error>>>>,
     /// What went wrong, if the tour could not finish; `run` reports it.
     pub failure: Arc<Mutex<Option<String>>>,
     pub written: Arc<Mutex<Vec<PathBuf>>>,
@@ -65,7 +66,7 @@ fn stops() -> Vec<Stop> {
                 ctx.set_theme(ThemePreference::Light);
                 let preset = t.options.preset.clone();
                 if let Err(e) = t.workbench.editor.load_preset(&preset) {
-                    t.fail(e);
+                    t.fail(e.to_string());
                 }
                 t.workbench.editor.experiment.train.epochs = t.options.epochs;
                 t.workbench.editor.experiment.output.dir = t.options.runs_dir.clone();
@@ -244,7 +245,6 @@ fn stops() -> Vec<Stop> {
                 std::thread::spawn(move || {
                     // The sweep runs as the command line runs it: `ferlab sweep`.
                     let result = std::env::current_exe()
-                        .map_err(|e| e.to_string())
                         .and_then(|exe| {
                             std::process::Command::new(exe)
                                 .arg("sweep")
@@ -252,14 +252,14 @@ fn stops() -> Vec<Stop> {
                                 .arg("--out")
                                 .arg(&runs_dir)
                                 .output()
-                                .map_err(|e| e.to_string())
                         })
+                        .map_err(|e| Error::Sweep(format!("cannot run `ferlab sweep`: {e}")))
                         .and_then(|out| {
                             out.status.success().then_some(()).ok_or_else(|| {
-                                format!(
+                                Error::Sweep(format!(
                                     "the sweep failed: {}",
                                     String::from_utf8_lossy(&out.stderr)
-                                )
+                                ))
                             })
                         });
                     *done.lock().expect("sweep lock") = Some(result);
@@ -271,9 +271,9 @@ fn stops() -> Vec<Stop> {
         Stop {
             what: "show the sweep in the runs browser",
             setup: |t, _| {
-                let outcome = t.sweep_done.lock().expect("sweep lock").clone();
+                let outcome = t.sweep_done.lock().expect("sweep lock").take();
                 if let Some(Err(e)) = outcome {
-                    t.fail(e);
+                    t.fail(e.to_string());
                     return;
                 }
                 let root = t.options.runs_dir.clone();
@@ -388,7 +388,7 @@ impl Tour {
             match result {
                 Ok(p) => self.written.lock().expect("written lock").push(p),
                 Err(e) => {
-                    self.fail(e);
+                    self.fail(e.to_string());
                     return true;
                 }
             }
@@ -413,23 +413,25 @@ impl eframe::App for Tour {
     }
 }
 
-fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
+fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), Error> {
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
-    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, bytes)
-        .ok_or_else(|| format!("screenshot of {w}x{h} has the wrong number of pixels"))?;
+    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, bytes).ok_or_else(|| {
+        Error::Window(format!(
+            "screenshot of {w}x{h} has the wrong number of pixels"
+        ))
+    })?;
     let mut png = Vec::new();
     buffer
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
-    crate::contract::run::atomic::write(path, &png)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| Error::file(path, format!("cannot encode the screenshot: {e}")))?;
+    crate::contract::run::atomic::write(path, &png).map_err(|e| Error::io("cannot write", path, e))
 }
 
 /// Opens the workbench window and runs the tour; returns the screenshots written.
-pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, String> {
+pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(&options.out)
-        .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
+        .map_err(|e| Error::io("cannot create", &options.out, e))?;
     let tour = Tour::new(Workbench::new(presets_dir), options);
     let failure = Arc::clone(&tour.failure);
     let written = Arc::clone(&tour.written);
@@ -438,9 +440,9 @@ pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, S
         super::native_options(),
         Box::new(move |_cc| Ok(Box::new(tour))),
     )
-    .map_err(|e| format!("cannot open the workbench window: {e}"))?;
+    .map_err(|e| Error::Window(format!("cannot open the workbench window: {e}")))?;
     if let Some(why) = failure.lock().expect("tour failure lock").take() {
-        return Err(why);
+        return Err(Error::Window(why));
     }
     let written = written.lock().expect("written lock").clone();
     Ok(written)

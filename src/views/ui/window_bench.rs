@@ -15,10 +15,11 @@ use egui::Ui;
 
 use super::app::{Pane, Workbench};
 use super::thread_cpu::{CpuSplit, SAMPLER, cpu_split};
-use crate::contract::config::Experiment;
-use crate::contract::run::recorder;
-use crate::contract::event::Event;
 use crate::compute::train::{Engine, Launch};
+use crate::contract::config::Experiment;
+use crate::contract::event::Event;
+use crate::contract::run::recorder;
+use crate::views::Error;
 
 /// One measured phase of the window.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -49,9 +50,9 @@ pub struct WindowReport {
 /// Images per wall second between the end of the first epoch and the end of the last, from
 /// the times `events.jsonl` recorded (so start-up and the first epoch's allocations are left
 /// out, and both sides are timed by the same clock).
-pub fn run_throughput(run_dir: &Path, batch_size: usize) -> Result<f64, String> {
+pub fn run_throughput(run_dir: &Path, batch_size: usize) -> Result<f64, Error> {
     let path = run_dir.join("events.jsonl");
-    let log = recorder::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let log = recorder::read(&path).map_err(|e| Error::file(&path, e))?;
     let mut steps = 0;
     let mut ends = Vec::new();
     for r in &log.records {
@@ -64,21 +65,23 @@ pub fn run_throughput(run_dir: &Path, batch_size: usize) -> Result<f64, String> 
         }
     }
     let (Some(first), Some(last)) = (ends.first(), ends.last()) else {
-        return Err(format!("{}: no epoch ended", path.display()));
+        return Err(Error::Window(format!("{}: no epoch ended", path.display())));
     };
     if ends.len() < 2 || last <= first {
-        return Err(format!("{}: fewer than two epochs ended", path.display()));
+        return Err(Error::Window(format!(
+            "{}: fewer than two epochs ended",
+            path.display()
+        )));
     }
     Ok((ends.len() - 1) as f64 * (steps * batch_size) as f64 / (last - first))
 }
 
 /// Trains `exp` without a window and returns its throughput.
-pub fn headless_throughput(exp: &Experiment) -> Result<f64, String> {
-    let engine =
-        Engine::start(Launch::New(Box::new(exp.clone())), None).map_err(|e| format!("{e:#}"))?;
+pub fn headless_throughput(exp: &Experiment) -> Result<f64, Error> {
+    let engine = Engine::start(Launch::New(Box::new(exp.clone())), None)?;
     for event in engine.events().iter() {
         if let Event::Failed { error } = &event {
-            return Err(format!("the headless run failed: {error}"));
+            return Err(Error::Window(format!("the headless run failed: {error}")));
         }
         if event.is_terminal() {
             break;
@@ -111,7 +114,7 @@ const MEASURE: Duration = Duration::from_secs(15);
 const SETTLE: Duration = Duration::from_secs(3);
 
 /// The measured phases, shared with the sampler thread.
-type Phases = Arc<Mutex<Result<Vec<WindowPhase>, String>>>;
+type Phases = Arc<Mutex<Result<Vec<WindowPhase>, Error>>>;
 
 /// Samples CPU and frames at two instants and records the phase between them.
 fn sample_phase(name: &str, from: (Instant, CpuSplit, usize), frames: usize) -> WindowPhase {
@@ -153,11 +156,13 @@ fn measure_quietly(
         }
     });
     if let Err(e) = spawned {
-        *phases_lock(&phases) = Err(format!("cannot start the sampler thread: {e}"));
+        *phases_lock(&phases) = Err(Error::Window(format!(
+            "cannot start the sampler thread: {e}"
+        )));
     }
 }
 
-fn phases_lock(phases: &Phases) -> std::sync::MutexGuard<'_, Result<Vec<WindowPhase>, String>> {
+fn phases_lock(phases: &Phases) -> std::sync::MutexGuard<'_, Result<Vec<WindowPhase>, Error>> {
     phases.lock().expect("phases lock")
 }
 
@@ -172,12 +177,12 @@ struct Script {
     phases_before: usize,
     /// The training phase's start.
     training_from: Option<(Instant, CpuSplit, usize)>,
-    window_throughput: Arc<Mutex<Option<Result<f64, String>>>>,
+    window_throughput: Arc<Mutex<Option<Result<f64, Error>>>>,
 }
 
 impl Script {
     fn fail(&mut self, why: String) {
-        *phases_lock(&self.phases) = Err(why);
+        *phases_lock(&self.phases) = Err(Error::Window(why));
         self.step = Step::Done;
     }
 
@@ -241,7 +246,9 @@ impl Script {
                 }
                 let result = match &self.workbench.view.run_dir {
                     Some(dir) => run_throughput(dir, self.batch_size),
-                    None => Err("the run beside the window has no directory".into()),
+                    None => Err(Error::Window(
+                        "the run beside the window has no directory".into(),
+                    )),
                 };
                 *self.window_throughput.lock().expect("throughput lock") = Some(result);
                 self.workbench.show_pane(Pane::Curves);
@@ -287,9 +294,11 @@ impl eframe::App for Script {
 
 /// Opens the workbench window on `exp` and measures it (see the module doc). The
 /// experiment must train for at least two epochs.
-pub fn measure_window(exp: Experiment, presets_dir: PathBuf) -> Result<WindowReport, String> {
+pub fn measure_window(exp: Experiment, presets_dir: PathBuf) -> Result<WindowReport, Error> {
     if exp.train.epochs < 2 {
-        return Err("the window benchmark needs a preset of at least two epochs".into());
+        return Err(Error::Window(
+            "the window benchmark needs a preset of at least two epochs".into(),
+        ));
     }
     cpu_split()?;
     let headless = headless_throughput(&exp)?;
@@ -313,19 +322,19 @@ pub fn measure_window(exp: Experiment, presets_dir: PathBuf) -> Result<WindowRep
         super::native_options(),
         Box::new(move |_cc| Ok(Box::new(script))),
     )
-    .map_err(|e| format!("cannot open the workbench window: {e}"))?;
+    .map_err(|e| Error::Window(format!("cannot open the workbench window: {e}")))?;
     let phases = std::mem::replace(&mut *phases_lock(&phases), Ok(Vec::new()))?;
     if phases.len() < 4 {
-        return Err(format!(
+        return Err(Error::Window(format!(
             "the window closed before the script ended ({} of 4 phases measured)",
             phases.len()
-        ));
+        )));
     }
     let window = window_throughput
         .lock()
         .expect("throughput lock")
         .take()
-        .ok_or("the run beside the window did not end")??;
+        .ok_or_else(|| Error::Window("the run beside the window did not end".into()))??;
     Ok(WindowReport {
         phases,
         headless_images_per_sec: headless,

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use egui::Ui;
 
 use super::dialogs::{Dialogs, Purpose};
+use crate::views::Error;
 
 /// What the check found.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct CheckReport {
     /// What `xclip` read back, or why it could not.
-    pub clipboard: Option<Result<String, String>>,
+    pub clipboard: Option<Result<String, Error>>,
     pub expected: String,
     /// The native dialog's answer: None if it opened and was still open when the check ended.
     pub dialog_unavailable: Option<bool>,
@@ -44,16 +45,20 @@ struct Check {
 const SETTLE: Duration = Duration::from_millis(800);
 const DIALOG_WAIT: Duration = Duration::from_secs(3);
 
-fn read_clipboard() -> Result<String, String> {
+fn read_clipboard() -> Result<String, Error> {
     let out = Command::new("xclip")
         .args(["-o", "-selection", "clipboard"])
         .output()
-        .map_err(|e| format!("cannot run xclip (install it: apt-get install xclip): {e}"))?;
+        .map_err(|e| {
+            Error::Window(format!(
+                "cannot run xclip (install it: apt-get install xclip): {e}"
+            ))
+        })?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(Error::Window(format!(
             "xclip found nothing: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -92,7 +97,7 @@ impl eframe::App for Check {
 }
 
 /// Opens the window, runs the check and returns what it found.
-pub fn run() -> Result<CheckReport, String> {
+pub fn run() -> Result<CheckReport, Error> {
     let report = Arc::new(Mutex::new(CheckReport {
         expected: format!("ferlab clipboard check {}\tcsv,cells\n", std::process::id()),
         ..Default::default()
@@ -109,7 +114,7 @@ pub fn run() -> Result<CheckReport, String> {
         super::native_options(),
         Box::new(move |_cc| Ok(Box::new(check))),
     )
-    .map_err(|e| format!("cannot open the window: {e}"))?;
-    let report = report.lock().expect("report lock").clone();
+    .map_err(|e| Error::Window(format!("cannot open the window: {e}")))?;
+    let report = std::mem::take(&mut *report.lock().expect("report lock"));
     Ok(report)
 }

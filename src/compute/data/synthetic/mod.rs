@@ -14,9 +14,9 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use crate::contract::config::classes::canonical_names;
 use super::{CorruptionReport, Dataset, SampleTruth, Split};
 use crate::contract::config::SyntheticConfig;
+use crate::contract::config::classes::canonical_names;
 use crate::contract::seed::{self, purpose};
 use expression::{Expression, blend_partners, intensity_range, prototype};
 use identity::Identity;

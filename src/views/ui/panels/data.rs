@@ -6,9 +6,10 @@ use crossbeam_channel::{Receiver, bounded};
 use egui::{Color32, ColorImage, RichText, Sense, TextureHandle, TextureOptions, Ui, vec2};
 
 use super::{color, empty};
-use crate::contract::config::Experiment;
 use crate::compute::data;
+use crate::contract::config::Experiment;
 use crate::contract::event::DataStats;
+use crate::views::Error;
 
 /// One face to show.
 pub struct Sample {
@@ -34,8 +35,8 @@ pub struct Preview {
 }
 
 /// Builds a preview of the experiment's data (with its corruption applied).
-pub fn build_preview(exp: &Experiment, per_class: usize) -> Result<Preview, String> {
-    let ds = data::build(exp).map_err(|e| e.to_string())?;
+pub fn build_preview(exp: &Experiment, per_class: usize) -> Result<Preview, Error> {
+    let ds = data::build(exp)?;
     let k = ds.num_classes();
     let mut samples: Vec<Vec<Sample>> = (0..k).map(|_| Vec::new()).collect();
     let truth = ds.train.truth.as_ref();
@@ -83,7 +84,7 @@ pub fn texture(
 
 #[derive(Default)]
 pub struct DataPanel {
-    job: Option<Receiver<Result<Preview, String>>>,
+    job: Option<Receiver<Result<Preview, Error>>>,
     preview: Option<Preview>,
     textures: Vec<Vec<TextureHandle>>,
     error: Option<String>,
@@ -146,7 +147,7 @@ impl DataPanel {
                         .collect();
                     self.preview = Some(p);
                 }
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.to_string()),
             }
         }
     }

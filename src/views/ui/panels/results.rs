@@ -11,6 +11,7 @@ use egui::{Color32, RichText, Ui};
 
 use super::empty;
 use crate::contract::run::results::{RunResult, read_run};
+use crate::views::Error;
 use crate::views::tables::{Table, TableFormat};
 
 /// Which table the panel shows.
@@ -56,7 +57,7 @@ impl ResultsPanel {
     }
 
     /// The table of the current layout.
-    pub fn table(&self) -> Result<Table, String> {
+    pub fn table(&self) -> Result<Table, Error> {
         match self.layout {
             Layout::PerClass => Table::per_class(&self.results),
             Layout::Runs => Ok(Table::runs(&self.results)),
@@ -65,17 +66,17 @@ impl ResultsPanel {
 
     /// Writes the table to `path` (format from the extension), atomically; the notice says
     /// where, or why not.
-    pub fn save_to(&mut self, path: &Path) -> Result<PathBuf, String> {
+    pub fn save_to(&mut self, path: &Path) -> Result<PathBuf, Error> {
         let result = self
             .table()
             .and_then(|t| {
                 crate::contract::run::atomic::write(path, t.render(format_for(path)).as_bytes())
-                    .map_err(|e| format!("could not write {}: {e}", path.display()))
+                    .map_err(|e| Error::io("could not write", path, e))
             })
             .map(|()| path.to_path_buf());
         self.notice = Some(match &result {
             Ok(p) => format!("saved {}", p.display()),
-            Err(e) => e.clone(),
+            Err(e) => e.to_string(),
         });
         result
     }
@@ -87,7 +88,7 @@ impl ResultsPanel {
                 ctx.copy_text(t.render(format));
                 self.notice = Some(format!("{label}: copied to the clipboard"));
             }
-            Err(e) => self.notice = Some(e),
+            Err(e) => self.notice = Some(e.to_string()),
         }
     }
 
@@ -152,7 +153,7 @@ impl ResultsPanel {
         let table = match self.table() {
             Ok(t) => t,
             Err(e) => {
-                ui.label(RichText::new(e).color(Color32::from_rgb(214, 39, 40)));
+                ui.label(RichText::new(e.to_string()).color(Color32::from_rgb(214, 39, 40)));
                 return save;
             }
         };

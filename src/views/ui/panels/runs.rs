@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use egui::{RichText, Ui};
 
 use super::sweep_grid::SweepGroup;
-use crate::views::sweep::SweepFolder;
 use crate::contract::run::view::{RunStatus, RunView};
+use crate::views::sweep::SweepFolder;
 
 /// A run directory, summarised.
 #[derive(Debug, Clone)]

@@ -53,12 +53,16 @@ impl SweepGroup {
         let mut rows: Vec<String> = Vec::new();
         let mut cols: Vec<String> = Vec::new();
         for p in &self.manifest.points {
-            if let Some(v) = p.setting(&row_key).map(crate::views::sweep::spec::value_text)
+            if let Some(v) = p
+                .setting(&row_key)
+                .map(crate::views::sweep::spec::value_text)
                 && !rows.contains(&v)
             {
                 rows.push(v);
             }
-            if let Some(v) = p.setting(&col_key).map(crate::views::sweep::spec::value_text)
+            if let Some(v) = p
+                .setting(&col_key)
+                .map(crate::views::sweep::spec::value_text)
                 && !cols.contains(&v)
             {
                 cols.push(v);
