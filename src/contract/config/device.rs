@@ -1,5 +1,5 @@
 //! The `device` setting: `cpu` or `cuda:N`. Opening one is the engine's job
-//! (`train::device`); CUDA needs a build with `--features cuda`.
+//! (`compute::train::device`); CUDA needs a build with `--features cuda`.
 
 use crate::contract::Error;
 

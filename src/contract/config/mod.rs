@@ -606,7 +606,7 @@ impl ContrastPrior {
     }
 }
 
-/// RMFER (Cho et al.; supp. Table 8 for the defaults). See `method::rmfer`.
+/// RMFER (Cho et al.; supp. Table 8 for the defaults). See `compute::method::rmfer`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RmferConfig {
@@ -754,7 +754,7 @@ impl SetReduction {
     }
 }
 
-/// Adaptive Sample Mining (arXiv 2310.05618). See `method::asm` for the formulas, what
+/// Adaptive Sample Mining (arXiv 2310.05618). See `compute::method::asm` for the formulas, what
 /// follows the authors' MAN code and what is ferlab's choice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
