@@ -205,6 +205,26 @@ fn invalid_field_shows_its_problem_and_disables_start() {
     h.get_by_label("must be between 1 and 100000, got 0");
 }
 
+#[test]
+fn a_problem_in_a_collapsed_section_is_still_shown() {
+    // Augmentation and Schedule start collapsed: a loaded preset's problem there must not
+    // leave Start disabled without a word.
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    h.state_mut().editor.experiment.augment.brightness = 2.0;
+    h.run_steps(3);
+    assert!(h.get_by_label("Start").accesskit_node().is_disabled());
+    assert!(
+        h.query_by_label_contains("augment.brightness: must be in [0, 1], got 2")
+            .is_some(),
+        "the problem of a collapsed section is not shown"
+    );
+}
+
 /// Whether this machine can render the harness. Without a Vulkan / GL adapter (no Mesa)
 /// there is nothing to compare and the snapshot is skipped; CI installs Mesa and sets
 /// FERLAB_REQUIRE_RENDER, so there a failure to render fails the test.

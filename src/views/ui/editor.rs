@@ -225,6 +225,7 @@ impl ExperimentEditor {
         let f = &mut Fields {
             problems: &problems,
             dialogs,
+            drawn: Vec::new(),
         };
         let e = &mut self.experiment;
         section(ui, "Experiment", true, |ui| {
@@ -582,11 +583,11 @@ impl ExperimentEditor {
                 Purpose::OutputDir,
             );
         });
-        // Problems of keys the form does not show (unknown keys of a loaded preset).
-        let shown = FORM_PATHS;
+        // Problems of fields not drawn this frame, named by path: unknown keys of a loaded
+        // preset, and fields in a collapsed section.
         let others: Vec<&Problem> = problems
             .iter()
-            .filter(|p| !shown.contains(&p.path.as_str()))
+            .filter(|p| !f.drawn.contains(&p.path))
             .collect();
         for p in others {
             ui.colored_label(ui.visuals().error_fg_color, p.to_string());
@@ -894,136 +895,17 @@ fn unlabeled_fields(f: &mut Fields, ui: &mut Ui, u: &mut UnlabeledConfig) {
     }
 }
 
-/// Field paths the form shows, so their problems appear beside them.
-const FORM_PATHS: &[&str] = &[
-    "name",
-    "seed",
-    "device",
-    "data.source",
-    "data.path",
-    "data.train_split",
-    "data.val_split",
-    "data.on_bad_image",
-    "data.image_size",
-    "data.channels",
-    "data.max_train_per_class",
-    "data.max_val_per_class",
-    "data.noisy_labels",
-    "data.images",
-    "data.drop_contempt",
-    "data.synthetic.train_per_class",
-    "data.synthetic.val_per_class",
-    "data.synthetic.identities",
-    "data.synthetic.blend_fraction",
-    "data.synthetic.pixel_noise",
-    "corruption.noise",
-    "corruption.noise_rate",
-    "corruption.imbalance_factor",
-    "augment.hflip",
-    "augment.crop_padding",
-    "augment.brightness",
-    "augment.contrast",
-    "augment.erase_prob",
-    "model.backbone",
-    "model.width",
-    "model.convs_per_stage",
-    "model.dropout",
-    "model.pretrained",
-    "model.kernels",
-    "method.name",
-    "method.label_smoothing",
-    "method.asm.thresholds",
-    "method.asm.noisy_threshold",
-    "method.asm.clean_threshold",
-    "method.asm.momentum",
-    "method.asm.normalize",
-    "method.asm.partition",
-    "method.asm.warmup_epochs",
-    "method.asm.ramp",
-    "method.asm.lambda_max",
-    "method.asm.beta",
-    "method.asm.omega",
-    "method.asm.gamma",
-    "method.asm.noisy_loss",
-    "method.asm.stop_gradient",
-    "method.asm.reduction",
-    "method.scn.high_ratio",
-    "method.scn.margin",
-    "method.scn.rank_weight",
-    "method.scn.relabel_epoch",
-    "method.scn.relabel_margin",
-    "method.scn.relabel_scope",
-    "method.soft.epsilon",
-    "method.soft.tau",
-    "method.soft.consistency",
-    "method.soft.rampup_epochs",
-    "method.soft.ema_decay",
-    "method.soft.student_attention",
-    "method.soft.fractional_rampup",
-    "method.cb.beta",
-    "method.eac.lambda",
-    "method.eac.second_view",
-    "method.rul.uncertainty_dim",
-    "method.rul.relative_loss",
-    "method.rul.architecture",
-    "method.rul.head_dropout",
-    "method.rul.classifier_lr_scale",
-    "method.lnsu.epsilon",
-    "method.lnsu.attention_weight",
-    "method.lnsu.weight_scale",
-    "method.rmfer.ial",
-    "method.rmfer.acl",
-    "method.rmfer.lambda1",
-    "method.rmfer.lambda2",
-    "method.rmfer.tau",
-    "method.rmfer.gamma",
-    "method.rmfer.epoch_pre",
-    "method.rmfer.candidates",
-    "method.rmfer.anchors",
-    "method.rmfer.min_gap",
-    "method.rmfer.prior",
-    "method.rmfer.projection_dim",
-    "unlabeled.source",
-    "unlabeled.path",
-    "unlabeled.videos",
-    "unlabeled.people",
-    "unlabeled.frames",
-    "unlabeled.max_lag",
-    "unlabeled.deviation",
-    "optimizer.kind",
-    "optimizer.lr",
-    "optimizer.weight_decay",
-    "optimizer.momentum",
-    "optimizer.nesterov",
-    "optimizer.beta1",
-    "optimizer.beta2",
-    "optimizer.sam_rho",
-    "schedule.kind",
-    "schedule.warmup_epochs",
-    "schedule.step_epochs",
-    "schedule.gamma",
-    "schedule.min_lr_ratio",
-    "train.epochs",
-    "train.batch_size",
-    "train.eval_batch_size",
-    "train.threads",
-    "train.log_every",
-    "train.attention_every",
-    "train.attention_gallery",
-    "train.sampler",
-    "train.embedding_every",
-    "train.embedding_points",
-    "output.dir",
-];
-
 struct Fields<'a> {
     problems: &'a [Problem],
     dialogs: &'a mut Dialogs,
+    /// The paths of the rows drawn this frame, whose problems show under their widgets.
+    drawn: Vec<String>,
 }
 
 impl Fields<'_> {
     /// A labelled row; the field's problems, if any, are shown under the widget.
     fn row(&mut self, ui: &mut Ui, label: &str, path: &str, add: impl FnOnce(&mut Ui) -> Response) {
+        self.drawn.push(path.to_string());
         row(ui, self.problems, label, path, add);
     }
 
@@ -1039,6 +921,7 @@ impl Fields<'_> {
         name: fn(T) -> &'static str,
         hint: &str,
     ) {
+        self.drawn.push(path.to_string());
         row(ui, self.problems, label, path, |ui| {
             choice(ui, path, value, all, name).on_hover_text(hint)
         });
@@ -1052,6 +935,7 @@ impl Fields<'_> {
         value: &mut PathBuf,
         purpose: Purpose,
     ) {
+        self.drawn.push(path.to_string());
         let dialogs = &mut *self.dialogs;
         row(ui, self.problems, label, path, |ui| {
             ui.horizontal(|ui| {
