@@ -3,14 +3,10 @@
 
 use super::common;
 
-use common::succeed;
+use common::{ferlab, succeed};
 
 use std::path::Path;
 use std::process::Command;
-
-fn ferlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ferlab"))
-}
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();

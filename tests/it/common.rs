@@ -9,6 +9,11 @@ use ferlab::contract::config::Experiment;
 use ferlab::contract::event::Event;
 use ferlab::contract::run::{Recorder, RunDir};
 
+/// The `ferlab` binary under test.
+pub fn ferlab() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ferlab"))
+}
+
 /// Runs `cmd`, asserts it succeeded (showing its output if not) and returns its stdout.
 pub fn succeed(cmd: &mut std::process::Command) -> String {
     let out = cmd.output().unwrap();

@@ -8,16 +8,12 @@ use super::common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{succeed, write_image};
+use common::{ferlab, succeed, write_image};
 use ferlab::compute::train::checkpoint;
 use ferlab::contract::event::Event;
 use ferlab::contract::run::recorder;
 use ferlab::contract::run::results::read_run;
 use ferlab::contract::run::view::RunOutcome;
-
-fn ferlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ferlab"))
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -3,10 +3,9 @@
 //! 2026-12-02) still open everywhere a run is read: the fold, `ferlab table`, `ferlab
 //! export`, `ferlab eval`, and the workbench.
 
-use super::common::succeed;
+use super::common::{ferlab, succeed};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -31,10 +30,6 @@ fn fixture_copy() -> (tempfile::TempDir, PathBuf) {
         std::fs::copy(src.join(file), dir.join(file)).unwrap();
     }
     (tmp, dir)
-}
-
-fn ferlab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ferlab"))
 }
 
 #[test]
@@ -88,9 +83,10 @@ fn table_export_and_eval_read_a_run_in_todays_format() {
             .args(["--format", "png", "--out"])
             .arg(&figures),
     );
-    let written: Vec<String> = walk(&figures)
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+    // `ferlab export` writes each run's figures into a folder named after the run.
+    let written: Vec<String> = std::fs::read_dir(figures.join(RUN_ID))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     for figure in [
         "curves",
@@ -132,17 +128,4 @@ fn the_workbench_opens_a_run_in_todays_format() {
             .is_some(),
         "the toolbar does not say the run was opened"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

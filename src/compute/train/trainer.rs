@@ -247,11 +247,7 @@ impl<'a> Session<'a> {
             ));
             return Ok(());
         }
-        let (tensors, state) = checkpoint::load(&path, &self.device)?;
-        let state: TrainState = serde_json::from_str(
-            &state.ok_or_else(|| Error::file(&path, "no training state in the checkpoint"))?,
-        )
-        .map_err(|e| Error::file(&path, format!("unreadable training state: {e}")))?;
+        let (tensors, state) = load_checkpoint(&path, &self.device)?;
         let mut vars = self.model.named_vars();
         vars.extend(self.method.extra_params());
         vars.extend(self.method.buffers());
@@ -799,11 +795,17 @@ fn all_finite(t: &Tensor) -> Result<bool> {
 
 /// Reads the training state stored in a checkpoint.
 pub fn checkpoint_state(path: &std::path::Path) -> Result<(HashMap<String, Tensor>, TrainState)> {
-    let (tensors, state) = checkpoint::load(path, &Device::Cpu)?;
+    load_checkpoint(path, &Device::Cpu)
+}
+
+/// A checkpoint's tensors on `device` and the training state in its header.
+fn load_checkpoint(
+    path: &std::path::Path,
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, TrainState)> {
+    let (tensors, state) = checkpoint::load(path, device)?;
     let state = state.ok_or_else(|| Error::file(path, "no training state in the checkpoint"))?;
-    Ok((
-        tensors,
-        serde_json::from_str(&state)
-            .map_err(|e| Error::file(path, format!("unreadable training state: {e}")))?,
-    ))
+    let state = serde_json::from_str(&state)
+        .map_err(|e| Error::file(path, format!("unreadable training state: {e}")))?;
+    Ok((tensors, state))
 }
