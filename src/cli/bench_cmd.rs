@@ -2,6 +2,7 @@
 //! against candle's own operations and against PyTorch, run interleaved in one invocation,
 //! with an optional per-operation profile. Prints ratio tables and writes a JSON result.
 
+use ferlab::compute::method::REGISTRY;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -490,7 +491,7 @@ fn print_ops(rows: &[OpRow]) {
 
 fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
     use ferlab::views::ui::frame_bench::{FRAME_BUDGET_MS, measure};
-    let mut exp = ferlab::contract::config::Experiment::load(preset, &[])?;
+    let mut exp = ferlab::contract::config::Experiment::load(preset, &[], &REGISTRY)?;
     let runs = tempfile_dir("ferlab-ui-bench")?;
     exp.output.dir = runs.clone();
     println!(
@@ -526,7 +527,7 @@ fn window_bench(preset: &std::path::Path) -> Result<()> {
         );
         return Ok(());
     }
-    let mut exp = ferlab::contract::config::Experiment::load(preset, &[])?;
+    let mut exp = ferlab::contract::config::Experiment::load(preset, &[], &REGISTRY)?;
     let runs = tempfile_dir("ferlab-window-bench")?;
     exp.output.dir = runs.clone();
     println!(

@@ -1,5 +1,6 @@
 //! `ferlab eval`: a checkpoint's accuracy on a dataset, with the confusion matrix.
 
+use ferlab::compute::method::{REGISTRY, head_of};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,7 +62,7 @@ fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
 /// Points the experiment's data at `source` (a preset or a folder).
 fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Result<()> {
     if source.extension().is_some_and(|e| e == "toml") {
-        let other = Experiment::load(source, &overrides.set)?;
+        let other = Experiment::load(source, &overrides.set, &REGISTRY)?;
         if other.data.channels != exp.data.channels || other.data.image_size != exp.data.image_size
         {
             return Err(anyhow!(
@@ -106,7 +107,7 @@ fn retarget(exp: &mut Experiment, source: &Path, overrides: &Overrides) -> Resul
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let (dir, ckpt) = resolve(&args.target, args.last)?;
-    let mut exp = Experiment::load_recorded(&dir.config(), &[])?;
+    let mut exp = Experiment::load_recorded(&dir.config(), &[], &REGISTRY)?;
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }
@@ -115,7 +116,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if !skipped.is_empty() {
         eprintln!("warning: skipped {} unreadable images", skipped.len());
     }
-    let model = FerModel::for_experiment(&exp, classes.len(), &device)?;
+    let model = FerModel::for_experiment(&exp, head_of(&exp)?, classes.len(), &device)?;
     let (tensors, _) = checkpoint::load(&ckpt, &device)?;
     let report = model.load(&tensors)?;
     if !report.missing.is_empty() || !report.mismatched.is_empty() {

@@ -9,6 +9,7 @@ mod sweep_cmd;
 mod table_cmd;
 mod train_cmd;
 
+use ferlab::compute::method::REGISTRY;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -142,5 +143,5 @@ pub struct Overrides {
 }
 
 pub fn load_preset(path: &std::path::Path, overrides: &Overrides) -> anyhow::Result<Experiment> {
-    Ok(Experiment::load(path, &overrides.set)?)
+    Ok(Experiment::load(path, &overrides.set, &REGISTRY)?)
 }

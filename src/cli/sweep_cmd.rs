@@ -3,6 +3,7 @@
 //! array for a cluster; `ferlab sweep collect DIR` summarises what has finished. Rerunning
 //! a sweep skips finished points and resumes started ones from their checkpoints.
 
+use ferlab::compute::method::REGISTRY;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -109,7 +110,11 @@ fn prepare(preset: &Path, args: &SweepArgs) -> Result<(SweepFolder, Manifest)> {
     let points = sweep.expand(&args.overrides.set)?;
     let base_dir = match &args.out {
         Some(out) => out.clone(),
-        None => Experiment::load(preset, &args.overrides.set)?.output.dir,
+        None => {
+            Experiment::load(preset, &args.overrides.set, &REGISTRY)?
+                .output
+                .dir
+        }
     };
     let folder = SweepFolder::new(base_dir.join(format!("{}-sweep", sweep.name)));
     let settings: Vec<_> = points.iter().map(|p| p.settings.clone()).collect();
@@ -252,7 +257,7 @@ fn run_locally(folder: &SweepFolder, manifest: &Manifest, exe: &Path) -> Result<
                     let secs = started.elapsed().as_secs_f64();
                     if status.success() {
                         finished += 1;
-                        let best = read_run(&folder.point_dir(point))
+                        let best = read_run(&folder.point_dir(point), &REGISTRY)
                             .map(|r| format!("best overall {:.2}%", 100.0 * r.best_overall))
                             .unwrap_or_default();
                         println!(
@@ -320,7 +325,7 @@ fn task(dir: &Path, index: usize, threads: Option<usize>) -> Result<()> {
         },
         PointStatus::Pending => {
             let origin = format!("{} point {}", folder.manifest_path().display(), point.name);
-            let mut exp = Experiment::from_toml(&point.config, &origin, &[])?;
+            let mut exp = Experiment::from_toml(&point.config, &origin, &[], &REGISTRY)?;
             if let Some(t) = threads {
                 exp.train.threads = t;
             }

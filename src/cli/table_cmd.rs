@@ -2,6 +2,7 @@
 //! accuracy, mining quality), or with `--per-class` the accuracy of each class beside
 //! overall and mean, as Markdown, CSV or LaTeX.
 
+use ferlab::compute::method::REGISTRY;
 use std::path::PathBuf;
 
 use anyhow::{Result, anyhow};
@@ -48,7 +49,7 @@ pub fn run(args: TableArgs) -> Result<()> {
         dirs.extend(super::export_cmd::expand_runs(p)?);
     }
     for dir in &dirs {
-        match read_run(dir) {
+        match read_run(dir, &REGISTRY) {
             Ok(r) => {
                 // Said here as the workbench says it: a line that could not be read.
                 for w in &r.warnings {

@@ -2,6 +2,7 @@
 //! data statistics.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
 use common::{ferlab, succeed};
 
@@ -244,6 +245,7 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
             &text,
             &path.display().to_string(),
             &[],
+            &REGISTRY,
         ) {
             Ok(exp) => assert!(
                 path.display().to_string().contains(&exp.name),
@@ -270,7 +272,7 @@ fn every_shipped_preset_is_valid_apart_from_absent_datasets() {
 fn write_sweep_preset(dir: &Path, epochs: usize) -> std::path::PathBuf {
     let mut exp = common::tiny_experiment(&dir.join("runs"));
     exp.name = "beta".into();
-    exp.method.name = ferlab::contract::config::MethodKind::Cb;
+    exp.method.name = "cb".into();
     exp.train.epochs = epochs;
     let path = dir.join("sweep.toml");
     write(

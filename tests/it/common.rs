@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: tiny experiments and fixture writers.
 
+use ferlab::compute::method::REGISTRY;
 use std::path::Path;
 
 use ferlab::compute::train::control::Control;
@@ -55,7 +56,7 @@ dir = "{}"
 "#,
         out.display()
     );
-    Experiment::from_toml(&text, "tiny", &[]).expect("valid tiny experiment")
+    Experiment::from_toml(&text, "tiny", &[], &REGISTRY).expect("valid tiny experiment")
 }
 
 /// Writes a grey PNG or JPEG of `size` × `size` with a pattern depending on `seed`.

@@ -1,6 +1,7 @@
 //! Real-format loaders on fixture files written in the exact format.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
 use ferlab::compute::data;
 use ferlab::contract::config::{BadImagePolicy, DataConfig, DataSource, Experiment};
@@ -44,7 +45,11 @@ fn image_folder_maps_fer2013_class_names_and_resizes() {
         data: folder_config(dir.path()),
         ..Experiment::default()
     };
-    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    assert!(
+        exp.validate(&REGISTRY).is_empty(),
+        "{:?}",
+        exp.validate(&REGISTRY)
+    );
     let ds = data::build(&exp).unwrap();
     assert_eq!(ds.train.len(), 21);
     assert_eq!(ds.val.len(), 14);
@@ -98,7 +103,7 @@ fn a_class_folder_that_matches_no_class_is_a_preset_problem() {
         data: folder_config(dir.path()),
         ..Experiment::default()
     };
-    let problems = exp.validate();
+    let problems = exp.validate(&REGISTRY);
     assert!(
         problems
             .iter()
@@ -134,7 +139,7 @@ fn fer2013_csv_splits_by_usage_and_maps_codes() {
         },
         ..Experiment::default()
     };
-    assert!(exp.validate().is_empty());
+    assert!(exp.validate(&REGISTRY).is_empty());
     let ds = data::build(&exp).unwrap();
     assert_eq!(ds.train.len(), 14);
     assert_eq!(ds.val.len(), 7);
@@ -198,6 +203,7 @@ imbalance_factor = 10
 "#,
         "inline",
         &[],
+        &REGISTRY,
     )
     .unwrap();
     let ds = data::build(&exp).unwrap();
@@ -261,7 +267,11 @@ fn rafdb_reads_the_partition_file_in_its_own_class_order() {
     let dir = tempfile::tempdir().unwrap();
     write_rafdb(dir.path());
     let exp = rafdb_experiment(dir.path(), None);
-    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    assert!(
+        exp.validate(&REGISTRY).is_empty(),
+        "{:?}",
+        exp.validate(&REGISTRY)
+    );
     let ds = data::build(&exp).unwrap();
     assert_eq!(ds.classes[0], "surprise");
     assert_eq!(ds.classes[6], "neutral");
@@ -366,7 +376,11 @@ fn ferplus_takes_the_majority_vote_on_fer2013_pixels() {
         },
         ..Experiment::default()
     };
-    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    assert!(
+        exp.validate(&REGISTRY).is_empty(),
+        "{:?}",
+        exp.validate(&REGISTRY)
+    );
     let ds = data::build(&exp).unwrap();
     assert_eq!(ds.classes.len(), 8);
     assert_eq!(ds.classes[7], "contempt");
@@ -425,7 +439,11 @@ fn affectnet_crops_faces_and_drops_non_expressions() {
         },
         ..Experiment::default()
     };
-    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    assert!(
+        exp.validate(&REGISTRY).is_empty(),
+        "{:?}",
+        exp.validate(&REGISTRY)
+    );
     let ds = data::build(&exp).unwrap();
     assert_eq!(ds.classes[0], "neutral");
     assert_eq!(ds.classes.len(), 8);
@@ -444,7 +462,7 @@ fn affectnet_crops_faces_and_drops_non_expressions() {
     assert_eq!(data::build(&exp).unwrap().train.labels, vec![1, 6]);
     // A missing csv is a preset problem naming it.
     std::fs::remove_file(root.join("validation.csv")).unwrap();
-    let problems = exp.validate();
+    let problems = exp.validate(&REGISTRY);
     assert!(
         problems
             .iter()

@@ -3,10 +3,11 @@
 //! and runs with method state (ASM's ledger, SOFT's teacher) resume exactly.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
 use common::{full_and_resumed, run_collect as run};
 use ferlab::compute::train::trainer::Outcome;
-use ferlab::contract::config::{AsmPartition, Experiment, MethodKind};
+use ferlab::contract::config::Experiment;
 use ferlab::contract::event::Event;
 use ferlab::contract::event::MiningReport;
 
@@ -47,7 +48,7 @@ dir = "{}"
 "#,
         out.display()
     );
-    Experiment::from_toml(&text, "noisy", &[]).expect("valid experiment")
+    Experiment::from_toml(&text, "noisy", &[], &REGISTRY).expect("valid experiment")
 }
 
 fn mining(events: &[Event]) -> Vec<(usize, MiningReport)> {
@@ -77,10 +78,10 @@ fn epoch_results(events: &[Event]) -> Vec<(usize, f32, f32, Vec<String>)> {
 
 #[test]
 fn asm_mines_flipped_labels_into_its_noisy_set() {
-    for partition in [AsmPartition::Online, AsmPartition::EvalPass] {
+    for partition in ["online", "eval_pass"] {
         let out = tempfile::tempdir().unwrap();
         let mut exp = noisy_experiment(out.path(), "asm", 8);
-        exp.method.asm.partition = partition;
+        exp.set("method.asm.partition", partition).unwrap();
         let (_, outcome, events) = run(exp, None);
         assert!(matches!(outcome, Outcome::Finished(_)));
         let reports = mining(&events);
@@ -108,8 +109,8 @@ fn asm_mines_flipped_labels_into_its_noisy_set() {
         // training-mode predictions: its noisy set starts smaller (measured 9 samples here,
         // all truly flipped, against online's 20+).
         let (min_size, min_recall) = match partition {
-            AsmPartition::Online => (20, 0.08),
-            AsmPartition::EvalPass => (5, 0.02),
+            "online" => (20, 0.08),
+            _ => (5, 0.02),
         };
         assert!(
             noisy >= min_size && recall > min_recall,
@@ -129,39 +130,35 @@ fn asm_mines_flipped_labels_into_its_noisy_set() {
 fn asm_and_soft_resume_mid_epoch_to_the_uninterrupted_result() {
     // Stopped in the first mined epoch: ASM's evaluation-pass partition of that epoch
     // (made at its start, with the weights of then) must come back from the checkpoint.
-    for (method, partition) in [
-        ("asm", AsmPartition::EvalPass),
-        ("asm", AsmPartition::Online),
-        ("soft", AsmPartition::default()),
-    ] {
+    for (method, partition) in [("asm", "eval_pass"), ("asm", "online"), ("soft", "online")] {
         let out = tempfile::tempdir().unwrap();
         let mut exp = noisy_experiment(out.path(), method, 3);
-        exp.method.asm.partition = partition;
+        exp.set("method.asm.partition", partition).unwrap();
         let (full, pieced) = full_and_resumed(exp, (2, 3));
         assert_eq!(
             epoch_results(&pieced),
             epoch_results(&full),
-            "{method} {partition:?}"
+            "{method} {partition}"
         );
-        assert_eq!(mining(&pieced), mining(&full), "{method} {partition:?}");
+        assert_eq!(mining(&pieced), mining(&full), "{method} {partition}");
     }
 }
 
 #[test]
 fn scn_and_soft_train_with_their_terms_and_scn_relabels() {
     for (method, want) in [
-        (MethodKind::Scn, vec!["rank_reg", "weighted_ce"]),
-        (MethodKind::Soft, vec!["ce", "soft_consistency"]),
+        ("scn", vec!["rank_reg", "weighted_ce"]),
+        ("soft", vec!["ce", "soft_consistency"]),
     ] {
         let out = tempfile::tempdir().unwrap();
-        let exp = noisy_experiment(out.path(), method.key(), 2);
+        let exp = noisy_experiment(out.path(), method, 2);
         let (_, outcome, events) = run(exp, None);
-        assert!(matches!(outcome, Outcome::Finished(_)), "{method:?}");
+        assert!(matches!(outcome, Outcome::Finished(_)), "{method}");
         for (_, loss, acc, terms) in epoch_results(&events) {
-            assert!(loss.is_finite() && acc > 0.0, "{method:?}");
-            assert_eq!(terms, want, "{method:?}");
+            assert!(loss.is_finite() && acc > 0.0, "{method}");
+            assert_eq!(terms, want, "{method}");
         }
-        if method == MethodKind::Scn {
+        if method == "scn" {
             let relabelled = events
                 .iter()
                 .any(|e| matches!(e, Event::Log { text, .. } if text.contains("SCN relabelled")));

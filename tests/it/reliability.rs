@@ -4,6 +4,7 @@
 //! lines are refused — each as the `ferlab` binary does it.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -132,7 +133,7 @@ fn a_diverged_run_fails_at_its_step_and_writes_no_nan() {
         );
         assert_checkpoints_finite(&run);
         // `ferlab table` reads it as failed, not finished (if an epoch was evaluated).
-        if let Ok(r) = read_run(&run) {
+        if let Ok(r) = read_run(&run, &REGISTRY) {
             assert!(matches!(r.outcome, RunOutcome::Failed(_)), "{sets:?}");
         }
     }
@@ -173,7 +174,7 @@ fn a_failed_resume_leaves_the_run_as_it_was() {
     );
     let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(config.contains("epochs = 2"), "{config}");
-    assert_eq!(read_run(&run).unwrap().epochs, 2);
+    assert_eq!(read_run(&run, &REGISTRY).unwrap().epochs, 2);
     // Fewer epochs than it has trained would record a finished run of 1 epoch holding 2.
     let before = snapshot(&run);
     refused(

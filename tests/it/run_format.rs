@@ -4,6 +4,7 @@
 //! export`, `ferlab eval`, and the workbench.
 
 use super::common::{ferlab, succeed};
+use ferlab::compute::method::REGISTRY;
 
 use std::path::{Path, PathBuf};
 
@@ -54,7 +55,7 @@ fn the_fold_reads_every_event_of_a_run_in_todays_format() {
     assert!(view.embedding_faces.is_some());
     assert!(view.span_secs > 0.0);
 
-    let result = read_run(&dir).unwrap();
+    let result = read_run(&dir, &REGISTRY).unwrap();
     assert_eq!(result.method, "ASM-AT [0.2, 0.8]");
     assert_eq!(result.best_epoch, 2);
     assert_eq!(result.epochs, 3);

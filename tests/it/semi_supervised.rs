@@ -3,8 +3,9 @@
 //! from the worker thread, exact resume, and the embedding table.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
-use ferlab::contract::config::{ContrastPrior, Experiment, MethodKind, UnlabeledSource};
+use ferlab::contract::config::{Experiment, UnlabeledSource};
 use ferlab::contract::event::Event;
 use ferlab::contract::run::results::read_run;
 use ferlab::views::tables::{Table, TableFormat};
@@ -12,12 +13,15 @@ use ferlab::views::tables::{Table, TableFormat};
 fn rmfer_experiment(out: &std::path::Path) -> Experiment {
     let mut exp = common::tiny_experiment(out);
     exp.name = "rmfer-tiny".into();
-    exp.method.name = MethodKind::Rmfer;
-    let r = &mut exp.method.rmfer;
-    r.epoch_pre = 1;
-    r.anchors = 4;
-    r.min_gap = 4;
-    r.projection_dim = 16;
+    exp.method.name = "rmfer".into();
+    for (key, value) in [
+        ("epoch_pre", 1),
+        ("anchors", 4),
+        ("min_gap", 4),
+        ("projection_dim", 16),
+    ] {
+        exp.set(&format!("method.rmfer.{key}"), value).unwrap();
+    }
     exp.unlabeled.source = UnlabeledSource::SyntheticClips;
     exp.unlabeled.videos = 3;
     exp.unlabeled.people = 4;
@@ -49,7 +53,11 @@ fn epochs(events: &[Event]) -> Vec<(usize, Vec<String>, f32, f32)> {
 fn rmfer_trains_with_clips_embeds_off_thread_and_resumes_exactly() {
     let out = tempfile::tempdir().unwrap();
     let exp = rmfer_experiment(out.path());
-    assert!(exp.validate().is_empty(), "{:?}", exp.validate());
+    assert!(
+        exp.validate(&REGISTRY).is_empty(),
+        "{:?}",
+        exp.validate(&REGISTRY)
+    );
     let (full, pieced) = common::full_and_resumed(exp, (1, 3));
     assert_eq!(epochs(&pieced), epochs(&full), "resumed mid-ACL epoch");
 
@@ -125,19 +133,19 @@ fn ablations_change_the_loss_terms_and_the_table_names_them() {
     let out = tempfile::tempdir().unwrap();
     let mut dirs = Vec::new();
     for (ial, acl, prior, terms) in [
-        (false, false, ContrastPrior::Clip, vec!["ce"]),
-        (true, false, ContrastPrior::Clip, vec!["ce", "ial"]),
-        (true, true, ContrastPrior::Cosine, vec!["acl", "ce", "ial"]),
+        (false, false, "clip", vec!["ce"]),
+        (true, false, "clip", vec!["ce", "ial"]),
+        (true, true, "cosine", vec!["acl", "ce", "ial"]),
     ] {
         let mut exp = rmfer_experiment(out.path());
         exp.train.epochs = 2;
         exp.optimizer.sam_rho = 0.0;
-        exp.method.rmfer.ial = ial;
-        exp.method.rmfer.acl = acl;
-        exp.method.rmfer.prior = prior;
-        exp.method.rmfer.candidates = 20;
+        exp.set("method.rmfer.ial", ial).unwrap();
+        exp.set("method.rmfer.acl", acl).unwrap();
+        exp.set("method.rmfer.prior", prior).unwrap();
+        exp.set("method.rmfer.candidates", 20).unwrap();
         let (dir, _, events) = common::run_collect(exp, None);
-        assert_eq!(epochs(&events)[1].1, terms, "ial {ial} acl {acl} {prior:?}");
+        assert_eq!(epochs(&events)[1].1, terms, "ial {ial} acl {acl} {prior}");
         if acl {
             // Cosine sampling: one pool of 20 faces per step, 2 kept each way per anchor.
             let f = events
@@ -154,7 +162,10 @@ fn ablations_change_the_loss_terms_and_the_table_names_them() {
         }
         dirs.push(dir.root);
     }
-    let results: Vec<_> = dirs.iter().map(|d| read_run(d).unwrap()).collect();
+    let results: Vec<_> = dirs
+        .iter()
+        .map(|d| read_run(d, &REGISTRY).unwrap())
+        .collect();
     let methods: Vec<&str> = results.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(
         methods,
@@ -218,18 +229,22 @@ fn rmfer_reads_clips_from_a_folder_and_bad_settings_are_named() {
     // ACL without unlabeled faces, and a clip folder that does not exist, are named.
     let mut bad = exp.clone();
     bad.unlabeled.source = UnlabeledSource::None;
-    let problems = bad.validate();
+    let problems = bad.validate(&REGISTRY);
     assert!(
         problems.iter().any(|p| p.path == "unlabeled.source"),
         "{problems:?}"
     );
     bad.unlabeled.source = UnlabeledSource::Clips;
     bad.unlabeled.path = out.path().join("missing");
-    assert!(bad.validate().iter().any(|p| p.path == "unlabeled.path"));
-    bad.unlabeled.path = clips;
-    bad.method.rmfer.epoch_pre = 5;
     assert!(
-        bad.validate()
+        bad.validate(&REGISTRY)
+            .iter()
+            .any(|p| p.path == "unlabeled.path")
+    );
+    bad.unlabeled.path = clips;
+    bad.set("method.rmfer.epoch_pre", 5).unwrap();
+    assert!(
+        bad.validate(&REGISTRY)
             .iter()
             .any(|p| p.path == "method.rmfer.epoch_pre")
     );

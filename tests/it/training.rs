@@ -1,6 +1,7 @@
 //! End-to-end training on small synthetic data: learning, determinism, stop / resume.
 
 use super::common;
+use ferlab::compute::method::REGISTRY;
 
 use common::{resume_collect, run_collect};
 use ferlab::compute::train::Engine;
@@ -45,7 +46,7 @@ fn a_synthetic_run_learns_well_above_chance() {
     assert!(dir.best_checkpoint().is_file() && dir.last_checkpoint().is_file());
     assert!(dir.config().is_file());
     // The resolved config reloads as the same experiment.
-    let reloaded = Experiment::load(&dir.config(), &[]).unwrap();
+    let reloaded = Experiment::load(&dir.config(), &[], &REGISTRY).unwrap();
     assert_eq!(reloaded.train.epochs, 8);
 }
 

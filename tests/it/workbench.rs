@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
-use ferlab::contract::config::MethodKind;
 use ferlab::contract::event::DataStats;
 use ferlab::contract::event::FilterReport;
 use ferlab::contract::event::Metrics;
@@ -685,11 +684,11 @@ fn attention_and_results_tabs_follow_real_runs() {
     h.run_steps(2);
     // Two runs on the same data: cross-entropy, then LNSU with its attention maps.
     let mut dirs = Vec::new();
-    for method in [MethodKind::Ce, MethodKind::Lnsu] {
+    for method in ["ce", "lnsu"] {
         {
             let exp = &mut h.state_mut().editor.experiment;
-            exp.method.name = method;
-            exp.name = format!("tiny-{}", method.key());
+            exp.method.name = method.into();
+            exp.name = format!("tiny-{method}");
             exp.train.attention_gallery = 8;
         }
         h.run_steps(2);

@@ -7,7 +7,55 @@ use super::balance::class_balanced_weights;
 use super::losses::nll;
 use super::{BatchTensors, Losses, Method, StepContext};
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::CbConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::config::schema::{Field, Kind, MethodSchema, Range, Widget, defaults_of};
+
+pub const KEY: &str = "cb";
+
+/// Class-balanced loss (Cui et al., CVPR 2019).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CbConfig {
+    /// β of the effective number E_c = (1 − β^{n_c}) / (1 − β).
+    pub beta: f64,
+}
+
+impl Default for CbConfig {
+    fn default() -> Self {
+        Self { beta: 0.9999 }
+    }
+}
+
+const FIELDS: &[Field] = &[Field::new(
+    "method.cb.beta",
+    "effective-number β",
+    Kind::Number {
+        range: Range::below(0.0, 1.0),
+        widget: Widget::Drag { speed: 0.0001 },
+    },
+)
+.help("E_c = (1 − β^{n_c}) / (1 − β); class weights ∝ 1 / E_c")];
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: MethodSchema {
+        fields: FIELDS,
+        defaults: defaults_of::<CbConfig>,
+        ..MethodSchema::plain(
+            KEY,
+            "Class-balanced cross-entropy by effective number of samples (imbalance)",
+        )
+    },
+    build: |b| {
+        let cfg: CbConfig = b.exp.method.section(KEY)?;
+        Ok(Box::new(ClassBalanced::new(
+            &cfg,
+            &b.class_counts(),
+            b.device,
+        )?))
+    },
+    head: super::pooled_head,
+};
 
 pub struct ClassBalanced {
     /// α_c, a K-vector on the device.

@@ -23,10 +23,7 @@ use super::{BatchTensors, Method, StepContext};
 use crate::compute::data::augment::make_view;
 use crate::compute::data::{self, unlabeled};
 use crate::compute::model::FerModel;
-use crate::contract::config::{
-    AsmPartition, Experiment, Kernels, MethodKind, NoisyLoss, RulArchitecture, ThresholdMode,
-    UnlabeledSource,
-};
+use crate::contract::config::{Experiment, Kernels, UnlabeledSource};
 
 /// Steps of the central differences along a direction of unit-normal entries; their
 /// median is compared.
@@ -35,12 +32,12 @@ const STEPS: [f64; 3] = [5e-5, 1e-4, 2e-4];
 const RELATIVE: f64 = 0.12;
 const ABSOLUTE: f64 = 1e-2;
 
-fn tiny(method: MethodKind, kernels: Kernels) -> Experiment {
+fn tiny(method: &str, kernels: Kernels) -> Experiment {
     let mut exp = Experiment {
         seed: 5,
         ..Experiment::default()
     };
-    exp.method.name = method;
+    exp.method.name = method.into();
     exp.data.image_size = 24;
     exp.data.synthetic.train_per_class = 2;
     exp.data.synthetic.val_per_class = 1;
@@ -49,17 +46,17 @@ fn tiny(method: MethodKind, kernels: Kernels) -> Experiment {
     exp.model.convs_per_stage = 1;
     exp.model.kernels = kernels;
     exp.augment.erase_prob = 0.5;
-    exp.method.rmfer.projection_dim = 8;
-    exp.method.rmfer.epoch_pre = 0;
-    exp.method.rmfer.anchors = 2;
-    exp.method.rmfer.candidates = 6;
-    exp.method.rmfer.min_gap = 2;
-    exp.method.rul.uncertainty_dim = 8;
-    exp.method.asm.warmup_epochs = 0;
-    exp.method.asm.thresholds = ThresholdMode::Fixed;
+    set(&mut exp, "method.rmfer.projection_dim", 8);
+    set(&mut exp, "method.rmfer.epoch_pre", 0);
+    set(&mut exp, "method.rmfer.anchors", 2);
+    set(&mut exp, "method.rmfer.candidates", 6);
+    set(&mut exp, "method.rmfer.min_gap", 2);
+    set(&mut exp, "method.rul.uncertainty_dim", 8);
+    set(&mut exp, "method.asm.warmup_epochs", 0);
+    set(&mut exp, "method.asm.thresholds", "fixed");
     // Mined from the batch itself: the tiny case has no evaluation pass.
-    exp.method.asm.partition = AsmPartition::Online;
-    if method == MethodKind::Rmfer {
+    set(&mut exp, "method.asm.partition", "online");
+    if method == "rmfer" {
         exp.unlabeled.source = UnlabeledSource::SyntheticClips;
         exp.unlabeled.videos = 1;
         exp.unlabeled.people = 3;
@@ -80,7 +77,13 @@ fn case(exp: &Experiment) -> Case {
     let dev = Device::Cpu;
     let dataset = data::build(exp).expect("synthetic data");
     let unlabeled = unlabeled::load(exp).expect("clips").map(Arc::new);
-    let model = FerModel::for_experiment(exp, dataset.num_classes(), &dev).unwrap();
+    let model = FerModel::for_experiment(
+        exp,
+        super::head_of(exp).unwrap(),
+        dataset.num_classes(),
+        &dev,
+    )
+    .unwrap();
     let method = super::build(exp, &model, &dataset.train, unlabeled, &dev).unwrap();
     let train = &dataset.train;
     let n = train.len().min(10);
@@ -179,21 +182,22 @@ impl Case {
     }
 }
 
-fn check_stopped(
-    method: MethodKind,
-    stopped: &[&str],
-    tweak: impl Fn(&mut Experiment),
-) -> Vec<String> {
+/// Sets one method setting of a test experiment.
+fn set(exp: &mut Experiment, path: &str, value: impl Into<toml::Value>) {
+    exp.set(path, value).unwrap();
+}
+
+fn check_stopped(method: &str, stopped: &[&str], tweak: impl Fn(&mut Experiment)) -> Vec<String> {
     let mut names = Vec::new();
     for kernels in [Kernels::Auto, Kernels::Candle] {
         let mut exp = tiny(method, kernels);
         tweak(&mut exp);
-        names = case(&exp).check(&format!("{} ({kernels:?})", method.key()), stopped);
+        names = case(&exp).check(&format!("{method} ({kernels:?})"), stopped);
     }
     names
 }
 
-fn check(method: MethodKind, tweak: impl Fn(&mut Experiment)) -> Vec<String> {
+fn check(method: &str, tweak: impl Fn(&mut Experiment)) -> Vec<String> {
     check_stopped(method, &[], tweak)
 }
 
@@ -206,43 +210,38 @@ fn has(names: &[String], prefix: &str) -> bool {
 
 #[test]
 fn cross_entropy_cb_and_lnsu_gradients() {
-    check(MethodKind::Ce, |_| {});
-    check(MethodKind::Cb, |_| {});
-    check_stopped(MethodKind::Lnsu, DETACHED_HEAD, |_| {});
+    check("ce", |_| {});
+    check("cb", |_| {});
+    check_stopped("lnsu", DETACHED_HEAD, |_| {});
 }
 
 #[test]
 fn eac_gradients_with_both_second_views() {
-    use crate::contract::config::EacSecondView;
-    for view in [EacSecondView::Mirror, EacSecondView::Separate] {
-        check_stopped(MethodKind::Eac, DETACHED_HEAD, |e| {
-            e.method.eac.second_view = view
+    for view in ["mirror", "separate"] {
+        check_stopped("eac", DETACHED_HEAD, |e| {
+            set(e, "method.eac.second_view", view)
         });
     }
 }
 
 #[test]
 fn scn_gradients_reach_the_importance_branch() {
-    let names = check(MethodKind::Scn, |_| {});
+    let names = check("scn", |_| {});
     assert!(has(&names, "scn.attention"));
 }
 
 #[test]
 fn soft_gradients_with_and_without_the_student_attention() {
-    let names = check(MethodKind::Soft, |_| {});
+    let names = check("soft", |_| {});
     assert!(has(&names, "soft.attention"));
-    check(MethodKind::Soft, |e| {
-        e.method.soft.student_attention = false
-    });
+    check("soft", |e| set(e, "method.soft.student_attention", false));
 }
 
 #[test]
 fn rul_gradients_in_both_architectures() {
-    let names = check(MethodKind::Rul, |_| {});
+    let names = check("rul", |_| {});
     assert!(has(&names, "embedding.linear") && has(&names, "rul.log_variance.linear"));
-    check(MethodKind::Rul, |e| {
-        e.method.rul.architecture = RulArchitecture::Pooled
-    });
+    check("rul", |e| set(e, "method.rul.architecture", "pooled"));
 }
 
 #[test]
@@ -252,25 +251,25 @@ fn asm_gradients_in_every_set() {
     // checked in full on the clean set (plain CE) — elsewhere each tensor must still
     // receive a gradient.
     for (noisy, clean) in [(0.0f32, 0.0f32), (0.0, 1.01), (1.01, 1.01)] {
-        check(MethodKind::Asm, |e| {
-            e.method.asm.noisy_threshold = noisy;
-            e.method.asm.clean_threshold = clean;
+        check("asm", |e| {
+            set(e, "method.asm.noisy_threshold", noisy as f64);
+            set(e, "method.asm.clean_threshold", clean as f64);
         });
         let stopped: &[&str] = if clean == 0.0 { &[] } else { &[""] };
-        check_stopped(MethodKind::Asm, stopped, |e| {
-            e.method.asm.noisy_threshold = noisy;
-            e.method.asm.clean_threshold = clean;
-            e.method.asm.stop_gradient = true;
-            e.method.asm.noisy_loss = NoisyLoss::Kl;
+        check_stopped("asm", stopped, |e| {
+            set(e, "method.asm.noisy_threshold", noisy as f64);
+            set(e, "method.asm.clean_threshold", clean as f64);
+            set(e, "method.asm.stop_gradient", true);
+            set(e, "method.asm.noisy_loss", "kl");
         });
     }
 }
 
 #[test]
 fn rmfer_gradients_reach_the_projection_head_through_ial_and_acl() {
-    let names = check(MethodKind::Rmfer, |_| {});
+    let names = check("rmfer", |_| {});
     assert!(has(&names, "rmfer.projection") && has(&names, "rmfer.attention_head"));
     // IAL alone and ACL alone each train the projection head.
-    check(MethodKind::Rmfer, |e| e.method.rmfer.acl = false);
-    check(MethodKind::Rmfer, |e| e.method.rmfer.ial = false);
+    check("rmfer", |e| set(e, "method.rmfer.acl", false));
+    check("rmfer", |e| set(e, "method.rmfer.ial", false));
 }

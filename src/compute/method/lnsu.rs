@@ -17,7 +17,80 @@ use super::losses::soft_cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
 use crate::compute::data::Split;
 use crate::compute::model::FerModel;
-use crate::contract::config::LnsuConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::config::schema::{Field, Kind, MethodSchema, Range, Widget, defaults_of};
+
+pub const KEY: &str = "lnsu";
+
+/// Leave No Stone Unturned (Zhang et al., NeurIPS 2023).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LnsuConfig {
+    /// Smoothing mass ε of the re-balanced smooth labels.
+    pub epsilon: f32,
+    /// Weight of the re-balanced attention consistency loss.
+    pub attention_weight: f32,
+    /// Class weights are `weight_scale · N / n_c`; 0.1 reproduces the official RAF-DB
+    /// constants from RAF-DB's training counts.
+    pub weight_scale: f32,
+}
+
+impl Default for LnsuConfig {
+    fn default() -> Self {
+        Self {
+            epsilon: 0.3,
+            attention_weight: 0.1,
+            weight_scale: 0.1,
+        }
+    }
+}
+
+const FIELDS: &[Field] = &[
+    Field::new(
+        "method.lnsu.epsilon",
+        "smoothing ε",
+        Kind::Number {
+            range: Range::below(0.0, 1.0),
+            widget: Widget::slider(0.0, 0.9),
+        },
+    )
+    .help("smoothing mass of the re-balanced smooth labels"),
+    Field::new(
+        "method.lnsu.attention_weight",
+        "attention weight",
+        Kind::Number {
+            range: Range::closed(0.0, 1000.0),
+            widget: Widget::slider(0.0, 2.0),
+        },
+    )
+    .help("weight of the re-balanced attention consistency loss"),
+    Field::new(
+        "method.lnsu.weight_scale",
+        "class weight scale",
+        Kind::Number {
+            range: Range::Positive,
+            widget: Widget::log_slider(0.01, 1.0),
+        },
+    )
+    .help("w_c = scale · N / n_c; 0.1 reproduces the official RAF-DB constants"),
+];
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: MethodSchema {
+        fields: FIELDS,
+        defaults: defaults_of::<LnsuConfig>,
+        ..MethodSchema::plain(
+            KEY,
+            "Leave No Stone Unturned: re-balanced attention consistency and smooth labels (imbalance)",
+        )
+    },
+    build: |b| {
+        let cfg: LnsuConfig = b.exp.method.section(KEY)?;
+        Ok(Box::new(Lnsu::new(&cfg, &b.class_counts(), b.device)?))
+    },
+    head: super::pooled_head,
+};
 
 pub struct Lnsu {
     cfg: LnsuConfig,

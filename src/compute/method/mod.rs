@@ -13,6 +13,8 @@ mod gradient_check;
 pub mod lnsu;
 pub mod losses;
 pub mod mining;
+#[cfg(test)]
+mod registry_tests;
 pub mod rmfer;
 pub mod rul;
 pub mod scn;
@@ -26,8 +28,8 @@ use candle_core::{Device, Result, Tensor, Var};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::data::unlabeled::Unlabeled;
-use crate::compute::model::FerModel;
-use crate::contract::config::{Experiment, MethodKind};
+use crate::compute::model::{FerModel, HeadSpec};
+use crate::contract::config::{Experiment, MethodSchema, Methods};
 use crate::contract::event::MiningReport;
 
 /// A batch on the device: one tensor per requested view, given labels, dataset indices.
@@ -148,6 +150,68 @@ pub trait Method: Send {
     }
 }
 
+/// What a method is built from.
+pub struct Build<'a> {
+    pub exp: &'a Experiment,
+    pub model: &'a FerModel,
+    pub train: &'a Split,
+    pub unlabeled: Option<std::sync::Arc<Unlabeled>>,
+    pub device: &'a Device,
+}
+
+impl Build<'_> {
+    /// Training samples per class.
+    pub fn class_counts(&self) -> Vec<usize> {
+        balance::class_counts(&self.train.labels, self.model.num_classes())
+    }
+}
+
+/// One method as the rest of ferlab sees it: its settings' schema (for the contract, the
+/// editor and the tables), how to build it, and the classifier head it asks the model for.
+pub struct Entry {
+    pub schema: MethodSchema,
+    pub build: fn(Build<'_>) -> crate::compute::Result<Box<dyn Method>>,
+    pub head: fn(&Experiment) -> crate::compute::Result<HeadSpec>,
+}
+
+/// The classifier on pooled features, the head of every method but RUL's official one.
+pub fn pooled_head(_: &Experiment) -> crate::compute::Result<HeadSpec> {
+    Ok(HeadSpec::Pooled)
+}
+
+/// Every method an experiment may name. Adding a method: its module (its settings'
+/// `MethodSchema`, its `Method`, an `ENTRY`) and one line here.
+pub struct Registry(&'static [Entry]);
+
+pub static REGISTRY: Registry = Registry(&[
+    ce::ENTRY,
+    asm::ENTRY,
+    scn::ENTRY,
+    soft::ENTRY,
+    cb::ENTRY,
+    eac::ENTRY,
+    rul::ENTRY,
+    lnsu::ENTRY,
+    rmfer::ENTRY,
+]);
+
+impl Registry {
+    pub fn entry(&self, key: &str) -> crate::compute::Result<&Entry> {
+        self.0.iter().find(|e| e.schema.key == key).ok_or_else(|| {
+            crate::compute::Error::Run(format!(
+                "method.name: unknown method {key:?}; one of {}",
+                self.keys().join(", ")
+            ))
+        })
+    }
+}
+
+impl Methods for Registry {
+    fn schemas(&self) -> Vec<&MethodSchema> {
+        self.0.iter().map(|e| &e.schema).collect()
+    }
+}
+
 /// Builds the experiment's method for `model`, its training split and its unlabeled faces.
 pub fn build(
     exp: &Experiment,
@@ -155,35 +219,20 @@ pub fn build(
     train: &Split,
     unlabeled: Option<std::sync::Arc<Unlabeled>>,
     device: &Device,
-) -> Result<Box<dyn Method>> {
-    let classes = model.num_classes();
-    let train_len = train.len();
-    let counts = || balance::class_counts(&train.labels, classes);
-    Ok(match exp.method.name {
-        MethodKind::Ce => Box::new(ce::CrossEntropy {
-            smoothing: exp.method.label_smoothing,
-        }),
-        MethodKind::Asm => Box::new(asm::Asm::new(&exp.method.asm, classes, train_len)),
-        MethodKind::Scn => Box::new(scn::Scn::new(
-            &exp.method.scn,
-            model.feature_dim(),
-            device,
-            exp.seed,
-        )?),
-        MethodKind::Soft => Box::new(soft::Soft::new(exp, model, device)?),
-        MethodKind::Cb => Box::new(cb::ClassBalanced::new(&exp.method.cb, &counts(), device)?),
-        MethodKind::Eac => Box::new(eac::Eac::new(exp)),
-        MethodKind::Rul => Box::new(rul::Rul::new(&exp.method.rul, model, device, exp.seed)?),
-        MethodKind::Lnsu => Box::new(lnsu::Lnsu::new(&exp.method.lnsu, &counts(), device)?),
-        MethodKind::Rmfer => Box::new(rmfer::Rmfer::new(
-            &exp.method.rmfer,
-            &exp.augment,
-            model,
-            unlabeled,
-            device,
-            exp.seed,
-        )?),
+) -> crate::compute::Result<Box<dyn Method>> {
+    let entry = REGISTRY.entry(&exp.method.name)?;
+    (entry.build)(Build {
+        exp,
+        model,
+        train,
+        unlabeled,
+        device,
     })
+}
+
+/// The classifier head the experiment's method asks the model for.
+pub fn head_of(exp: &Experiment) -> crate::compute::Result<HeadSpec> {
+    (REGISTRY.entry(&exp.method.name)?.head)(exp)
 }
 
 /// A method's checkpointed state that does not fit this run (the caller names the file).

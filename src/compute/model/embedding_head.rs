@@ -103,11 +103,15 @@ mod tests {
     use candle_core::{Device, Tensor};
 
     use crate::compute::model::{FerModel, HeadSpec, Mode};
-    use crate::contract::config::{Experiment, MethodKind};
+    use crate::contract::config::Experiment;
+
+    const RUL_HEAD: HeadSpec = HeadSpec::Embedding {
+        dim: 64,
+        dropout: 0.4,
+    };
 
     fn rul_experiment() -> Experiment {
         let mut exp = Experiment::default();
-        exp.method.name = MethodKind::Rul;
         exp.data.image_size = 24;
         exp.model.width = 4;
         exp
@@ -116,14 +120,7 @@ mod tests {
     #[test]
     fn rul_models_classify_the_official_embedding() {
         let exp = rul_experiment();
-        assert_eq!(
-            HeadSpec::of(&exp),
-            HeadSpec::Embedding {
-                dim: 64,
-                dropout: 0.4
-            }
-        );
-        let model = FerModel::for_experiment(&exp, 7, &Device::Cpu).unwrap();
+        let model = FerModel::for_experiment(&exp, RUL_HEAD, 7, &Device::Cpu).unwrap();
         let head = model.embedding.as_ref().expect("an embedding head");
         let (c, h, w) = head.fmap;
         // Linear(F·h·w → 64), classifier 64 → 7; the first norm has no trainable affine.
@@ -136,10 +133,8 @@ mod tests {
         let buffers: Vec<String> = model.named_vars().into_iter().map(|(n, _)| n).collect();
         assert!(buffers.contains(&"embedding.norm_in.running_var".to_string()));
         // The pooled variant keeps the plain head.
-        let mut pooled = exp.clone();
-        pooled.method.rul.architecture = crate::contract::config::RulArchitecture::Pooled;
         assert!(
-            FerModel::for_experiment(&pooled, 7, &Device::Cpu)
+            FerModel::for_experiment(&exp, HeadSpec::Pooled, 7, &Device::Cpu)
                 .unwrap()
                 .embedding
                 .is_none()
@@ -149,7 +144,7 @@ mod tests {
     #[test]
     fn its_class_maps_decompose_the_logits_cell_by_cell() {
         let exp = rul_experiment();
-        let model = FerModel::for_experiment(&exp, 7, &Device::Cpu).unwrap();
+        let model = FerModel::for_experiment(&exp, RUL_HEAD, 7, &Device::Cpu).unwrap();
         let x = Tensor::randn(0f32, 1.0, (3, 1, 24, 24), &Device::Cpu).unwrap();
         // Move the running statistics off their start so the check is not trivial.
         for seed in 0..3 {

@@ -12,9 +12,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Result, Tensor, Var};
 
-use crate::contract::config::{
-    Backbone as BackboneKind, Experiment, MethodKind, ModelConfig, RulArchitecture,
-};
+use crate::contract::config::{Backbone as BackboneKind, Experiment, ModelConfig};
 use crate::contract::seed::{self, purpose};
 use embedding_head::EmbeddingHead;
 pub use layers::{Collector, Mode};
@@ -67,23 +65,9 @@ pub struct Output {
 pub enum HeadSpec {
     /// Globally average-pooled features after dropout (the CAM-friendly default).
     Pooled,
-    /// RUL's official embedding head of width `dim` with its own dropout.
+    /// An embedding head of width `dim` with its own dropout on the flattened feature map
+    /// (RUL's official head). The experiment's method says which (`method::head_of`).
     Embedding { dim: usize, dropout: f32 },
-}
-
-impl HeadSpec {
-    /// The head an experiment's method asks for.
-    pub fn of(exp: &Experiment) -> Self {
-        let rul = &exp.method.rul;
-        if exp.method.name == MethodKind::Rul && rul.architecture == RulArchitecture::Official {
-            Self::Embedding {
-                dim: rul.uncertainty_dim,
-                dropout: rul.head_dropout,
-            }
-        } else {
-            Self::Pooled
-        }
-    }
 }
 
 /// A FER classifier: backbone, global average pooling, dropout, linear head `fc` — or,
@@ -140,10 +124,16 @@ impl FerModel {
         })
     }
 
-    /// The model of an experiment: its backbone, and the head its method asks for.
-    pub fn for_experiment(exp: &Experiment, num_classes: usize, device: &Device) -> Result<Self> {
+    /// The model of an experiment: its backbone, and the `head` its method asks for
+    /// (`method::head_of`).
+    pub fn for_experiment(
+        exp: &Experiment,
+        head: HeadSpec,
+        num_classes: usize,
+        device: &Device,
+    ) -> Result<Self> {
         let mut model = Self::new(&exp.model, exp.data.channels, num_classes, device, exp.seed)?;
-        if let HeadSpec::Embedding { dim, dropout } = HeadSpec::of(exp) {
+        if let HeadSpec::Embedding { dim, dropout } = head {
             let s = exp.data.image_size;
             let probe = Tensor::zeros(
                 (1, exp.data.channels, s, s),

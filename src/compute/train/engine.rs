@@ -1,6 +1,7 @@
 //! The engine: a training run on its own thread, reporting events over a channel and
 //! recording them in the run directory. The caller never waits on it.
 
+use crate::compute::method::REGISTRY;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -58,7 +59,10 @@ pub struct Prepared {
 /// Resolves a launch into the experiment and its (created or opened) run directory. A
 /// resume changes nothing in the run here: its overrides are checked, not yet written.
 pub fn prepare(launch: Launch) -> Result<Prepared> {
-    let fresh = |experiment: Experiment, dir: RunDir| -> Result<Prepared> {
+    let fresh = |mut experiment: Experiment, dir: RunDir| -> Result<Prepared> {
+        // Every method's section written in full: a key missing from a run's config means
+        // the run predates it (`config::recorded`).
+        experiment.resolve(&REGISTRY);
         let lock = RunLock::acquire(&dir.root)?;
         atomic::write(&dir.config(), experiment.to_toml().as_bytes())
             .map_err(|e| Error::io("cannot write", dir.config(), e))?;
@@ -74,9 +78,9 @@ pub fn prepare(launch: Launch) -> Result<Prepared> {
         Launch::New(exp)
         | Launch::NewAt {
             experiment: exp, ..
-        } if !exp.validate().is_empty() => Err(crate::contract::Error::Invalid {
+        } if !exp.validate(&REGISTRY).is_empty() => Err(crate::contract::Error::Invalid {
             origin: format!("experiment {:?}", exp.name),
-            problems: exp.validate(),
+            problems: exp.validate(&REGISTRY),
         }
         .into()),
         Launch::NewAt { experiment, dir } => {
@@ -89,7 +93,7 @@ pub fn prepare(launch: Launch) -> Result<Prepared> {
         }
         Launch::Resume { dir, overrides } => {
             let dir = RunDir::open(&dir)?;
-            let experiment = Experiment::load_recorded(&dir.config(), &overrides)?;
+            let experiment = Experiment::load_recorded(&dir.config(), &overrides, &REGISTRY)?;
             let lock = RunLock::acquire(&dir.root)?;
             let pending_config = (!overrides.is_empty()).then(|| experiment.to_toml());
             Ok(Prepared {

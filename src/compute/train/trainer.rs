@@ -174,7 +174,7 @@ impl<'a> Session<'a> {
         sink: Sink<'a>,
     ) -> Result<Self> {
         let k = dataset.num_classes();
-        let model = FerModel::for_experiment(&exp, k, &device)?;
+        let model = FerModel::for_experiment(&exp, method::head_of(&exp)?, k, &device)?;
         if let Some(path) = &exp.model.pretrained {
             let (report, text) = load_pretrained(&model, path)?;
             let level = if report.loaded == 0 {

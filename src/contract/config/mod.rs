@@ -6,11 +6,14 @@
 
 pub mod classes;
 pub mod device;
+pub mod fields;
 pub mod layout;
 mod overrides;
-mod recorded;
+pub mod recorded;
+pub mod schema;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 
 pub use overrides::apply_override;
+pub use schema::{MethodSchema, Methods};
 pub use validate::{Problem, format_problems};
 
 /// A whole experiment, as written in a preset and resolved into a run's `config.toml`.
@@ -357,548 +361,51 @@ impl Default for ModelConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodKind {
-    /// Cross-entropy baseline (optionally label-smoothed).
-    Ce,
-    /// Adaptive Sample Mining (noisy labels).
-    Asm,
-    /// Self-Cure Network (importance weighting, rank regularisation, relabelling).
-    Scn,
-    /// Soft label smoothing with a mean teacher.
-    Soft,
-    /// Class-balanced cross-entropy by effective number of samples (imbalance).
-    Cb,
-    /// Erasing attention consistency: CAM consistency under flips of erased faces.
-    Eac,
-    /// Relative uncertainty learning: uncertainty-weighted feature mixup.
-    Rul,
-    /// Leave No Stone Unturned: re-balanced attention consistency and smooth labels.
-    Lnsu,
-    /// RMFER: inter-sample attention and attention-based contrastive learning on
-    /// unlabeled reaction clips.
-    Rmfer,
-}
-
-impl MethodKind {
-    pub const ALL: [MethodKind; 9] = [
-        Self::Ce,
-        Self::Asm,
-        Self::Scn,
-        Self::Soft,
-        Self::Cb,
-        Self::Eac,
-        Self::Rul,
-        Self::Lnsu,
-        Self::Rmfer,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Ce => "ce",
-            Self::Asm => "asm",
-            Self::Scn => "scn",
-            Self::Soft => "soft",
-            Self::Cb => "cb",
-            Self::Eac => "eac",
-            Self::Rul => "rul",
-            Self::Lnsu => "lnsu",
-            Self::Rmfer => "rmfer",
-        }
-    }
-}
-
-/// The training method and its hyperparameters. Each method's own settings live in a
-/// sub-table named after it, so switching methods keeps the others' values.
+/// The training method: its key (one of `compute::method::REGISTRY`'s) and each method's
+/// own section `method.<key>`, kept as TOML so switching methods keeps the others' values.
+/// A method's module reads its section typed ([`MethodConfig::section`]) and describes its
+/// fields ([`schema::MethodSchema`]); the contract never names a method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MethodConfig {
-    pub name: MethodKind,
+    pub name: String,
     /// Label smoothing ε of the cross-entropy baseline.
     pub label_smoothing: f32,
-    pub asm: AsmConfig,
-    pub scn: ScnConfig,
-    pub soft: SoftConfig,
-    pub cb: CbConfig,
-    pub eac: EacConfig,
-    pub rul: RulConfig,
-    pub lnsu: LnsuConfig,
-    pub rmfer: RmferConfig,
+    /// `method.<key>` sections, by key.
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
 }
 
 impl Default for MethodConfig {
     fn default() -> Self {
         Self {
-            name: MethodKind::Ce,
+            name: "ce".into(),
             label_smoothing: 0.0,
-            asm: AsmConfig::default(),
-            scn: ScnConfig::default(),
-            soft: SoftConfig::default(),
-            cb: CbConfig::default(),
-            eac: EacConfig::default(),
-            rul: RulConfig::default(),
-            lnsu: LnsuConfig::default(),
-            rmfer: RmferConfig::default(),
+            sections: BTreeMap::new(),
         }
     }
 }
 
-/// Class-balanced loss (Cui et al., CVPR 2019).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CbConfig {
-    /// β of the effective number E_c = (1 − β^{n_c}) / (1 − β).
-    pub beta: f64,
-}
-
-impl Default for CbConfig {
-    fn default() -> Self {
-        Self { beta: 0.9999 }
-    }
-}
-
-/// How EAC builds the second, mirrored view x2 of each training face.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EacSecondView {
-    /// As the official code: `separate` when the training labels are noisy (injected noise
-    /// or a noisy label list), `mirror` otherwise.
-    #[default]
-    Auto,
-    /// x2 = flip(x1): the augmented view mirrored, erasing and all (the official
-    /// clean-label path).
-    Mirror,
-    /// x2 = the mirrored raw face augmented on its own (its own crop and erasing); x1 is
-    /// never randomly flipped (the official noisy-label path).
-    Separate,
-}
-
-impl EacSecondView {
-    pub const ALL: [EacSecondView; 3] = [Self::Auto, Self::Mirror, Self::Separate];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::Mirror => "mirror",
-            Self::Separate => "separate",
+impl MethodConfig {
+    /// The section `method.<key>` typed; keys it lacks take `T`'s defaults.
+    pub fn section<T: serde::de::DeserializeOwned + Default>(&self, key: &str) -> Result<T, Error> {
+        match self.sections.get(key) {
+            None => Ok(T::default()),
+            Some(value) => value
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| Error::Field {
+                    field: format!("method.{key}"),
+                    message: e.message().to_string(),
+                }),
         }
     }
-}
 
-/// Erasing attention consistency (Zhang et al., ECCV 2022).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EacConfig {
-    /// Weight λ of the flip-consistency loss between class activation maps.
-    pub lambda: f32,
-    /// How the mirrored view is made.
-    pub second_view: EacSecondView,
-}
-
-impl Default for EacConfig {
-    fn default() -> Self {
-        Self {
-            lambda: 5.0,
-            second_view: EacSecondView::Auto,
-        }
-    }
-}
-
-/// Where RUL's mixed embedding and its uncertainty come from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RulArchitecture {
-    /// The official code: twin heads on the flattened last feature map (BatchNorm2d without
-    /// affine → dropout → linear → BatchNorm1d), one the embedding the classifier reads,
-    /// the other the log-variance; the classifier has its own learning-rate scale.
-    #[default]
-    Official,
-    /// The pooled features are mixed and classified by the model's head; one linear layer
-    /// gives the log-variance (ferlab's first reading of the paper).
-    Pooled,
-}
-
-impl RulArchitecture {
-    pub const ALL: [RulArchitecture; 2] = [Self::Official, Self::Pooled];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Official => "official",
-            Self::Pooled => "pooled",
-        }
-    }
-}
-
-/// Relative uncertainty learning (Zhang et al., NeurIPS 2021).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RulConfig {
-    pub architecture: RulArchitecture,
-    /// Width of the embedding and of the log-variance whose mean exp is a sample's
-    /// uncertainty (the official `out_dim`, 64).
-    pub uncertainty_dim: usize,
-    /// Weight each label's loss by the relative uncertainty (the paper) instead of ½ each
-    /// (the official code's "add-up" loss).
-    pub relative_loss: bool,
-    /// Dropout of the official heads (0.4).
-    pub head_dropout: f32,
-    /// The classifier's learning rate as a multiple of the optimiser's (official: 10).
-    pub classifier_lr_scale: f64,
-}
-
-impl Default for RulConfig {
-    fn default() -> Self {
-        Self {
-            architecture: RulArchitecture::Official,
-            uncertainty_dim: 64,
-            relative_loss: false,
-            head_dropout: 0.4,
-            classifier_lr_scale: 10.0,
-        }
-    }
-}
-
-/// Leave No Stone Unturned (Zhang et al., NeurIPS 2023).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LnsuConfig {
-    /// Smoothing mass ε of the re-balanced smooth labels.
-    pub epsilon: f32,
-    /// Weight of the re-balanced attention consistency loss.
-    pub attention_weight: f32,
-    /// Class weights are `weight_scale · N / n_c`; 0.1 reproduces the official RAF-DB
-    /// constants from RAF-DB's training counts.
-    pub weight_scale: f32,
-}
-
-impl Default for LnsuConfig {
-    fn default() -> Self {
-        Self {
-            epsilon: 0.3,
-            attention_weight: 0.1,
-            weight_scale: 0.1,
-        }
-    }
-}
-
-/// Where ACL's candidate positives and negatives come from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ContrastPrior {
-    /// The clip prior: the other faces of the anchor's frame are candidate positives, the
-    /// same person far apart in time candidate negatives.
-    #[default]
-    Clip,
-    /// No prior (the ablation): candidates are random unlabeled faces; the most similar
-    /// become positives, the least similar negatives.
-    Cosine,
-}
-
-impl ContrastPrior {
-    pub const ALL: [ContrastPrior; 2] = [Self::Clip, Self::Cosine];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Clip => "clip",
-            Self::Cosine => "cosine",
-        }
-    }
-}
-
-/// RMFER (Cho et al.; supp. Table 8 for the defaults). See `compute::method::rmfer`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RmferConfig {
-    /// Inter-sample attention learning: the attention classifier's loss (weight λ1).
-    pub ial: bool,
-    /// Attention-based contrastive learning on the unlabeled clips (weight λ2).
-    pub acl: bool,
-    pub lambda1: f32,
-    pub lambda2: f32,
-    /// Temperature τ of the cosine similarities.
-    pub tau: f32,
-    /// Fraction γ of the candidates the attention filter keeps.
-    pub gamma: f32,
-    /// Epochs of IAL pre-training before ACL starts.
-    pub epoch_pre: usize,
-    /// Candidate positives and negatives per anchor (at most; a frame may have fewer).
-    pub candidates: usize,
-    /// Unlabeled anchors per step.
-    pub anchors: usize,
-    /// Candidate negatives are the same person at least this many frames away.
-    pub min_gap: usize,
-    pub prior: ContrastPrior,
-    /// Width of the projection head's hidden and output layers.
-    pub projection_dim: usize,
-}
-
-impl Default for RmferConfig {
-    fn default() -> Self {
-        Self {
-            ial: true,
-            acl: true,
-            lambda1: 1.0,
-            lambda2: 0.1,
-            tau: 0.25,
-            gamma: 0.1,
-            epoch_pre: 3,
-            candidates: 50,
-            anchors: 16,
-            min_gap: 10,
-            prior: ContrastPrior::Clip,
-            projection_dim: 512,
-        }
-    }
-}
-
-/// How ASM's per-class thresholds are set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdMode {
-    /// Adaptive thresholds from each class's mean probability (AT).
-    Adaptive,
-    /// The base pair for every class (FT, the ablation).
-    Fixed,
-}
-
-/// Where ASM's partition into clean, ambiguous and noisy sets comes from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AsmPartition {
-    /// Mined on the fly from each batch's training-mode predictions, with the thresholds
-    /// of the previous epoch. The default: it measured better than the evaluation pass
-    /// (README, "Measured results"), and the ASM text allows either.
-    #[default]
-    Online,
-    /// An evaluation-mode pass over the training set at the start of each epoch, without
-    /// gradients (MAN's `eval_train`); the epoch trains on that partition.
-    EvalPass,
-}
-
-impl AsmPartition {
-    pub const ALL: [AsmPartition; 2] = [Self::Online, Self::EvalPass];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Online => "online",
-            Self::EvalPass => "eval_pass",
-        }
-    }
-}
-
-/// The schedule λ of ASM's ambiguous-set loss, (1 − λ)·CE + λ·mutual.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MutualityRamp {
-    /// MAN's `Mutual_loss`: λ = λ_max·exp(−β·(1 − e / (0.9·E))²), e the epoch counted
-    /// from 1, E the number of epochs.
-    #[default]
-    Man,
-    /// λ = exp(−5·β·(1 − t)²) over the run's progress t (ferlab's earlier reading).
-    Progress,
-}
-
-impl MutualityRamp {
-    pub const ALL: [MutualityRamp; 2] = [Self::Man, Self::Progress];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Man => "man",
-            Self::Progress => "progress",
-        }
-    }
-}
-
-/// ASM's unsupervised consistency loss on the noisy set.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoisyLoss {
-    /// Mean squared error between the two views' softmax (MAN).
-    #[default]
-    Mse,
-    /// KL(p_weak ‖ p_strong) (ferlab's earlier reading).
-    Kl,
-}
-
-impl NoisyLoss {
-    pub const ALL: [NoisyLoss; 2] = [Self::Mse, Self::Kl];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Mse => "mse",
-            Self::Kl => "kl",
-        }
-    }
-}
-
-/// How ASM's per-sample losses of a set become the set's term.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SetReduction {
-    /// The mean over the set's samples (MAN): each set weighs the same whatever its size.
-    #[default]
-    SetMean,
-    /// The sum over the set divided by the batch size: a set weighs by its share.
-    Batch,
-}
-
-impl SetReduction {
-    pub const ALL: [SetReduction; 2] = [Self::SetMean, Self::Batch];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::SetMean => "set_mean",
-            Self::Batch => "batch",
-        }
-    }
-}
-
-/// Adaptive Sample Mining (arXiv 2310.05618). See `compute::method::asm` for the formulas, what
-/// follows the authors' MAN code and what is ferlab's choice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AsmConfig {
-    pub thresholds: ThresholdMode,
-    /// Base noisy threshold T_n.
-    pub noisy_threshold: f32,
-    /// Base clean threshold T_c.
-    pub clean_threshold: f32,
-    /// Weight of the previous epochs in the class-mean probability (EMA momentum).
-    pub momentum: f32,
-    /// Divide each class mean by the largest one, so the easiest class gets the base pair.
-    pub normalize: bool,
-    /// Where the partition comes from: an evaluation pass at each epoch start or online.
-    pub partition: AsmPartition,
-    /// Epochs of plain cross-entropy before mining starts (every sample counts as clean).
-    pub warmup_epochs: usize,
-    /// The schedule of the mutuality weight λ.
-    pub ramp: MutualityRamp,
-    /// λ_max of MAN's ramp.
-    pub lambda_max: f32,
-    /// Shape of the ramp-up of the mutuality term (smaller = faster transition).
-    pub beta: f32,
-    /// Weight ω of the mutuality loss on ambiguous samples.
-    pub omega: f32,
-    /// Weight γ of the unsupervised consistency loss on noisy samples.
-    pub gamma: f32,
-    /// The noisy set's consistency loss.
-    pub noisy_loss: NoisyLoss,
-    /// Detach each view's prediction where it serves as the other's target (false: the
-    /// gradient flows through both, as MAN).
-    pub stop_gradient: bool,
-    /// How each set's per-sample losses are reduced.
-    pub reduction: SetReduction,
-}
-
-impl Default for AsmConfig {
-    fn default() -> Self {
-        Self {
-            thresholds: ThresholdMode::Adaptive,
-            noisy_threshold: 0.2,
-            clean_threshold: 0.8,
-            momentum: 0.5,
-            normalize: false,
-            partition: AsmPartition::Online,
-            warmup_epochs: 1,
-            ramp: MutualityRamp::Man,
-            lambda_max: 0.9,
-            beta: 0.65,
-            omega: 0.6,
-            gamma: 1.0,
-            noisy_loss: NoisyLoss::Mse,
-            stop_gradient: false,
-            reduction: SetReduction::SetMean,
-        }
-    }
-}
-
-/// Which samples of a batch SCN may relabel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RelabelScope {
-    /// Every sample of the batch (the official code).
-    #[default]
-    Batch,
-    /// Only the low-importance group (the paper's wording).
-    LowGroup,
-}
-
-impl RelabelScope {
-    pub const ALL: [RelabelScope; 2] = [Self::Batch, Self::LowGroup];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Batch => "batch",
-            Self::LowGroup => "low_group",
-        }
-    }
-}
-
-/// Self-Cure Network (Wang et al., CVPR 2020).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ScnConfig {
-    /// Fraction of each batch in the high-importance group (its size ⌊ratio·n⌋, at least 1).
-    pub high_ratio: f32,
-    /// Margin δ1 between the mean importance of the high and low groups.
-    pub margin: f32,
-    /// Weight γ of the rank regularisation.
-    pub rank_weight: f32,
-    /// First epoch, counted from 1 as the official `--relabel_epoch`, whose samples may be
-    /// relabelled (10: the tenth epoch, ferlab's 0-based epoch 9).
-    pub relabel_epoch: usize,
-    /// Relabel when max_k p_k − p_y exceeds this margin δ2.
-    pub relabel_margin: f32,
-    pub relabel_scope: RelabelScope,
-}
-
-impl Default for ScnConfig {
-    fn default() -> Self {
-        Self {
-            high_ratio: 0.7,
-            margin: 0.15,
-            rank_weight: 1.0,
-            relabel_epoch: 10,
-            relabel_margin: 0.2,
-            relabel_scope: RelabelScope::Batch,
-        }
-    }
-}
-
-/// SOFT: soft label smoothing of a mean teacher's predictions (Lukov et al., ECCV 2022).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SoftConfig {
-    /// Smoothing mass ε spread over the classes the teacher finds unlikely.
-    pub epsilon: f32,
-    /// Classes with teacher probability above τ keep their share; 0 means 1 / classes.
-    pub tau: f32,
-    /// Weight of the consistency term after its ramp-up.
-    pub consistency: f32,
-    /// Epochs of the sigmoid ramp-up of the consistency weight.
-    pub rampup_epochs: f32,
-    /// EMA decay of the teacher's weights.
-    pub ema_decay: f32,
-    /// The student's SCN-style importance module (the official default): CE on α·logits,
-    /// the consistency term on the plain logits. Off = the official `baseline_mt` variant.
-    pub student_attention: bool,
-    /// Ramp the consistency weight with the fraction of the epoch done (smooth) instead of
-    /// the completed epoch count (the official code).
-    pub fractional_rampup: bool,
-}
-
-impl Default for SoftConfig {
-    fn default() -> Self {
-        Self {
-            epsilon: 0.3,
-            tau: 0.0,
-            consistency: 10.0,
-            rampup_epochs: 5.0,
-            ema_decay: 0.999,
-            student_attention: true,
-            fractional_rampup: false,
-        }
+    /// Replaces the section `method.<key>` with a typed value.
+    pub fn set_section<T: Serialize>(&mut self, key: &str, value: &T) {
+        let table = toml::Table::try_from(value).expect("a method's config serialises to TOML");
+        self.sections
+            .insert(key.to_string(), toml::Value::Table(table));
     }
 }
 
@@ -1094,9 +601,19 @@ fn parse_table(text: &str, origin: &str) -> Result<toml::Table, Error> {
     })
 }
 
+/// Whether validation looks at the files and folders an experiment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Files {
+    Checked,
+    /// A recorded run's data may have moved since it trained; whatever opens it later says
+    /// what is missing.
+    Unchecked,
+}
+
 impl Experiment {
-    /// Reads a preset file and applies `key=value` overrides (dotted paths).
-    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, Error> {
+    /// Reads a preset file and applies `key=value` overrides (dotted paths); `methods`
+    /// knows each method's section.
+    pub fn load(path: &Path, overrides: &[String], methods: &dyn Methods) -> Result<Self, Error> {
         let text = read_text(path)?;
         let origin = path.display().to_string();
         let table = parse_table(&text, &origin)?;
@@ -1110,14 +627,18 @@ impl Experiment {
                     .into(),
             });
         }
-        Self::from_table(table, &origin, overrides, validate::validate)
+        Self::from_table(table, &origin, overrides, methods, Files::Checked)
     }
 
     /// Reads a run's recorded `config.toml`: keys added to ferlab after the run was
     /// recorded take the values that reproduce what it did (`recorded`).
-    pub fn load_recorded(path: &Path, overrides: &[String]) -> Result<Self, Error> {
+    pub fn load_recorded(
+        path: &Path,
+        overrides: &[String],
+        methods: &dyn Methods,
+    ) -> Result<Self, Error> {
         let text = read_text(path)?;
-        Self::recorded_from_toml(&text, &path.display().to_string(), overrides)
+        Self::recorded_from_toml(&text, &path.display().to_string(), overrides, methods)
     }
 
     /// A recorded experiment from its TOML text (a run's config, or the one its Started
@@ -1127,28 +648,37 @@ impl Experiment {
         text: &str,
         origin: &str,
         overrides: &[String],
+        methods: &dyn Methods,
     ) -> Result<Self, Error> {
         let mut table = parse_table(text, origin)?;
-        recorded::fill_earlier_behaviour(&mut table);
-        Self::from_table(table, origin, overrides, validate::validate_recorded)
+        recorded::fill_earlier_behaviour(&mut table, methods);
+        Self::from_table(table, origin, overrides, methods, Files::Unchecked)
     }
 
     /// Parses TOML text (`origin` names it in errors), applies overrides, validates.
-    pub fn from_toml(text: &str, origin: &str, overrides: &[String]) -> Result<Self, Error> {
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+        methods: &dyn Methods,
+    ) -> Result<Self, Error> {
         Self::from_table(
             parse_table(text, origin)?,
             origin,
             overrides,
-            validate::validate,
+            methods,
+            Files::Checked,
         )
     }
 
-    /// Applies overrides to a parsed experiment and validates it.
+    /// Applies overrides to a parsed experiment, fills every method section's defaults and
+    /// validates.
     fn from_table(
         mut table: toml::Table,
         origin: &str,
         overrides: &[String],
-        validate: fn(&Experiment) -> Vec<Problem>,
+        methods: &dyn Methods,
+        files: Files,
     ) -> Result<Self, Error> {
         // A preset's `[sweep]` section is for `ferlab sweep`; the experiment is the rest.
         table.remove("sweep");
@@ -1158,39 +688,27 @@ impl Experiment {
                 problems.push(p);
             }
         }
-        let mut unknown = Vec::new();
-        let typed = {
-            let value = toml::Value::Table(table);
-            let mut on_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
-            let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
-            serde_path_to_error::deserialize::<_, Experiment>(ignored)
-        };
-        let experiment = match typed {
-            Ok(e) => e,
-            Err(e) => {
-                // toml appends "in `path`" to its messages; the path is reported separately.
-                let message = e.inner().to_string();
-                let message = message
-                    .split("\nin `")
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string();
-                problems.push(Problem {
-                    path: e.path().to_string(),
-                    message,
-                });
+        let (experiment, unknown) = match Self::typed(table) {
+            Ok(typed) => typed,
+            Err(p) => {
+                problems.push(p);
                 return Err(Error::Invalid {
                     origin: origin.to_string(),
                     problems,
                 });
             }
         };
+        let mut experiment = experiment;
+        experiment.resolve(methods);
         problems.extend(unknown.into_iter().map(|path| Problem {
             message: "unknown key".to_string(),
             path,
         }));
-        problems.extend(validate(&experiment));
+        problems.extend(validate::validate(
+            &experiment,
+            methods,
+            files == Files::Checked,
+        ));
         if problems.is_empty() {
             Ok(experiment)
         } else {
@@ -1201,13 +719,80 @@ impl Experiment {
         }
     }
 
+    /// The typed experiment of a table and the paths of the keys it did not know (method
+    /// sections are checked against their schemas in validation).
+    fn typed(table: toml::Table) -> Result<(Self, Vec<String>), Problem> {
+        let mut unknown = Vec::new();
+        let value = toml::Value::Table(table);
+        let mut on_unknown = |path: serde_ignored::Path| unknown.push(path.to_string());
+        let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
+        match serde_path_to_error::deserialize::<_, Experiment>(ignored) {
+            Ok(e) => Ok((e, unknown)),
+            Err(e) => {
+                // toml appends "in `path`" to its messages; the path is reported separately.
+                let message = e.inner().to_string();
+                let message = message
+                    .split("\nin `")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                Err(Problem {
+                    path: e.path().to_string(),
+                    message,
+                })
+            }
+        }
+    }
+
+    /// The experiment a TOML table holds, unchecked (the editor's form writes a table).
+    pub fn from_form(table: toml::Table) -> Result<Self, Problem> {
+        Self::typed(table).map(|(e, _)| e)
+    }
+
+    /// This experiment as a TOML table (the form the editor and the schema read).
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).expect("an Experiment always serialises to TOML")
+    }
+
+    /// Gives every registered method's section all its keys (its defaults where unset), so
+    /// a run's `config.toml` records every value it trained with.
+    pub fn resolve(&mut self, methods: &dyn Methods) {
+        for schema in methods.schemas() {
+            let mut section = (schema.defaults)();
+            if section.is_empty() {
+                continue;
+            }
+            if let Some(toml::Value::Table(given)) = self.method.sections.get(schema.key) {
+                for (k, v) in given {
+                    section.insert(k.clone(), v.clone());
+                }
+            }
+            self.method
+                .sections
+                .insert(schema.key.to_string(), toml::Value::Table(section));
+        }
+    }
+
+    /// Sets one dotted setting (`method.rmfer.acl`, `train.epochs`) as `--set` does, without
+    /// validating; `Err` says what does not fit.
+    pub fn set(&mut self, path: &str, value: impl Into<toml::Value>) -> Result<(), Problem> {
+        let mut table = self.to_table();
+        schema::set(&mut table, path, value.into()).map_err(|prefix| Problem {
+            path: prefix,
+            message: "is a value, not a table, so it has no sub-keys".into(),
+        })?;
+        *self = Self::from_form(table)?;
+        Ok(())
+    }
+
     /// The fully resolved TOML form (every field written), as stored in a run.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("an Experiment always serialises to TOML")
     }
 
     /// Every problem of this experiment, each with the dotted path of its field.
-    pub fn validate(&self) -> Vec<Problem> {
-        validate::validate(self)
+    pub fn validate(&self, methods: &dyn Methods) -> Vec<Problem> {
+        validate::validate(self, methods, true)
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::view::{RunOutcome, RunView};
 use crate::contract::Error;
-use crate::contract::config::{ContrastPrior, Experiment, MethodKind, ThresholdMode};
+use crate::contract::config::{Experiment, Methods};
 use crate::contract::event::EmbeddingSnapshot;
 use crate::contract::event::mining::MiningQuality;
 
@@ -58,35 +58,18 @@ impl RunResult {
     }
 }
 
-/// The display name of an experiment's method; ASM's carries its mode and base pair, so an
-/// ablation grid reads as one.
-pub fn method_label(exp: &Experiment) -> String {
-    match exp.method.name {
-        MethodKind::Asm => {
-            let a = &exp.method.asm;
-            let mode = match a.thresholds {
-                ThresholdMode::Adaptive => "AT",
-                ThresholdMode::Fixed => "FT",
-            };
-            format!("ASM-{mode} [{}, {}]", a.noisy_threshold, a.clean_threshold)
-        }
-        MethodKind::Rmfer => {
-            let r = &exp.method.rmfer;
-            match (r.ial, r.acl, r.prior) {
-                (false, false, _) => "RMFER w/o ACL & IAL".into(),
-                (true, false, _) => "RMFER w/o ACL".into(),
-                (false, true, _) => "RMFER w/o IAL".into(),
-                (true, true, ContrastPrior::Clip) => "RMFER".into(),
-                (true, true, ContrastPrior::Cosine) => "RMFER, ACL w/o clip prior".into(),
-            }
-        }
-        other => other.key().to_uppercase(),
+/// The display name of an experiment's method as its schema gives it (ASM's carries its mode
+/// and base pair, so an ablation grid reads as one); a method no longer known shows its key.
+pub fn method_label(exp: &Experiment, methods: &dyn Methods) -> String {
+    match methods.get(&exp.method.name) {
+        Some(schema) => (schema.label)(exp),
+        None => exp.method.name.to_uppercase(),
     }
 }
 
 /// Reads a run directory's events through the one fold ([`RunView::replay`]). Runs without
 /// a finished epoch are an error naming the file.
-pub fn read_run(dir: &Path) -> Result<RunResult, Error> {
+pub fn read_run(dir: &Path, methods: &dyn Methods) -> Result<RunResult, Error> {
     let path = dir.join("events.jsonl");
     let view = RunView::replay(dir)?;
     let config = view
@@ -94,7 +77,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, Error> {
         .as_deref()
         .ok_or_else(|| Error::NoStart { path: path.clone() })?;
     let origin = format!("{} (Started event)", path.display());
-    let exp = Experiment::recorded_from_toml(config, &origin, &[])?;
+    let exp = Experiment::recorded_from_toml(config, &origin, &[], methods)?;
     let outcome = view.outcome();
     let (Some(best), Some(last)) = (view.best(), view.epochs.last()) else {
         return Err(match outcome {
@@ -108,7 +91,7 @@ pub fn read_run(dir: &Path) -> Result<RunResult, Error> {
         .unwrap_or_default();
     Ok(RunResult {
         run,
-        method: method_label(&exp),
+        method: method_label(&exp, methods),
         noise_rate: exp.corruption.noise_rate,
         epochs: view.epochs.len(),
         best_epoch: best.epoch,
@@ -127,21 +110,4 @@ pub fn read_run(dir: &Path) -> Result<RunResult, Error> {
         outcome,
         warnings: view.unreadable.clone(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::contract::config::{MethodKind, ThresholdMode};
-
-    #[test]
-    fn asm_labels_carry_mode_and_threshold_pair() {
-        let mut exp = Experiment::default();
-        assert_eq!(method_label(&exp), "CE");
-        exp.method.name = MethodKind::Asm;
-        exp.method.asm.thresholds = ThresholdMode::Fixed;
-        exp.method.asm.noisy_threshold = 0.05;
-        exp.method.asm.clean_threshold = 0.95;
-        assert_eq!(method_label(&exp), "ASM-FT [0.05, 0.95]");
-    }
 }

@@ -11,6 +11,7 @@ pub mod embedding;
 pub mod mining;
 pub mod per_class;
 
+use crate::compute::method::REGISTRY;
 use std::path::{Path, PathBuf};
 
 pub use canvas::{FigureResult, FigureSize, ImageFormat};
@@ -107,8 +108,8 @@ pub fn run_label(view: &RunView) -> String {
     let method = view
         .config
         .as_deref()
-        .and_then(|c| Experiment::from_toml(c, "config", &[]).ok())
-        .map(|e| method_label(&e));
+        .and_then(|c| Experiment::recorded_from_toml(c, "config", &[], &REGISTRY).ok())
+        .map(|e| method_label(&e, &REGISTRY));
     match method {
         Some(m) => format!("{m} - {}", view.run_id),
         None => view.run_id.clone(),
@@ -655,7 +656,7 @@ pub(crate) mod tests {
         b.run_id = "other-run".into();
         let labels = comparison_labels(&[a.clone(), b.clone()]);
         assert_eq!(labels, ["CE (fixture-run)", "CE (other-run)"]);
-        exp.method.name = crate::contract::config::MethodKind::Lnsu;
+        exp.method.name = "lnsu".into();
         b.config = Some(exp.to_toml());
         assert_eq!(comparison_labels(&[a.clone(), b.clone()]), ["CE", "LNSU"]);
         let svg = render_comparison(

@@ -12,6 +12,7 @@
 //! "method.name" = "ce"
 //! ```
 
+use crate::compute::method::REGISTRY;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -91,7 +92,7 @@ impl SweepPreset {
                 }
             }
         }
-        let name = Experiment::from_toml(text, origin, &[])?.name;
+        let name = Experiment::from_toml(text, origin, &[], &REGISTRY)?.name;
         Ok(Self {
             name,
             spec,
@@ -153,7 +154,7 @@ impl SweepPreset {
             let mut all = overrides.to_vec();
             all.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
             let origin = format!("sweep point {i} ({name})");
-            let exp = Experiment::from_toml(&base_text, &origin, &all)?;
+            let exp = Experiment::from_toml(&base_text, &origin, &all, &REGISTRY)?;
             if !names.insert(name.clone()) {
                 return Err(Error::Sweep(format!(
                     "two sweep points are both named {name}: their settings repeat"
@@ -260,8 +261,11 @@ parallel = 2
         assert_eq!(points.len(), 2 * 3 * 2);
         assert_eq!(points[0].name, "beta=0.99_lr=0.01_seed=1");
         assert_eq!(points[11].name, "beta=0.9999_lr=0.1_seed=2");
-        let exp = Experiment::from_toml(&points[11].config, "p", &[]).unwrap();
-        assert_eq!(exp.method.cb.beta, 0.9999);
+        let exp = Experiment::from_toml(&points[11].config, "p", &[], &REGISTRY).unwrap();
+        assert_eq!(
+            exp.to_table()["method"]["cb"]["beta"].as_float(),
+            Some(0.9999)
+        );
         assert_eq!(exp.optimizer.lr, 0.1);
         assert_eq!(exp.seed, 2);
         assert_eq!(exp.name, "grid-test");
@@ -293,7 +297,7 @@ name = "list"
             ]
         );
         for p in &points {
-            let exp = Experiment::from_toml(&p.config, "p", &[]).unwrap();
+            let exp = Experiment::from_toml(&p.config, "p", &[], &REGISTRY).unwrap();
             assert_eq!(exp.train.batch_size, 8);
         }
         assert_eq!(
@@ -344,7 +348,7 @@ name = "list"
 
     #[test]
     fn a_plain_preset_with_a_sweep_still_trains_its_base() {
-        let exp = Experiment::from_toml(PRESET, "grid.toml", &[]).unwrap();
+        let exp = Experiment::from_toml(PRESET, "grid.toml", &[], &REGISTRY).unwrap();
         assert_eq!(exp.name, "grid-test");
     }
 }

@@ -1,6 +1,7 @@
 //! A sweep's summary: one row per point (its settings, status and accuracies), and with two
 //! swept keys besides the seed, a grid of best overall accuracy averaged over seeds.
 
+use crate::compute::method::REGISTRY;
 use crate::contract::run::atomic;
 use crate::contract::run::results::{RunResult, read_run};
 use crate::views::tables::{Table, TableFormat};
@@ -26,7 +27,7 @@ pub fn collect(folder: &SweepFolder, manifest: &Manifest) -> Vec<PointResult> {
             let status = folder.status(p);
             let result = match status {
                 PointStatus::Pending => None,
-                _ => read_run(&folder.point_dir(p)).ok(),
+                _ => read_run(&folder.point_dir(p), &REGISTRY).ok(),
             };
             PointResult {
                 index,

@@ -8,20 +8,18 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
+use crate::contract::config::schema::PathKind;
+
 /// What a dialog's answer is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     OpenPreset,
     SavePreset,
-    DataPath,
-    /// RAF-DB noisy-label list.
-    NoisyLabels,
-    /// FERPlus pixel csv.
-    ImagesCsv,
-    Pretrained,
-    OutputDir,
-    /// Root of the unlabeled reaction clips.
-    ClipsDir,
+    /// A path setting of the experiment, as its schema describes it.
+    Field {
+        path: &'static str,
+        kind: PathKind,
+    },
     ExportFigure,
     /// A results table (csv, tex, md).
     ExportTable,
@@ -71,7 +69,7 @@ impl Dialogs {
     pub fn request(&mut self, purpose: Purpose, start: Option<PathBuf>, ctx: &egui::Context) {
         let mode = match purpose {
             Purpose::SavePreset | Purpose::ExportFigure | Purpose::ExportTable => Mode::SaveFile,
-            Purpose::OutputDir | Purpose::ClipsDir => Mode::Folder,
+            Purpose::Field { kind, .. } if kind.folder => Mode::Folder,
             _ => Mode::OpenFile,
         };
         let tx = self.tx.clone();
@@ -89,7 +87,14 @@ impl Dialogs {
                     Purpose::OpenPreset | Purpose::SavePreset => {
                         d.add_filter("ferlab preset", &["toml"])
                     }
-                    Purpose::Pretrained => d.add_filter("weights", &["safetensors", "pth", "pt"]),
+                    Purpose::Field {
+                        kind:
+                            PathKind {
+                                filter: Some((name, extensions)),
+                                ..
+                            },
+                        ..
+                    } => d.add_filter(name, extensions),
                     Purpose::ExportFigure => d.add_filter("figure", &["png", "svg"]),
                     Purpose::ExportTable => d
                         .add_filter("LaTeX", &["tex"])

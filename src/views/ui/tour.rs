@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{ThemePreference, Ui};
 
 use super::app::{Pane, Workbench};
-use crate::contract::config::{MethodKind, NoiseKind, Sampler, UnlabeledSource};
+use crate::contract::config::{NoiseKind, Sampler, UnlabeledSource};
 use crate::views::Error;
 
 /// One stop of the tour: set the workbench up, wait until it shows what it should, and
@@ -112,8 +112,8 @@ fn stops() -> Vec<Stop> {
             setup: |t, ctx| {
                 let exp = &mut t.workbench.editor.experiment;
                 exp.name = exp.name.replace("-noise30", "-asm-noise30");
-                exp.method.name = MethodKind::Asm;
-                exp.method.asm.warmup_epochs = 1;
+                exp.method.name = "asm".into();
+                set(exp, "method.asm.warmup_epochs", 1);
                 // Long enough for the thresholds to move away from their warm-up values.
                 exp.train.epochs = t.options.epochs * 2;
                 t.workbench.show_pane(Pane::Thresholds);
@@ -172,7 +172,7 @@ fn stops() -> Vec<Stop> {
                 exp.corruption.noise = NoiseKind::None;
                 exp.corruption.noise_rate = 0.0;
                 exp.corruption.imbalance_factor = 10.0;
-                exp.method.name = MethodKind::Ce;
+                exp.method.name = "ce".into();
                 // A third of the data: more epochs to get somewhere.
                 exp.train.epochs = t.options.epochs * 3;
                 t.workbench.show_pane(Pane::Log);
@@ -187,7 +187,7 @@ fn stops() -> Vec<Stop> {
             setup: |t, ctx| {
                 let exp = &mut t.workbench.editor.experiment;
                 exp.name = exp.name.replace("-imb10", "-lnsu-imb10");
-                exp.method.name = MethodKind::Lnsu;
+                exp.method.name = "lnsu".into();
                 t.workbench.panels.attention.outcome = super::panels::attention::Outcome::Wrong;
                 t.workbench.show_pane(Pane::Attention);
                 t.workbench.widen_pane(Pane::Attention, 1.8);
@@ -229,7 +229,7 @@ fn stops() -> Vec<Stop> {
             setup: |t, _| {
                 let mut exp = t.workbench.editor.experiment.clone();
                 exp.name = "tour-cb".into();
-                exp.method.name = MethodKind::Cb;
+                exp.method.name = "cb".into();
                 exp.train.epochs = t.options.epochs;
                 let preset = t.options.runs_dir.join("tour-cb-sweep.toml");
                 let text = exp.to_toml()
@@ -294,8 +294,8 @@ fn stops() -> Vec<Stop> {
                 exp.corruption.imbalance_factor = 1.0;
                 // RMFER's setting: few labelled faces, many unlabeled clip faces.
                 exp.data.synthetic.train_per_class = 100;
-                exp.method.name = MethodKind::Rmfer;
-                exp.method.rmfer.epoch_pre = 1;
+                exp.method.name = "rmfer".into();
+                set(exp, "method.rmfer.epoch_pre", 1);
                 exp.unlabeled.source = UnlabeledSource::SyntheticClips;
                 exp.optimizer.sam_rho = 0.05;
                 exp.train.sampler = Sampler::ClassBalanced;
@@ -446,4 +446,10 @@ pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, E
     }
     let written = written.lock().expect("written lock").clone();
     Ok(written)
+}
+
+/// Sets one of the tour's settings; the paths are the schema's, so a failure is a bug here.
+fn set(exp: &mut crate::contract::config::Experiment, path: &str, value: i64) {
+    exp.set(path, value)
+        .unwrap_or_else(|p| panic!("the tour sets {path}: {p}"));
 }

@@ -4,6 +4,7 @@
 //! each accuracy column is highlighted; the table copies to the clipboard or saves as CSV,
 //! LaTeX or Markdown.
 
+use crate::compute::method::REGISTRY;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -48,7 +49,7 @@ impl ResultsPanel {
         self.results.clear();
         self.problems.clear();
         for dir in selected {
-            match read_run(dir) {
+            match read_run(dir, &REGISTRY) {
                 Ok(r) => self.results.push(r),
                 Err(e) => self.problems.push(e.to_string()),
             }

@@ -89,7 +89,7 @@ fn summarise(dir: &Path) -> Option<RunSummary> {
             .unwrap_or_default(),
         method: exp
             .as_ref()
-            .map(|e| e.method.name.key().to_string())
+            .map(|e| e.method.name.clone())
             .unwrap_or_default(),
     })
 }

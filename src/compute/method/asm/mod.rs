@@ -40,7 +40,9 @@
 //!   i.e. plain cross-entropy (MAN: its first 10 of 100 epochs).
 //!
 //! Runs recorded before these options existed read as `online`, `progress`, `kl`,
-//! `stop_gradient = true`, `batch` (`config/recorded.rs`).
+//! `stop_gradient = true`, `batch` (`settings.rs`).
+
+mod settings;
 
 use candle_core::{D, Result, Tensor};
 use candle_nn::ops::log_softmax;
@@ -53,10 +55,23 @@ use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error}
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::{
+use crate::contract::event::mining::{ClassThresholds, Subset};
+pub use settings::{
     AsmConfig, AsmPartition, MutualityRamp, NoisyLoss, SetReduction, ThresholdMode,
 };
-use crate::contract::event::mining::{ClassThresholds, Subset};
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: settings::SCHEMA,
+    build: |b| {
+        let cfg = settings::of(b.exp)?;
+        Ok(Box::new(Asm::new(
+            &cfg,
+            b.model.num_classes(),
+            b.train.len(),
+        )))
+    },
+    head: super::pooled_head,
+};
 
 pub struct Asm {
     cfg: AsmConfig,

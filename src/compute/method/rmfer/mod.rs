@@ -17,6 +17,8 @@
 //! kept negatives with another one — is measured, beside the same share among all
 //! candidates (the prior alone): the seed's Table 12.
 
+mod settings;
+
 use std::sync::Arc;
 
 use crate::contract::event::FilterReport;
@@ -33,8 +35,9 @@ use crate::compute::data::augment::{View, make_view};
 use crate::compute::data::unlabeled::Unlabeled;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::{AugmentConfig, ContrastPrior, RmferConfig};
+use crate::contract::config::AugmentConfig;
 use crate::contract::seed::{self, purpose};
+pub use settings::{ContrastPrior, RmferConfig};
 
 /// Faces per no-gradient forward pass when measuring candidate similarities.
 const SIMILARITY_CHUNK: usize = 256;
@@ -48,6 +51,22 @@ struct Selection {
     positives: Vec<Vec<usize>>,
     negatives: Vec<Vec<usize>>,
 }
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: settings::SCHEMA,
+    build: |b| {
+        let cfg = settings::of(b.exp)?;
+        Ok(Box::new(Rmfer::new(
+            &cfg,
+            &b.exp.augment,
+            b.model,
+            b.unlabeled,
+            b.device,
+            b.exp.seed,
+        )?))
+    },
+    head: super::pooled_head,
+};
 
 pub struct Rmfer {
     cfg: RmferConfig,

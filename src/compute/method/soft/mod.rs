@@ -18,6 +18,8 @@
 //! (epoch)`, called once per batch with the epoch number); `fractional_rampup = true`
 //! uses the epoch's fraction done instead.
 
+mod settings;
+
 use candle_core::{D, Device, Result, Tensor, Var};
 use candle_nn::ops::softmax;
 
@@ -28,8 +30,18 @@ use super::{BatchTensors, Losses, Method, StepContext};
 use crate::compute::data::augment::View;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::{Experiment, SoftConfig};
+use crate::contract::config::Experiment;
 use crate::contract::seed::{self, purpose};
+pub use settings::SoftConfig;
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: settings::SCHEMA,
+    build: |b| {
+        let cfg = settings::of(b.exp)?;
+        Ok(Box::new(Soft::new(b.exp, &cfg, b.model, b.device)?))
+    },
+    head: super::pooled_head,
+};
 
 pub struct Soft {
     cfg: SoftConfig,
@@ -68,7 +80,12 @@ pub fn soft_smooth(probs: &[f32], epsilon: f32, tau: f32) -> Vec<f32> {
 }
 
 impl Soft {
-    pub fn new(exp: &Experiment, model: &FerModel, device: &Device) -> Result<Self> {
+    pub fn new(
+        exp: &Experiment,
+        cfg: &SoftConfig,
+        model: &FerModel,
+        device: &Device,
+    ) -> Result<Self> {
         let teacher = FerModel::new(
             &exp.model,
             exp.data.channels,
@@ -80,14 +97,14 @@ impl Soft {
         for ((_, t), (_, s)) in teacher.named_vars().iter().zip(model.named_vars()) {
             t.set(s.as_tensor())?;
         }
-        let attention = if exp.method.soft.student_attention {
+        let attention = if cfg.student_attention {
             let mut rng = seed::rng(exp.seed, &[purpose::METHOD, 3]);
             Some(Linear::new(model.feature_dim(), 1, &mut rng, device)?)
         } else {
             None
         };
         Ok(Self {
-            cfg: exp.method.soft.clone(),
+            cfg: cfg.clone(),
             teacher,
             attention,
             global_step: 0,
@@ -220,7 +237,7 @@ mod tests {
         let exp = Experiment::default();
         let dev = Device::Cpu;
         let model = FerModel::new(&exp.model, 1, 7, &dev, 1).unwrap();
-        let soft = Soft::new(&exp, &model, &dev).unwrap();
+        let soft = Soft::new(&exp, &SoftConfig::default(), &model, &dev).unwrap();
         let at = |epoch, step| StepContext {
             epoch,
             step,
@@ -234,9 +251,11 @@ mod tests {
             assert!((soft.consistency_weight(&at(2, step)) - want).abs() < 1e-12);
         }
         assert!((soft.consistency_weight(&at(0, 3)) - 10.0 * (-5.0f64).exp()).abs() < 1e-12);
-        let mut cfg = exp.clone();
-        cfg.method.soft.fractional_rampup = true;
-        let smooth = Soft::new(&cfg, &model, &dev).unwrap();
+        let fractional = SoftConfig {
+            fractional_rampup: true,
+            ..SoftConfig::default()
+        };
+        let smooth = Soft::new(&exp, &fractional, &model, &dev).unwrap();
         let half = 10.0 * (-5.0f64 * (1.0 - 2.5 / 5.0f64).powi(2)).exp();
         assert!((smooth.consistency_weight(&at(2, 2)) - half).abs() < 1e-12);
     }
@@ -250,11 +269,14 @@ mod tests {
         let x = Tensor::randn(0f32, 1.0, (6, 1, 12, 12), &dev).unwrap();
         let batch = cyclic_batch(vec![x.clone(), x], 3);
         let ctx = first_step(1, 0);
-        let mut soft = Soft::new(&exp, &model, &dev).unwrap();
+        let mut soft = Soft::new(&exp, &SoftConfig::default(), &model, &dev).unwrap();
         assert_eq!(soft.extra_params().len(), 2);
         let with = soft.loss(&model, &batch, &ctx).unwrap();
-        exp.method.soft.student_attention = false;
-        let mut plain = Soft::new(&exp, &model, &dev).unwrap();
+        let baseline_mt = SoftConfig {
+            student_attention: false,
+            ..SoftConfig::default()
+        };
+        let mut plain = Soft::new(&exp, &baseline_mt, &model, &dev).unwrap();
         assert!(plain.extra_params().is_empty());
         let without = plain.loss(&model, &batch, &ctx).unwrap();
         let term = |l: &Losses, name: &str| {
@@ -279,7 +301,7 @@ mod tests {
         let exp = Experiment::default();
         let dev = Device::Cpu;
         let model = FerModel::new(&exp.model, 1, 7, &dev, 1).unwrap();
-        let mut soft = Soft::new(&exp, &model, &dev).unwrap();
+        let mut soft = Soft::new(&exp, &SoftConfig::default(), &model, &dev).unwrap();
         let (name, w) = model.parameters()[0].clone();
         w.set(&(w.as_tensor() + 1.0).unwrap()).unwrap();
         // A copy: the Var's tensor shares storage with what `set` overwrites.

@@ -12,6 +12,8 @@
 //! `relabel_scope = "low_group"`), and `relabel_epoch` counts epochs from 1 like the
 //! official loop (`for i in range(1, epochs + 1)`, `if i >= relabel_epoch`).
 
+mod settings;
+
 use std::collections::BTreeMap;
 
 use candle_core::{D, Device, Result, Tensor, Var};
@@ -22,8 +24,22 @@ use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error}
 use crate::compute::data::Split;
 use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::{RelabelScope, ScnConfig};
 use crate::contract::seed::{self, purpose};
+pub use settings::{RelabelScope, ScnConfig};
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: settings::SCHEMA,
+    build: |b| {
+        let cfg = settings::of(b.exp)?;
+        Ok(Box::new(Scn::new(
+            &cfg,
+            b.model.feature_dim(),
+            b.device,
+            b.exp.seed,
+        )?))
+    },
+    head: super::pooled_head,
+};
 
 pub struct Scn {
     cfg: ScnConfig,

@@ -19,16 +19,20 @@
 //! for the network, 2e-3 for `fc`). `"pooled"` mixes the pooled backbone features and takes
 //! the log-variance from one linear layer, ferlab's earlier reading.
 
+mod settings;
+
 use candle_core::{D, Device, Result, Tensor, Var};
 use rand::seq::SliceRandom;
 
 use super::losses::{cross_entropy, nll};
 use super::{BatchTensors, Losses, Method, StepContext};
+use crate::compute::model::HeadSpec;
 use crate::compute::model::embedding_head::EmbeddingHead;
 use crate::compute::model::layers::{Collector, Linear};
 use crate::compute::model::{FerModel, Mode};
-use crate::contract::config::{RulArchitecture, RulConfig};
+use crate::contract::config::Experiment;
 use crate::contract::seed::{self, purpose};
+pub use settings::{RulArchitecture, RulConfig};
 
 /// The branch whose output is a sample's log-variance vector.
 enum LogVariance {
@@ -36,6 +40,27 @@ enum LogVariance {
     Head(EmbeddingHead),
     /// One linear layer on the pooled features.
     Linear(Linear),
+}
+
+pub const ENTRY: super::Entry = super::Entry {
+    schema: settings::SCHEMA,
+    build: |b| {
+        let cfg = settings::of(b.exp)?;
+        Ok(Box::new(Rul::new(&cfg, b.model, b.device, b.exp.seed)?))
+    },
+    head,
+};
+
+/// The official architecture classifies an embedding head on the flattened feature map.
+fn head(exp: &Experiment) -> crate::compute::Result<HeadSpec> {
+    let cfg = settings::of(exp)?;
+    Ok(match cfg.architecture {
+        RulArchitecture::Official => HeadSpec::Embedding {
+            dim: cfg.uncertainty_dim,
+            dropout: cfg.head_dropout,
+        },
+        RulArchitecture::Pooled => HeadSpec::Pooled,
+    })
 }
 
 pub struct Rul {
