@@ -5,6 +5,7 @@ mod data_cmd;
 mod eval_cmd;
 mod export_cmd;
 mod progress;
+mod settings_cmd;
 mod sweep_cmd;
 mod table_cmd;
 mod train_cmd;
@@ -52,6 +53,8 @@ pub enum Command {
     Export(export_cmd::ExportArgs),
     /// Run a preset's [sweep] here or as a Slurm job array; `sweep collect DIR` summarises.
     Sweep(sweep_cmd::SweepArgs),
+    /// List every setting a preset or `--set` may give: default, valid values, meaning.
+    Settings(settings_cmd::SettingsArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -72,6 +75,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Table(a) => table_cmd::run(a),
         Command::Export(a) => export_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::run(a),
+        Command::Settings(a) => settings_cmd::run(a),
     }
 }
 

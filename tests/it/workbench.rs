@@ -205,6 +205,71 @@ fn invalid_field_shows_its_problem_and_disables_start() {
 }
 
 #[test]
+fn the_form_draws_each_methods_fields_from_its_schema_and_checks_them() {
+    use ferlab::compute::method::REGISTRY;
+    use ferlab::contract::config::Methods;
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    let table = |h: &Harness<'_, Workbench>| h.state().editor.experiment.to_table();
+    for schema in REGISTRY.schemas() {
+        h.state_mut().editor.experiment.method.name = schema.key.into();
+        h.run_steps(2);
+        let shown = table(&h);
+        for field in schema.fields.iter().filter(|f| f.applies(&shown)) {
+            assert!(
+                h.query_all_by_label(field.label).count() >= 1,
+                "{}: no row labelled {:?}",
+                schema.key,
+                field.label
+            );
+        }
+    }
+    // A method's rule shows beside its field: ASM's clean threshold below the noisy one.
+    h.state_mut().editor.experiment.method.name = "asm".into();
+    h.state_mut()
+        .editor
+        .experiment
+        .set("method.asm.clean_threshold", 0.1)
+        .unwrap();
+    h.run_steps(3);
+    assert!(h.get_by_label("Start").accesskit_node().is_disabled());
+    h.get_by_label("must be above method.asm.noisy_threshold (0.2), got 0.1");
+    // A field not in effect is not drawn: λ_max only with MAN's ramp.
+    assert!(h.query_all_by_label("λ_max").count() > 0);
+    h.state_mut()
+        .editor
+        .experiment
+        .set("method.asm.ramp", "progress")
+        .unwrap();
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label("λ_max").count(), 0);
+    // A widget's edit reaches the experiment through the form.
+    // (An accessibility click: the row lies below the harness's 800 px.)
+    h.query_all_by_label("stop-gradient")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::CheckBox)
+        .expect("the stop-gradient checkbox")
+        .click_accesskit();
+    h.run_steps(2);
+    assert_eq!(
+        table(&h)["method"]["asm"]["stop_gradient"].as_bool(),
+        Some(true)
+    );
+    // Switching methods keeps the other's section as it was.
+    h.state_mut().editor.experiment.method.name = "cb".into();
+    h.run_steps(2);
+    let kept = table(&h);
+    assert_eq!(
+        kept["method"]["asm"]["ramp"].as_str(),
+        Some("progress"),
+        "{kept:?}"
+    );
+}
+
+#[test]
 fn a_problem_in_a_collapsed_section_is_still_shown() {
     // Augmentation and Schedule start collapsed: a loaded preset's problem there must not
     // leave Start disabled without a word.

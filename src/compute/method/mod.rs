@@ -1,5 +1,15 @@
 //! Training methods. A method turns a batch into losses (each term reported separately) and
 //! may keep state across epochs; the training loop does everything else.
+//!
+//! Each method is one module: its settings section with defaults, the description of each
+//! of its fields (from which the editor draws its form and validation takes ranges), the
+//! rules between them, its name in tables, what runs recorded before a key existed did
+//! (all in its [`MethodSchema`]), its [`Method`], and an [`Entry`] tying them together.
+//! [`REGISTRY`] lists the entries; the trainer, the contract and the views reach a method
+//! only through it. What a method adds to an epoch's events is one of the report kinds the
+//! contract's events name by what they show (`mining`: a threshold partition; `filter`: a
+//! contrastive filter against hidden truth) or a log line, so a new method that reports
+//! one of them touches nothing else.
 
 pub mod asm;
 pub mod balance;
@@ -66,8 +76,10 @@ impl StepContext {
 /// What a method reports at the end of an epoch's training.
 #[derive(Debug, Default)]
 pub struct EpochReport {
+    /// Per-class thresholds and the partition they made (ASM's mining).
     pub mining: Option<MiningReport>,
-    /// RMFER's attention filter over the epoch's unlabeled anchors.
+    /// A contrastive filter's picks against hidden truth (RMFER's over its unlabeled
+    /// anchors); sent with the epoch's embedding.
     pub filter: Option<crate::contract::event::FilterReport>,
     /// Lines for the run's log.
     pub notes: Vec<String>,

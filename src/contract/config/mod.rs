@@ -400,13 +400,6 @@ impl MethodConfig {
                 }),
         }
     }
-
-    /// Replaces the section `method.<key>` with a typed value.
-    pub fn set_section<T: Serialize>(&mut self, key: &str, value: &T) {
-        let table = toml::Table::try_from(value).expect("a method's config serialises to TOML");
-        self.sections
-            .insert(key.to_string(), toml::Value::Table(table));
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -752,7 +745,7 @@ impl Experiment {
 
     /// This experiment as a TOML table (the form the editor and the schema read).
     pub fn to_table(&self) -> toml::Table {
-        toml::Table::try_from(self).expect("an Experiment always serialises to TOML")
+        schema::table_of(self)
     }
 
     /// Gives every registered method's section all its keys (its defaults where unset), so
@@ -778,10 +771,7 @@ impl Experiment {
     /// validating; `Err` says what does not fit.
     pub fn set(&mut self, path: &str, value: impl Into<toml::Value>) -> Result<(), Problem> {
         let mut table = self.to_table();
-        schema::set(&mut table, path, value.into()).map_err(|prefix| Problem {
-            path: prefix,
-            message: "is a value, not a table, so it has no sub-keys".into(),
-        })?;
+        overrides::set_path(&mut table, path, value.into())?;
         *self = Self::from_form(table)?;
         Ok(())
     }

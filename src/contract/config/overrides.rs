@@ -13,31 +13,26 @@ pub fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), P
     };
     let key = key.trim();
     let raw = raw.trim();
-    let value = parse_value(raw);
-    let parts: Vec<&str> = key.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
+    set_path(table, key, parse_value(raw))
+}
+
+/// Sets the dotted `key` of `table`; the problem names an empty segment or a prefix that
+/// holds a value rather than a table.
+pub(super) fn set_path(
+    table: &mut toml::Table,
+    key: &str,
+    value: toml::Value,
+) -> Result<(), Problem> {
+    if key.split('.').any(str::is_empty) {
         return Err(Problem {
             path: key.to_string(),
             message: "empty key segment in override".into(),
         });
     }
-    let mut current = table;
-    for (i, part) in parts[..parts.len() - 1].iter().enumerate() {
-        let entry = current
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        current = match entry {
-            toml::Value::Table(t) => t,
-            _ => {
-                return Err(Problem {
-                    path: parts[..=i].join("."),
-                    message: "is a value, not a table, so it has no sub-keys".into(),
-                });
-            }
-        };
-    }
-    current.insert(parts[parts.len() - 1].to_string(), value);
-    Ok(())
+    super::schema::set(table, key, value).map_err(|prefix| Problem {
+        path: prefix,
+        message: "is a value, not a table, so it has no sub-keys".into(),
+    })
 }
 
 fn parse_value(raw: &str) -> toml::Value {

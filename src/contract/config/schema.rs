@@ -244,6 +244,37 @@ impl Field {
     }
 }
 
+impl Kind {
+    /// The valid values in words, as `ferlab settings` lists them.
+    pub fn valid_values(&self, methods: &dyn Methods) -> String {
+        match *self {
+            Kind::Bool => "true | false".into(),
+            Kind::Count { min, max: u64::MAX } => format!("whole number ≥ {min}"),
+            Kind::Count { min, max } => format!("whole number in {min}..={max}"),
+            Kind::Number { range, .. } => match range {
+                Range::Finite => "any number".into(),
+                Range::Positive => "number > 0".into(),
+                Range::AtLeast(lo) => format!("number ≥ {lo}"),
+                Range::Between {
+                    lo,
+                    hi,
+                    lo_open,
+                    hi_open,
+                } => format!(
+                    "number in {}{lo}, {hi}{}",
+                    if lo_open { '(' } else { '[' },
+                    if hi_open { ')' } else { ']' }
+                ),
+            },
+            Kind::Choice(options) => options.join(" | "),
+            Kind::Text { .. } => "text".into(),
+            Kind::Path(PathKind { optional: true, .. }) => "path (may be left out)".into(),
+            Kind::Path(_) => "path".into(),
+            Kind::Method => methods.keys().join(" | "),
+        }
+    }
+}
+
 /// A value as the word a [`When`] compares (strings without quotes).
 fn value_word(v: &Value) -> String {
     match v {
@@ -357,5 +388,14 @@ pub trait Methods {
 
 /// A typed section's defaults as a table (for [`MethodSchema::defaults`]).
 pub fn defaults_of<T: Default + serde::Serialize>() -> Table {
-    Table::try_from(T::default()).expect("a method's config serialises to a TOML table")
+    table_of(&T::default())
+}
+
+/// A value's TOML table as its text reads: through the text, so an `f32` 0.1 is the 0.1 a
+/// config file shows rather than its `f64` widening 0.10000000149011612.
+pub fn table_of<T: serde::Serialize>(value: &T) -> Table {
+    toml::to_string(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .expect("ferlab's settings serialise to a TOML table")
 }

@@ -102,7 +102,8 @@ pub enum Event {
         train: TrainSummary,
         val: Metrics,
     },
-    /// ASM's thresholds and sample mining at the end of an epoch's training.
+    /// Per-class thresholds and the samples they partition, at the end of an epoch's
+    /// training (any mining method's report; ASM sends it).
     Mining {
         epoch: usize,
         report: Box<MiningReport>,
