@@ -70,6 +70,17 @@ fn harness(presets: &Path) -> Harness<'static, Workbench> {
         )
 }
 
+/// A workbench with the one-epoch tiny preset (runs under `dir/runs`) loaded in the editor.
+fn tiny_loaded(dir: &Path) -> Harness<'static, Workbench> {
+    let presets = dir.join("presets");
+    write_tiny_preset(&presets, &dir.join("runs"), 1);
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    // One frame takes the click; the next draws its outcome.
+    h.run_steps(2);
+    h
+}
+
 /// Steps frames (as a window would, ~60 per second) until `done` holds.
 fn step_until(
     h: &mut Harness<'_, Workbench>,
@@ -169,12 +180,7 @@ fn preset_start_stream_stop_and_reopen() {
 #[test]
 fn invalid_field_shows_its_problem_and_disables_start() {
     let tmp = tempfile::tempdir().unwrap();
-    let presets = tmp.path().join("presets");
-    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
-    let mut h = harness(&presets);
-    h.get_by_label("tiny.toml").click();
-    // One frame takes the click; the next draws its outcome.
-    h.run_steps(2);
+    let mut h = tiny_loaded(tmp.path());
     assert!(!h.get_by_label("Start").accesskit_node().is_disabled());
 
     h.state_mut().editor.experiment.output.dir = std::path::PathBuf::new();
@@ -209,11 +215,7 @@ fn the_form_draws_each_methods_fields_from_its_schema_and_checks_them() {
     use ferlab::compute::method::REGISTRY;
     use ferlab::contract::config::Methods;
     let tmp = tempfile::tempdir().unwrap();
-    let presets = tmp.path().join("presets");
-    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
-    let mut h = harness(&presets);
-    h.get_by_label("tiny.toml").click();
-    h.run_steps(2);
+    let mut h = tiny_loaded(tmp.path());
     let table = |h: &Harness<'_, Workbench>| h.state().editor.experiment.to_table();
     for schema in REGISTRY.schemas() {
         h.state_mut().editor.experiment.method.name = schema.key.into();
@@ -274,11 +276,7 @@ fn a_problem_in_a_collapsed_section_is_still_shown() {
     // Augmentation and Schedule start collapsed: a loaded preset's problem there must not
     // leave Start disabled without a word.
     let tmp = tempfile::tempdir().unwrap();
-    let presets = tmp.path().join("presets");
-    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
-    let mut h = harness(&presets);
-    h.get_by_label("tiny.toml").click();
-    h.run_steps(2);
+    let mut h = tiny_loaded(tmp.path());
     h.state_mut().editor.experiment.augment.brightness = 2.0;
     h.run_steps(3);
     assert!(h.get_by_label("Start").accesskit_node().is_disabled());

@@ -184,6 +184,21 @@ impl Field {
         }
     }
 
+    /// A real number in `range`, edited with `widget`.
+    pub const fn number(
+        path: &'static str,
+        label: &'static str,
+        range: Range,
+        widget: Widget,
+    ) -> Self {
+        Self::new(path, label, Kind::Number { range, widget })
+    }
+
+    /// A whole number in `min..=max`.
+    pub const fn count(path: &'static str, label: &'static str, min: u64, max: u64) -> Self {
+        Self::new(path, label, Kind::Count { min, max })
+    }
+
     pub const fn help(mut self, help: &'static str) -> Self {
         self.help = help;
         self

@@ -74,16 +74,8 @@ pub fn of(exp: &Experiment) -> Result<RmferConfig, crate::contract::Error> {
     exp.method.section(KEY)
 }
 
-const fn number(path: &'static str, label: &'static str, range: Range, widget: Widget) -> Field {
-    Field::new(path, label, Kind::Number { range, widget })
-}
-
-const fn count(path: &'static str, label: &'static str, min: u64, max: u64) -> Field {
-    Field::new(path, label, Kind::Count { min, max })
-}
-
 const fn weight(path: &'static str, label: &'static str) -> Field {
-    number(
+    Field::number(
         path,
         label,
         Range::closed(0.0, 1000.0),
@@ -97,26 +89,26 @@ const FIELDS: &[Field] = &[
         .help("attention-based contrastive learning on the unlabeled clips"),
     weight("method.rmfer.lambda1", "λ1 (IAL)"),
     weight("method.rmfer.lambda2", "λ2 (ACL)"),
-    number(
+    Field::number(
         "method.rmfer.tau",
         "τ",
         Range::Positive,
         Widget::slider(0.01, 1.0),
     )
     .help("temperature of the cosine similarities"),
-    number(
+    Field::number(
         "method.rmfer.gamma",
         "γ (filter)",
         Range::above(0.0, 1.0),
         Widget::slider(0.01, 1.0),
     )
     .help("share of candidates kept: most similar positives, least similar negatives"),
-    count("method.rmfer.epoch_pre", "epoch_pre", 0, u64::MAX)
+    Field::count("method.rmfer.epoch_pre", "epoch_pre", 0, u64::MAX)
         .help("epochs of IAL pre-training before ACL starts"),
-    count("method.rmfer.candidates", "candidates", 1, 1000)
+    Field::count("method.rmfer.candidates", "candidates", 1, 1000)
         .help("candidate positives and negatives per anchor (at most)"),
-    count("method.rmfer.anchors", "anchors / step", 1, 1024),
-    count("method.rmfer.min_gap", "negative gap", 0, u64::MAX)
+    Field::count("method.rmfer.anchors", "anchors / step", 1, 1024),
+    Field::count("method.rmfer.min_gap", "negative gap", 0, u64::MAX)
         .help("candidate negatives: the same person at least this many frames away"),
     Field::new(
         "method.rmfer.prior",
@@ -124,7 +116,7 @@ const FIELDS: &[Field] = &[
         Kind::Choice(&["clip", "cosine"]),
     )
     .help("clip: same frame / same person far apart; cosine: similarity only (ablation)"),
-    count("method.rmfer.projection_dim", "projection dim", 2, 4096),
+    Field::count("method.rmfer.projection_dim", "projection dim", 2, 4096),
 ];
 
 fn rules(exp: &Experiment, problems: &mut Vec<Problem>) {

@@ -61,14 +61,6 @@ pub fn of(exp: &Experiment) -> Result<RulConfig, crate::contract::Error> {
     exp.method.section(KEY)
 }
 
-const fn number(path: &'static str, label: &'static str, range: Range, widget: Widget) -> Field {
-    Field::new(path, label, Kind::Number { range, widget })
-}
-
-const fn count(path: &'static str, label: &'static str, min: u64, max: u64) -> Field {
-    Field::new(path, label, Kind::Count { min, max })
-}
-
 const FIELDS: &[Field] = &[
     Field::new(
         "method.rul.architecture",
@@ -76,7 +68,7 @@ const FIELDS: &[Field] = &[
         Kind::Choice(&["official", "pooled"]),
     )
     .help("official: twin heads on the flattened feature map; pooled: ferlab's first reading"),
-    number(
+    Field::number(
         "method.rul.head_dropout",
         "head dropout",
         Range::below(0.0, 1.0),
@@ -86,14 +78,14 @@ const FIELDS: &[Field] = &[
         path: "method.rul.architecture",
         is: &["official"],
     }]),
-    number(
+    Field::number(
         "method.rul.classifier_lr_scale",
         "classifier lr ×",
         Range::open(0.0, 1e6),
         Widget::Drag { speed: 0.1 },
     )
     .help("the classifier's learning rate as a multiple of the optimiser's (official: 10)"),
-    count("method.rul.uncertainty_dim", "uncertainty width", 1, 4096),
+    Field::count("method.rul.uncertainty_dim", "uncertainty width", 1, 4096),
     Field::new(
         "method.rul.relative_loss",
         "uncertainty-weighted loss",

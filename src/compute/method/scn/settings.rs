@@ -58,42 +58,34 @@ pub fn of(exp: &Experiment) -> Result<ScnConfig, crate::contract::Error> {
     exp.method.section(KEY)
 }
 
-const fn number(path: &'static str, label: &'static str, range: Range, widget: Widget) -> Field {
-    Field::new(path, label, Kind::Number { range, widget })
-}
-
-const fn count(path: &'static str, label: &'static str, min: u64, max: u64) -> Field {
-    Field::new(path, label, Kind::Count { min, max })
-}
-
 const FIELDS: &[Field] = &[
-    number(
+    Field::number(
         "method.scn.high_ratio",
         "high-group ratio β",
         Range::open(0.0, 1.0),
         Widget::slider(0.05, 0.95),
     )
     .help("share of each batch in the high-importance group (⌊β·n⌋, at least 1)"),
-    number(
+    Field::number(
         "method.scn.margin",
         "rank margin δ1",
         Range::closed(0.0, 1.0),
         Widget::slider(0.0, 1.0),
     ),
-    number(
+    Field::number(
         "method.scn.rank_weight",
         "rank weight γ",
         Range::closed(0.0, 100.0),
         Widget::slider(0.0, 5.0),
     ),
-    count(
+    Field::count(
         "method.scn.relabel_epoch",
         "relabel from epoch",
         0,
         u64::MAX,
     )
     .help("counted from 1, as the official --relabel_epoch"),
-    number(
+    Field::number(
         "method.scn.relabel_margin",
         "relabel margin δ2",
         Range::closed(0.0, 1.0),

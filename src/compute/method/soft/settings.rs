@@ -52,38 +52,34 @@ pub fn of(exp: &Experiment) -> Result<SoftConfig, crate::contract::Error> {
     exp.method.section(KEY)
 }
 
-const fn number(path: &'static str, label: &'static str, range: Range, widget: Widget) -> Field {
-    Field::new(path, label, Kind::Number { range, widget })
-}
-
 const FIELDS: &[Field] = &[
-    number(
+    Field::number(
         "method.soft.epsilon",
         "smoothing ε",
         Range::below(0.0, 1.0),
         Widget::slider(0.0, 0.9),
     )
     .help("smoothing mass spread over the classes the teacher finds unlikely"),
-    number(
+    Field::number(
         "method.soft.tau",
         "keep above τ",
         Range::below(0.0, 1.0),
         Widget::slider(0.0, 0.9),
     )
     .help("classes above τ keep their share; 0 = 1 / number of classes"),
-    number(
+    Field::number(
         "method.soft.consistency",
         "consistency weight",
         Range::closed(0.0, 1000.0),
         Widget::slider(0.0, 50.0),
     ),
-    number(
+    Field::number(
         "method.soft.rampup_epochs",
         "ramp-up epochs",
         Range::closed(0.0, 10_000.0),
         Widget::slider(0.0, 50.0),
     ),
-    number(
+    Field::number(
         "method.soft.ema_decay",
         "teacher EMA decay",
         Range::below(0.0, 1.0),
