@@ -16,6 +16,8 @@ measure() {
   echo "// touched" >> "$file"
   start=$(date +%s); CARGO_TARGET_DIR=$tgt cargo test --release >"$tgt/touched.log" 2>&1; rc=$?
   echo "$rev after touching $file: $(( $(date +%s) - start )) s (exit $rc)"
+  # A failing run names its failed tests before its target folder goes.
+  grep -hE "^test .* FAILED|panicked at" "$tgt/clean.log" "$tgt/touched.log" | head -20
   cd "$repo" && git worktree remove --force "$wt" && rm -rf "$tgt"
 }
 measure "$1" "$2"

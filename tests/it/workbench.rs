@@ -272,6 +272,42 @@ fn the_form_draws_each_methods_fields_from_its_schema_and_checks_them() {
 }
 
 #[test]
+fn the_toolbar_cuts_long_run_names_and_start_says_what_blocks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    let long = format!("tiny-{}", "a-very-long-run-name".repeat(12));
+    h.state_mut().view.run_id = long.clone();
+    h.run_steps(2);
+    let theme = h.get_by_label("System").rect();
+    let status = h
+        .query_all_by_label_contains("tiny-a-very-long-run-name")
+        .map(|n| n.rect())
+        .next()
+        .expect("the status label");
+    assert!(
+        status.max.x <= theme.min.x,
+        "the run name {status:?} runs under the theme switch {theme:?}"
+    );
+
+    // Disabled Start names every problem on hover.
+    h.state_mut().editor.experiment.output.dir = std::path::PathBuf::new();
+    h.state_mut().editor.experiment.train.epochs = 0;
+    h.run_steps(2);
+    h.get_by_label("Start").hover();
+    h.run_steps(60);
+    for line in [
+        "fix these first",
+        "• output.dir: must not be empty",
+        "• train.epochs: must be between 1 and 100000, got 0",
+    ] {
+        assert!(
+            h.query_all_by_label_contains(line).next().is_some(),
+            "Start's hover text lacks {line:?}"
+        );
+    }
+}
+
+#[test]
 fn a_problem_in_a_collapsed_section_is_still_shown() {
     // Augmentation and Schedule start collapsed: a loaded preset's problem there must not
     // leave Start disabled without a word.

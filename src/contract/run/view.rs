@@ -91,7 +91,7 @@ pub struct RunView {
     pub epochs_total: usize,
     pub steps_per_epoch: usize,
     pub epochs: Vec<EpochPoint>,
-    /// ASM's mining reports, by 1-based epoch.
+    /// Mining reports (per-class thresholds and the partition they made), by 1-based epoch.
     pub mining: Vec<(usize, MiningReport)>,
     /// Attention snapshots, by 1-based epoch.
     pub attention: Vec<(usize, AttentionSnapshot)>,
@@ -171,6 +171,10 @@ impl RunView {
                 });
             }
             Event::EpochEnd { epoch, train, val } => {
+                self.log.push((
+                    Level::Info,
+                    epoch_line(*epoch, self.epochs_total, train, val),
+                ));
                 self.epochs.retain(|p| p.epoch != epoch + 1);
                 self.epochs.push(EpochPoint {
                     epoch: epoch + 1,
@@ -317,5 +321,65 @@ impl RunView {
 
     pub fn is_active(&self) -> bool {
         matches!(self.status, RunStatus::Running | RunStatus::Paused)
+    }
+}
+
+/// The log's line for an epoch, the same for every method: loss and its terms, training and
+/// validation accuracy, speed.
+fn epoch_line(epoch: usize, total: usize, train: &TrainSummary, val: &Metrics) -> String {
+    let terms: Vec<String> = train
+        .terms
+        .iter()
+        .map(|(name, v)| format!("{name} {v:.4}"))
+        .collect();
+    let terms = if terms.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", terms.join(", "))
+    };
+    format!(
+        "epoch {}/{total}: loss {:.4}{terms} · train acc {:.2}% · val overall {:.2}% · mean {:.2}% · {:.0} images/s",
+        epoch + 1,
+        train.loss,
+        100.0 * train.accuracy,
+        100.0 * val.overall,
+        100.0 * val.mean,
+        train.images_per_sec
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_epoch_gets_a_log_line_whatever_the_method() {
+        let mut view = RunView {
+            epochs_total: 10,
+            ..RunView::default()
+        };
+        let train = TrainSummary {
+            loss: 1.25,
+            terms: [("ce".to_string(), 1.25)].into_iter().collect(),
+            accuracy: 0.5,
+            images_per_sec: 812.4,
+            seconds: 3.0,
+            data_wait_secs: 0.0,
+            lr: 1e-3,
+        };
+        let val = Metrics::from_predictions(&[0, 1, 1, 0], &[0, 1, 0, 0], 2, 0.9);
+        view.apply(&Event::EpochEnd {
+            epoch: 2,
+            train,
+            val,
+        });
+        assert_eq!(
+            view.log,
+            vec![(
+                Level::Info,
+                "epoch 3/10: loss 1.2500 (ce 1.2500) · train acc 50.00% · val overall 75.00% · mean 75.00% · 812 images/s"
+                    .to_string()
+            )]
+        );
     }
 }

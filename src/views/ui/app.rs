@@ -544,13 +544,14 @@ impl Workbench {
             ui.separator();
             let running = self.is_running();
             let valid = self.editor.is_valid();
+            let why_not = if running {
+                "a run is going".to_string()
+            } else {
+                start_blockers(self.editor.problems())
+            };
             let start = ui
                 .add_enabled(!running && valid, egui::Button::new("Start"))
-                .on_disabled_hover_text(if running {
-                    "a run is going"
-                } else {
-                    "the experiment has problems"
-                });
+                .on_disabled_hover_text(why_not);
             if start.clicked() {
                 self.start(ctx);
             }
@@ -598,20 +599,46 @@ impl Workbench {
                 _ if running => "starting…".to_string(),
                 _ => "no run".to_string(),
             };
-            ui.label(status);
+            // The theme switch keeps its place at the right: a long run name or notice is
+            // cut short (whole on hover) rather than running under it.
+            let room = (ui.available_width() - THEME_SWITCH_WIDTH).max(0.0);
+            let share = if self.notice.is_some() { 0.55 } else { 1.0 };
+            cut_label(ui, RichText::new(&status), &status, room * share);
             if let Some((ok, text)) = &self.notice {
                 let color = if *ok {
                     ui.visuals().weak_text_color()
                 } else {
                     ui.visuals().error_fg_color
                 };
-                ui.label(RichText::new(text).color(color));
+                let left = (ui.available_width() - THEME_SWITCH_WIDTH).max(0.0);
+                cut_label(ui, RichText::new(text).color(color), text, left);
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 theme_switch(ui)
             });
         });
     }
+}
+
+/// Width the toolbar keeps free at its right for the theme switch.
+const THEME_SWITCH_WIDTH: f32 = 170.0;
+
+/// A label at most `width` wide, cut short with "…" (the whole `text` on hover).
+fn cut_label(ui: &mut Ui, label: RichText, text: &str, width: f32) {
+    ui.scope(|ui| {
+        ui.set_max_width(width);
+        ui.add(egui::Label::new(label).truncate())
+            .on_hover_text(text);
+    });
+}
+
+/// Why Start is disabled: every problem of the experiment, one per line, by field path.
+fn start_blockers(problems: &[crate::contract::config::Problem]) -> String {
+    let mut text = String::from("fix these first (each is also shown beside its field):");
+    for p in problems {
+        text.push_str(&format!("\n• {p}"));
+    }
+    text
 }
 
 /// Light / dark / system theme, as text (the default fonts have no sun and moon glyphs).
