@@ -37,6 +37,14 @@ const SYNTHETIC: &[When] = &[When {
 
 const EXPERIMENT: &[Field] = &[
     Field::new("name", "name", Kind::Text { must_fill: true }),
+    Field::new(
+        "description",
+        "description",
+        Kind::Text { must_fill: false },
+    )
+    .help("what the experiment is, in one line (shown in the preset list)"),
+    Field::new("group", "group", Kind::Text { must_fill: false })
+        .help("the preset list's group: the comparison or paper it belongs to"),
     Field::new("seed", "seed", count(0, ANY)),
     Field::new("device", "device", Kind::Text { must_fill: true })
         .help("cpu, or cuda:N for the N-th NVIDIA GPU (a build with --features cuda)"),

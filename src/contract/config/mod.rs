@@ -29,6 +29,10 @@ pub use validate::{Problem, format_problems};
 #[serde(default)]
 pub struct Experiment {
     pub name: String,
+    /// What the experiment is, in one line (the preset list shows it).
+    pub description: String,
+    /// The preset list's group: the comparison or paper the experiment belongs to.
+    pub group: String,
     pub seed: u64,
     /// `cpu` or `cuda:N`.
     pub device: String,
@@ -49,6 +53,8 @@ impl Default for Experiment {
     fn default() -> Self {
         Self {
             name: "experiment".into(),
+            description: String::new(),
+            group: String::new(),
             seed: 7,
             device: "cpu".into(),
             data: DataConfig::default(),

@@ -188,6 +188,8 @@ impl Workbench {
             self.notice = Some((false, "the experiment has problems; see the editor".into()));
             return;
         }
+        // A first run has started: the first-launch hint has done its job.
+        self.editor.first_launch = false;
         let launch = Launch::New(Box::new(self.editor.experiment.clone()));
         match Engine::start(launch, Some(self.notifier(ctx))) {
             Ok(engine) => {
@@ -486,6 +488,11 @@ impl Workbench {
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
                         ui.heading("Experiment");
+                        if self.editor.first_launch && self.view.run_id.is_empty() {
+                            ui.label(
+                                RichText::new(FIRST_LAUNCH).color(ui.visuals().hyperlink_color),
+                            );
+                        }
                         self.editor.presets_ui(ui, &mut self.dialogs);
                         ui.separator();
                         let running = self.is_running();
@@ -619,6 +626,9 @@ impl Workbench {
         });
     }
 }
+
+/// Where a new user begins (no run in the output folder yet).
+pub const FIRST_LAUNCH: &str = "New here? Open “Getting started”, click quick.toml and press Start: a minute on synthetic faces.";
 
 /// Width the toolbar keeps free at its right for the theme switch.
 const THEME_SWITCH_WIDTH: f32 = 170.0;

@@ -19,7 +19,12 @@ pub struct ExperimentEditor {
     /// The experiment `problems` were computed for.
     validated: Option<Experiment>,
     pub presets_dir: PathBuf,
-    presets: Vec<PathBuf>,
+    presets: Vec<PresetEntry>,
+    /// The preset list's search text.
+    preset_search: String,
+    /// No run in the output folder when the workbench opened: until a run starts or one is
+    /// shown, the workbench says where to begin.
+    pub first_launch: bool,
     /// Where the experiment was loaded from or last saved to.
     pub preset_path: Option<PathBuf>,
     /// Typed paths for opening and saving presets.
@@ -42,30 +47,34 @@ impl ExperimentEditor {
             validated: None,
             presets_dir,
             presets: Vec::new(),
+            preset_search: String::new(),
+            first_launch: false,
             preset_path: None,
             open_text: String::new(),
             save_text: String::new(),
             message: None,
         };
         e.refresh_presets();
+        e.first_launch = !has_runs(&e.experiment.output.dir);
         e
     }
 
-    /// Lists the `.toml` files of the presets folder.
+    /// Lists the `.toml` files of the presets folder with their description and group.
     pub fn refresh_presets(&mut self) {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(&self.presets_dir)
+        let mut found: Vec<PresetEntry> = std::fs::read_dir(&self.presets_dir)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .map(PresetEntry::read)
                     .collect()
             })
             .unwrap_or_default();
-        found.sort();
+        found.sort_by(|a, b| a.path.cmp(&b.path));
         self.presets = found;
     }
 
-    pub fn presets(&self) -> &[PathBuf] {
+    pub fn presets(&self) -> &[PresetEntry] {
         &self.presets
     }
 
@@ -149,28 +158,42 @@ impl ExperimentEditor {
         }
     }
 
-    /// The preset bar: presets to load with one click, open and save.
+    /// The preset bar: a search over the presets' names and descriptions, the presets in
+    /// collapsed groups (by comparison or paper; open while searching), open and save.
     pub fn presets_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Presets:");
-            let mut clicked = None;
-            for p in &self.presets {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if ui
-                    .button(name)
-                    .on_hover_text(p.display().to_string())
-                    .clicked()
-                {
-                    clicked = Some(p.clone());
-                }
-            }
-            if let Some(p) = clicked {
-                let _ = self.load_preset(&p);
-            }
+        ui.horizontal(|ui| {
+            let label = ui.label("Presets:");
+            ui.add(
+                TextEdit::singleline(&mut self.preset_search)
+                    .desired_width(180.0)
+                    .hint_text("search name or description"),
+            )
+            .labelled_by(label.id);
         });
+        let query = self.preset_search.trim().to_lowercase();
+        // A folder of a few presets shows them all; the built-in one starts compact.
+        let few = self.presets.len() <= 8;
+        let mut clicked = None;
+        for (group, entries) in preset_groups(&self.presets, &query) {
+            let header = egui::CollapsingHeader::new(format!("{group} ({})", entries.len()))
+                .id_salt(("preset group", group))
+                .default_open(few)
+                .open((!query.is_empty()).then_some(true));
+            header.show(ui, |ui| {
+                for entry in entries {
+                    ui.horizontal_wrapped(|ui| {
+                        let hover = format!("{}\n{}", entry.description, entry.path.display());
+                        if ui.button(&entry.name).on_hover_text(hover).clicked() {
+                            clicked = Some(entry.path.clone());
+                        }
+                        ui.label(RichText::new(&entry.description).small().weak());
+                    });
+                }
+            });
+        }
+        if let Some(p) = clicked {
+            let _ = self.load_preset(&p);
+        }
         ui.horizontal(|ui| {
             let label = ui.label("Open:");
             ui.add(
@@ -278,6 +301,82 @@ impl ExperimentEditor {
             self.apply_form(table);
         }
     }
+}
+
+/// One preset file as the list shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresetEntry {
+    pub path: PathBuf,
+    /// The file name (`quick.toml`).
+    pub name: String,
+    /// Its `description` (empty when it has none or does not parse).
+    pub description: String,
+    /// Its `group`; presets without one are listed under "Other".
+    pub group: String,
+}
+
+impl PresetEntry {
+    fn read(path: PathBuf) -> Self {
+        let table: toml::Table = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_default();
+        let text = |key: &str| {
+            table
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let group = text("group");
+        Self {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            description: text("description"),
+            group: if group.is_empty() {
+                "Other".into()
+            } else {
+                group
+            },
+            path,
+        }
+    }
+
+    fn matches(&self, query: &str) -> bool {
+        query.is_empty()
+            || self.name.to_lowercase().contains(query)
+            || self.description.to_lowercase().contains(query)
+            || self.group.to_lowercase().contains(query)
+    }
+}
+
+/// The presets matching `query` by group: the group holding `quick.toml` first (the
+/// first-launch hint points there), then by name.
+fn preset_groups<'a>(
+    presets: &'a [PresetEntry],
+    query: &str,
+) -> Vec<(&'a str, Vec<&'a PresetEntry>)> {
+    let mut groups: Vec<(&str, Vec<&PresetEntry>)> = Vec::new();
+    for entry in presets.iter().filter(|e| e.matches(query)) {
+        match groups.iter_mut().find(|(g, _)| *g == entry.group) {
+            Some((_, list)) => list.push(entry),
+            None => groups.push((&entry.group, vec![entry])),
+        }
+    }
+    let starter = |g: &str| {
+        presets
+            .iter()
+            .any(|e| e.group == g && e.name == "quick.toml")
+    };
+    groups.sort_by_key(|(g, _)| (!starter(g), g.to_string()));
+    groups
+}
+
+/// Whether the runs folder holds anything yet.
+fn has_runs(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 struct Form<'a> {
