@@ -18,6 +18,9 @@ pub struct ExperimentEditor {
     problems: Vec<Problem>,
     /// The experiment `problems` were computed for.
     validated: Option<Experiment>,
+    /// The experiment the form last drew and its TOML table (kept: serialising the whole
+    /// experiment every frame would cost the window more than the rest of the editor).
+    form: Option<(Experiment, toml::Table)>,
     pub presets_dir: PathBuf,
     presets: Vec<PresetEntry>,
     /// The preset list's search text.
@@ -45,6 +48,7 @@ impl ExperimentEditor {
             experiment,
             problems: Vec::new(),
             validated: None,
+            form: None,
             presets_dir,
             presets: Vec::new(),
             preset_search: String::new(),
@@ -249,8 +253,11 @@ impl ExperimentEditor {
     /// command line under it.
     pub fn fields_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
         let problems = self.problems().to_vec();
-        let mut table = self.experiment.to_table();
-        let before = table.clone();
+        let before = match &self.form {
+            Some((drawn, table)) if *drawn == self.experiment => table.clone(),
+            _ => self.experiment.to_table(),
+        };
+        let mut table = before.clone();
         let method = REGISTRY.get(&self.experiment.method.name);
         let mut form = Form {
             problems: &problems,
@@ -279,6 +286,8 @@ impl ExperimentEditor {
         }
         if table != before {
             self.apply_form(table);
+        } else {
+            self.form = Some((self.experiment.clone(), before));
         }
     }
 
