@@ -320,7 +320,10 @@ fn the_preset_list_starts_compact_groups_and_searches() {
     h.run_steps(2);
     h.get_by_label("Getting started (3)");
     h.get_by_label("Imbalanced FER2013 (LNSU and baselines) (15)");
-    assert!(h.query_by_label("quick.toml").is_none(), "groups start collapsed");
+    assert!(
+        h.query_by_label("quick.toml").is_none(),
+        "groups start collapsed"
+    );
     let name_field = h
         .query_all_by_label("name")
         .find(|n| n.accesskit_node().role() == Role::TextInput)
@@ -355,7 +358,30 @@ fn a_first_launch_says_where_to_begin_until_a_run_is_shown() {
     h.get_by_label(ferlab::views::ui::app::FIRST_LAUNCH);
     h.state_mut().view.run_id = "tiny-20260101-120000".into();
     h.run_steps(2);
-    assert!(h.query_by_label(ferlab::views::ui::app::FIRST_LAUNCH).is_none());
+    assert!(
+        h.query_by_label(ferlab::views::ui::app::FIRST_LAUNCH)
+            .is_none()
+    );
+}
+
+#[test]
+fn the_shown_run_ticked_for_overlay_is_drawn_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    let mut shown = fixed_view();
+    shown.run_dir = Some(tmp.path().join("runs/fixture"));
+    let mut other = fixed_view();
+    other.run_dir = Some(tmp.path().join("runs/other"));
+    h.state_mut().view = shown.clone();
+    h.state_mut().overlays = vec![shown];
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains("overlaid:").is_none(),
+        "the shown run is overlaid on itself"
+    );
+    h.state_mut().overlays.push(other);
+    h.run_steps(2);
+    h.get_by_label("overlaid: 1 run(s)");
 }
 
 #[test]

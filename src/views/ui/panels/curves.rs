@@ -19,6 +19,12 @@ fn series<'a>(name: &str, points: Vec<[f64; 2]>) -> Line<'a> {
 
 impl CurvesPanel {
     pub fn show(&mut self, ui: &mut Ui, view: &RunView, overlays: &[RunView]) {
+        // The shown run ticked in the browser too is drawn once, as the shown run.
+        let overlays: Vec<&RunView> = overlays
+            .iter()
+            .filter(|o| view.run_dir.is_none() || o.run_dir != view.run_dir)
+            .collect();
+        let overlays = overlays.as_slice();
         if view.epochs.is_empty() && view.step_losses.is_empty() && overlays.is_empty() {
             empty(ui, "Curves appear when a run reports its first steps.");
             return;
@@ -41,7 +47,7 @@ impl CurvesPanel {
         });
     }
 
-    fn loss_plot(&self, ui: &mut Ui, view: &RunView, overlays: &[RunView], height: f32) {
+    fn loss_plot(&self, ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
         let mut lines = Vec::new();
         // Before the first epoch ends the steps' losses are all there is: show them.
         let per_step = self.per_step || view.epochs.is_empty();
@@ -109,7 +115,7 @@ impl CurvesPanel {
     }
 }
 
-fn accuracy_plot(ui: &mut Ui, view: &RunView, overlays: &[RunView], height: f32) {
+fn accuracy_plot(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
     let pct = |v: f32| 100.0 * v as f64;
     let mut lines = vec![
         series(
