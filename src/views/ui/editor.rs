@@ -253,10 +253,11 @@ impl ExperimentEditor {
     /// command line under it.
     pub fn fields_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
         let problems = self.problems().to_vec();
-        let before = match &self.form {
-            Some((drawn, table)) if *drawn == self.experiment => table.clone(),
-            _ => self.experiment.to_table(),
-        };
+        // The table is rebuilt (and the experiment copied) only when the experiment changed.
+        if self.form.as_ref().is_none_or(|(drawn, _)| *drawn != self.experiment) {
+            self.form = Some((self.experiment.clone(), self.experiment.to_table()));
+        }
+        let before = self.form.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
         let mut table = before.clone();
         let method = REGISTRY.get(&self.experiment.method.name);
         let mut form = Form {
@@ -286,8 +287,6 @@ impl ExperimentEditor {
         }
         if table != before {
             self.apply_form(table);
-        } else {
-            self.form = Some((self.experiment.clone(), before));
         }
     }
 
