@@ -74,6 +74,14 @@ pub struct BenchArgs {
     /// scikit-learn's side of the embedding benchmark.
     #[arg(long, default_value = "bench/embed_reference.py")]
     pub embed_script: PathBuf,
+    /// Instead of the model benchmark: write this many synthetic runs (30 epochs each) to a
+    /// temporary folder and time the runs browser over them: reading the folder, a refresh
+    /// from the cache, and the Runs pane's frames still, scrolling and grouped.
+    #[arg(long, value_name = "RUNS")]
+    pub runs_folder: Option<usize>,
+    /// Keep the runs folder's synthetic runs (to open them in the workbench).
+    #[arg(long, requires = "runs_folder")]
+    pub keep: bool,
     /// Seconds of training the UI benchmark watches.
     #[arg(long, default_value_t = 30.0)]
     pub ui_secs: f64,
@@ -207,6 +215,9 @@ fn cpu_name() -> String {
 pub fn run(args: BenchArgs) -> Result<()> {
     if let Some(preset) = &args.ui {
         return ui_bench(preset, args.ui_secs);
+    }
+    if let Some(count) = args.runs_folder {
+        return runs_folder_bench(count, args.keep);
     }
     if args.embed {
         return embed_bench(&args);
@@ -516,6 +527,51 @@ fn ui_bench(preset: &std::path::Path, secs: f64) -> Result<()> {
         );
     }
     window_bench(preset)
+}
+
+fn runs_folder_bench(count: usize, keep: bool) -> Result<()> {
+    use ferlab::views::runs_table::synthetic;
+    use ferlab::views::ui::frame_bench::{FRAME_BUDGET_MS, measure_runs_pane};
+    let root = tempfile_dir("ferlab-runs-bench")?;
+    let start = Instant::now();
+    synthetic::write(&root, &synthetic::plan(count, 30)).map_err(|e| anyhow!(e))?;
+    let bytes: u64 = std::fs::read_dir(&root)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::metadata(e.path().join("events.jsonl")).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{count} synthetic runs of 30 epochs ({:.1} MB of events) written in {:.1} s to {}",
+        bytes as f64 / 1e6,
+        start.elapsed().as_secs_f64(),
+        root.display()
+    );
+    let (refreshes, frames) = measure_runs_pane(&root);
+    if keep {
+        println!("kept: ferlab gui with output.dir = {}", root.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    println!("{:<32} {:>10}", "step", "ms");
+    for (step, ms) in refreshes {
+        println!("{step:<32} {ms:>10.1}");
+    }
+    println!(
+        "\n{:<24} {:>7} {:>10} {:>9} {:>9} {:>14}",
+        "phase", "frames", "median ms", "p95 ms", "max ms", "p95 / 16.7 ms"
+    );
+    for s in frames {
+        println!(
+            "{:<24} {:>7} {:>10.2} {:>9.2} {:>9.2} {:>14.2}",
+            s.phase,
+            s.frames,
+            s.median_ms,
+            s.p95_ms,
+            s.max_ms,
+            s.p95_ms / FRAME_BUDGET_MS
+        );
+    }
+    Ok(())
 }
 
 /// The real window's CPU time beside a run, and the run's throughput with and without it.

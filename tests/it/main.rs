@@ -12,6 +12,7 @@ mod ops;
 mod pretrained;
 mod reliability;
 mod run_format;
+mod runs_table;
 mod semi_supervised;
 mod training;
 mod workbench;

@@ -138,6 +138,8 @@ pub struct Workbench {
     pub backlog: bool,
     /// The typed-path prompt open for a figure, a table or a preset.
     pub prompt: Option<PathPrompt>,
+    /// The pane filling the whole layout (double-click its tab; again, or Esc, restores).
+    pub maximised: Option<Pane>,
     /// How often progress reports are drawn, from what frames cost.
     pub repaint: RepaintPolicy,
     frame_cost: FrameCost,
@@ -169,6 +171,7 @@ impl Workbench {
             event_budget: Duration::from_millis(8),
             backlog: false,
             prompt: None,
+            maximised: None,
             repaint: RepaintPolicy::default(),
             frame_cost: FrameCost::default(),
         }
@@ -508,6 +511,7 @@ impl Workbench {
                 overlays,
                 panels,
                 editor,
+                maximised,
                 ..
             } = self;
             let mut behavior = Behavior {
@@ -520,8 +524,40 @@ impl Workbench {
                 runs_action: None,
                 export_request: None,
                 table_save_request: None,
+                maximise_request: None,
             };
-            tree.ui(&mut behavior, ui);
+            match *maximised {
+                Some(mut pane) => {
+                    let restore = ui
+                        .horizontal(|ui| {
+                            let b = ui
+                                .button(format!("Restore layout ({})", pane.title()))
+                                .on_hover_text(
+                                    "back to the tile layout (also: Esc, or double-click here)",
+                                );
+                            b.clicked()
+                                || b.double_clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                        })
+                        .inner;
+                    // A lone pane is not dragged: its response asks nothing of the layout.
+                    let _ = egui_tiles::Behavior::pane_ui(
+                        &mut behavior,
+                        ui,
+                        egui_tiles::TileId::from_u64(0),
+                        &mut pane,
+                    );
+                    if restore {
+                        *maximised = None;
+                    }
+                }
+                None => {
+                    tree.ui(&mut behavior, ui);
+                }
+            }
+            if let Some(pane) = behavior.maximise_request.take() {
+                *maximised = Some(pane);
+            }
             let action = behavior.runs_action.take();
             let table_save = behavior.table_save_request.take();
             if let Some(kind) = behavior.export_request.take() {
@@ -681,11 +717,27 @@ struct Behavior<'a> {
     table_save_request: Option<PathBuf>,
     run_root: PathBuf,
     open_dir: Option<PathBuf>,
+    /// A pane's tab was double-clicked: show it alone.
+    maximise_request: Option<Pane>,
 }
 
 impl egui_tiles::Behavior<Pane> for Behavior<'_> {
     fn tab_title_for_pane(&mut self, pane: &Pane) -> egui::WidgetText {
         pane.title().into()
+    }
+
+    fn on_tab_button(
+        &mut self,
+        tiles: &mut Tiles<Pane>,
+        tile_id: egui_tiles::TileId,
+        button: egui::Response,
+    ) -> egui::Response {
+        if button.double_clicked()
+            && let Some(pane) = tiles.get_pane(&tile_id)
+        {
+            self.maximise_request = Some(*pane);
+        }
+        button.on_hover_text("drag to rearrange; double-click to fill the window with this pane")
     }
 
     fn pane_ui(

@@ -254,10 +254,18 @@ impl ExperimentEditor {
     pub fn fields_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
         let problems = self.problems().to_vec();
         // The table is rebuilt (and the experiment copied) only when the experiment changed.
-        if self.form.as_ref().is_none_or(|(drawn, _)| *drawn != self.experiment) {
+        if self
+            .form
+            .as_ref()
+            .is_none_or(|(drawn, _)| *drawn != self.experiment)
+        {
             self.form = Some((self.experiment.clone(), self.experiment.to_table()));
         }
-        let before = self.form.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+        let before = self
+            .form
+            .as_ref()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
         let mut table = before.clone();
         let method = REGISTRY.get(&self.experiment.method.name);
         let mut form = Form {

@@ -118,3 +118,48 @@ pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, Erro
     out.push(d.phase("after the run, curves", 2.0, |_| false));
     Ok(out)
 }
+
+/// The runs browser over the runs in `root` (a thousand synthetic ones in
+/// `ferlab bench --runs-folder`): the first refresh (every run read), a refresh with nothing
+/// changed (all from the cache), and frames of the Runs pane at 1280x800 — still, scrolled
+/// row by row, grouped by every setting but the seed, sorted by a metric.
+pub fn measure_runs_pane(root: &std::path::Path) -> (Vec<(String, f64)>, Vec<FrameStats>) {
+    let mut d = Driver {
+        ctx: egui::Context::default(),
+        workbench: Workbench::new(PathBuf::from("presets")),
+    };
+    d.workbench.editor.experiment.output.dir = root.to_path_buf();
+    let mut refreshes = Vec::new();
+    let start = Instant::now();
+    d.workbench.panels.runs.refresh(root);
+    refreshes.push((
+        format!(
+            "first refresh ({} runs read)",
+            d.workbench.panels.runs.runs.len()
+        ),
+        start.elapsed().as_secs_f64() * 1e3,
+    ));
+    let start = Instant::now();
+    d.workbench.panels.runs.refresh(root);
+    refreshes.push((
+        "refresh, nothing changed".into(),
+        start.elapsed().as_secs_f64() * 1e3,
+    ));
+    d.workbench.show_pane(Pane::Runs);
+    let mut out = vec![d.phase("runs pane, still", 2.0, |_| false)];
+    let mut scroll = Vec::new();
+    for _ in 0..120 {
+        d.workbench.panels.runs.scroll_by(0.0, 24.0);
+        scroll.push(d.frame());
+    }
+    out.push(stats("runs pane, scrolling", scroll, 0));
+    let runs = &mut d.workbench.panels.runs;
+    runs.set_grouping(crate::views::runs_table::Grouping::AllButSeed);
+    runs.sort_by(crate::views::runs_table::Column::Metric(
+        crate::views::runs_table::Metric::BestMean,
+    ));
+    let first = d.frame();
+    refreshes.push(("group + sort + first frame".into(), first));
+    out.push(d.phase("runs pane, grouped", 2.0, |_| false));
+    (refreshes, out)
+}

@@ -11,6 +11,7 @@ pub mod mining;
 pub mod per_class;
 pub mod results;
 pub mod runs;
+pub mod runs_grid;
 pub mod sweep_grid;
 pub mod thresholds;
 

@@ -1,0 +1,274 @@
+//! The columns a runs table can show: a run's status and epochs, any of its metrics, any of
+//! its settings by dotted key. Each has a stable key, the one the remembered choice stores.
+
+use std::cmp::Ordering;
+
+use super::record::RunRecord;
+
+/// A number measured from a run's events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    BestOverall,
+    BestMean,
+    LastOverall,
+    LastMean,
+    BestMacroF1,
+    LastMacroF1,
+    BestEpoch,
+    /// Mean flip MSE of the class activation maps at the last attention snapshot.
+    FlipMse,
+    NoisyPrecision,
+    NoisyRecall,
+    CleanPrecision,
+    CleanRecall,
+    /// Seconds from the run's first to its last event.
+    WallTime,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 13] = [
+        Metric::BestOverall,
+        Metric::BestMean,
+        Metric::LastOverall,
+        Metric::LastMean,
+        Metric::BestMacroF1,
+        Metric::LastMacroF1,
+        Metric::BestEpoch,
+        Metric::FlipMse,
+        Metric::NoisyPrecision,
+        Metric::NoisyRecall,
+        Metric::CleanPrecision,
+        Metric::CleanRecall,
+        Metric::WallTime,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::BestOverall => "best_overall",
+            Metric::BestMean => "best_mean",
+            Metric::LastOverall => "last_overall",
+            Metric::LastMean => "last_mean",
+            Metric::BestMacroF1 => "best_macro_f1",
+            Metric::LastMacroF1 => "last_macro_f1",
+            Metric::BestEpoch => "best_epoch",
+            Metric::FlipMse => "flip_mse",
+            Metric::NoisyPrecision => "noisy_precision",
+            Metric::NoisyRecall => "noisy_recall",
+            Metric::CleanPrecision => "clean_precision",
+            Metric::CleanRecall => "clean_recall",
+            Metric::WallTime => "wall_time",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::BestOverall => "best overall %",
+            Metric::BestMean => "best mean %",
+            Metric::LastOverall => "last overall %",
+            Metric::LastMean => "last mean %",
+            Metric::BestMacroF1 => "best macro F1 %",
+            Metric::LastMacroF1 => "last macro F1 %",
+            Metric::BestEpoch => "best epoch",
+            Metric::FlipMse => "flip MSE",
+            Metric::NoisyPrecision => "noisy precision %",
+            Metric::NoisyRecall => "noisy recall %",
+            Metric::CleanPrecision => "clean precision %",
+            Metric::CleanRecall => "clean recall %",
+            Metric::WallTime => "wall time",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            Metric::BestOverall | Metric::BestMean | Metric::BestMacroF1 => {
+                "validation, at the best epoch (the one the best checkpoint keeps)"
+            }
+            Metric::LastOverall | Metric::LastMean | Metric::LastMacroF1 => {
+                "validation, at the last finished epoch"
+            }
+            Metric::BestEpoch => "the epoch of the best validation result",
+            Metric::FlipMse => {
+                "mean squared difference of all classes' activation maps between each face and its flip, last attention snapshot"
+            }
+            Metric::NoisyPrecision | Metric::NoisyRecall => {
+                "the mined noisy set against the truly flipped labels, last epoch (synthetic noise only)"
+            }
+            Metric::CleanPrecision | Metric::CleanRecall => {
+                "the mined clean set against the truly clean labels, last epoch (synthetic noise only)"
+            }
+            Metric::WallTime => "time from the run's first to its last recorded event",
+        }
+    }
+
+    /// The value as the table shows it.
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Metric::BestEpoch => format!("{v:.0}"),
+            Metric::FlipMse => format!("{v:.4}"),
+            Metric::WallTime => duration_text(v),
+            _ => format!("{v:.2}"),
+        }
+    }
+
+    /// Mean ± sample sd (n) over a group's runs, in the metric's unit.
+    pub fn format_group(self, xs: &[f64]) -> String {
+        match xs.len() {
+            0 => "—".into(),
+            1 => self.format(xs[0]),
+            n => {
+                let mean = xs.iter().sum::<f64>() / n as f64;
+                let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+                let sd = var.sqrt();
+                match self {
+                    Metric::WallTime => {
+                        format!("{} ± {} ({n})", duration_text(mean), duration_text(sd))
+                    }
+                    Metric::FlipMse => format!("{mean:.4} ± {sd:.4} ({n})"),
+                    Metric::BestEpoch => format!("{mean:.1} ± {sd:.1} ({n})"),
+                    _ => format!("{mean:.2} ± {sd:.2} ({n})"),
+                }
+            }
+        }
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.key() == key)
+    }
+}
+
+/// `75 s` as `1m 15s`.
+pub fn duration_text(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// One column of the table (the frozen select and name columns are not among them).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Column {
+    Status,
+    /// Epochs done / planned.
+    Epochs,
+    Metric(Metric),
+    /// A setting by its dotted key.
+    Setting(String),
+}
+
+impl Column {
+    /// The key the remembered choice stores: `status`, `epochs`, a metric's key, or a
+    /// setting's dotted path.
+    pub fn key(&self) -> String {
+        match self {
+            Column::Status => "status".into(),
+            Column::Epochs => "epochs".into(),
+            Column::Metric(m) => m.key().into(),
+            Column::Setting(path) => path.clone(),
+        }
+    }
+
+    pub fn parse(key: &str) -> Self {
+        match key {
+            "status" => Column::Status,
+            "epochs" => Column::Epochs,
+            _ => {
+                Metric::parse(key).map_or_else(|| Column::Setting(key.to_string()), Column::Metric)
+            }
+        }
+    }
+
+    /// The header: a metric's label, a setting's path without its section when that is
+    /// unambiguous enough (`method.asm.warmup` shows as `asm.warmup`).
+    pub fn label(&self) -> String {
+        match self {
+            Column::Status => "status".into(),
+            Column::Epochs => "epochs done".into(),
+            Column::Metric(m) => m.label().into(),
+            Column::Setting(path) => match path.split_once('.') {
+                _ if path == "method.name" => "method".into(),
+                Some(("method" | "corruption" | "data" | "train" | "model", rest)) => rest.into(),
+                _ => path.clone(),
+            },
+        }
+    }
+
+    pub fn is_numeric(&self, runs: &[RunRecord]) -> bool {
+        match self {
+            Column::Metric(_) | Column::Epochs => true,
+            Column::Status => false,
+            Column::Setting(key) => {
+                let mut any = false;
+                for r in runs {
+                    if let Some(v) = r.setting(key) {
+                        if v.number.is_none() {
+                            return false;
+                        }
+                        any = true;
+                    }
+                }
+                any
+            }
+        }
+    }
+
+    /// The cell of one run.
+    pub fn text(&self, run: &RunRecord) -> String {
+        match self {
+            Column::Status => run.status.clone(),
+            Column::Epochs => format!("{}/{}", run.epochs_done, run.epochs_total),
+            Column::Metric(m) => run
+                .metrics
+                .get(m)
+                .map_or_else(|| "—".into(), |v| m.format(*v)),
+            Column::Setting(key) => run
+                .setting(key)
+                .map_or_else(|| "—".into(), |v| v.text.clone()),
+        }
+    }
+
+    /// The number a run has in this column, if any.
+    pub fn number(&self, run: &RunRecord) -> Option<f64> {
+        match self {
+            Column::Status => None,
+            Column::Epochs => Some(run.epochs_done as f64),
+            Column::Metric(m) => run.metrics.get(m).copied(),
+            Column::Setting(key) => run.setting(key).and_then(|v| v.number),
+        }
+    }
+
+    /// Orders two runs by this column: numbers by value, text by text; a run without a value
+    /// sorts last either way (the caller reverses only the ones with values).
+    pub fn compare(&self, a: &RunRecord, b: &RunRecord) -> Ordering {
+        match (self.number(a), self.number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => self.text(a).cmp(&self.text(b)),
+        }
+    }
+}
+
+/// What a new runs table shows: what a comparison of methods, noise and imbalance needs.
+pub fn default_columns() -> Vec<Column> {
+    [
+        "method.name",
+        "model.backbone",
+        "corruption.noise",
+        "corruption.noise_rate",
+        "corruption.imbalance_factor",
+        "seed",
+        "train.epochs",
+        "status",
+        "wall_time",
+        "best_overall",
+        "best_mean",
+        "last_overall",
+        "last_mean",
+        "best_macro_f1",
+    ]
+    .into_iter()
+    .map(Column::parse)
+    .collect()
+}

@@ -1,0 +1,244 @@
+//! The runs browser as a table: grouping with mean ± sd (n), sorting, filtering, the
+//! settings diff of ticked runs, remembered columns, and a pane filling the window.
+
+use std::path::Path;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+
+use ferlab::views::runs_table::{Catalog, Column, Grouping, Metric, Rows, synthetic};
+use ferlab::views::ui::app::{Pane, Workbench};
+
+/// 48 synthetic runs: 4 methods x 4 noise rates x 3 seeds, 3 epochs each.
+fn folder(root: &Path) {
+    synthetic::write(root, &synthetic::plan(48, 3)).unwrap();
+}
+
+/// The workbench with its output folder at `runs`, the Runs pane filling the window.
+fn runs_harness(runs: &Path) -> Harness<'static, Workbench> {
+    let mut wb = Workbench::new(runs.join("no-presets"));
+    wb.editor.experiment.output.dir = runs.to_path_buf();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        // Short frames: a double-click's two clicks fall within egui's 0.3 s.
+        .with_step_dt(0.05)
+        .build_ui_state(|ui, wb: &mut Workbench| wb.ui(ui), wb);
+    h.state_mut().show_pane(Pane::Runs);
+    h.run_steps(2);
+    // Double-clicking a tab fills the window with its pane.
+    let tab = h.get_by_label("Runs");
+    tab.click();
+    tab.click();
+    h.run_steps(2);
+    assert_eq!(h.state().maximised, Some(Pane::Runs));
+    h
+}
+
+#[test]
+fn grouping_shows_mean_sd_n_over_the_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    h.get_by_label(&format!("48 runs and 0 sweeps in {}", tmp.path().display()));
+    h.get_by_label("grouped by").click();
+    h.run_steps(2);
+    h.get_by_label("every setting except the seed").click();
+    h.run_steps(3);
+    let records = Catalog::default().scan(tmp.path());
+    let Rows::Groups(groups) = h.state_mut().panels.runs.rows().clone() else {
+        panic!("the table is grouped")
+    };
+    assert_eq!(groups.len(), 16, "4 methods x 4 noise rates");
+    assert!(groups.iter().all(|g| g.members.len() == 3));
+    // Each group's best overall accuracy reads mean ± sample sd (3) of its three seeds.
+    let runs = &h.state().panels.runs.runs;
+    let best = Column::Metric(Metric::BestOverall);
+    let first = &groups[0];
+    let xs: Vec<f64> = first
+        .members
+        .iter()
+        .map(|&i| runs[i].metrics[&Metric::BestOverall])
+        .collect();
+    let mean = xs.iter().sum::<f64>() / 3.0;
+    let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    let expected = format!("{mean:.2} ± {sd:.2} (3)");
+    assert_eq!(best.group_text(runs, &first.members), expected);
+    // (Best overall and best mean agree on balanced validation data: two such cells.)
+    assert!(h.query_all_by_label(&expected).count() >= 1);
+    assert_eq!(records.len(), 48);
+    // A group opens to its runs.
+    assert_eq!(h.query_all_by_label("Open").count(), 0);
+    h.query_all_by_label("+ 3 runs").next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(h.query_all_by_label("Open").count(), 3);
+    // The grouping is remembered for the folder.
+    let again = runs_harness(tmp.path());
+    assert_eq!(
+        again.state().panels.runs.query.grouping,
+        Grouping::AllButSeed
+    );
+}
+
+#[test]
+fn a_header_click_sorts_and_filters_narrow_the_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    // The metrics sit right of the settings: scrolled into view, the tick and name columns
+    // stay where they were.
+    let name = h.state().panels.runs.runs[0].id.clone();
+    let name_x = h.get_by_label(&name).rect().left();
+    let header_x = h.get_by_label("best overall %").rect().left();
+    assert!(header_x > 1280.0, "off to the right at first: {header_x}");
+    h.state_mut().panels.runs.scroll_by(600.0, 0.0);
+    h.run_steps(3);
+    assert_eq!(h.get_by_label(&name).rect().left(), name_x);
+    let header = h.get_by_label("best overall %").rect();
+    assert!(
+        header.left() < header_x - 500.0 && header.right() < 1280.0,
+        "{header:?}"
+    );
+    h.get_by_label("best overall %").click();
+    h.run_steps(2);
+    let values = |h: &mut Harness<'static, Workbench>| -> Vec<f64> {
+        let Rows::Runs(order) = h.state_mut().panels.runs.rows().clone() else {
+            panic!("not grouped")
+        };
+        let runs = &h.state().panels.runs.runs;
+        order
+            .iter()
+            .map(|&i| runs[i].metrics[&Metric::BestOverall])
+            .collect()
+    };
+    let down = values(&mut h);
+    assert!(
+        down.windows(2).all(|w| w[0] >= w[1]),
+        "highest first: {down:?}"
+    );
+    // The top row is the best run.
+    let top = {
+        let p = &h.state().panels.runs;
+        let Some(Rows::Runs(order)) = Some(p.query.rows(&p.runs)) else {
+            unreachable!()
+        };
+        p.runs[order[0]].id.clone()
+    };
+    h.get_by_label(&top);
+    h.get_by_label("best overall %").click();
+    h.run_steps(2);
+    let up = values(&mut h);
+    assert!(up.windows(2).all(|w| w[0] <= w[1]), "lowest first: {up:?}");
+    assert_eq!(
+        h.state().panels.runs.query.sort,
+        Some((Column::Metric(Metric::BestOverall), false))
+    );
+
+    // The text filter keeps runs whose name or a shown cell holds the text.
+    let filter = h
+        .query_all_by_label("Filter:")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::TextInput)
+        .expect("the filter field");
+    filter.focus();
+    filter.type_text("asm");
+    h.run_steps(2);
+    assert_eq!(values(&mut h).len(), 12);
+    h.get_by_label_contains("· 12 shown");
+    // A column filter on a number: ASM runs at noise rates of at least 0.2.
+    h.state_mut()
+        .panels
+        .runs
+        .query
+        .column_filters
+        .insert(Column::parse("corruption.noise_rate"), ">=0.2".into());
+    h.get_by_label("best overall %").click();
+    h.run_steps(2);
+    let p = &h.state().panels.runs;
+    let Rows::Runs(order) = p.query.rows(&p.runs) else {
+        panic!()
+    };
+    assert_eq!(order.len(), 6);
+    assert!(order.iter().all(|&i| {
+        let r = &p.runs[i];
+        r.setting("method.name").unwrap().text == "asm"
+            && r.setting("corruption.noise_rate").unwrap().number.unwrap() >= 0.2
+    }));
+}
+
+#[test]
+fn ticked_runs_show_the_settings_that_differ() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    assert!(
+        h.get_by_label("Settings diff (0 ticked)")
+            .accesskit_node()
+            .is_disabled()
+    );
+    // Tick two runs: the newest two (ASM and CE at different noise and seeds).
+    let ids: Vec<String> = {
+        let p = &h.state().panels.runs;
+        p.runs.iter().take(2).map(|r| r.id.clone()).collect()
+    };
+    for id in &ids {
+        let dir = tmp.path().join(id);
+        h.state_mut().panels.runs.overlay.insert(dir);
+    }
+    h.run_steps(2);
+    h.get_by_label("Settings diff (2 ticked)").click();
+    h.run_steps(2);
+    let p = &h.state().panels.runs;
+    let (a, b) = (&p.runs[0], &p.runs[1]);
+    let differing: Vec<&String> = a
+        .settings
+        .keys()
+        .filter(|k| !["name", "description", "group"].contains(&k.as_str()))
+        .filter(|k| a.settings.get(*k) != b.settings.get(*k))
+        .collect();
+    assert!(
+        differing.iter().any(|k| *k == "method.name"),
+        "{differing:?}"
+    );
+    h.get_by_label(&format!(
+        "Settings that differ among the 2 ticked runs: {}",
+        differing.len()
+    ));
+    h.get_by_label("method.name");
+    // Restore the layout.
+    h.get_by_label("Restore layout (Runs)").click();
+    h.run_steps(2);
+    assert_eq!(h.state().maximised, None);
+}
+
+#[test]
+fn chosen_columns_are_remembered_and_a_bad_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    h.get_by_label("Columns").click();
+    h.run_steps(2);
+    h.get_by_label("flip MSE").click();
+    h.run_steps(2);
+    assert!(
+        h.state()
+            .panels
+            .runs
+            .query
+            .columns
+            .contains(&Column::Metric(Metric::FlipMse))
+    );
+    drop(h);
+    let h = runs_harness(tmp.path());
+    assert!(
+        h.state()
+            .panels
+            .runs
+            .query
+            .columns
+            .contains(&Column::Metric(Metric::FlipMse))
+    );
+    drop(h);
+    std::fs::write(tmp.path().join(".ferlab-runs-table.toml"), "columns = 3\n").unwrap();
+    let h = runs_harness(tmp.path());
+    h.get_by_label_contains(".ferlab-runs-table.toml");
+    h.get_by_label_contains("(using the default columns)");
+}
