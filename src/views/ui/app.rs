@@ -98,6 +98,13 @@ fn default_layout() -> Tree<Pane> {
     let classes = tiles.insert_tab_tile(vec![per_class, embedding]);
     let bottom = tiles.insert_horizontal_tile(vec![classes, tabs]);
     let root = tiles.insert_vertical_tile(vec![top, bottom]);
+    // The plots get the taller row: at 1280x800 each shows its axes, legend and epochs.
+    if let Some(egui_tiles::Tile::Container(egui_tiles::Container::Linear(rows))) =
+        tiles.get_mut(root)
+    {
+        rows.shares.set_share(top, 1.5);
+        rows.shares.set_share(bottom, 1.0);
+    }
     Tree::new(egui::Id::unique("ferlab-layout"), root, tiles)
 }
 

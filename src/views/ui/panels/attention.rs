@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec2};
-use egui_plot::{Corner, Legend, Line, PlotPoints};
 
+use super::chart::{Chart, Series};
 use super::{class_filter, color, empty, epoch_picker};
 use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
@@ -105,6 +105,9 @@ impl AttentionPanel {
             .small(),
         );
         let wide = ui.available_width() >= 720.0;
+        // The maps are sized so both rows, their flip MSE and the colour bar fit the pane
+        // without scrolling; the gallery and the plot follow below.
+        let room = ui.available_height();
         egui::ScrollArea::vertical()
             .id_salt("attention-scroll")
             .auto_shrink([false, false])
@@ -112,14 +115,14 @@ impl AttentionPanel {
                 if wide {
                     ui.columns(2, |cols| {
                         self.gallery(&mut cols[0], view, snap, shown, false);
-                        self.detail(&mut cols[1], view, snap, shown);
+                        self.detail(&mut cols[1], view, snap, shown, room);
                         consistency_plot(&mut cols[1], view);
                     });
                 } else {
-                    // Narrow: the gallery becomes one scrolling strip above the maps.
-                    self.gallery(ui, view, snap, shown, true);
+                    // Narrow: the maps first, then the gallery as one scrolling strip.
+                    self.detail(ui, view, snap, shown, room);
                     ui.separator();
-                    self.detail(ui, view, snap, shown);
+                    self.gallery(ui, view, snap, shown, true);
                     consistency_plot(ui, view);
                 }
             });
@@ -237,7 +240,15 @@ impl AttentionPanel {
         }
     }
 
-    fn detail(&mut self, ui: &mut Ui, view: &RunView, snap: &AttentionSnapshot, epoch: usize) {
+    /// The chosen face's maps: `room` is the height they should fit in.
+    fn detail(
+        &mut self,
+        ui: &mut Ui,
+        view: &RunView,
+        snap: &AttentionSnapshot,
+        epoch: usize,
+        room: f32,
+    ) {
         let Some(face) = snap
             .faces
             .iter()
@@ -262,7 +273,10 @@ impl AttentionPanel {
             .strong(),
         );
         let k = face.consistency.len();
-        let cell = ((ui.available_width() - 70.0) / k.max(1) as f32 - 6.0).clamp(40.0, 96.0);
+        // Title, class names, MSE row, caption and colour bar take about 110 px.
+        let by_width = (ui.available_width() - 70.0) / k.max(1) as f32 - 6.0;
+        let by_height = (room - 110.0) / 2.0;
+        let cell = by_width.min(by_height).clamp(28.0, 96.0);
         egui::Grid::new("attention-maps")
             .spacing(vec2(4.0, 2.0))
             .show(ui, |ui| {
@@ -384,23 +398,21 @@ fn legend(ui: &mut Ui, shared: bool) {
 
 /// The validation set's mean flip MSE of each class's map over epochs.
 fn consistency_plot(ui: &mut Ui, view: &RunView) {
-    ui.label("Validation flip MSE per class map");
-    super::epoch_plot(ui, "attention-consistency")
-        .height(140.0)
-        .legend(Legend::default().position(Corner::RightTop))
+    let series = view
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(c, name)| {
+            let pts: Vec<[f64; 2]> = view
+                .attention
+                .iter()
+                .filter_map(|(e, s)| s.per_class.get(c).map(|v| [*e as f64, *v as f64]))
+                .collect();
+            Series::new(name.clone(), color(c), pts).width(1.5)
+        })
+        .collect();
+    Chart::new("attention-consistency", "Validation flip MSE per class map", 200.0)
+        .series(series)
         .include_y(0.0)
-        .show(ui, |p| {
-            for (c, name) in view.classes.iter().enumerate() {
-                let pts: Vec<[f64; 2]> = view
-                    .attention
-                    .iter()
-                    .filter_map(|(e, s)| s.per_class.get(c).map(|v| [*e as f64, *v as f64]))
-                    .collect();
-                p.line(
-                    Line::new(name.clone(), PlotPoints::from(pts))
-                        .color(color(c))
-                        .width(1.5),
-                );
-            }
-        });
+        .show(ui);
 }

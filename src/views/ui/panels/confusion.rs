@@ -50,7 +50,8 @@ impl ConfusionPanel {
             return;
         };
         let epoch = view.epochs.last().map(|p| p.epoch).unwrap_or(0);
-        ui.horizontal(|ui| {
+        // Wrapped, so a narrow pane shows the whole header on two lines.
+        ui.horizontal_wrapped(|ui| {
             ui.checkbox(&mut self.percent, "row-normalised %");
             ui.label(format!(
                 "epoch {epoch}: overall {:.2}%, mean {:.2}% ({} images)",
@@ -65,27 +66,42 @@ impl ConfusionPanel {
         }
         let names: Vec<&str> = view.classes.iter().map(String::as_str).collect();
         let font = FontId::proportional(12.0);
-        let label_w = 78.0;
-        let header_h = 22.0;
+        let text = ui.visuals().text_color();
+        // Full class names: rows right-aligned before the matrix, columns rotated 45°
+        // above it, each sized to the longest name.
+        let name_w = names
+            .iter()
+            .map(|n| {
+                ui.painter()
+                    .layout_no_wrap(n.to_string(), font.clone(), text)
+                    .size()
+                    .x
+            })
+            .fold(0.0f32, f32::max);
+        let label_w = name_w + 10.0;
+        let header_h = name_w * std::f32::consts::FRAC_1_SQRT_2 + 14.0;
         let avail = ui.available_size();
-        let cell = ((avail.x - label_w) / k as f32)
+        // Room on the right for the last rotated name.
+        let right = name_w * std::f32::consts::FRAC_1_SQRT_2;
+        let cell = ((avail.x - label_w - right) / k as f32)
             .min((avail.y - header_h - 20.0) / k as f32)
             .max(14.0);
-        let size = vec2(label_w + cell * k as f32, header_h + cell * k as f32 + 16.0);
+        let size = vec2(
+            label_w + cell * k as f32 + right,
+            header_h + cell * k as f32 + 16.0,
+        );
         let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
         let painter = ui.painter_at(rect);
-        let text = ui.visuals().text_color();
         let origin = rect.min + vec2(label_w, header_h);
         for (j, name) in names.iter().enumerate().take(k) {
-            painter.text(
-                pos2(
-                    origin.x + (j as f32 + 0.5) * cell,
-                    rect.min.y + header_h / 2.0,
-                ),
-                Align2::CENTER_CENTER,
-                short(name, cell),
-                font.clone(),
-                text,
+            let galley = painter.layout_no_wrap(name.to_string(), font.clone(), text);
+            // Rotated about its top-left corner: placed so its bottom-left corner sits just
+            // above the column's centre, the name rising to the right.
+            let d = galley.size().y * std::f32::consts::FRAC_1_SQRT_2;
+            let at = pos2(origin.x + (j as f32 + 0.5) * cell - d, origin.y - 3.0 - d);
+            painter.add(
+                egui::epaint::TextShape::new(at, galley, text)
+                    .with_angle(-std::f32::consts::FRAC_PI_4),
             );
         }
         for i in 0..k {
@@ -163,12 +179,3 @@ impl ConfusionPanel {
     }
 }
 
-/// A class name shortened to fit a column.
-fn short(name: &str, cell: f32) -> String {
-    let max = ((cell / 7.0) as usize).max(3);
-    if name.chars().count() <= max {
-        name.to_string()
-    } else {
-        name.chars().take(max).collect()
-    }
-}

@@ -1,20 +1,72 @@
 //! Training curves: loss (and each loss term), validation overall and mean accuracy,
 //! learning rate and images/s, against the epoch; other runs can be overlaid.
 
-use egui::Ui;
-use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
+use egui::{Color32, Ui};
 
+use super::chart::{Chart, Dash, Series};
 use super::{color, empty};
-use crate::contract::run::view::RunView;
+use crate::contract::run::view::{EpochPoint, RunView};
 
-#[derive(Default)]
 pub struct CurvesPanel {
     /// Also draw the training loss of every progress report.
     pub per_step: bool,
+    /// Exponential smoothing of the loss curves (0 = none), as TensorBoard's slider.
+    pub smoothing: f32,
+    /// Loss on a log scale.
+    pub log_loss: bool,
 }
 
-fn series<'a>(name: &str, points: Vec<[f64; 2]>) -> Line<'a> {
-    Line::new(name.to_string(), PlotPoints::from(points))
+impl Default for CurvesPanel {
+    fn default() -> Self {
+        Self {
+            per_step: false,
+            smoothing: 0.0,
+            log_loss: false,
+        }
+    }
+}
+
+/// Colours of overlaid runs: lighter hues than the shown run's series, one per run.
+const RUN_COLOURS: [Color32; 10] = [
+    Color32::from_rgb(174, 199, 232),
+    Color32::from_rgb(255, 187, 120),
+    Color32::from_rgb(152, 223, 138),
+    Color32::from_rgb(255, 152, 150),
+    Color32::from_rgb(197, 176, 213),
+    Color32::from_rgb(196, 156, 148),
+    Color32::from_rgb(247, 182, 210),
+    Color32::from_rgb(219, 219, 141),
+    Color32::from_rgb(158, 218, 229),
+    Color32::from_rgb(199, 199, 199),
+];
+
+pub fn run_color(i: usize) -> Color32 {
+    RUN_COLOURS[i % RUN_COLOURS.len()]
+}
+
+/// TensorBoard's smoothing: an exponential moving average, debiased so the first points
+/// are not pulled towards zero.
+pub fn smooth(points: &[[f64; 2]], weight: f64) -> Vec<[f64; 2]> {
+    if weight <= 0.0 {
+        return points.to_vec();
+    }
+    let mut last = 0.0;
+    let mut debias = 1.0;
+    points
+        .iter()
+        .map(|&[x, y]| {
+            if !y.is_finite() {
+                return [x, y];
+            }
+            last = last * weight + (1.0 - weight) * y;
+            debias *= weight;
+            [x, last / (1.0 - debias)]
+        })
+        .collect()
+}
+
+fn per_epoch(view: &RunView, f: impl Fn(&EpochPoint) -> f64) -> Vec<[f64; 2]> {
+    view.epochs.iter().map(|p| [p.epoch as f64, f(p)]).collect()
 }
 
 impl CurvesPanel {
@@ -29,25 +81,53 @@ impl CurvesPanel {
             empty(ui, "Curves appear when a run reports its first steps.");
             return;
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.checkbox(&mut self.per_step, "loss per step");
+            ui.checkbox(&mut self.log_loss, "log loss")
+                .on_hover_text("loss on a logarithmic scale");
+            ui.add(
+                egui::Slider::new(&mut self.smoothing, 0.0..=0.99)
+                    .text("smoothing")
+                    .fixed_decimals(2),
+            )
+            .on_hover_text("exponential moving average of the loss curves (the raw curves stay, faint)");
             if !overlays.is_empty() {
                 ui.label(format!("overlaid: {} run(s)", overlays.len()));
             }
         });
         let gap = ui.spacing().item_spacing.y;
-        let height = ((ui.available_height() - gap) / 2.0 - 4.0).max(80.0);
+        let height = ((ui.available_height() - gap) / 2.0 - 2.0).max(110.0);
         ui.columns(2, |cols| {
-            self.loss_plot(&mut cols[0], view, overlays, height);
-            accuracy_plot(&mut cols[1], view, overlays, height);
+            self.loss_chart(view, overlays, height).show(&mut cols[0]);
+            accuracy_chart(&mut cols[1], view, overlays, height);
         });
         ui.columns(2, |cols| {
-            lr_plot(&mut cols[0], view, height);
-            speed_plot(&mut cols[1], view, height);
+            lr_chart(&mut cols[0], view, height);
+            speed_chart(&mut cols[1], view, height);
         });
     }
 
-    fn loss_plot(&self, ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
+    /// A loss series, smoothed when asked (the raw one kept, faint, under the same name).
+    fn loss_series(&self, out: &mut Vec<Series>, series: Series) {
+        if self.smoothing > 0.0 {
+            let faint = Series {
+                color: series.color.gamma_multiply(0.35),
+                width: 1.0,
+                ..Series::new(series.name.clone(), series.color, series.points.clone())
+            }
+            .dash(series.dash);
+            let smoothed = smooth(&series.points, self.smoothing as f64);
+            out.push(faint);
+            out.push(Series {
+                points: smoothed,
+                ..series
+            });
+        } else {
+            out.push(series);
+        }
+    }
+
+    fn loss_chart<'a>(&self, view: &RunView, overlays: &[&RunView], height: f32) -> Chart<'a> {
         let mut lines = Vec::new();
         // Before the first epoch ends the steps' losses are all there is: show them.
         let per_step = self.per_step || view.epochs.is_empty();
@@ -57,19 +137,14 @@ impl CurvesPanel {
                 .iter()
                 .map(|(x, y)| [1.0 + x, *y as f64])
                 .collect();
-            lines.push(
-                series("train loss (steps)", pts)
-                    .color(color(0).gamma_multiply(0.5))
-                    .width(1.0),
+            self.loss_series(
+                &mut lines,
+                Series::new("train loss (steps)", color(0).gamma_multiply(0.6), pts).width(1.0),
             );
         }
-        let ep = |f: &dyn Fn(&crate::contract::run::view::EpochPoint) -> f64| -> Vec<[f64; 2]> {
-            view.epochs.iter().map(|p| [p.epoch as f64, f(p)]).collect()
-        };
-        lines.push(
-            series("train loss", ep(&|p| p.train.loss as f64))
-                .color(color(0))
-                .width(2.0),
+        self.loss_series(
+            &mut lines,
+            Series::new("train loss", color(0), per_epoch(view, |p| p.train.loss as f64)),
         );
         let terms: Vec<String> = view
             .epochs
@@ -78,155 +153,84 @@ impl CurvesPanel {
             .unwrap_or_default();
         if terms.len() > 1 {
             for (i, t) in terms.iter().enumerate() {
-                let pts = ep(&|p| p.train.terms.get(t).copied().unwrap_or(f32::NAN) as f64);
-                lines.push(
-                    series(&format!("term {t}"), pts)
-                        .color(color(3 + i))
-                        .style(LineStyle::dashed_dense()),
+                let pts = per_epoch(view, |p| p.train.terms.get(t).copied().unwrap_or(f32::NAN) as f64);
+                self.loss_series(
+                    &mut lines,
+                    Series::new(format!("term {t}"), color(3 + i), pts).dash(Dash::Dashed),
                 );
             }
         }
-        lines.push(
-            series("val loss", ep(&|p| p.val.loss as f64))
-                .color(color(1))
-                .width(2.0),
+        self.loss_series(
+            &mut lines,
+            Series::new("val loss", color(1), per_epoch(view, |p| p.val.loss as f64)),
         );
         for (i, o) in overlays.iter().enumerate() {
-            let pts = o
-                .epochs
-                .iter()
-                .map(|p| [p.epoch as f64, p.val.loss as f64])
-                .collect();
-            lines.push(
-                series(&format!("{} val loss", short_id(&o.run_id)), pts)
-                    .color(color(4 + i))
-                    .style(LineStyle::dotted_dense()),
+            self.loss_series(
+                &mut lines,
+                Series::new(
+                    format!("{} val loss", short_id(&o.run_id)),
+                    run_color(i),
+                    per_epoch(o, |p| p.val.loss as f64),
+                ),
             );
         }
-        ui.label("Loss");
-        super::epoch_plot(ui, "curves-loss")
-            .height(height)
-            .legend(legend(Corner::RightTop))
-            .show(ui, |p| {
-                for l in lines {
-                    p.line(l);
-                }
-            });
+        Chart::new("curves-loss", "Loss", height)
+            .series(lines)
+            .log_y(self.log_loss)
     }
 }
 
-fn accuracy_plot(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
+fn accuracy_chart(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
     let pct = |v: f32| 100.0 * v as f64;
+    if view.epochs.is_empty() && overlays.iter().all(|o| o.epochs.is_empty()) {
+        ui.label(egui::RichText::new("Validation accuracy").strong());
+        return super::no_data_yet(ui, height - 24.0, "the first evaluation ends the first epoch");
+    }
+    // Colour tells runs apart; the dash tells the series: overall solid, mean dashed,
+    // train dotted.
     let mut lines = vec![
-        series(
-            "val overall %",
-            view.epochs
-                .iter()
-                .map(|p| [p.epoch as f64, pct(p.val.overall)])
-                .collect(),
-        )
-        .color(color(2))
-        .width(2.0),
-        series(
-            "val mean %",
-            view.epochs
-                .iter()
-                .map(|p| [p.epoch as f64, pct(p.val.mean)])
-                .collect(),
-        )
-        .color(color(4))
-        .width(2.0),
-        series(
-            "train %",
-            view.epochs
-                .iter()
-                .map(|p| [p.epoch as f64, pct(p.train.accuracy)])
-                .collect(),
-        )
-        .color(color(0))
-        .style(LineStyle::dashed_dense()),
+        Series::new("val overall %", color(2), per_epoch(view, |p| pct(p.val.overall))),
+        Series::new("val mean %", color(4), per_epoch(view, |p| pct(p.val.mean))).dash(Dash::Dashed),
+        Series::new("train %", color(0), per_epoch(view, |p| pct(p.train.accuracy))).dash(Dash::Dotted),
     ];
     for (i, o) in overlays.iter().enumerate() {
-        let c = color(5 + i);
+        let c = run_color(i);
+        let id = short_id(&o.run_id);
+        lines.push(Series::new(format!("{id} overall %"), c, per_epoch(o, |p| pct(p.val.overall))));
         lines.push(
-            series(
-                &format!("{} overall %", short_id(&o.run_id)),
-                o.epochs
-                    .iter()
-                    .map(|p| [p.epoch as f64, pct(p.val.overall)])
-                    .collect(),
-            )
-            .color(c),
-        );
-        lines.push(
-            series(
-                &format!("{} mean %", short_id(&o.run_id)),
-                o.epochs
-                    .iter()
-                    .map(|p| [p.epoch as f64, pct(p.val.mean)])
-                    .collect(),
-            )
-            .color(c)
-            .style(LineStyle::dashed_dense()),
+            Series::new(format!("{id} mean %"), c, per_epoch(o, |p| pct(p.val.mean))).dash(Dash::Dashed),
         );
     }
-    ui.label("Validation accuracy");
-    if view.epochs.is_empty() && overlays.iter().all(|o| o.epochs.is_empty()) {
-        return super::no_data_yet(ui, height, "the first evaluation ends the first epoch");
-    }
-    super::epoch_plot(ui, "curves-accuracy")
-        .height(height)
-        .legend(legend(Corner::RightBottom))
+    Chart::new("curves-accuracy", "Validation accuracy", height)
+        .series(lines)
         .include_y(0.0)
-        .show(ui, |p| {
-            for l in lines {
-                p.line(l);
-            }
-        });
+        .show(ui);
 }
 
-fn lr_plot(ui: &mut Ui, view: &RunView, height: f32) {
-    let pts: Vec<[f64; 2]> = view
-        .epochs
-        .iter()
-        .map(|p| [p.epoch as f64, p.train.lr])
-        .collect();
-    ui.label("Learning rate (end of epoch)");
-    if pts.is_empty() {
-        return super::no_data_yet(ui, height, "reported at the end of each epoch");
+fn lr_chart(ui: &mut Ui, view: &RunView, height: f32) {
+    if view.epochs.is_empty() {
+        ui.label(egui::RichText::new("Learning rate (end of epoch)").strong());
+        return super::no_data_yet(ui, height - 24.0, "reported at the end of each epoch");
     }
-    super::epoch_plot(ui, "curves-lr")
-        .height(height)
+    Chart::new("curves-lr", "Learning rate (end of epoch)", height)
+        .series(vec![Series::new("lr", color(6), per_epoch(view, |p| p.train.lr))])
         .include_y(0.0)
-        .show(ui, |p| {
-            p.line(series("lr", pts).color(color(6)).width(2.0));
-        });
+        .show(ui);
 }
 
-fn speed_plot(ui: &mut Ui, view: &RunView, height: f32) {
-    let pts: Vec<[f64; 2]> = view
-        .epochs
-        .iter()
-        .map(|p| [p.epoch as f64, p.train.images_per_sec as f64])
-        .collect();
-    ui.label("Training images/s");
-    if pts.is_empty() {
-        return super::no_data_yet(ui, height, "reported at the end of each epoch");
+fn speed_chart(ui: &mut Ui, view: &RunView, height: f32) {
+    if view.epochs.is_empty() {
+        ui.label(egui::RichText::new("Training images/s").strong());
+        return super::no_data_yet(ui, height - 24.0, "reported at the end of each epoch");
     }
-    super::epoch_plot(ui, "curves-speed")
-        .height(height)
+    Chart::new("curves-speed", "Training images/s", height)
+        .series(vec![Series::new(
+            "images/s",
+            color(7),
+            per_epoch(view, |p| p.train.images_per_sec as f64),
+        )])
         .include_y(0.0)
-        .show(ui, |p| {
-            p.line(series("images/s", pts).color(color(7)).width(2.0));
-        });
-}
-
-/// Losses fall and accuracies rise: each legend goes where its curves are not.
-fn legend(corner: Corner) -> Legend {
-    Legend::default()
-        .position(corner)
-        .text_style(egui::TextStyle::Small)
-        .background_alpha(0.6)
+        .show(ui);
 }
 
 /// `name-YYYYMMDD-HHMMSS` as `name HH:MM:SS`, short enough for a legend.
@@ -244,7 +248,18 @@ pub fn short_id(run_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::short_id;
+    use super::{short_id, smooth};
+
+    #[test]
+    fn smoothing_is_a_debiased_moving_average() {
+        let pts = [[1.0, 2.0], [2.0, 1.0], [3.0, 1.0]];
+        assert_eq!(smooth(&pts, 0.0), pts);
+        let s = smooth(&pts, 0.5);
+        // The first point is its own value (no pull towards zero); then 0.5 / 0.5 weights.
+        assert!((s[0][1] - 2.0).abs() < 1e-12);
+        assert!((s[1][1] - (0.5 * 0.5 * 2.0 + 0.5 * 1.0) / 0.75).abs() < 1e-12);
+        assert_eq!(s[2][0], 3.0);
+    }
 
     #[test]
     fn run_ids_shorten_to_name_and_time() {

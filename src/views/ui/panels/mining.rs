@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use egui::{Color32, RichText, TextureHandle, Ui, vec2};
-use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
+use super::chart::{Chart, Dash, Series};
 
 use super::data::texture;
 use super::{class_filter, empty, epoch_picker};
@@ -33,10 +33,6 @@ pub struct MiningPanel {
     textures: HashMap<(String, usize, usize), TextureHandle>,
 }
 
-fn line<'a>(name: &str, points: Vec<[f64; 2]>) -> Line<'a> {
-    Line::new(name.to_string(), PlotPoints::from(points))
-}
-
 fn pct(v: Option<f32>) -> String {
     v.map_or("–".into(), |v| format!("{:.1}%", 100.0 * v))
 }
@@ -55,9 +51,9 @@ impl MiningPanel {
         // Side by side when the pane is wide, stacked (and scrolled) when it is narrow.
         let wide = ui.available_width() >= 760.0;
         let plot_h = if wide {
-            (ui.available_height() * 0.3).clamp(90.0, 260.0)
+            (ui.available_height() * 0.36).clamp(150.0, 320.0)
         } else {
-            130.0
+            180.0
         };
         egui::ScrollArea::vertical()
             .id_salt("mining-scroll")
@@ -92,27 +88,27 @@ impl MiningPanel {
             Some(name) => format!("Samples per set: {name}"),
             None => "Samples per set: all classes".into(),
         };
-        ui.label(title);
-        super::epoch_plot(ui, "mining-counts")
-            .height(height)
-            .legend(Legend::default().position(Corner::LeftTop))
+        let series = Subset::ALL
+            .into_iter()
+            .map(|s| {
+                let pts = view
+                    .mining
+                    .iter()
+                    .map(|(e, r)| {
+                        let n: usize = match self.class {
+                            Some(c) => r.counts.get(c).map_or(0, |v| v[s as usize]),
+                            None => r.counts.iter().map(|v| v[s as usize]).sum(),
+                        };
+                        [*e as f64, n as f64]
+                    })
+                    .collect();
+                Series::new(s.name(), subset_color(s), pts)
+            })
+            .collect();
+        Chart::new("mining-counts", title, height)
+            .series(series)
             .include_y(0.0)
-            .show(ui, |p| {
-                for s in Subset::ALL {
-                    let pts = view
-                        .mining
-                        .iter()
-                        .map(|(e, r)| {
-                            let n: usize = match self.class {
-                                Some(c) => r.counts.get(c).map_or(0, |v| v[s as usize]),
-                                None => r.counts.iter().map(|v| v[s as usize]).sum(),
-                            };
-                            [*e as f64, n as f64]
-                        })
-                        .collect();
-                    p.line(line(s.name(), pts).color(subset_color(s)).width(2.0));
-                }
-            });
+            .show(ui);
     }
 
     fn gallery(&mut self, ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {
@@ -193,8 +189,8 @@ impl MiningPanel {
 
 fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {
     let known = view.mining.iter().any(|(_, r)| r.quality.is_some());
-    ui.label("Mining quality against the true labels");
     if !known {
+        ui.label(RichText::new("Mining quality against the true labels").strong());
         ui.label(
             RichText::new("The true labels of this data are unknown (no injected noise).").weak(),
         );
@@ -208,34 +204,30 @@ fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {
     };
     let noisy = subset_color(Subset::Noisy);
     let clean = subset_color(Subset::Clean);
-    super::epoch_plot(ui, "mining-quality")
-        .height(height)
-        .legend(Legend::default().position(Corner::LeftBottom))
-        .y_axis_label("%")
+    // The set's colour, precision solid and recall dashed.
+    type Pick = fn(&MiningQuality) -> Option<f32>;
+    let curves: [(&str, Pick, Color32, Dash); 4] = [
+        ("noisy precision", |q| q.noisy.precision, noisy, Dash::Solid),
+        ("noisy recall", |q| q.noisy.recall, noisy, Dash::Dashed),
+        ("clean precision", |q| q.clean.precision, clean, Dash::Solid),
+        ("clean recall", |q| q.clean.recall, clean, Dash::Dashed),
+    ];
+    let mut lines: Vec<Series> = curves
+        .into_iter()
+        .map(|(name, pick, colour, dash)| {
+            Series::new(name, colour, series(&|r| r.quality.as_ref().and_then(pick))).dash(dash)
+        })
+        .collect();
+    lines.push(
+        Series::new("noise rate", Color32::GRAY, series(&|r| r.quality.map(|q| q.noise_rate)))
+            .dash(Dash::Dotted),
+    );
+    Chart::new("mining-quality", "Mining quality against the true labels", height)
+        .series(lines)
+        .y_label("%")
         .include_y(0.0)
         .include_y(100.0)
-        .show(ui, |p| {
-            type Pick = fn(&MiningQuality) -> Option<f32>;
-            let curves: [(&str, Pick, Color32, bool); 4] = [
-                ("noisy precision", |q| q.noisy.precision, noisy, true),
-                ("noisy recall", |q| q.noisy.recall, noisy, false),
-                ("clean precision", |q| q.clean.precision, clean, true),
-                ("clean recall", |q| q.clean.recall, clean, false),
-            ];
-            for (name, pick, colour, solid) in curves {
-                let l = line(name, series(&|r| r.quality.as_ref().and_then(pick))).color(colour);
-                p.line(if solid {
-                    l.width(2.0)
-                } else {
-                    l.style(LineStyle::dashed_dense())
-                });
-            }
-            p.line(
-                line("noise rate", series(&|r| r.quality.map(|q| q.noise_rate)))
-                    .color(Color32::GRAY)
-                    .style(LineStyle::dotted_dense()),
-            );
-        });
+        .show(ui);
 }
 
 fn counts_table(ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {

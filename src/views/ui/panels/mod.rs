@@ -2,6 +2,7 @@
 //! `show` that draws from a `RunView`.
 
 pub mod attention;
+pub mod chart;
 pub mod confusion;
 pub mod curves;
 pub mod data;
@@ -101,7 +102,11 @@ pub fn epoch_plot<'a>(ui: &egui::Ui, id: &str) -> egui_plot::Plot<'a> {
         .allow_boxed_zoom(navigate)
         .allow_axis_zoom_drag(navigate)
         .allow_double_click_reset(true)
-        .x_axis_label("epoch")
+        // Tick labels on both axes at any size (see `chart`).
+        .custom_x_axes(vec![chart::epoch_axis()])
+        .x_grid_spacer(chart::nice_spacer(30.0, true))
+        .y_grid_spacer(chart::nice_spacer(24.0, false))
+        .y_axis_formatter(|mark, _| chart::tick_text(mark.value, mark.step_size))
         .label_formatter(|pos| nearest_point_label(pos, "epoch"))
 }
 

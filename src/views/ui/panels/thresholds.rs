@@ -3,17 +3,13 @@
 //! mean probability p̄_k the adaptive thresholds come from.
 
 use egui::{Color32, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, PlotPoints};
+use super::chart::{Chart, Dash, Series};
 
 use super::{color, empty};
 use crate::contract::run::view::RunView;
 
 #[derive(Default)]
 pub struct ThresholdsPanel;
-
-fn line<'a>(name: String, points: Vec<[f64; 2]>) -> Line<'a> {
-    Line::new(name, PlotPoints::from(points))
-}
 
 impl ThresholdsPanel {
     pub fn show(&mut self, ui: &mut Ui, view: &RunView) {
@@ -47,55 +43,54 @@ impl ThresholdsPanel {
             .small(),
         );
         let gap = ui.spacing().item_spacing.y;
-        let height = ((ui.available_height() - gap) * 0.62 - 20.0).max(80.0);
-        super::epoch_plot(ui, "thresholds")
-            .height(height)
-            .legend(Legend::default().position(Corner::RightBottom))
-            .y_axis_label("threshold")
+        let height = ((ui.available_height() - gap) * 0.6).max(120.0);
+        let mut lines = Vec::new();
+        for (k, name) in view.classes.iter().enumerate() {
+            let pick = |clean: bool| -> Vec<[f64; 2]> {
+                view.threshold_series(k, clean)
+                    .into_iter()
+                    .map(|(e, v)| [e, v])
+                    .collect()
+            };
+            // One legend entry per class: its clean (solid) and noisy (dotted) curves.
+            lines.push(Series::new(name.clone(), color(k), pick(true)));
+            lines.push(Series::new(name.clone(), color(k), pick(false)).dash(Dash::Dotted));
+        }
+        if !last.adaptive {
+            let first = view.mining.first().map_or(1, |(e, _)| *e) as f64;
+            let end = view.mining.last().map_or(1, |(e, _)| *e) as f64;
+            for (name, v) in [("fixed T_c", tc), ("fixed T_n", tn)] {
+                lines.push(
+                    Series::new(name, Color32::GRAY, vec![[first, v as f64], [end, v as f64]])
+                        .dash(Dash::Dashed),
+                );
+            }
+        }
+        Chart::new("thresholds", "Per-class thresholds", height)
+            .series(lines)
+            .y_label("threshold")
             .include_y(0.0)
-            .show(ui, |p| {
-                for (k, name) in view.classes.iter().enumerate() {
-                    let pick = |clean: bool| -> Vec<[f64; 2]> {
-                        view.threshold_series(k, clean)
-                            .into_iter()
-                            .map(|(e, v)| [e, v])
-                            .collect()
-                    };
-                    let c = color(k);
-                    p.line(line(name.clone(), pick(true)).color(c).width(2.0));
-                    p.line(
-                        line(name.clone(), pick(false))
-                            .color(c)
-                            .width(1.5)
-                            .style(LineStyle::dotted_dense()),
-                    );
-                }
-                if !last.adaptive {
-                    let first = view.mining.first().map_or(1, |(e, _)| *e) as f64;
-                    let end = view.mining.last().map_or(1, |(e, _)| *e) as f64;
-                    for (name, v) in [("fixed T_c", tc), ("fixed T_n", tn)] {
-                        p.line(
-                            line(name.into(), vec![[first, v as f64], [end, v as f64]])
-                                .color(Color32::GRAY)
-                                .width(1.5)
-                                .style(LineStyle::dashed_loose()),
-                        );
-                    }
-                }
-            });
-        ui.label("Mean probability of the given label per class (EMA over epochs)");
-        super::epoch_plot(ui, "thresholds-class-mean")
-            .height((ui.available_height() - 4.0).max(60.0))
-            .include_y(0.0)
-            .show(ui, |p| {
-                for (k, name) in view.classes.iter().enumerate() {
-                    let pts = view
-                        .mining
-                        .iter()
-                        .filter_map(|(e, r)| r.class_mean.get(k).map(|v| [*e as f64, *v as f64]))
-                        .collect();
-                    p.line(line(name.clone(), pts).color(color(k)).width(1.5));
-                }
-            });
+            .show(ui);
+        let class_mean = view
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let pts = view
+                    .mining
+                    .iter()
+                    .filter_map(|(e, r)| r.class_mean.get(k).map(|v| [*e as f64, *v as f64]))
+                    .collect();
+                Series::new(name.clone(), color(k), pts).width(1.5)
+            })
+            .collect();
+        Chart::new(
+            "thresholds-class-mean",
+            "Mean probability of the given label per class (EMA over epochs)",
+            (ui.available_height() - 4.0).max(100.0),
+        )
+        .series(class_mean)
+        .include_y(0.0)
+        .show(ui);
     }
 }
