@@ -1288,3 +1288,78 @@ fn a_stopped_run_resumes_from_the_browser_to_the_uninterrupted_result() {
     let val = |v: &RunView| v.epochs.iter().map(|p| p.val.clone()).collect::<Vec<_>>();
     assert_eq!(val(&resumed), val(&full));
 }
+
+#[test]
+fn a_listed_problem_takes_the_user_to_its_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    h.state_mut().editor.experiment.train.epochs = 0;
+    h.run_steps(3);
+    let epochs_field = |h: &Harness<'_, Workbench>| {
+        h.query_all_by_label("epochs")
+            .find(|n| n.accesskit_node().role() != egui::accesskit::Role::Label)
+            .map(|n| (n.rect(), n.is_focused()))
+    };
+    // Below the fold of the editor at first.
+    let (before, focused) = epochs_field(&h).expect("the epochs field");
+    assert!(before.top() > 800.0 && !focused, "{before:?}");
+    // Start says why it is disabled, and its problem count takes the user there.
+    h.get_by_label("Start").hover();
+    h.get_by_label("1 problem").click();
+    h.run_steps(4);
+    let (after, focused) = epochs_field(&h).unwrap();
+    assert!(after.top() > 0.0 && after.bottom() < 800.0, "{after:?}");
+    assert!(focused, "the field has the keyboard focus");
+    // The list above the form names the problem by its field; a click goes there too.
+    h.get_by_label_contains("1 problem to fix before Start");
+    h.get_by_label("train.epochs: must be between 1 and 100000, got 0");
+}
+
+/// The layout rules that can be asserted at the default window sizes: every chart of the
+/// curves has its title, legend and plot inside the top row; the attention pane shows both
+/// rows of maps, their flip MSE and the colour bar without scrolling; the confusion matrix's
+/// header is whole.
+#[test]
+fn the_default_layout_shows_every_panel_whole() {
+    for size in [egui::vec2(1280.0, 800.0), egui::vec2(1024.0, 640.0)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut h = Harness::builder().with_size(size).build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(tmp.path().join("presets")),
+        );
+        let mut view = fixed_view();
+        view.run_dir = Some(tmp.path().join("run"));
+        h.state_mut().view = view;
+        h.state_mut().show_pane(Pane::Curves);
+        h.run_steps(3);
+        // The bottom row starts where its tabs are.
+        let bottom_row = h.get_by_label("Per-class accuracy").rect().top();
+        for title in [
+            "Loss",
+            "Validation accuracy",
+            "Learning rate (end of epoch)",
+            "Training images/s",
+        ] {
+            let r = h.get_by_label(title).rect();
+            assert!(r.top() > 0.0 && r.bottom() < bottom_row, "{size:?}: {title} at {r:?}");
+        }
+        // The second row's titles leave room for a plot under them.
+        let lr = h.get_by_label("Learning rate (end of epoch)").rect();
+        assert!(bottom_row - lr.bottom() > 100.0, "{size:?}: {lr:?} vs {bottom_row}");
+        // Legends sit above the data, one entry per series.
+        let entry = h.get_by_label("val loss").rect();
+        assert!(entry.top() > h.get_by_label("Loss").rect().top(), "{size:?}");
+
+        h.state_mut().show_pane(Pane::Confusion);
+        h.run_steps(3);
+        let header = h.get_by_label_contains("(140 images)").rect();
+        assert!(header.right() <= size.x, "{size:?}: {header:?}");
+
+        h.state_mut().show_pane(Pane::Attention);
+        h.run_steps(3);
+        for label in ["original", "flipped", "flip MSE", "low", "high"] {
+            let r = h.get_by_label(label).rect();
+            assert!(r.bottom() < bottom_row, "{size:?}: {label} at {r:?}, bottom row at {bottom_row}");
+        }
+    }
+}

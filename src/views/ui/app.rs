@@ -605,6 +605,21 @@ impl Workbench {
             if start.clicked() {
                 self.start(ctx);
             }
+            let problems = self.editor.problems().len();
+            if !running && problems > 0 {
+                let go = ui
+                    .button(
+                        RichText::new(format!(
+                            "{problems} problem{}",
+                            if problems == 1 { "" } else { "s" }
+                        ))
+                        .color(ui.visuals().error_fg_color),
+                    )
+                    .on_hover_text("go to the first field with a problem (all are listed above the form)");
+                if go.clicked() {
+                    self.editor.jump_to = self.editor.problems().first().map(|p| p.path.clone());
+                }
+            }
             let paused = self.view.status == RunStatus::Paused
                 || self.live.as_ref().is_some_and(|l| l.engine.is_paused());
             if paused {

@@ -35,6 +35,9 @@ pub struct ExperimentEditor {
     save_text: String,
     /// Outcome of the last preset action: (succeeded, message).
     pub message: Option<(bool, String)>,
+    /// A field to bring into view (its section opened, scrolled to, focused) in the next
+    /// frame: a listed problem was clicked.
+    pub jump_to: Option<String>,
 }
 
 impl ExperimentEditor {
@@ -57,6 +60,7 @@ impl ExperimentEditor {
             open_text: String::new(),
             save_text: String::new(),
             message: None,
+            jump_to: None,
         };
         e.refresh_presets();
         e.first_launch = !has_runs(&e.experiment.output.dir);
@@ -268,10 +272,14 @@ impl ExperimentEditor {
             .unwrap_or_default();
         let mut table = before.clone();
         let method = REGISTRY.get(&self.experiment.method.name);
+        if !problems.is_empty() {
+            problem_list(ui, &problems, &mut self.jump_to);
+        }
         let mut form = Form {
             problems: &problems,
             dialogs,
             drawn: Vec::new(),
+            jump_to: self.jump_to.take(),
         };
         for s in SECTIONS {
             let open =
@@ -280,7 +288,11 @@ impl ExperimentEditor {
                 Some(m) if s.title == METHOD_SECTION => m.fields,
                 _ => &[],
             };
-            section(ui, s.title, open, |ui| {
+            // A section holding the field to jump to opens.
+            let jump_here = form.jump_to.as_deref().is_some_and(|path| {
+                s.fields.iter().chain(method_fields).any(|f| f.path == path)
+            });
+            section(ui, s.title, open, jump_here, |ui| {
                 for field in s.fields.iter().chain(method_fields) {
                     if field.applies(&table) {
                         form.field(ui, field, &mut table);
@@ -288,11 +300,8 @@ impl ExperimentEditor {
                 }
             });
         }
-        // Problems of fields not drawn this frame, named by path: unknown keys of a loaded
-        // preset, and fields in a collapsed section.
-        for p in problems.iter().filter(|p| !form.drawn.contains(&p.path)) {
-            ui.colored_label(ui.visuals().error_fg_color, p.to_string());
-        }
+        // Problems of fields not drawn (unknown keys of a loaded preset) are in the list at
+        // the top of the form.
         if table != before {
             self.apply_form(table);
         }
@@ -400,6 +409,8 @@ struct Form<'a> {
     dialogs: &'a mut Dialogs,
     /// The paths of the rows drawn this frame, whose problems show under their widgets.
     drawn: Vec<String>,
+    /// The field to scroll to and focus this frame.
+    jump_to: Option<String>,
 }
 
 impl Form<'_> {
@@ -409,7 +420,7 @@ impl Form<'_> {
         let current = schema::lookup(table, field.path).cloned();
         let dialogs = &mut *self.dialogs;
         let mut written = None;
-        row(ui, self.problems, field.label, field.path, |ui| {
+        let r = row(ui, self.problems, field.label, field.path, |ui| {
             let r = widget(ui, field, current.as_ref(), dialogs, &mut written);
             if field.help.is_empty() {
                 r
@@ -417,6 +428,11 @@ impl Form<'_> {
                 r.on_hover_text(field.help)
             }
         });
+        if self.jump_to.as_deref() == Some(field.path) {
+            r.scroll_to_me(Some(egui::Align::Center));
+            r.request_focus();
+            self.jump_to = None;
+        }
         match written {
             Some(Some(value)) => {
                 let _ = schema::set(table, field.path, value);
@@ -529,32 +545,64 @@ fn widget(
     }
 }
 
-/// A labelled grid row; the field's problems, if any, are shown under the widget.
+/// A labelled grid row; the field's problems, if any, are shown under the widget. Returns
+/// the widget's response.
 fn row(
     ui: &mut Ui,
     problems: &[Problem],
     label: &str,
     path: &str,
     add: impl FnOnce(&mut Ui) -> Response,
-) {
+) -> Response {
     let label_response = ui.label(label);
-    ui.vertical(|ui| {
-        let r = add(ui);
-        r.labelled_by(label_response.id);
-        for p in problems.iter().filter(|p| p.path == path) {
-            ui.label(
-                RichText::new(&p.message)
-                    .color(ui.visuals().error_fg_color)
-                    .small(),
-            );
-        }
-    });
+    let r = ui
+        .vertical(|ui| {
+            let r = add(ui);
+            let r = r.labelled_by(label_response.id);
+            for p in problems.iter().filter(|p| p.path == path) {
+                ui.label(
+                    RichText::new(&p.message)
+                        .color(ui.visuals().error_fg_color)
+                        .small(),
+                );
+            }
+            r
+        })
+        .inner;
     ui.end_row();
+    r
 }
 
-fn section(ui: &mut Ui, title: &str, open: bool, add: impl FnOnce(&mut Ui)) {
+/// The experiment's problems at the top of the form, each a link to its field.
+fn problem_list(ui: &mut Ui, problems: &[Problem], jump_to: &mut Option<String>) {
+    let color = ui.visuals().error_fg_color;
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(1.0, color))
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(format!(
+                    "{} problem{} to fix before Start (click one to go to its field):",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                ))
+                .color(color),
+            );
+            for p in problems {
+                if ui
+                    .link(RichText::new(p.to_string()).color(color))
+                    .on_hover_text(format!("go to {}", p.path))
+                    .clicked()
+                {
+                    *jump_to = Some(p.path.clone());
+                }
+            }
+        });
+}
+
+fn section(ui: &mut Ui, title: &str, open: bool, force_open: bool, add: impl FnOnce(&mut Ui)) {
     egui::CollapsingHeader::new(title)
         .default_open(open)
+        .open(force_open.then_some(true))
         .show(ui, |ui| {
             egui::Grid::new(("form", title))
                 .num_columns(2)
