@@ -40,9 +40,13 @@ fn grouping_shows_mean_sd_n_over_the_seeds() {
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
     h.get_by_label(&format!("48 runs and 0 sweeps in {}", tmp.path().display()));
-    h.get_by_label("grouped by").click();
+    h.query_all_by_label("Group:")
+        .find(|n| n.accesskit_node().role() == egui::accesskit::Role::ComboBox)
+        .expect("the grouping")
+        .click();
     h.run_steps(2);
-    h.get_by_label("every setting except the seed").click();
+    h.get_by_label("runs that differ only in their seed")
+        .click();
     h.run_steps(3);
     let records = Catalog::default().scan(tmp.path());
     let Rows::Groups(groups) = h.state_mut().panels.runs.rows().clone() else {

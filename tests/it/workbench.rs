@@ -1341,14 +1341,23 @@ fn the_default_layout_shows_every_panel_whole() {
             "Training images/s",
         ] {
             let r = h.get_by_label(title).rect();
-            assert!(r.top() > 0.0 && r.bottom() < bottom_row, "{size:?}: {title} at {r:?}");
+            assert!(
+                r.top() > 0.0 && r.bottom() < bottom_row,
+                "{size:?}: {title} at {r:?}"
+            );
         }
         // The second row's titles leave room for a plot under them.
         let lr = h.get_by_label("Learning rate (end of epoch)").rect();
-        assert!(bottom_row - lr.bottom() > 100.0, "{size:?}: {lr:?} vs {bottom_row}");
+        assert!(
+            bottom_row - lr.bottom() > 100.0,
+            "{size:?}: {lr:?} vs {bottom_row}"
+        );
         // Legends sit above the data, one entry per series.
         let entry = h.get_by_label("val loss").rect();
-        assert!(entry.top() > h.get_by_label("Loss").rect().top(), "{size:?}");
+        assert!(
+            entry.top() > h.get_by_label("Loss").rect().top(),
+            "{size:?}"
+        );
 
         h.state_mut().show_pane(Pane::Confusion);
         h.run_steps(3);
@@ -1359,7 +1368,10 @@ fn the_default_layout_shows_every_panel_whole() {
         h.run_steps(3);
         for label in ["original", "flipped", "flip MSE", "low", "high"] {
             let r = h.get_by_label(label).rect();
-            assert!(r.bottom() < bottom_row, "{size:?}: {label} at {r:?}, bottom row at {bottom_row}");
+            assert!(
+                r.bottom() < bottom_row,
+                "{size:?}: {label} at {r:?}, bottom row at {bottom_row}"
+            );
         }
     }
 }

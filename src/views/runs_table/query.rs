@@ -47,9 +47,9 @@ impl Grouping {
 
     pub fn label(self) -> &'static str {
         match self {
-            Grouping::None => "no grouping",
-            Grouping::AllButSeed => "every setting except the seed",
-            Grouping::ShownSettings => "the shown settings (except the seed)",
+            Grouping::None => "none",
+            Grouping::AllButSeed => "runs that differ only in their seed",
+            Grouping::ShownSettings => "runs equal in the shown settings",
         }
     }
 }

@@ -615,7 +615,9 @@ impl Workbench {
                         ))
                         .color(ui.visuals().error_fg_color),
                     )
-                    .on_hover_text("go to the first field with a problem (all are listed above the form)");
+                    .on_hover_text(
+                        "go to the first field with a problem (all are listed above the form)",
+                    );
                 if go.clicked() {
                     self.editor.jump_to = self.editor.problems().first().map(|p| p.path.clone());
                 }

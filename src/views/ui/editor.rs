@@ -289,9 +289,10 @@ impl ExperimentEditor {
                 _ => &[],
             };
             // A section holding the field to jump to opens.
-            let jump_here = form.jump_to.as_deref().is_some_and(|path| {
-                s.fields.iter().chain(method_fields).any(|f| f.path == path)
-            });
+            let jump_here = form
+                .jump_to
+                .as_deref()
+                .is_some_and(|path| s.fields.iter().chain(method_fields).any(|f| f.path == path));
             section(ui, s.title, open, jump_here, |ui| {
                 for field in s.fields.iter().chain(method_fields) {
                     if field.applies(&table) {

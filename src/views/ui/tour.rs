@@ -45,6 +45,8 @@ pub struct Tour {
     first_run: Option<PathBuf>,
     /// The cross-entropy run on noisy labels, overlaid on ASM's at the end.
     noisy_run: Option<PathBuf>,
+    /// ASM's run, opened again in the small window at the end.
+    asm_run: Option<PathBuf>,
     /// Cross-entropy and LNSU on the imbalanced split, tabulated at the end.
     imbalanced_run: Option<PathBuf>,
     lnsu_run: Option<PathBuf>,
@@ -119,6 +121,7 @@ fn stops() -> Vec<Stop> {
                 t.workbench.show_pane(Pane::Thresholds);
                 t.workbench.widen_pane(Pane::Thresholds, 1.6);
                 t.workbench.start(ctx);
+                t.asm_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
             ready: |t| t.workbench.view.mining.len() + 1 >= 2 * t.options.epochs,
             shot: Some("workbench-thresholds-dark.png"),
@@ -315,6 +318,56 @@ fn stops() -> Vec<Stop> {
             ready: |t| !t.workbench.is_running(),
             shot: None,
         },
+        Stop {
+            what: "the runs table over 48 runs (4 methods x 4 noise rates x 3 seeds), grouped over the seeds",
+            setup: |t, _| {
+                use crate::views::runs_table::{Grouping, synthetic};
+                t.workbench.widen_pane(Pane::Embedding, 1.0);
+                // Written as training writes runs, without training them (see `synthetic`).
+                let table = t.options.runs_dir.join("runs-table");
+                if let Err(e) = synthetic::write(&table, &synthetic::plan(48, 30)) {
+                    t.fail(e.to_string());
+                    return;
+                }
+                t.workbench.editor.experiment.output.dir = table.clone();
+                let runs = &mut t.workbench.panels.runs;
+                runs.refresh(&table);
+                runs.set_grouping(Grouping::AllButSeed);
+                runs.sort_by(crate::views::runs_table::Column::Metric(
+                    crate::views::runs_table::Metric::BestMean,
+                ));
+                runs.overlay.clear();
+                let first: Vec<PathBuf> = runs.runs.iter().take(3).map(|r| r.dir.clone()).collect();
+                if let Some(d) = first.first() {
+                    runs.expanded.insert(d.clone());
+                }
+                runs.overlay.extend(first.into_iter().take(2));
+                runs.show_diff = true;
+                t.workbench.sync_overlays();
+                t.workbench.maximised = Some(Pane::Runs);
+            },
+            ready: |t| t.workbench.panels.runs.runs.len() == 48,
+            shot: Some("workbench-runs-table-dark.png"),
+        },
+        Stop {
+            what: "the default layout in a 1024x640 window, the ASM run open",
+            setup: |t, ctx| {
+                t.workbench.maximised = None;
+                t.workbench.panels.runs.overlay.clear();
+                t.workbench.sync_overlays();
+                let root = t.options.runs_dir.clone();
+                t.workbench.editor.experiment.output.dir = root;
+                if let Some(dir) = t.asm_run.clone() {
+                    t.workbench.open_run(&dir);
+                }
+                t.workbench.show_pane(Pane::Curves);
+                t.workbench.show_pane(Pane::Attention);
+                t.workbench.show_pane(Pane::Log);
+                ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(1024.0, 640.0)));
+            },
+            ready: |_| true,
+            shot: Some("workbench-1024x640-dark.png"),
+        },
     ]
 }
 
@@ -330,6 +383,7 @@ impl Tour {
             shot_requested: false,
             first_run: None,
             noisy_run: None,
+            asm_run: None,
             imbalanced_run: None,
             lnsu_run: None,
             sweep_done: Arc::default(),

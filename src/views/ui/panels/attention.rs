@@ -411,8 +411,12 @@ fn consistency_plot(ui: &mut Ui, view: &RunView) {
             Series::new(name.clone(), color(c), pts).width(1.5)
         })
         .collect();
-    Chart::new("attention-consistency", "Validation flip MSE per class map", 200.0)
-        .series(series)
-        .include_y(0.0)
-        .show(ui);
+    Chart::new(
+        "attention-consistency",
+        "Validation flip MSE per class map",
+        200.0,
+    )
+    .series(series)
+    .include_y(0.0)
+    .show(ui);
 }

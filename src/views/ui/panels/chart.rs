@@ -73,8 +73,9 @@ impl Series {
     }
 }
 
-/// Legends of more entries than this start folded (one click unfolds them).
-const LEGEND_OPEN_UP_TO: usize = 8;
+/// A legend starts unfolded when it fits in this many rows (and in a quarter of the chart's
+/// height); a longer one starts folded, one click away, so the data keeps its room.
+const LEGEND_ROWS: f32 = 2.0;
 
 /// A titled epoch plot with its legend above it.
 pub struct Chart<'a> {
@@ -126,7 +127,11 @@ impl<'a> Chart<'a> {
         let state_id = Id::unique(("ferlab-chart", self.id));
         let mut state: LegendState = ui.data(|d| d.get_temp(state_id)).unwrap_or_default();
         let names = legend_names(&self.series);
-        let open = state.open.unwrap_or(names.len() <= LEGEND_OPEN_UP_TO);
+        let open = state.open.unwrap_or_else(|| {
+            let rows = legend_width(ui, &names) / ui.available_width().max(1.0);
+            let row_h = 16.0;
+            rows.ceil() <= LEGEND_ROWS.min((self.height * 0.25 / row_h).floor().max(1.0))
+        });
         ui.horizontal(|ui| {
             ui.label(RichText::new(&self.title).strong());
             if names.len() > 1 {
@@ -137,7 +142,9 @@ impl<'a> Chart<'a> {
                 };
                 if ui
                     .small_button(text)
-                    .on_hover_text("the legend sits above the plot; click an entry to hide or show its series")
+                    .on_hover_text(
+                        "the legend sits above the plot; click an entry to hide or show its series",
+                    )
                     .clicked()
                 {
                     state.open = Some(!open);
@@ -193,6 +200,22 @@ struct LegendState {
     hidden: BTreeSet<String>,
 }
 
+/// The width the legend's entries take in one row.
+fn legend_width(ui: &Ui, names: &[&str]) -> f32 {
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    names
+        .iter()
+        .map(|n| {
+            let w = ui
+                .painter()
+                .layout_no_wrap(n.to_string(), font.clone(), Color32::WHITE)
+                .size()
+                .x;
+            w + 26.0 + 10.0
+        })
+        .sum()
+}
+
 /// Entry names in order, once each (series sharing a name share an entry).
 fn legend_names(series: &[Series]) -> Vec<&str> {
     let mut names: Vec<&str> = Vec::new();
@@ -204,7 +227,8 @@ fn legend_names(series: &[Series]) -> Vec<&str> {
     names
 }
 
-fn legend_row(ui: &mut Ui, series: &[Series], names: &[&str], hidden: &mut BTreeSet<String>) {
+/// A row of legend entries (swatch and name; a click hides or shows the entry's series).
+pub fn legend_row(ui: &mut Ui, series: &[Series], names: &[&str], hidden: &mut BTreeSet<String>) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 10.0;
         for name in names {
@@ -212,8 +236,11 @@ fn legend_row(ui: &mut Ui, series: &[Series], names: &[&str], hidden: &mut BTree
                 continue;
             };
             let off = hidden.contains(*name);
-            let r = legend_entry(ui, s, off)
-                .on_hover_text(if off { "click to show" } else { "click to hide" });
+            let r = legend_entry(ui, s, off).on_hover_text(if off {
+                "click to show"
+            } else {
+                "click to hide"
+            });
             if r.clicked() {
                 if off {
                     hidden.remove(*name);
@@ -233,22 +260,30 @@ fn legend_entry(ui: &mut Ui, s: &Series, off: bool) -> egui::Response {
     } else {
         ui.visuals().text_color()
     };
-    let galley = ui.painter().layout_no_wrap(s.name.clone(), font, text_color);
+    let galley = ui
+        .painter()
+        .layout_no_wrap(s.name.clone(), font, text_color);
     let swatch = 22.0;
     let size = vec2(swatch + 4.0 + galley.size().x, galley.size().y.max(10.0));
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
-    let color = if off { s.color.gamma_multiply(0.3) } else { s.color };
+    let color = if off {
+        s.color.gamma_multiply(0.3)
+    } else {
+        s.color
+    };
     let y = rect.center().y;
     let stroke = Stroke::new(s.width.max(1.5), color);
     let x0 = rect.left();
     match s.dash {
         Dash::Solid => {
-            ui.painter().line_segment([pos2(x0, y), pos2(x0 + swatch, y)], stroke);
+            ui.painter()
+                .line_segment([pos2(x0, y), pos2(x0 + swatch, y)], stroke);
         }
         Dash::Dashed => {
             for i in 0..3 {
                 let a = x0 + i as f32 * 8.0;
-                ui.painter().line_segment([pos2(a, y), pos2(a + 5.0, y)], stroke);
+                ui.painter()
+                    .line_segment([pos2(a, y), pos2(a + 5.0, y)], stroke);
             }
         }
         Dash::Dotted => {
@@ -407,7 +442,11 @@ mod tests {
             base_step_size: 7.4 / 180.0 * GRID_MIN_PX,
         };
         let marks = nice_spacer(26.0, true)(input);
-        let labelled: Vec<f64> = marks.iter().filter(|m| m.step_size == 2.0).map(|m| m.value).collect();
+        let labelled: Vec<f64> = marks
+            .iter()
+            .filter(|m| m.step_size == 2.0)
+            .map(|m| m.value)
+            .collect();
         assert_eq!(labelled, [2.0, 4.0, 6.0, 8.0]);
     }
 }

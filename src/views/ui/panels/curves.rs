@@ -90,7 +90,9 @@ impl CurvesPanel {
                     .text("smoothing")
                     .fixed_decimals(2),
             )
-            .on_hover_text("exponential moving average of the loss curves (the raw curves stay, faint)");
+            .on_hover_text(
+                "exponential moving average of the loss curves (the raw curves stay, faint)",
+            );
             if !overlays.is_empty() {
                 ui.label(format!("overlaid: {} run(s)", overlays.len()));
             }
@@ -144,7 +146,11 @@ impl CurvesPanel {
         }
         self.loss_series(
             &mut lines,
-            Series::new("train loss", color(0), per_epoch(view, |p| p.train.loss as f64)),
+            Series::new(
+                "train loss",
+                color(0),
+                per_epoch(view, |p| p.train.loss as f64),
+            ),
         );
         let terms: Vec<String> = view
             .epochs
@@ -153,7 +159,9 @@ impl CurvesPanel {
             .unwrap_or_default();
         if terms.len() > 1 {
             for (i, t) in terms.iter().enumerate() {
-                let pts = per_epoch(view, |p| p.train.terms.get(t).copied().unwrap_or(f32::NAN) as f64);
+                let pts = per_epoch(view, |p| {
+                    p.train.terms.get(t).copied().unwrap_or(f32::NAN) as f64
+                });
                 self.loss_series(
                     &mut lines,
                     Series::new(format!("term {t}"), color(3 + i), pts).dash(Dash::Dashed),
@@ -184,21 +192,40 @@ fn accuracy_chart(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f3
     let pct = |v: f32| 100.0 * v as f64;
     if view.epochs.is_empty() && overlays.iter().all(|o| o.epochs.is_empty()) {
         ui.label(egui::RichText::new("Validation accuracy").strong());
-        return super::no_data_yet(ui, height - 24.0, "the first evaluation ends the first epoch");
+        return super::no_data_yet(
+            ui,
+            height - 24.0,
+            "the first evaluation ends the first epoch",
+        );
     }
     // Colour tells runs apart; the dash tells the series: overall solid, mean dashed,
     // train dotted.
     let mut lines = vec![
-        Series::new("val overall %", color(2), per_epoch(view, |p| pct(p.val.overall))),
-        Series::new("val mean %", color(4), per_epoch(view, |p| pct(p.val.mean))).dash(Dash::Dashed),
-        Series::new("train %", color(0), per_epoch(view, |p| pct(p.train.accuracy))).dash(Dash::Dotted),
+        Series::new(
+            "val overall %",
+            color(2),
+            per_epoch(view, |p| pct(p.val.overall)),
+        ),
+        Series::new("val mean %", color(4), per_epoch(view, |p| pct(p.val.mean)))
+            .dash(Dash::Dashed),
+        Series::new(
+            "train %",
+            color(0),
+            per_epoch(view, |p| pct(p.train.accuracy)),
+        )
+        .dash(Dash::Dotted),
     ];
     for (i, o) in overlays.iter().enumerate() {
         let c = run_color(i);
         let id = short_id(&o.run_id);
-        lines.push(Series::new(format!("{id} overall %"), c, per_epoch(o, |p| pct(p.val.overall))));
+        lines.push(Series::new(
+            format!("{id} overall %"),
+            c,
+            per_epoch(o, |p| pct(p.val.overall)),
+        ));
         lines.push(
-            Series::new(format!("{id} mean %"), c, per_epoch(o, |p| pct(p.val.mean))).dash(Dash::Dashed),
+            Series::new(format!("{id} mean %"), c, per_epoch(o, |p| pct(p.val.mean)))
+                .dash(Dash::Dashed),
         );
     }
     Chart::new("curves-accuracy", "Validation accuracy", height)
@@ -213,7 +240,11 @@ fn lr_chart(ui: &mut Ui, view: &RunView, height: f32) {
         return super::no_data_yet(ui, height - 24.0, "reported at the end of each epoch");
     }
     Chart::new("curves-lr", "Learning rate (end of epoch)", height)
-        .series(vec![Series::new("lr", color(6), per_epoch(view, |p| p.train.lr))])
+        .series(vec![Series::new(
+            "lr",
+            color(6),
+            per_epoch(view, |p| p.train.lr),
+        )])
         .include_y(0.0)
         .show(ui);
 }

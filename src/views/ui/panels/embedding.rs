@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec2};
-use egui_plot::{Legend, Plot, PlotPoint, PlotPoints, Points};
+use egui_plot::{Plot, PlotPoint, PlotPoints, Points};
+
+use super::chart::{Series, legend_row};
 
 use super::{color, empty, epoch_picker};
 use crate::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
@@ -44,6 +46,8 @@ pub struct EmbeddingPanel {
     /// Where the first plot drew each point last frame (position in the snapshot, screen
     /// position), for pointing at a given face.
     pub drawn: Vec<(usize, egui::Pos2)>,
+    /// Classes hidden from both plots (clicked in the legend).
+    pub hidden: std::collections::BTreeSet<String>,
     textures: HashMap<(String, usize), TextureHandle>,
 }
 
@@ -77,6 +81,15 @@ impl EmbeddingPanel {
             return;
         };
         measurements(ui, view, snap);
+        // One class legend for both plots, above them.
+        let swatches: Vec<Series> = view
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(k, name)| Series::new(name.clone(), color(k), Vec::new()))
+            .collect();
+        let names: Vec<&str> = view.classes.iter().map(String::as_str).collect();
+        legend_row(ui, &swatches, &names, &mut self.hidden);
         let plots: Vec<(&str, &[f32])> = match self.layout {
             Layout::Both => vec![("t-SNE", &snap.tsne), ("MDS", &snap.mds)],
             Layout::Tsne => vec![("t-SNE", &snap.tsne)],
@@ -124,7 +137,6 @@ impl EmbeddingPanel {
             .data_aspect(1.0)
             .show_axes(false)
             .show_grid(false)
-            .legend(Legend::default())
             .show_x(false)
             .show_y(false)
             .show(ui, |p| {
@@ -141,6 +153,9 @@ impl EmbeddingPanel {
                         .get(k)
                         .cloned()
                         .unwrap_or_else(|| k.to_string());
+                    if self.hidden.contains(&label) {
+                        continue;
+                    }
                     p.points(
                         Points::new(label, PlotPoints::from(pts))
                             .color(color(k))

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use egui::{Color32, RichText, TextureHandle, Ui, vec2};
 use super::chart::{Chart, Dash, Series};
+use egui::{Color32, RichText, TextureHandle, Ui, vec2};
 
 use super::data::texture;
 use super::{class_filter, empty, epoch_picker};
@@ -219,15 +219,23 @@ fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {
         })
         .collect();
     lines.push(
-        Series::new("noise rate", Color32::GRAY, series(&|r| r.quality.map(|q| q.noise_rate)))
-            .dash(Dash::Dotted),
+        Series::new(
+            "noise rate",
+            Color32::GRAY,
+            series(&|r| r.quality.map(|q| q.noise_rate)),
+        )
+        .dash(Dash::Dotted),
     );
-    Chart::new("mining-quality", "Mining quality against the true labels", height)
-        .series(lines)
-        .y_label("%")
-        .include_y(0.0)
-        .include_y(100.0)
-        .show(ui);
+    Chart::new(
+        "mining-quality",
+        "Mining quality against the true labels",
+        height,
+    )
+    .series(lines)
+    .y_label("%")
+    .include_y(0.0)
+    .include_y(100.0)
+    .show(ui);
 }
 
 fn counts_table(ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {

@@ -302,7 +302,8 @@ impl RunsPanel {
                 .response
                 .on_hover_text("choose the settings and metrics shown; remembered for this runs folder");
             let mut grouping = self.query.grouping;
-            egui::ComboBox::from_label("grouped by")
+            let label = ui.label("Group:");
+            egui::ComboBox::from_id_salt("runs-grouping")
                 .selected_text(grouping.label())
                 .show_ui(ui, |ui| {
                     for g in Grouping::ALL {
@@ -310,6 +311,7 @@ impl RunsPanel {
                     }
                 })
                 .response
+                .labelled_by(label.id)
                 .on_hover_text("runs that share these settings form one row: metrics as mean ± sd (n) over the group");
             if grouping != self.query.grouping {
                 self.set_grouping(grouping);

@@ -67,7 +67,14 @@ impl Grid<'_> {
         let left_w = TICK_W + self.actions_width + name_w;
         let header_h = 2.0 * row_h + 4.0;
         let left = egui::Rect::from_min_size(full.min, vec2(left_w, full.height()));
-        let right = egui::Rect::from_min_max(egui::pos2(left.max.x + 6.0, full.min.y), full.max);
+        let right = egui::Rect::from_min_max(egui::pos2(left.max.x + 10.0, full.min.y), full.max);
+        // A rule between the frozen columns and the ones that scroll under it.
+        let rule_x = left.max.x + 4.0;
+        ui.painter().vline(
+            rule_x,
+            full.y_range(),
+            ui.visuals().widgets.noninteractive.bg_stroke,
+        );
         let (left_head, left_body) = split(left, header_h);
         let (right_head, right_body) = split(right, header_h);
         ui.allocate_rect(full, Sense::hover());

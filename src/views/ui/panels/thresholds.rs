@@ -2,8 +2,8 @@
 //! share its colour; in fixed-threshold runs the base pair is drawn dashed. Below, the class
 //! mean probability p̄_k the adaptive thresholds come from.
 
-use egui::{Color32, Ui};
 use super::chart::{Chart, Dash, Series};
+use egui::{Color32, Ui};
 
 use super::{color, empty};
 use crate::contract::run::view::RunView;
@@ -61,8 +61,12 @@ impl ThresholdsPanel {
             let end = view.mining.last().map_or(1, |(e, _)| *e) as f64;
             for (name, v) in [("fixed T_c", tc), ("fixed T_n", tn)] {
                 lines.push(
-                    Series::new(name, Color32::GRAY, vec![[first, v as f64], [end, v as f64]])
-                        .dash(Dash::Dashed),
+                    Series::new(
+                        name,
+                        Color32::GRAY,
+                        vec![[first, v as f64], [end, v as f64]],
+                    )
+                    .dash(Dash::Dashed),
                 );
             }
         }
