@@ -132,7 +132,8 @@ impl<'a> Chart<'a> {
             let row_h = 16.0;
             rows.ceil() <= LEGEND_ROWS.min((self.height * 0.25 / row_h).floor().max(1.0))
         });
-        ui.horizontal(|ui| {
+        // Wrapped: in a narrow column the legend button goes under the title, not off the edge.
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&self.title).strong());
             if names.len() > 1 {
                 let text = if open {
