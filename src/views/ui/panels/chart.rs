@@ -135,21 +135,13 @@ impl<'a> Chart<'a> {
         // Wrapped: in a narrow column the legend button goes under the title, not off the edge.
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(&self.title).strong());
-            if names.len() > 1 {
-                let text = if open {
-                    "hide legend".to_string()
-                } else {
-                    format!("legend ({})", names.len())
-                };
-                if ui
-                    .small_button(text)
-                    .on_hover_text(
-                        "the legend sits above the plot; click an entry to hide or show its series",
-                    )
+            if names.len() > 1
+                && ui
+                    .add(egui::Button::selectable(open, RichText::new("legend").small()))
+                    .on_hover_text("show or hide the legend above the plot; click an entry to hide or show its series")
                     .clicked()
-                {
-                    state.open = Some(!open);
-                }
+            {
+                state.open = Some(!open);
             }
         });
         if open && names.len() > 1 {
