@@ -250,23 +250,24 @@ impl Column {
     }
 }
 
-/// What a new runs table shows: what a comparison of methods, noise and imbalance needs.
+/// What a new runs table shows: what a comparison of methods, noise and imbalance needs,
+/// the settings that tell runs apart first, then the metrics, then the rest.
 pub fn default_columns() -> Vec<Column> {
     [
         "method.name",
-        "model.backbone",
         "corruption.noise",
         "corruption.noise_rate",
         "corruption.imbalance_factor",
         "seed",
-        "train.epochs",
-        "status",
-        "wall_time",
         "best_overall",
         "best_mean",
         "last_overall",
         "last_mean",
         "best_macro_f1",
+        "status",
+        "model.backbone",
+        "train.epochs",
+        "wall_time",
     ]
     .into_iter()
     .map(Column::parse)

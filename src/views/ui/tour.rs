@@ -283,7 +283,8 @@ fn stops() -> Vec<Stop> {
                 t.workbench.panels.runs.refresh(&root);
                 t.workbench.widen_pane(Pane::Results, 1.0);
                 t.workbench.show_pane(Pane::Runs);
-                t.workbench.widen_pane(Pane::Runs, 2.5);
+                // The sweep's heat map and the runs under it: the pane gets the window.
+                t.workbench.maximised = Some(Pane::Runs);
             },
             ready: |t| !t.workbench.panels.runs.sweeps.is_empty(),
             shot: Some("workbench-sweep-dark.png"),
@@ -291,7 +292,7 @@ fn stops() -> Vec<Stop> {
         Stop {
             what: "train RMFER with synthetic reaction clips and watch the embeddings",
             setup: |t, ctx| {
-                t.workbench.widen_pane(Pane::Runs, 1.0);
+                t.workbench.maximised = None;
                 let exp = &mut t.workbench.editor.experiment;
                 exp.name = "tour-rmfer".into();
                 exp.corruption.imbalance_factor = 1.0;

@@ -447,7 +447,7 @@ impl RunsPanel {
         let height = if self.runs.is_empty() {
             f32::INFINITY
         } else {
-            ui.available_height() * 0.45
+            ui.available_height() * 0.6
         };
         egui::ScrollArea::vertical()
             .id_salt("runs-sweeps")
