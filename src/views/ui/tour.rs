@@ -344,6 +344,9 @@ fn stops() -> Vec<Stop> {
                 }
                 runs.overlay.extend(first.into_iter().take(2));
                 runs.show_diff = true;
+                // Sideways past the noise settings: the seeds and the groups' mean ± sd (n)
+                // come into view beside the frozen tick and name columns.
+                runs.scroll_by(330.0, 0.0);
                 t.workbench.sync_overlays();
                 t.workbench.maximised = Some(Pane::Runs);
             },
