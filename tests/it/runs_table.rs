@@ -225,24 +225,18 @@ fn chosen_columns_are_remembered_and_a_bad_file_is_named() {
     h.run_steps(2);
     h.get_by_label("flip MSE").click();
     h.run_steps(2);
-    assert!(
+    let shows_flip_mse = |h: &Harness<'static, Workbench>| {
         h.state()
             .panels
             .runs
             .query
             .columns
             .contains(&Column::Metric(Metric::FlipMse))
-    );
+    };
+    assert!(shows_flip_mse(&h));
     drop(h);
     let h = runs_harness(tmp.path());
-    assert!(
-        h.state()
-            .panels
-            .runs
-            .query
-            .columns
-            .contains(&Column::Metric(Metric::FlipMse))
-    );
+    assert!(shows_flip_mse(&h), "remembered for the folder");
     drop(h);
     std::fs::write(tmp.path().join(".ferlab-runs-table.toml"), "columns = 3\n").unwrap();
     let h = runs_harness(tmp.path());

@@ -136,14 +136,9 @@ impl Metric {
     }
 }
 
-/// `75 s` as `1m 15s`.
-pub fn duration_text(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
-    }
+/// Seconds as the log shows them (`3 min 05 s`).
+fn duration_text(secs: f64) -> String {
+    crate::views::ui::panels::log::duration(secs as f32)
 }
 
 /// One column of the table (the frozen select and name columns are not among them).
