@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod figures;
+pub mod format;
 pub mod runs_table;
 pub mod sweep;
 pub mod tables;

@@ -138,7 +138,7 @@ impl Metric {
 
 /// Seconds as the log shows them (`3 min 05 s`).
 fn duration_text(secs: f64) -> String {
-    crate::views::ui::panels::log::duration(secs as f32)
+    crate::views::format::duration(secs as f32)
 }
 
 /// One column of the table (the frozen select and name columns are not among them).
