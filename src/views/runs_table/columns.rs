@@ -189,25 +189,6 @@ impl Column {
         }
     }
 
-    pub fn is_numeric(&self, runs: &[RunRecord]) -> bool {
-        match self {
-            Column::Metric(_) | Column::Epochs => true,
-            Column::Status => false,
-            Column::Setting(key) => {
-                let mut any = false;
-                for r in runs {
-                    if let Some(v) = r.setting(key) {
-                        if v.number.is_none() {
-                            return false;
-                        }
-                        any = true;
-                    }
-                }
-                any
-            }
-        }
-    }
-
     /// The cell of one run.
     pub fn text(&self, run: &RunRecord) -> String {
         match self {

@@ -218,14 +218,20 @@ impl Catalog {
 /// Directories under `root` holding a `config.toml`, newest (by name, which starts with the
 /// run's start time) first.
 pub fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs = subdirs(root, |p| p.join("config.toml").is_file());
+    dirs.reverse();
+    dirs
+}
+
+/// The entries of `root` that `keep` accepts, by name; none when `root` cannot be read.
+pub fn subdirs(root: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("config.toml").is_file())
+        .filter(|p| keep(p))
         .collect();
     dirs.sort();
-    dirs.reverse();
     dirs
 }

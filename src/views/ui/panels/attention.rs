@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec2};
 
-use super::chart::{Chart, Series};
-use super::{class_filter, color, empty, epoch_picker};
+use super::chart::{self, Chart};
+use super::{class_filter, empty, epoch_picker};
 use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
 use crate::contract::run::view::RunView;
@@ -398,19 +398,12 @@ fn legend(ui: &mut Ui, shared: bool) {
 
 /// The validation set's mean flip MSE of each class's map over epochs.
 fn consistency_plot(ui: &mut Ui, view: &RunView) {
-    let series = view
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(c, name)| {
-            let pts: Vec<[f64; 2]> = view
-                .attention
-                .iter()
-                .filter_map(|(e, s)| s.per_class.get(c).map(|v| [*e as f64, *v as f64]))
-                .collect();
-            Series::new(name.clone(), color(c), pts).width(1.5)
-        })
-        .collect();
+    let series = chart::per_class(&view.classes, |c| {
+        view.attention
+            .iter()
+            .filter_map(|(e, s)| s.per_class.get(c).map(|v| [*e as f64, *v as f64]))
+            .collect()
+    });
     Chart::new(
         "attention-consistency",
         "Validation flip MSE per class map",

@@ -73,6 +73,15 @@ impl Series {
     }
 }
 
+/// One thin line per class in the class's colour, its points by class index.
+pub fn per_class(classes: &[String], points: impl Fn(usize) -> Vec<[f64; 2]>) -> Vec<Series> {
+    classes
+        .iter()
+        .enumerate()
+        .map(|(k, name)| Series::new(name.clone(), super::color(k), points(k)).width(1.5))
+        .collect()
+}
+
 /// A legend starts unfolded when it fits in this many rows (and in a quarter of the chart's
 /// height); a longer one starts folded, one click away, so the data keeps its room.
 const LEGEND_ROWS: f32 = 2.0;

@@ -235,33 +235,46 @@ fn accuracy_chart(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f3
 }
 
 fn lr_chart(ui: &mut Ui, view: &RunView, height: f32) {
+    let series = Series::new("lr", color(6), per_epoch(view, |p| p.train.lr));
+    epoch_chart(
+        ui,
+        view,
+        height,
+        "curves-lr",
+        "Learning rate (end of epoch)",
+        series,
+    );
+}
+
+fn speed_chart(ui: &mut Ui, view: &RunView, height: f32) {
+    let pts = per_epoch(view, |p| p.train.images_per_sec as f64);
+    let series = Series::new("images/s", color(7), pts);
+    epoch_chart(
+        ui,
+        view,
+        height,
+        "curves-speed",
+        "Training images/s",
+        series,
+    );
+}
+
+/// A chart of one per-epoch series from 0 up, or what will appear there before the first
+/// epoch ends.
+fn epoch_chart(ui: &mut Ui, view: &RunView, height: f32, id: &str, title: &str, series: Series) {
     if view.epochs.is_empty() {
-        ui.label(egui::RichText::new("Learning rate (end of epoch)").strong());
-        return super::no_data_yet(ui, height - 24.0, "reported at the end of each epoch");
+        return no_data_chart(ui, title, height, "reported at the end of each epoch");
     }
-    Chart::new("curves-lr", "Learning rate (end of epoch)", height)
-        .series(vec![Series::new(
-            "lr",
-            color(6),
-            per_epoch(view, |p| p.train.lr),
-        )])
+    Chart::new(id, title, height)
+        .series(vec![series])
         .include_y(0.0)
         .show(ui);
 }
 
-fn speed_chart(ui: &mut Ui, view: &RunView, height: f32) {
-    if view.epochs.is_empty() {
-        ui.label(egui::RichText::new("Training images/s").strong());
-        return super::no_data_yet(ui, height - 24.0, "reported at the end of each epoch");
-    }
-    Chart::new("curves-speed", "Training images/s", height)
-        .series(vec![Series::new(
-            "images/s",
-            color(7),
-            per_epoch(view, |p| p.train.images_per_sec as f64),
-        )])
-        .include_y(0.0)
-        .show(ui);
+/// A chart's title over a blank box saying what will appear there.
+fn no_data_chart(ui: &mut Ui, title: &str, height: f32, what: &str) {
+    ui.label(egui::RichText::new(title).strong());
+    super::no_data_yet(ui, height - 24.0, what);
 }
 
 /// `name-YYYYMMDD-HHMMSS` as `name HH:MM:SS`, short enough for a legend.

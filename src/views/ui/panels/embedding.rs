@@ -10,7 +10,6 @@ use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec
 use egui_plot::{Plot, PlotPoint, PlotPoints, Points};
 
 use super::chart::{Series, legend_row};
-
 use super::{color, empty, epoch_picker};
 use crate::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
 use crate::contract::run::view::RunView;

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use super::chart::{Chart, Dash, Series};
 use egui::{Color32, RichText, TextureHandle, Ui, vec2};
 
+use super::chart::{Chart, Dash, Series};
 use super::data::texture;
 use super::{class_filter, empty, epoch_picker};
 use crate::contract::codec::base64_decode;

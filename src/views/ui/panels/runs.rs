@@ -13,6 +13,7 @@ use egui::{RichText, Ui, Vec2};
 
 use super::runs_grid::{Grid, GridAction, Line, fit_widths, name_width};
 use super::sweep_grid::SweepGroup;
+use crate::views::runs_table::record::subdirs;
 use crate::views::runs_table::{
     Catalog, Column, Grouping, Metric, Rows, RunRecord, TablePrefs, TableQuery, config_diff,
 };
@@ -500,15 +501,10 @@ impl RunsPanel {
 
 /// The sweep folders under `root`, by name.
 fn scan_sweeps(root: &Path) -> Vec<SweepGroup> {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| SweepFolder::is_sweep(p))
-        .collect();
-    dirs.sort();
-    dirs.iter().filter_map(|d| SweepGroup::read(d)).collect()
+    subdirs(root, SweepFolder::is_sweep)
+        .iter()
+        .filter_map(|d| SweepGroup::read(d))
+        .collect()
 }
 
 /// A sweep's points (a few dozen at most): tick, Open, name and the table's columns.

@@ -2,9 +2,9 @@
 //! share its colour; in fixed-threshold runs the base pair is drawn dashed. Below, the class
 //! mean probability p̄_k the adaptive thresholds come from.
 
-use super::chart::{Chart, Dash, Series};
 use egui::{Color32, Ui};
 
+use super::chart::{self, Chart, Dash, Series};
 use super::{color, empty};
 use crate::contract::run::view::RunView;
 
@@ -75,19 +75,12 @@ impl ThresholdsPanel {
             .y_label("threshold")
             .include_y(0.0)
             .show(ui);
-        let class_mean = view
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(k, name)| {
-                let pts = view
-                    .mining
-                    .iter()
-                    .filter_map(|(e, r)| r.class_mean.get(k).map(|v| [*e as f64, *v as f64]))
-                    .collect();
-                Series::new(name.clone(), color(k), pts).width(1.5)
-            })
-            .collect();
+        let class_mean = chart::per_class(&view.classes, |k| {
+            view.mining
+                .iter()
+                .filter_map(|(e, r)| r.class_mean.get(k).map(|v| [*e as f64, *v as f64]))
+                .collect()
+        });
         Chart::new(
             "thresholds-class-mean",
             "Mean probability of the given label per class (EMA over epochs)",
