@@ -2,6 +2,7 @@
 
 mod bench_cmd;
 mod data_cmd;
+mod describe_cmd;
 mod eval_cmd;
 mod export_cmd;
 mod progress;
@@ -55,6 +56,9 @@ pub enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// List every setting a preset or `--set` may give: default, valid values, meaning.
     Settings(settings_cmd::SettingsArgs),
+    /// Print the face ResNet's 128-d descriptors of image files with its pretrained weights
+    /// (JSON lines), to compare the port with the original (`bench/face-descriptors.sh`).
+    Describe(describe_cmd::DescribeArgs),
     /// Inspect the data of a preset.
     Data {
         #[command(subcommand)]
@@ -76,6 +80,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Export(a) => export_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::run(a),
         Command::Settings(a) => settings_cmd::run(a),
+        Command::Describe(a) => describe_cmd::run(a),
     }
 }
 

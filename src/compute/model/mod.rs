@@ -2,11 +2,14 @@
 //! activation maps come straight from the last feature map and the head's weights.
 
 pub mod cam;
+pub mod descriptor;
 pub mod embedding_head;
+pub mod face_resnet;
 pub mod layers;
 pub mod pretrained;
 pub mod resnet;
 pub mod small_cnn;
+pub mod tfjs;
 
 use std::collections::HashMap;
 
@@ -15,6 +18,7 @@ use candle_core::{Device, Result, Tensor, Var};
 use crate::contract::config::{Backbone as BackboneKind, Experiment, ModelConfig};
 use crate::contract::seed::{self, purpose};
 use embedding_head::EmbeddingHead;
+use face_resnet::{FaceResNet, InputAdapter};
 pub use layers::{Collector, Mode};
 use layers::{Linear, dropout};
 use resnet::ResNet18;
@@ -23,6 +27,7 @@ use small_cnn::SmallCnn;
 pub enum Backbone {
     SmallCnn(SmallCnn),
     Resnet18(ResNet18),
+    FaceResnet(FaceResNet),
 }
 
 impl Backbone {
@@ -30,6 +35,7 @@ impl Backbone {
         match self {
             Self::SmallCnn(m) => m.forward(x, mode),
             Self::Resnet18(m) => m.forward(x, mode),
+            Self::FaceResnet(m) => m.forward(x, mode),
         }
     }
 
@@ -37,6 +43,7 @@ impl Backbone {
         match self {
             Self::SmallCnn(m) => m.out_channels,
             Self::Resnet18(m) => m.out_channels,
+            Self::FaceResnet(m) => m.out_channels,
         }
     }
 
@@ -44,6 +51,16 @@ impl Backbone {
         match self {
             Self::SmallCnn(m) => m.collect("", c),
             Self::Resnet18(m) => m.collect("", c),
+            Self::FaceResnet(m) => m.collect("", c),
+        }
+    }
+
+    /// Tells a backbone that needs it how the data normalised its pixels:
+    /// `(x − mean) / std` (the face ResNet undoes it for its own normalisation).
+    pub fn set_input_norm(&mut self, mean: f32, std: f32) {
+        if let Self::FaceResnet(m) = self {
+            m.input.mean = mean;
+            m.input.std = std;
         }
     }
 }
@@ -113,6 +130,22 @@ impl FerModel {
             BackboneKind::Resnet18 => {
                 Backbone::Resnet18(ResNet18::new(in_channels, cfg.kernels, &mut rng, device)?)
             }
+            BackboneKind::FaceResnet => {
+                let defaults = crate::contract::config::AugmentConfig::default();
+                let input = InputAdapter {
+                    // The data's own size is only known to `for_experiment`; 0 means native.
+                    size: cfg.effective_input_size(0),
+                    mean: defaults.mean,
+                    std: defaults.std,
+                };
+                Backbone::FaceResnet(FaceResNet::new(
+                    input,
+                    cfg.scale_affine,
+                    cfg.kernels,
+                    &mut rng,
+                    device,
+                )?)
+            }
         };
         let fc = Linear::new(backbone.out_channels(), num_classes, &mut rng, device)?;
         Ok(Self {
@@ -133,6 +166,9 @@ impl FerModel {
         device: &Device,
     ) -> Result<Self> {
         let mut model = Self::new(&exp.model, exp.data.channels, num_classes, device, exp.seed)?;
+        model
+            .backbone
+            .set_input_norm(exp.augment.mean, exp.augment.std);
         if let HeadSpec::Embedding { dim, dropout } = head {
             let s = exp.data.image_size;
             let probe = Tensor::zeros(
@@ -148,6 +184,14 @@ impl FerModel {
             model.embedding = Some(head);
         }
         Ok(model)
+    }
+
+    /// The names of the backbone's trainable parameters (what `model.backbone_lr_scale`
+    /// and `model.freeze_backbone_epochs` apply to; the head's are the rest).
+    pub fn backbone_parameter_names(&self) -> std::collections::HashSet<String> {
+        let mut c = Collector::default();
+        self.backbone.collect(&mut c);
+        c.params.into_iter().map(|(n, _)| n).collect()
     }
 
     pub fn num_classes(&self) -> usize {

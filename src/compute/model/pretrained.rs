@@ -1,14 +1,17 @@
 //! Pretrained weights in torchvision's layout, from `.safetensors` or PyTorch `.pth` files
 //! (a plain state dict, or one under `state_dict` / `model`, with DataParallel's `module.`
-//! prefix removed).
+//! prefix removed), and the face ResNet's TensorFlow.js manifest (`.json`).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use super::{FerModel, LoadReport};
+use super::face_resnet::from_tfjs;
+use super::tfjs::read_manifest;
+use super::{Backbone, FerModel, LoadReport};
 use crate::compute::Error;
+use crate::contract::config::ScaleAffine;
 
 /// Reads every tensor of a weights file, keyed by its (prefix-stripped) name.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
@@ -66,17 +69,61 @@ fn strip_common_prefix(named: Vec<(String, Tensor)>) -> HashMap<String, Tensor> 
     named.into_iter().collect()
 }
 
+/// A TensorFlow.js manifest converted to the face ResNet's tensors: what goes into the
+/// model, and the manifest tensors it had no use for.
+fn read_tfjs(
+    model: &FerModel,
+    path: &Path,
+) -> Result<(HashMap<String, Tensor>, Vec<String>, String), Error> {
+    let Backbone::FaceResnet(net) = &model.backbone else {
+        return Err(Error::file(
+            path,
+            "a TensorFlow.js manifest fits only model.backbone = \"face_resnet\"",
+        ));
+    };
+    let (raw, summary) = read_manifest(path)?;
+    let affine = match net.stem.scale {
+        Some(_) => ScaleAffine::Separate,
+        None => ScaleAffine::Folded,
+    };
+    let (tensors, used) = from_tfjs(&raw, affine).map_err(|e| Error::file(path, e))?;
+    let mut unused: Vec<String> = raw.keys().filter(|k| !used.contains(k)).cloned().collect();
+    unused.sort();
+    let how = format!(
+        " (TensorFlow.js manifest: {} float32, {} uint8-quantised{} tensors; scale layers {})",
+        summary.float32,
+        summary.quantized_uint8,
+        match summary.quantized_other {
+            0 => String::new(),
+            n => format!(", {n} otherwise quantised"),
+        },
+        match affine {
+            ScaleAffine::Folded => "folded into the convolutions",
+            ScaleAffine::Separate => "kept as learnable scale and shift",
+        }
+    );
+    Ok((tensors, unused, how))
+}
+
 /// Loads what fits from `path` into `model` and describes what did not.
 pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, String), Error> {
-    let tensors = read_weights(path)?;
+    let is_manifest = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let (tensors, unused, how) = if is_manifest {
+        read_tfjs(model, path)?
+    } else {
+        (read_weights(path)?, Vec::new(), String::new())
+    };
     // torchvision counts batches seen by each batch norm; ferlab does not need them.
     let tensors: HashMap<String, Tensor> = tensors
         .into_iter()
         .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
         .collect();
-    let report = model.load(&tensors).map_err(|e| Error::file(path, e))?;
+    let mut report = model.load(&tensors).map_err(|e| Error::file(path, e))?;
+    report.unexpected.extend(unused);
     let mut text = format!(
-        "pretrained weights {}: {} tensors loaded",
+        "pretrained weights {}: {} tensors loaded{how}",
         path.display(),
         report.loaded
     );

@@ -25,6 +25,9 @@ enum Buf {
 struct Slot {
     first: Buf,
     second: Buf,
+    /// Steps this parameter took (PyTorch's per-parameter `step`): a parameter left out of
+    /// some steps (a frozen backbone) starts its bias correction when it first moves.
+    steps: u64,
 }
 
 pub struct Optimizer {
@@ -48,6 +51,7 @@ impl Optimizer {
             .map(|_| Slot {
                 first: Buf::Empty,
                 second: Buf::Empty,
+                steps: 0,
             })
             .collect();
         Self {
@@ -61,10 +65,17 @@ impl Optimizer {
     }
 
     /// Per-parameter learning-rate multiples, in the order of the parameters (missing
-    /// ones are 1): PyTorch's parameter groups with their own `lr`.
+    /// ones are 1): PyTorch's parameter groups with their own `lr`. A multiple of exactly 0
+    /// freezes the parameter: it is left out of the steps (no decay, no moments), as a
+    /// parameter with `requires_grad = False` is in PyTorch.
     pub fn with_lr_scales(mut self, scales: Vec<f64>) -> Self {
         self.lr_scales = scales;
         self
+    }
+
+    /// Replaces the multiples of [`Self::with_lr_scales`] (a backbone unfrozen mid-run).
+    pub fn set_lr_scales(&mut self, scales: Vec<f64>) {
+        self.lr_scales = scales;
     }
 
     fn lr_scale(&self, i: usize) -> f64 {
@@ -75,16 +86,17 @@ impl Optimizer {
         &self.params
     }
 
-    fn rule(&self, lr: f64) -> Rule {
+    /// The update of a parameter's `t`-th step (from 1).
+    fn rule(&self, lr: f64, t: u64) -> Rule {
         let c = &self.cfg;
-        let t = (self.steps + 1) as i32;
+        let t = t as i32;
         match c.kind {
             OptimizerKind::Sgd => Rule::Sgd {
                 lr,
                 momentum: c.momentum,
                 nesterov: c.nesterov,
                 weight_decay: c.weight_decay,
-                first_step: self.steps == 0,
+                first_step: t == 1,
             },
             OptimizerKind::Adam | OptimizerKind::Adamw => Rule::Adam {
                 lr,
@@ -101,13 +113,17 @@ impl Optimizer {
 
     /// Applies one update with learning rate `lr` to every parameter that has a gradient.
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
-        let rules: Vec<Rule> = (0..self.params.len())
-            .map(|i| self.rule(lr * self.lr_scale(i)))
+        let rules: Vec<Option<Rule>> = (0..self.params.len())
+            .map(|i| {
+                let scale = self.lr_scale(i);
+                (scale != 0.0).then(|| self.rule(lr * scale, self.slots[i].steps + 1))
+            })
             .collect();
         for (((_, var), slot), rule) in self.params.iter().zip(self.slots.iter_mut()).zip(rules) {
-            let Some(grad) = grads.get(var.as_tensor()) else {
+            let (Some(grad), Some(rule)) = (grads.get(var.as_tensor()), rule) else {
                 continue;
             };
+            slot.steps += 1;
             if self.fused && is_cpu_f32(var.as_tensor()) {
                 step_host(var, grad, slot, rule)?;
             } else {
@@ -130,6 +146,10 @@ impl Optimizer {
                 };
                 out.push((format!("optim.{name}.{suffix}"), t));
             }
+            out.push((
+                format!("optim.{name}.steps"),
+                Tensor::from_slice(&[slot.steps as f64], 1, &candle_core::Device::Cpu)?,
+            ));
         }
         out.push((
             "optim.steps".into(),
@@ -144,6 +164,11 @@ impl Optimizer {
             self.steps = s.to_vec1::<f64>()?[0] as u64;
         }
         for ((name, var), slot) in self.params.iter().zip(self.slots.iter_mut()) {
+            // Checkpoints from before per-parameter steps: every parameter took them all.
+            slot.steps = match tensors.get(&format!("optim.{name}.steps")) {
+                Some(s) => s.to_vec1::<f64>()?[0] as u64,
+                None => self.steps,
+            };
             for (suffix, buf) in [("first", &mut slot.first), ("second", &mut slot.second)] {
                 *buf = match tensors.get(&format!("optim.{name}.{suffix}")) {
                     None => Buf::Empty,

@@ -29,9 +29,10 @@ fn run(kind: OptimizerKind, nesterov: bool, host: bool, steps: usize) -> Vec<f32
         if host {
             opt.step(&grads, c.lr).unwrap();
         } else {
-            let rule = opt.rule(c.lr);
+            let rule = opt.rule(c.lr, opt.slots[0].steps + 1);
             let g = grads.get(w.as_tensor()).unwrap().clone();
             step_device(&w, &g, &mut opt.slots[0], rule).unwrap();
+            opt.slots[0].steps += 1;
             opt.steps += 1;
         }
     }
@@ -173,5 +174,50 @@ fn parameter_groups_scale_their_learning_rate() {
             (b[0] - 0.9).abs() < 1e-6 && (b[1] + 1.8).abs() < 1e-6,
             "{b:?}"
         );
+    }
+}
+
+/// A parameter frozen for some steps (lr multiple 0) is not touched — no decay, no moments —
+/// and, once unfrozen, takes the steps a fresh parameter takes (PyTorch's per-parameter
+/// `step` in Adam's bias correction): the same values as an optimiser that never saw it.
+#[test]
+fn a_frozen_parameter_waits_and_then_steps_like_a_fresh_one() {
+    for kernels in [Kernels::Auto, Kernels::Candle] {
+        let make =
+            || Var::from_tensor(&Tensor::new(&[1.0f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+        let c = cfg(OptimizerKind::Adamw);
+        let loss_of = |vars: &[&Var]| {
+            let mut total = Tensor::new(0f32, &Device::Cpu).unwrap();
+            for v in vars {
+                total = (total + v.as_tensor().sqr().unwrap().sum_all().unwrap()).unwrap();
+            }
+            total
+        };
+        let (head, frozen) = (make(), make());
+        let mut opt = Optimizer::new(
+            &c,
+            vec![("head".into(), head.clone()), ("frozen".into(), frozen.clone())],
+            kernels,
+        )
+        .with_lr_scales(vec![1.0, 0.0]);
+        for _ in 0..3 {
+            opt.step(&loss_of(&[&head, &frozen]).backward().unwrap(), 0.1)
+                .unwrap();
+        }
+        assert_eq!(frozen.as_tensor().to_vec1::<f32>().unwrap(), vec![1.0, -2.0]);
+        opt.set_lr_scales(vec![1.0, 1.0]);
+        opt.step(&loss_of(&[&head, &frozen]).backward().unwrap(), 0.1)
+            .unwrap();
+
+        let fresh = make();
+        let mut alone = Optimizer::new(&c, vec![("fresh".into(), fresh.clone())], kernels);
+        alone
+            .step(&loss_of(&[&fresh]).backward().unwrap(), 0.1)
+            .unwrap();
+        let (got, want) = (
+            frozen.as_tensor().to_vec1::<f32>().unwrap(),
+            fresh.as_tensor().to_vec1::<f32>().unwrap(),
+        );
+        assert_eq!(got, want, "{kernels:?}");
     }
 }

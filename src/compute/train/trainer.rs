@@ -83,6 +83,15 @@ pub enum Outcome {
     Stopped(Position),
 }
 
+/// The learning-rate multiples of `epoch` (from 0): the backbone's are 0 — left out of the
+/// steps — during the first `freeze` epochs.
+fn epoch_lr_scales(scales: &[(f64, bool)], epoch: usize, freeze: usize) -> Vec<f64> {
+    scales
+        .iter()
+        .map(|&(s, backbone)| if backbone && epoch < freeze { 0.0 } else { s })
+        .collect()
+}
+
 /// Receives every event of a run (the run's own recorder is separate).
 pub type Sink<'a> = &'a mut dyn FnMut(&Event);
 
@@ -96,6 +105,9 @@ struct Session<'a> {
     model: FerModel,
     method: Box<dyn Method>,
     optimizer: Optimizer,
+    /// Each parameter's learning-rate multiple (method × `model.backbone_lr_scale`), and
+    /// whether it is the backbone's (frozen for `model.freeze_backbone_epochs`).
+    lr_scales: Vec<(f64, bool)>,
     dir: RunDir,
     state: TrainState,
     sink: Sink<'a>,
@@ -187,9 +199,17 @@ impl<'a> Session<'a> {
         let method = method::build(&exp, &model, &dataset.train, unlabeled, &device)?;
         let mut params = model.parameters();
         params.extend(method.extra_params());
-        let lr_scales = params.iter().map(|(n, _)| method.lr_scale(n)).collect();
-        let optimizer =
-            Optimizer::new(&exp.optimizer, params, exp.model.kernels).with_lr_scales(lr_scales);
+        let backbone = model.backbone_parameter_names();
+        let lr_scales: Vec<(f64, bool)> = params
+            .iter()
+            .map(|(n, _)| {
+                let own = backbone.contains(n);
+                let m = if own { exp.model.backbone_lr_scale } else { 1.0 };
+                (method.lr_scale(n) * m, own)
+            })
+            .collect();
+        let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels)
+            .with_lr_scales(epoch_lr_scales(&lr_scales, 0, exp.model.freeze_backbone_epochs));
         let classes = dataset.classes.clone();
         let stats = DataStats::of(&dataset);
         let gallery = gallery_indices(
@@ -212,6 +232,7 @@ impl<'a> Session<'a> {
             model,
             method,
             optimizer,
+            lr_scales,
             dir,
             state: TrainState::default(),
             sink,
@@ -644,6 +665,11 @@ impl<'a> Session<'a> {
     /// which a stop request interrupted it, if one did.
     fn train_epoch(&mut self, control: &Control) -> Result<Option<Position>> {
         let epoch = self.state.position.epoch;
+        self.optimizer.set_lr_scales(epoch_lr_scales(
+            &self.lr_scales,
+            epoch,
+            self.exp.model.freeze_backbone_epochs,
+        ));
         let spe = self.steps_per_epoch();
         let exp = &self.exp;
         let spec = BatchSpec {

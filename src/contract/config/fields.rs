@@ -234,12 +234,18 @@ const SMALL_CNN: &[When] = &[When {
     is: &["small_cnn"],
 }];
 
+const FACE_RESNET: &[When] = &[When {
+    path: "model.backbone",
+    is: &["face_resnet"],
+}];
+
 const MODEL: &[Field] = &[
     Field::new(
         "model.backbone",
         "backbone",
-        Kind::Choice(&["small_cnn", "resnet18"]),
-    ),
+        Kind::Choice(&["small_cnn", "resnet18", "face_resnet"]),
+    )
+    .help("face_resnet: dlib's face-identity ResNet; start it from its weights (pretrained)"),
     Field::new("model.width", "width", count(4, 256))
         .help("channels of the first stage; later stages double it")
         .when(SMALL_CNN),
@@ -257,10 +263,34 @@ const MODEL: &[Field] = &[
         Kind::Path(PathKind {
             optional: true,
             folder: false,
-            filter: Some(("weights", &["safetensors", "pth", "pt"])),
+            filter: Some(("weights", &["safetensors", "pth", "pt", "json"])),
         }),
     )
-    .help("torchvision-layout weights to start from"),
+    .help(
+        "weights to start from: torchvision layout (.safetensors, .pth) or the face ResNet's TensorFlow.js manifest (.json)",
+    ),
+    Field::new("model.input_size", "input size", count(0, 512))
+        .help("faces are resized to this side inside the model (grey → RGB); 0 = 150 (native); 112 is about 1.8× faster; at least 103")
+        .when(FACE_RESNET),
+    Field::new(
+        "model.scale_affine",
+        "scale layers",
+        Kind::Choice(&["folded", "separate"]),
+    )
+    .help("the per-channel scale after each conv: folded into the conv, or its own learnable scale and shift")
+    .when(FACE_RESNET),
+    Field::new(
+        "model.backbone_lr_scale",
+        "backbone lr ×",
+        number(Range::closed(0.0, 10.0), Widget::Drag { speed: 0.01 }),
+    )
+    .help("the backbone's learning rate as a multiple of the optimiser's; the new head keeps the optimiser's (0.3 for a pretrained backbone)"),
+    Field::new(
+        "model.freeze_backbone_epochs",
+        "freeze backbone (epochs)",
+        count(0, ANY),
+    )
+    .help("train only the head for this many first epochs"),
     Field::new(
         "model.kernels",
         "kernels",

@@ -314,17 +314,51 @@ impl Default for AugmentConfig {
 pub enum Backbone {
     SmallCnn,
     Resnet18,
+    /// dlib's face-identity ResNet (29 convolutions, 150×150 RGB, 128-d descriptor), the
+    /// weights of `@vladmandic/face-api` loaded from its TensorFlow.js manifest.
+    FaceResnet,
 }
 
 impl Backbone {
-    pub const ALL: [Backbone; 2] = [Self::SmallCnn, Self::Resnet18];
+    pub const ALL: [Backbone; 3] = [Self::SmallCnn, Self::Resnet18, Self::FaceResnet];
 
     pub fn key(self) -> &'static str {
         match self {
             Self::SmallCnn => "small_cnn",
             Self::Resnet18 => "resnet18",
+            Self::FaceResnet => "face_resnet",
         }
     }
+}
+
+/// How the face ResNet's per-channel `scale` layer (dlib's frozen batch norm after each
+/// convolution) trains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleAffine {
+    /// Multiplied into the convolution's filters and bias when loading; the layer is a
+    /// convolution with a bias.
+    #[default]
+    Folded,
+    /// Kept as its own learnable per-channel scale and shift after each convolution.
+    Separate,
+}
+
+/// The smallest input the face ResNet takes: every stage's 'valid' convolution must fit.
+pub const FACE_RESNET_MIN_INPUT: usize = 103;
+
+/// The side of the face ResNet's last feature map for a square input of `input` pixels, or
+/// `None` if some 'valid' convolution does not fit (below [`FACE_RESNET_MIN_INPUT`]):
+/// 7×7/2 convolution, 3×3/2 max pool, then four down blocks that halve (3×3/2 convolution,
+/// the 2×2 average-pooled shortcut deciding the size). 150 → 2, 112 → 1.
+pub fn face_resnet_map_side(input: usize) -> Option<usize> {
+    let stem = input.checked_sub(7)? / 2 + 1;
+    let mut side = stem.checked_sub(3)? / 2 + 1;
+    for _ in 0..4 {
+        side.checked_sub(3)?;
+        side /= 2;
+    }
+    Some(side)
 }
 
 /// Which implementation runs the heavy operations.
@@ -348,10 +382,35 @@ pub struct ModelConfig {
     pub convs_per_stage: usize,
     /// Dropout before the classifier.
     pub dropout: f32,
-    /// Optional torchvision-layout weights (.safetensors) to start from.
+    /// Optional weights to start from: torchvision layout (.safetensors, .pth) or a
+    /// TensorFlow.js weights manifest (.json, the face ResNet's).
     pub pretrained: Option<PathBuf>,
     /// Implementation of convolution, pooling, batch norm and the optimiser step.
     pub kernels: Kernels,
+    /// Side of the square input the backbone sees: the data's images are resized to it
+    /// (and grey replicated to RGB) inside the model, so the data stays small. Face ResNet
+    /// only (the other backbones see `data.image_size`); 0 = its native 150.
+    pub input_size: usize,
+    /// The face ResNet's `scale` layers: folded into the convolutions or trained apart.
+    pub scale_affine: ScaleAffine,
+    /// The backbone's learning rate as a multiple of the optimiser's (the new head keeps
+    /// the optimiser's): a pretrained backbone needs a lower one than its new head.
+    pub backbone_lr_scale: f64,
+    /// Train only the head for this many first epochs (the backbone's parameters are left
+    /// out of the optimiser's steps).
+    pub freeze_backbone_epochs: usize,
+}
+
+impl ModelConfig {
+    /// The side the backbone sees for data of `data_size` pixels (`input_size`, 0 = the
+    /// backbone's own).
+    pub fn effective_input_size(&self, data_size: usize) -> usize {
+        match (self.backbone, self.input_size) {
+            (Backbone::FaceResnet, 0) => 150,
+            (Backbone::FaceResnet, s) => s,
+            _ => data_size,
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -363,6 +422,10 @@ impl Default for ModelConfig {
             dropout: 0.0,
             pretrained: None,
             kernels: Kernels::Auto,
+            input_size: 0,
+            scale_affine: ScaleAffine::Folded,
+            backbone_lr_scale: 1.0,
+            freeze_backbone_epochs: 0,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::classes::{ClassMatch, match_class_folder};
 use super::fields;
 use super::schema::{Field, Methods, lookup};
-use super::{DataSource, Experiment, NoiseKind};
+use super::{Backbone, DataSource, Experiment, NoiseKind};
 
 /// One problem with one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +121,7 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
             format!("file {} does not exist", p.display()),
         );
     }
+    check_model(&mut c, e);
     // SAM evaluates the method's loss twice per step; a method that records per-sample
     // state while computing it (ASM's mined sets, SCN's relabels) would see it overwritten
     // by the second, perturbed pass.
@@ -294,6 +295,31 @@ fn check_corruption(c: &mut Checker, e: &Experiment) {
         c.fail(
             "corruption.noise_rate",
             "is set but corruption.noise is \"none\"; choose \"symmetric\" or \"pair_flip\"",
+        );
+    }
+}
+
+fn check_model(c: &mut Checker, e: &Experiment) {
+    let m = &e.model;
+    if m.backbone == Backbone::FaceResnet {
+        let side = m.effective_input_size(e.data.image_size);
+        if super::face_resnet_map_side(side).is_none() {
+            c.fail(
+                "model.input_size",
+                format!(
+                    "the face ResNet needs an input of at least {} px (its convolutions are 'valid'); got {side}: use 112 (fast) or 150 (native), or 0 for 150",
+                    super::FACE_RESNET_MIN_INPUT
+                ),
+            );
+        }
+    }
+    if m.freeze_backbone_epochs > 0 && m.freeze_backbone_epochs >= e.train.epochs {
+        c.fail(
+            "model.freeze_backbone_epochs",
+            format!(
+                "must be fewer than train.epochs ({}), or the backbone never trains",
+                e.train.epochs
+            ),
         );
     }
 }

@@ -86,13 +86,16 @@ impl Soft {
         model: &FerModel,
         device: &Device,
     ) -> Result<Self> {
-        let teacher = FerModel::new(
+        let mut teacher = FerModel::new(
             &exp.model,
             exp.data.channels,
             model.num_classes(),
             device,
             exp.seed,
         )?;
+        teacher
+            .backbone
+            .set_input_norm(exp.augment.mean, exp.augment.std);
         // Start from the student's weights (which may be pretrained).
         for ((_, t), (_, s)) in teacher.named_vars().iter().zip(model.named_vars()) {
             t.set(s.as_tensor())?;

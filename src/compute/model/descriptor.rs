@@ -1,0 +1,87 @@
+//! Face descriptors of image files from the face ResNet with its pretrained descriptor
+//! matrix: what `ferlab describe` prints, to check the port value by value against the
+//! original (`bench/face_descriptors.mjs`).
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+
+use super::face_resnet::{FaceResNet, InputAdapter};
+use super::{Backbone, FerModel};
+use crate::compute::Error;
+use crate::compute::model::pretrained::load_pretrained;
+use crate::contract::config::{Backbone as BackboneKind, Kernels, ModelConfig, ScaleAffine};
+
+/// The face ResNet with the weights of the manifest at `weights`, taking RGB in [0, 1]
+/// (no data normalisation to undo) at `input_size`; and the loader's report.
+pub fn pretrained_face_resnet(
+    weights: &Path,
+    input_size: usize,
+    affine: ScaleAffine,
+    kernels: Kernels,
+) -> Result<(FerModel, String), Error> {
+    let cfg = ModelConfig {
+        backbone: BackboneKind::FaceResnet,
+        input_size,
+        scale_affine: affine,
+        kernels,
+        ..ModelConfig::default()
+    };
+    let mut model = FerModel::new(&cfg, 3, 1, &Device::Cpu, 0).map_err(Error::from)?;
+    model.backbone.set_input_norm(0.0, 1.0);
+    let (report, text) = load_pretrained(&model, weights)?;
+    // The classifier head `fc` is new: only the backbone must come from the file.
+    let backbone_missing = report.missing.iter().any(|n| !n.starts_with("fc."));
+    if backbone_missing || !report.mismatched.is_empty() {
+        return Err(Error::file(weights, format!("not the face ResNet's weights: {text}")));
+    }
+    Ok((model, text))
+}
+
+fn net(model: &FerModel) -> &FaceResNet {
+    match &model.backbone {
+        Backbone::FaceResnet(n) => n,
+        _ => unreachable!("pretrained_face_resnet builds a face ResNet"),
+    }
+}
+
+/// An image file as a 1 × 3 × H × W tensor of RGB in [0, 1].
+pub fn read_rgb(path: &Path) -> Result<Tensor, Error> {
+    let img = image::open(path)
+        .map_err(|e| Error::file(path, format!("cannot read as an image: {e}")))?
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    let (w, h) = (w as usize, h as usize);
+    let mut planes = vec![0f32; 3 * w * h];
+    for (i, px) in img.pixels().enumerate() {
+        for c in 0..3 {
+            planes[c * w * h + i] = px[c] as f32 / 255.0;
+        }
+    }
+    Tensor::from_vec(planes, (1, 3, h, w), &Device::Cpu).map_err(Error::from)
+}
+
+/// The 128-d descriptor of each image (resized to the model's input side if it is not
+/// that size already: bilinear with half-pixel centres, which is not face-api's resize —
+/// give it faces at the input size to compare with the original).
+pub fn face_descriptors(
+    model: &FerModel,
+    images: &[PathBuf],
+) -> Result<Vec<(PathBuf, Vec<f32>)>, Error> {
+    let net = net(model);
+    let mut out = Vec::new();
+    for path in images {
+        let x = read_rgb(path)?;
+        let d = net
+            .descriptor(&x)
+            .and_then(|d| d.flatten_all()?.to_vec1::<f32>())
+            .map_err(|e| Error::file(path, e))?;
+        out.push((path.clone(), d));
+    }
+    Ok(out)
+}
+
+/// The network's input adapter (its side), for callers that report it.
+pub fn input_of(model: &FerModel) -> InputAdapter {
+    net(model).input
+}
