@@ -3,7 +3,7 @@
 count, driven by ferlab over stdin/stdout so that both run interleaved in one invocation.
 
 Protocol: one JSON request per line on stdin, one JSON reply per line on stdout.
-  {"kind": "model", "model": "small_cnn"|"resnet18", "mode": "train"|"eval",
+  {"kind": "model", "model": "small_cnn"|"resnet18"|"face_resnet", "mode": "train"|"eval",
    "batch": 64, "size": 48, "channels": 1, "warmup": 2, "iters": 5, "max_secs": 6}
   {"kind": "conv", "n":.., "c":.., "h":.., "w":.., "oc":.., "k":.., "stride":.., "pad":..,
    "warmup": 2, "iters": 5}
@@ -81,6 +81,59 @@ class ResNet18(nn.Module):
         return self.fc(self.layers(h).mean((2, 3)))
 
 
+class ScaledConv(nn.Module):
+    """A convolution with bias, then dlib's per-channel scale folded into it: a plain
+    biased convolution (ferlab's default `model.scale_affine = "folded"`)."""
+
+    def __init__(self, cin, cout, k, stride, pad):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, pad, bias=True)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class FaceResidual(nn.Module):
+    def __init__(self, cin, cout, down):
+        super().__init__()
+        self.down = down
+        self.conv1 = ScaledConv(cin, cout, 3, 2 if down else 1, 0 if down else 1)
+        self.conv2 = ScaledConv(cout, cout, 3, 1, 1)
+
+    def forward(self, x):
+        h = self.conv2(F.relu(self.conv1(x)))
+        if not self.down:
+            return F.relu(h + x)
+        pooled = F.avg_pool2d(x, 2, 2)
+        dh, dw = pooled.shape[2] - h.shape[2], pooled.shape[3] - h.shape[3]
+        h = F.pad(h, (0, dw, 0, dh))
+        pooled = F.pad(pooled, (0, 0, 0, 0, 0, h.shape[1] - pooled.shape[1]))
+        return F.relu(h + pooled)
+
+
+class FaceResNet(nn.Module):
+    """dlib's face recognition ResNet as ferlab's `face_resnet` (7x7/2 valid conv, 3x3/2
+    max pool, residual blocks of 32-256 channels with 'valid' down blocks, global average
+    pooling, a new linear head on the 256 pooled features)."""
+
+    BLOCKS = [(32, False)] * 3 + [(64, True)] + [(64, False)] * 3 + [(128, True)] + \
+        [(128, False)] * 2 + [(256, True)] + [(256, False)] * 2 + [(256, True)]
+
+    def __init__(self, in_ch=3, classes=7):
+        super().__init__()
+        self.stem = ScaledConv(in_ch, 32, 7, 2, 0)
+        blocks, cin = [], 32
+        for cout, down in self.BLOCKS:
+            blocks.append(FaceResidual(cin, cout, down))
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(256, classes)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.stem(x)), 3, 2)
+        return self.fc(self.blocks(h).mean((2, 3)))
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -107,7 +160,7 @@ def model_case(req, device):
     key = (req["model"], req["channels"])
     if key not in MODELS:
         torch.manual_seed(0)
-        m = SmallCnn(req["channels"]) if req["model"] == "small_cnn" else ResNet18(req["channels"])
+        m = {"small_cnn": SmallCnn, "resnet18": ResNet18, "face_resnet": FaceResNet}[req["model"]](req["channels"])
         m = m.to(device)
         opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=1e-4)
         MODELS[key] = (m, opt)

@@ -25,7 +25,7 @@ pub struct BenchArgs {
     /// Batch sizes.
     #[arg(long, value_delimiter = ',', default_value = "32,64")]
     pub batches: Vec<usize>,
-    /// Models: small_cnn, resnet18.
+    /// Models: small_cnn, resnet18, face_resnet.
     #[arg(long, value_delimiter = ',', default_value = "small_cnn,resnet18")]
     pub models: Vec<String>,
     /// Interleaved rounds (each implementation measured once per round and case).
@@ -240,11 +240,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let models: Vec<BenchModel> = args
         .models
         .iter()
-        .map(|m| match m.as_str() {
-            "small_cnn" => Ok(BenchModel::SmallCnn),
-            "resnet18" => Ok(BenchModel::Resnet18),
-            other => Err(anyhow!("unknown model `{other}` (small_cnn, resnet18)")),
-        })
+        .map(|m| BenchModel::parse(m).map_err(|e| anyhow!(e)))
         .collect::<Result<_>>()?;
     let budget = Budget {
         warmup: 2,
@@ -279,11 +275,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     );
     for round in 0..args.rounds {
         for row in cases.iter_mut() {
-            let m = if row.model == "small_cnn" {
-                BenchModel::SmallCnn
-            } else {
-                BenchModel::Resnet18
-            };
+            let m = BenchModel::parse(row.model).map_err(|e| anyhow!(e))?;
             let pass = if row.pass == "train" {
                 Pass::Train
             } else {

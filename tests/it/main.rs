@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod face_resnet;
 mod imbalanced;
 mod layers;
 mod loaders;

@@ -14,13 +14,15 @@ use crate::compute::ops;
 use crate::compute::optim::Optimizer;
 use crate::contract::config::{Backbone, Kernels, ModelConfig, OptimizerConfig};
 
-/// The two benchmarked architectures, at their benchmark input sizes.
+/// The benchmarked architectures, at their benchmark input sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BenchModel {
     /// Small CNN on 1 × 48 × 48.
     SmallCnn,
     /// ResNet-18 on 3 × 112 × 112.
     Resnet18,
+    /// The face ResNet on 3 × 112 × 112 (its input size; scale layers folded).
+    FaceResnet,
 }
 
 impl BenchModel {
@@ -28,13 +30,27 @@ impl BenchModel {
         match self {
             Self::SmallCnn => "small_cnn",
             Self::Resnet18 => "resnet18",
+            Self::FaceResnet => "face_resnet",
         }
+    }
+
+    pub const ALL: [BenchModel; 3] = [Self::SmallCnn, Self::Resnet18, Self::FaceResnet];
+
+    /// The model of `key`, or an error listing the keys.
+    pub fn parse(key: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.key() == key)
+            .ok_or_else(|| {
+                let keys: Vec<&str> = Self::ALL.iter().map(|m| m.key()).collect();
+                format!("unknown model `{key}` ({})", keys.join(", "))
+            })
     }
 
     pub fn input(self) -> (usize, usize) {
         match self {
             Self::SmallCnn => (1, 48),
-            Self::Resnet18 => (3, 112),
+            Self::Resnet18 | Self::FaceResnet => (3, 112),
         }
     }
 }
@@ -129,7 +145,9 @@ impl ModelBench {
                 backbone: match model {
                     BenchModel::SmallCnn => Backbone::SmallCnn,
                     BenchModel::Resnet18 => Backbone::Resnet18,
+                    BenchModel::FaceResnet => Backbone::FaceResnet,
                 },
+                input_size: model.input().1,
                 width: 32,
                 convs_per_stage: 1,
                 kernels,

@@ -33,7 +33,10 @@ pub fn pretrained_face_resnet(
     // The classifier head `fc` is new: only the backbone must come from the file.
     let backbone_missing = report.missing.iter().any(|n| !n.starts_with("fc."));
     if backbone_missing || !report.mismatched.is_empty() {
-        return Err(Error::file(weights, format!("not the face ResNet's weights: {text}")));
+        return Err(Error::file(
+            weights,
+            format!("not the face ResNet's weights: {text}"),
+        ));
     }
     Ok((model, text))
 }

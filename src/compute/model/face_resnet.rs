@@ -246,7 +246,13 @@ impl FaceResNet {
         for (_, cout, down) in BLOCKS {
             let (stride, pad) = if down { (2, 0) } else { (1, 1) };
             blocks.push(Residual {
-                conv1: ScaledConv::new(spec(cin, cout, 3, stride, pad), affine, kernels, rng, device)?,
+                conv1: ScaledConv::new(
+                    spec(cin, cout, 3, stride, pad),
+                    affine,
+                    kernels,
+                    rng,
+                    device,
+                )?,
                 conv2: ScaledConv::new(spec(cout, cout, 3, 1, 1), affine, kernels, rng, device)?,
                 down,
             });
@@ -317,7 +323,11 @@ pub fn from_tfjs(
             continue;
         };
         if filters.rank() != 4 {
-            candle_core::bail!("{}: expected 4 dimensions, got {:?}", names[0], filters.dims());
+            candle_core::bail!(
+                "{}: expected 4 dimensions, got {:?}",
+                names[0],
+                filters.dims()
+            );
         }
         // HWIO → OIHW.
         let w = filters.permute((3, 2, 0, 1))?.contiguous()?;

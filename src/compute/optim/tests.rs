@@ -196,7 +196,10 @@ fn a_frozen_parameter_waits_and_then_steps_like_a_fresh_one() {
         let (head, frozen) = (make(), make());
         let mut opt = Optimizer::new(
             &c,
-            vec![("head".into(), head.clone()), ("frozen".into(), frozen.clone())],
+            vec![
+                ("head".into(), head.clone()),
+                ("frozen".into(), frozen.clone()),
+            ],
             kernels,
         )
         .with_lr_scales(vec![1.0, 0.0]);
@@ -204,7 +207,10 @@ fn a_frozen_parameter_waits_and_then_steps_like_a_fresh_one() {
             opt.step(&loss_of(&[&head, &frozen]).backward().unwrap(), 0.1)
                 .unwrap();
         }
-        assert_eq!(frozen.as_tensor().to_vec1::<f32>().unwrap(), vec![1.0, -2.0]);
+        assert_eq!(
+            frozen.as_tensor().to_vec1::<f32>().unwrap(),
+            vec![1.0, -2.0]
+        );
         opt.set_lr_scales(vec![1.0, 1.0]);
         opt.step(&loss_of(&[&head, &frozen]).backward().unwrap(), 0.1)
             .unwrap();

@@ -204,12 +204,17 @@ impl<'a> Session<'a> {
             .iter()
             .map(|(n, _)| {
                 let own = backbone.contains(n);
-                let m = if own { exp.model.backbone_lr_scale } else { 1.0 };
+                let m = if own {
+                    exp.model.backbone_lr_scale
+                } else {
+                    1.0
+                };
                 (method.lr_scale(n) * m, own)
             })
             .collect();
-        let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels)
-            .with_lr_scales(epoch_lr_scales(&lr_scales, 0, exp.model.freeze_backbone_epochs));
+        let optimizer = Optimizer::new(&exp.optimizer, params, exp.model.kernels).with_lr_scales(
+            epoch_lr_scales(&lr_scales, 0, exp.model.freeze_backbone_epochs),
+        );
         let classes = dataset.classes.clone();
         let stats = DataStats::of(&dataset);
         let gallery = gallery_indices(
@@ -834,4 +839,18 @@ fn load_checkpoint(
     let state = serde_json::from_str(&state)
         .map_err(|e| Error::file(path, format!("unreadable training state: {e}")))?;
     Ok((tensors, state))
+}
+
+#[cfg(test)]
+mod lr_scale_tests {
+    use super::epoch_lr_scales;
+
+    #[test]
+    fn the_backbone_is_frozen_for_its_first_epochs_only() {
+        let scales = [(0.3, true), (1.0, false), (10.0, false)];
+        assert_eq!(epoch_lr_scales(&scales, 0, 2), vec![0.0, 1.0, 10.0]);
+        assert_eq!(epoch_lr_scales(&scales, 1, 2), vec![0.0, 1.0, 10.0]);
+        assert_eq!(epoch_lr_scales(&scales, 2, 2), vec![0.3, 1.0, 10.0]);
+        assert_eq!(epoch_lr_scales(&scales, 0, 0), vec![0.3, 1.0, 10.0]);
+    }
 }
