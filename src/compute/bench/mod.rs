@@ -37,7 +37,7 @@ impl BenchModel {
     pub const ALL: [BenchModel; 3] = [Self::SmallCnn, Self::Resnet18, Self::FaceResnet];
 
     /// The model of `key`, or an error listing the keys.
-    pub fn parse(key: &str) -> Result<Self, String> {
+    pub fn parse(key: &str) -> std::result::Result<Self, String> {
         Self::ALL
             .into_iter()
             .find(|m| m.key() == key)

@@ -69,12 +69,16 @@ fn strip_common_prefix(named: Vec<(String, Tensor)>) -> HashMap<String, Tensor> 
     named.into_iter().collect()
 }
 
-/// A TensorFlow.js manifest converted to the face ResNet's tensors: what goes into the
-/// model, and the manifest tensors it had no use for.
-fn read_tfjs(
-    model: &FerModel,
-    path: &Path,
-) -> Result<(HashMap<String, Tensor>, Vec<String>, String), Error> {
+/// Tensors for a model read from a file, the file's tensors it had no use for, and a note
+/// on the format for the report.
+struct Read {
+    tensors: HashMap<String, Tensor>,
+    unused: Vec<String>,
+    how: String,
+}
+
+/// A TensorFlow.js manifest converted to the face ResNet's tensors.
+fn read_tfjs(model: &FerModel, path: &Path) -> Result<Read, Error> {
     let Backbone::FaceResnet(net) = &model.backbone else {
         return Err(Error::file(
             path,
@@ -102,7 +106,11 @@ fn read_tfjs(
             ScaleAffine::Separate => "kept as learnable scale and shift",
         }
     );
-    Ok((tensors, unused, how))
+    Ok(Read {
+        tensors,
+        unused,
+        how,
+    })
 }
 
 /// Loads what fits from `path` into `model` and describes what did not.
@@ -110,10 +118,18 @@ pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, Str
     let is_manifest = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let (tensors, unused, how) = if is_manifest {
+    let Read {
+        tensors,
+        unused,
+        how,
+    } = if is_manifest {
         read_tfjs(model, path)?
     } else {
-        (read_weights(path)?, Vec::new(), String::new())
+        Read {
+            tensors: read_weights(path)?,
+            unused: Vec::new(),
+            how: String::new(),
+        }
     };
     // torchvision counts batches seen by each batch norm; ferlab does not need them.
     let tensors: HashMap<String, Tensor> = tensors
