@@ -133,7 +133,7 @@ impl FerModel {
             BackboneKind::FaceResnet => {
                 let defaults = crate::contract::config::AugmentConfig::default();
                 let input = InputAdapter {
-                    // The data's own size is only known to `for_experiment`; 0 means native.
+                    // Its side never depends on the data's (0 = native 150).
                     size: cfg.effective_input_size(0),
                     mean: defaults.mean,
                     std: defaults.std,

@@ -150,3 +150,52 @@ fn decode(entry: &Entry, bytes: &[u8]) -> Result<(Vec<f32>, usize), String> {
     };
     Ok((values, len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every storage the reader claims: float32, int32, uint8 / uint16 (min + scale · q) and
+    /// float16, back to back in one shard split over two files.
+    #[test]
+    fn every_storage_decodes_to_its_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bin: Vec<u8> = Vec::new();
+        bin.extend(1.5f32.to_le_bytes());
+        bin.extend((-2.25f32).to_le_bytes());
+        bin.extend(7i32.to_le_bytes());
+        bin.extend([0u8, 10, 255]);
+        bin.extend(300u16.to_le_bytes());
+        bin.extend(half::f16::from_f32(0.5).to_le_bytes());
+        std::fs::write(dir.path().join("a.bin"), &bin[..10]).unwrap();
+        std::fs::write(dir.path().join("b.bin"), &bin[10..]).unwrap();
+        let manifest = r#"[{"paths": ["a.bin", "b.bin"], "weights": [
+            {"name": "f", "shape": [2], "dtype": "float32"},
+            {"name": "i", "shape": [1], "dtype": "int32"},
+            {"name": "q8", "shape": [3], "dtype": "float32", "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.1}},
+            {"name": "q16", "shape": [1], "dtype": "float32", "quantization": {"dtype": "uint16", "min": 2.0, "scale": 0.01}},
+            {"name": "h", "shape": [1, 1], "dtype": "float32", "quantization": {"dtype": "float16"}}
+        ]}]"#;
+        let path = dir.path().join("m.json");
+        std::fs::write(&path, manifest).unwrap();
+        let (t, summary) = read_manifest(&path).unwrap();
+        let v = |n: &str| t[n].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(v("f"), vec![1.5, -2.25]);
+        assert_eq!(v("i"), vec![7.0]);
+        let q8 = v("q8");
+        for (got, want) in q8.iter().zip([-1.0f32, 0.0, 24.5]) {
+            assert!((got - want).abs() < 1e-6, "{q8:?}");
+        }
+        assert!((v("q16")[0] - 5.0).abs() < 1e-6);
+        assert_eq!(v("h"), vec![0.5]);
+        assert_eq!(t["h"].dims(), &[1, 1]);
+        assert_eq!(
+            summary,
+            ManifestSummary {
+                float32: 2,
+                quantized_uint8: 1,
+                quantized_other: 2,
+            }
+        );
+    }
+}
