@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 
-use super::face_resnet::{FaceResNet, InputAdapter};
+use super::face_resnet::FaceResNet;
 use super::{Backbone, FerModel};
 use crate::compute::Error;
 use crate::compute::model::pretrained::load_pretrained;
@@ -82,9 +82,4 @@ pub fn face_descriptors(
         out.push((path.clone(), d));
     }
     Ok(out)
-}
-
-/// The network's input adapter (its side), for callers that report it.
-pub fn input_of(model: &FerModel) -> InputAdapter {
-    net(model).input
 }
