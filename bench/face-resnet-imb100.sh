@@ -5,7 +5,8 @@
 # the attention maps, and LNSU's attention figures into screenshots/figures/.
 #
 # Budget (in the presets): one epoch of the 17,194-face imbalanced split, batch 32, 112 px —
-# about 7 minutes a run on 2 CPU cores, 13 for EAC and LNSU (two views a step).
+# 8–14 minutes a run on 2 CPU cores, 18–25 for EAC and LNSU (two views a step; measured on
+# a machine whose host took up to 18% steal time).
 #   bench/face-resnet-imb100.sh
 #   SEED=8 METHODS="ce lnsu" bench/face-resnet-imb100.sh   # a second seed of two rows
 set -euo pipefail
