@@ -6,7 +6,8 @@
 #
 # Budget (in the presets): at most 1,000 training faces per class (6,436), 3 epochs,
 # batch 32, 112 px — 8 to 15 minutes a run on 2 CPU cores (ASM and SOFT: two views a
-# step). Attention maps and embeddings are off here so that the runs' wall times measure training alone.
+# step). Attention maps and embeddings are off here so that the runs' wall times measure
+# training alone.
 #   bench/face-resnet-noise30.sh               # seed 7, as the presets
 #   SEED=8 METHODS="ce asm-at" bench/face-resnet-noise30.sh   # a second seed of two rows
 set -euo pipefail
