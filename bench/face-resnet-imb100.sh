@@ -14,11 +14,13 @@ cd "$(dirname "$0")/.."
 BIN=${FERLAB:-target/release/ferlab}
 OUT=${OUT:-runs/face-resnet-imb100}
 SEED=${SEED:-7}
+THREADS=${THREADS:-0}  # 0 = all cores; 1 lets two seeds run side by side
 METHODS=${METHODS:-ce cb rul eac lnsu}
 [ -x "$BIN" ] || cargo build --release
 for m in $METHODS; do
   "$BIN" train "presets/face-resnet-pretrained-$m-fer2013-imb100.toml" --out "$OUT" --quiet \
-    --set seed="$SEED" --set name="face-resnet-pretrained-$m-fer2013-imb100-seed$SEED"
+    --set seed="$SEED" --set train.threads="$THREADS" \
+    --set name="face-resnet-pretrained-$m-fer2013-imb100-seed$SEED"
 done
 "$BIN" table "$OUT"/face-resnet-pretrained-*-fer2013-imb100-seed"$SEED"-* --format markdown --per-class
 # LNSU's attention figures (the maps are 1x1 at 112 px: see the presets) and the comparison.

@@ -15,11 +15,13 @@ cd "$(dirname "$0")/.."
 BIN=${FERLAB:-target/release/ferlab}
 OUT=${OUT:-runs/face-resnet-noise30}
 SEED=${SEED:-7}
+THREADS=${THREADS:-0}  # 0 = all cores; 1 lets two seeds run side by side
 METHODS=${METHODS:-ce scn soft asm-ft asm-at}
 [ -x "$BIN" ] || cargo build --release
 for m in $METHODS; do
   "$BIN" train "presets/face-resnet-pretrained-$m-fer2013-noise30.toml" --out "$OUT" --quiet \
-    --set seed="$SEED" --set name="face-resnet-pretrained-$m-fer2013-noise30-seed$SEED" \
+    --set seed="$SEED" --set train.threads="$THREADS" \
+    --set name="face-resnet-pretrained-$m-fer2013-noise30-seed$SEED" \
     --set train.attention_every=0 --set train.embedding_every=0
 done
 "$BIN" table "$OUT"/face-resnet-pretrained-*-fer2013-noise30-seed"$SEED"-* --format markdown

@@ -5,7 +5,7 @@
 # 150 per class for validation) with synthetic reaction clips as the unlabeled set. Then
 # `ferlab table`, and its feature-space measurements (`--embedding`).
 #
-# Budget (in the presets): 4 epochs, ACL from the third, 112 px, SAM (two passes a step) on
+# Budget (in the presets): 5 epochs of batch 32, ACL from the third, 112 px, SAM (two passes a step) on
 # 2,100 labelled faces; ACL adds about 30 no-gradient forward passes per anchor and step.
 #   bench/face-resnet-rmfer.sh
 #   SEED=8 VARIANTS="ial full" bench/face-resnet-rmfer.sh   # a second seed of two rows
