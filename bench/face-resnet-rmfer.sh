@@ -5,8 +5,9 @@
 # 150 per class for validation) with synthetic reaction clips as the unlabeled set. Then
 # `ferlab table`, and its feature-space measurements (`--embedding`).
 #
-# Budget (in the presets): 5 epochs of batch 32, ACL from the third, 112 px, SAM (two passes a step) on
-# 2,100 labelled faces; ACL adds about 30 no-gradient forward passes per anchor and step.
+# Budget (in the presets): 5 epochs of batch 32, ACL from the third, 112 px, SAM at rho 0.01
+# (two passes a step) on 2,100 labelled faces. Measured on 2 cores with steal time: 13, 14,
+# 30 and 48 minutes (base, ial, full, cosine); ACL's candidate forwards make its epochs slow.
 #   bench/face-resnet-rmfer.sh
 #   SEED=8 VARIANTS="ial full" bench/face-resnet-rmfer.sh   # a second seed of two rows
 set -euo pipefail
