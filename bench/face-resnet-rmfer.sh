@@ -7,7 +7,8 @@
 #
 # Budget (in the presets): 5 epochs of batch 32, ACL from the third, 112 px, SAM at rho 0.01
 # (two passes a step) on 2,100 labelled faces. Measured on 2 cores with steal time: 13, 14,
-# 30 and 48 minutes (base, ial, full, cosine); ACL's candidate forwards make its epochs slow.
+# 30 and 48 minutes (base, ial, full, cosine; seed 8 on an idle machine: 12, 11, 31, 44);
+# ACL's candidate forwards make its epochs slow.
 #   bench/face-resnet-rmfer.sh
 #   SEED=8 VARIANTS="ial full" bench/face-resnet-rmfer.sh   # a second seed of two rows
 set -euo pipefail
