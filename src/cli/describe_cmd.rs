@@ -49,9 +49,26 @@ pub fn run(a: DescribeArgs) -> Result<()> {
     let (model, report) = pretrained_face_resnet(&a.weights, a.input_size, affine, kernels)?;
     eprintln!("{report}");
     let mut out = std::io::stdout().lock();
-    for (path, d) in face_descriptors(&model, &a.images)? {
-        let line = serde_json::json!({ "file": path.display().to_string(), "descriptor": d });
-        writeln!(out, "{line}")?;
+    let mut failed = Vec::new();
+    for (path, d) in face_descriptors(&model, &a.images) {
+        match d {
+            Ok(d) => {
+                let line =
+                    serde_json::json!({ "file": path.display().to_string(), "descriptor": d });
+                writeln!(out, "{line}")?;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed.push(path);
+            }
+        }
     }
-    Ok(())
+    // The good images are printed; the exit status says that some were not.
+    match failed.len() {
+        0 => Ok(()),
+        n => Err(anyhow::anyhow!(
+            "{n} of {} images could not be described (named above)",
+            a.images.len()
+        )),
+    }
 }

@@ -44,10 +44,16 @@ fn resolve(target: &Path, last: bool) -> Result<(RunDir, PathBuf)> {
         } else {
             dir.best_checkpoint()
         };
-        if !ckpt.is_file() {
+        if !ckpt.exists() {
             return Err(anyhow!("{} has no checkpoint yet", ckpt.display()));
         }
         return Ok((dir, ckpt));
+    }
+    if !target.exists() {
+        return Err(anyhow!(
+            "{}: no such run directory or checkpoint file",
+            target.display()
+        ));
     }
     // RUN_DIR/checkpoints/<file>.safetensors
     let run_root = target
@@ -145,6 +151,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
         },
     )?
     .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
+    // Finite weights can still overflow on some input: an accuracy of such outputs is not one.
+    if !eval.metrics.loss.is_finite() {
+        return Err(anyhow!(
+            "{}: the model's outputs are not finite on this data (its loss is {}); no \
+             accuracy is reported",
+            ckpt.display(),
+            eval.metrics.loss
+        ));
+    }
     println!("checkpoint {}", ckpt.display());
     println!("data: {} ({} images)", describe_data(&exp), split.len());
     print!("{}", eval.metrics.report(&classes));

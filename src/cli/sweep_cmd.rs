@@ -104,7 +104,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
 
 /// Expands the preset and writes (or checks) the manifest.
 fn prepare(preset: &Path, args: &SweepArgs) -> Result<(SweepFolder, Manifest)> {
-    let text = std::fs::read_to_string(preset).map_err(|e| anyhow!("{}: {e}", preset.display()))?;
+    let text = ferlab::contract::config::read_text(preset)?;
     let origin = preset.display().to_string();
     let sweep = SweepPreset::parse(&text, &origin)?;
     let points = sweep.expand(&args.overrides.set)?;

@@ -40,6 +40,10 @@ pub enum Error {
         path: PathBuf,
         holder: Option<String>,
     },
+    /// A file or folder of a run that is a link to somewhere else: training through it
+    /// would overwrite what it points to (another run's checkpoints, say).
+    #[error("{} {what}: a run writes only inside its own folder, so it never overwrites another run's files; replace the link with a copy of what it points to", path.display())]
+    Linked { path: PathBuf, what: String },
     /// One setting's value that cannot be used (`device`, say), and why.
     #[error("{field}: {message}")]
     Field { field: String, message: String },

@@ -27,6 +27,23 @@ pub fn succeed(cmd: &mut std::process::Command) -> String {
     stdout
 }
 
+/// What a command wrote to its standard error.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `cmd`, asserts it failed and that its error says `needle`; returns the error.
+pub fn refused(cmd: &mut std::process::Command, needle: &str) -> String {
+    let out = cmd.output().unwrap();
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "succeeded, expected `{needle}`: {err}"
+    );
+    assert!(err.contains(needle), "missing `{needle}` in: {err}");
+    err
+}
+
 /// A small synthetic experiment that trains in seconds.
 pub fn tiny_experiment(out: &Path) -> Experiment {
     let text = format!(

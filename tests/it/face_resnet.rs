@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// One manifest entry: name, shape, values as the original sees them, and its storage.
-struct Weight {
+pub(crate) struct Weight {
     name: String,
     shape: Vec<usize>,
     values: Vec<f32>,
@@ -61,7 +61,7 @@ fn weight(
 
 /// The face ResNet's tensors with random values: filters He-sized, `scale` around 1; every
 /// other convolution's tensors uint8-quantised, the rest float32.
-fn fixture_weights(seed: u64) -> Vec<Weight> {
+pub(crate) fn fixture_weights(seed: u64) -> Vec<Weight> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut shapes = vec![("conv32_down".to_string(), 7, 3, 32)];
     let mut cin = 32;
@@ -112,7 +112,7 @@ fn fixture_weights(seed: u64) -> Vec<Weight> {
 }
 
 /// Writes `weights` as a TensorFlow.js manifest and its one shard into `dir`.
-fn write_manifest(dir: &Path, weights: &[Weight]) -> PathBuf {
+pub(crate) fn write_manifest(dir: &Path, weights: &[Weight]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let mut bin = Vec::new();
     let mut entries = Vec::new();
@@ -356,15 +356,16 @@ fn a_broken_manifest_is_named_with_what_is_wrong() {
     };
     let model = FerModel::new(&cfg, 1, 7, &Device::Cpu, 1).unwrap();
 
-    // A shard cut short: the first weight that does not fit is named.
+    // A shard cut short: the manifest, the shard and both sizes are named.
     let bin = dir.path().join("model.bin");
     let bytes = std::fs::read(&bin).unwrap();
     std::fs::write(&bin, &bytes[..bytes.len() - 1000]).unwrap();
     let err = load_pretrained(&model, &manifest).unwrap_err().to_string();
     assert!(
         err.contains("model-weights_manifest.json")
-            && err.contains("weight `fc`")
-            && err.contains("bytes short"),
+            && err.contains("model.bin")
+            && err.contains(&format!("take {} bytes", bytes.len()))
+            && err.contains(&format!("hold {}", bytes.len() - 1000)),
         "{err}"
     );
 

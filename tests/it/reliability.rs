@@ -7,18 +7,14 @@ use super::common;
 use ferlab::compute::method::REGISTRY;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{ferlab, succeed, write_image};
+use common::{ferlab, refused, stderr, succeed, write_image};
 use ferlab::compute::train::checkpoint;
 use ferlab::contract::event::Event;
 use ferlab::contract::run::recorder;
 use ferlab::contract::run::results::read_run;
 use ferlab::contract::run::view::RunOutcome;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// A synthetic preset that trains in a few seconds.
 fn tiny_preset(dir: &Path, epochs: usize) -> PathBuf {
@@ -65,18 +61,6 @@ fn train(dir: &Path, preset: &Path, sets: &[&str]) -> (Output, Option<PathBuf>) 
         .and_then(|mut d| d.next())
         .map(|e| e.unwrap().path());
     (out, run)
-}
-
-/// Runs `cmd`, asserts it failed and that its error says `needle`; returns the error.
-fn refused(cmd: &mut Command, needle: &str) -> String {
-    let out = cmd.output().unwrap();
-    let err = stderr(&out);
-    assert!(
-        !out.status.success(),
-        "succeeded, expected `{needle}`: {err}"
-    );
-    assert!(err.contains(needle), "missing `{needle}` in: {err}");
-    err
 }
 
 fn events(run: &Path) -> Vec<Event> {
@@ -153,7 +137,7 @@ fn a_failed_resume_leaves_the_run_as_it_was() {
         )
     };
     let before = snapshot(&run);
-    // A change the checkpoint does not fit: refused, and nothing of the run changes.
+    // A change of what the run is: refused, and nothing of the run changes.
     refused(
         ferlab().args(["train", "--resume"]).arg(&run).args([
             "--set",
@@ -161,7 +145,7 @@ fn a_failed_resume_leaves_the_run_as_it_was() {
             "--set",
             "train.epochs=2",
         ]),
-        "does not fit",
+        "model.width: recorded as 8, --set gives 32: a resume continues the experiment",
     );
     assert!(snapshot(&run) == before, "a failed resume changed the run");
     succeed(ferlab().arg("eval").arg(&run));

@@ -1375,3 +1375,23 @@ fn the_default_layout_shows_every_panel_whole() {
         }
     }
 }
+
+/// A run folder the Runs tab cannot read is named there with why, not left out silently.
+#[test]
+fn the_runs_tab_names_the_run_folders_it_cannot_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    let runs = tmp.path().join("runs");
+    write_tiny_preset(&presets, &runs, 1);
+    let broken = runs.join("tiny-20261207-000000");
+    std::fs::create_dir_all(broken.join("events.jsonl")).unwrap();
+    std::fs::write(broken.join("config.toml"), "name = \"tiny\"\n").unwrap();
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    h.get_by_label("Runs").click();
+    h.run_steps(2);
+    h.get_by_label_contains(
+        "1 run folder(s) could not be read and are not listed: tiny-20261207-000000: ",
+    );
+}

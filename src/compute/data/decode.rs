@@ -66,7 +66,8 @@ fn to_planar(img: DynamicImage, size: usize, channels: usize) -> Vec<u8> {
     }
 }
 
-/// Writes planar u8 pixels (`channels × height × width`) as a PNG.
+/// Writes planar u8 pixels (`channels × height × width`) as a PNG, atomically: a full disk
+/// or a kill leaves the file that was there, never a truncated one.
 pub fn save_png(
     path: &Path,
     pixels: &[u8],
@@ -75,10 +76,11 @@ pub fn save_png(
     channels: usize,
 ) -> Result<(), Error> {
     let (w, h) = (width as u32, height as u32);
+    let mut bytes = std::io::Cursor::new(Vec::new());
     let result = if channels == 1 {
         GrayImage::from_raw(w, h, pixels.to_vec())
             .expect("pixel count equals width · height")
-            .save(path)
+            .write_to(&mut bytes, image::ImageFormat::Png)
     } else {
         let plane = width * height;
         let mut rgb = Vec::with_capacity(3 * plane);
@@ -87,7 +89,9 @@ pub fn save_png(
         }
         image::RgbImage::from_raw(w, h, rgb)
             .expect("pixel count equals 3 · width · height")
-            .save(path)
+            .write_to(&mut bytes, image::ImageFormat::Png)
     };
-    result.map_err(|e| Error::file(path, e))
+    result.map_err(|e| Error::file(path, e))?;
+    crate::contract::run::atomic::write(path, bytes.get_ref())
+        .map_err(|e| Error::io("cannot write", path, e))
 }

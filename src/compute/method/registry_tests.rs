@@ -2,29 +2,14 @@
 //! true to the typed sections; a toy method added with one module's worth of code and one
 //! registry line; the rules that moved from the contract into the methods.
 
-use toml::{Table, Value};
+use toml::Value;
 
 use super::{Build, Entry, Losses, Method, REGISTRY, Registry, pooled_head};
 use crate::contract::config::Experiment;
 use crate::contract::config::fields::core_fields;
 use crate::contract::config::recorded::fill_earlier_behaviour;
-use crate::contract::config::schema::{Field, Kind, MethodSchema, Range, Widget, lookup};
+use crate::contract::config::schema::{Field, Kind, MethodSchema, Range, Widget, leaves, lookup};
 use crate::contract::run::results::method_label;
-
-/// Every leaf key of a table, as dotted paths.
-fn leaves(table: &Table, prefix: &str, out: &mut Vec<String>) {
-    for (k, v) in table {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            Value::Table(t) => leaves(t, &path, out),
-            _ => out.push(path),
-        }
-    }
-}
 
 fn all_fields() -> Vec<&'static Field> {
     let mut fields: Vec<&'static Field> = core_fields().collect();
@@ -38,8 +23,7 @@ fn all_fields() -> Vec<&'static Field> {
 fn every_setting_is_described_once_and_every_description_is_a_setting() {
     let mut exp = Experiment::default();
     exp.resolve(&REGISTRY);
-    let mut keys = Vec::new();
-    leaves(&exp.to_table(), "", &mut keys);
+    let keys: Vec<String> = leaves(&exp.to_table()).into_keys().collect();
     let fields = all_fields();
     let mut paths: Vec<&str> = fields.iter().map(|f| f.path).collect();
     paths.sort();

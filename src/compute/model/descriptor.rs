@@ -10,7 +10,10 @@ use super::face_resnet::FaceResNet;
 use super::{Backbone, FerModel};
 use crate::compute::Error;
 use crate::compute::model::pretrained::load_pretrained;
-use crate::contract::config::{Backbone as BackboneKind, Kernels, ModelConfig, ScaleAffine};
+use crate::contract::config::{
+    Backbone as BackboneKind, FACE_RESNET_MIN_INPUT, Kernels, MAX_INPUT_SIZE, ModelConfig,
+    ScaleAffine,
+};
 
 /// The face ResNet with the weights of the manifest at `weights`, taking RGB in [0, 1]
 /// (no data normalisation to undo) at `input_size`; and the loader's report.
@@ -20,6 +23,12 @@ pub fn pretrained_face_resnet(
     affine: ScaleAffine,
     kernels: Kernels,
 ) -> Result<(FerModel, String), Error> {
+    let (lo, hi) = (FACE_RESNET_MIN_INPUT, MAX_INPUT_SIZE);
+    if !(lo..=hi).contains(&input_size) {
+        return Err(Error::Data(format!(
+            "--input-size must be from {lo} to {hi} (150 is the original's), got {input_size}"
+        )));
+    }
     let cfg = ModelConfig {
         backbone: BackboneKind::FaceResnet,
         input_size,
@@ -48,11 +57,24 @@ fn net(model: &FerModel) -> &FaceResNet {
     }
 }
 
+/// The largest image side `ferlab describe` reads.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+
 /// An image file as a 1 × 3 × H × W tensor of RGB in [0, 1].
 pub fn read_rgb(path: &Path) -> Result<Tensor, Error> {
-    let img = image::open(path)
-        .map_err(|e| Error::file(path, format!("cannot read as an image: {e}")))?
-        .to_rgb8();
+    let cannot =
+        |e: &dyn std::fmt::Display| Error::file(path, format!("cannot read as an image: {e}"));
+    let mut reader = image::ImageReader::open(path)
+        .map_err(|e| cannot(&e))?
+        .with_guessed_format()
+        .map_err(|e| cannot(&e))?;
+    // A face is resized to the input side anyway; a huge (or hostile) image would take
+    // gigabytes as floats before that.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| cannot(&e))?.to_rgb8();
     let (w, h) = img.dimensions();
     let (w, h) = (w as usize, h as usize);
     let mut planes = vec![0f32; 3 * w * h];
@@ -70,16 +92,25 @@ pub fn read_rgb(path: &Path) -> Result<Tensor, Error> {
 pub fn face_descriptors(
     model: &FerModel,
     images: &[PathBuf],
-) -> Result<Vec<(PathBuf, Vec<f32>)>, Error> {
+) -> Vec<(PathBuf, Result<Vec<f32>, Error>)> {
     let net = net(model);
-    let mut out = Vec::new();
-    for path in images {
-        let x = read_rgb(path)?;
-        let d = net
-            .descriptor(&x)
-            .and_then(|d| d.flatten_all()?.to_vec1::<f32>())
-            .map_err(|e| Error::file(path, e))?;
-        out.push((path.clone(), d));
-    }
-    Ok(out)
+    images
+        .iter()
+        .map(|path| {
+            let d = read_rgb(path).and_then(|x| {
+                let d = net
+                    .descriptor(&x)
+                    .and_then(|d| d.flatten_all()?.to_vec1::<f32>())
+                    .map_err(|e| Error::file(path, e))?;
+                match d.iter().find(|v| !v.is_finite()) {
+                    Some(v) => Err(Error::file(
+                        path,
+                        format!("the descriptor holds {v}: the weights overflow on this image"),
+                    )),
+                    None => Ok(d),
+                }
+            });
+            (path.clone(), d)
+        })
+        .collect()
 }

@@ -13,8 +13,23 @@ use super::{Backbone, FerModel, LoadReport};
 use crate::compute::Error;
 use crate::contract::config::ScaleAffine;
 
+/// The size of `path` if it is a regular file (after links): a weights file named by a
+/// user or a manifest is read whole, and `/dev/zero` or a pipe never ends.
+pub fn regular_file(path: &Path) -> Result<u64, Error> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::file(
+            path,
+            "is not a regular file (a device, pipe or folder): weights are read only from files",
+        ));
+    }
+    Ok(meta.len())
+}
+
 /// Reads every tensor of a weights file, keyed by its (prefix-stripped) name.
 pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
+    regular_file(path)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -36,7 +51,40 @@ pub fn read_weights(path: &Path) -> Result<HashMap<String, Tensor>, Error> {
     if named.is_empty() {
         return Err(Error::file(path, "no tensors found"));
     }
-    Ok(strip_common_prefix(named))
+    let tensors = strip_common_prefix(named);
+    check_finite(path, &tensors)?;
+    Ok(tensors)
+}
+
+/// Refuses a file whose floating-point tensors hold a NaN or an infinity, naming the first
+/// such tensor (by name order) and the value's position: such weights would otherwise load
+/// as if fine and surface later as a diverged run or null outputs.
+pub fn check_finite(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<(), Error> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let t = &tensors[name];
+        if !t.dtype().is_float() {
+            continue;
+        }
+        let values = t
+            .flatten_all()
+            .and_then(|t| t.to_dtype(candle_core::DType::F32))
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| Error::file(path, format!("tensor `{name}`: {e}")))?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::file(
+                path,
+                format!(
+                    "tensor `{name}` holds {} (value {i} of {}): the file is damaged or \
+                     was written by a diverged run",
+                    values[i],
+                    values.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read_pth(path: &Path) -> Result<Vec<(String, Tensor)>, Error> {
@@ -137,6 +185,29 @@ pub fn load_pretrained(model: &FerModel, path: &Path) -> Result<(LoadReport, Str
         .filter(|(n, _)| !n.ends_with("num_batches_tracked"))
         .collect();
     let mut report = model.load(&tensors).map_err(|e| Error::file(path, e))?;
+    // A file that fills less than half of the model is for another model: training on it
+    // would be labelled "pretrained" while it starts almost from scratch.
+    let wanted = report.loaded + report.missing.len() + report.mismatched.len();
+    if report.loaded * 2 < wanted {
+        let first = report
+            .missing
+            .iter()
+            .chain(&report.mismatched)
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::file(
+            path,
+            format!(
+                "only {} of the model's {wanted} tensors could be loaded from it (not there \
+                 or of another shape: {first}, …): it holds weights of another model \
+                 ({} tensors of its own were not used)",
+                report.loaded,
+                report.unexpected.len() + unused.len()
+            ),
+        ));
+    }
     report.unexpected.extend(unused);
     let mut text = format!(
         "pretrained weights {}: {} tensors loaded{how}",

@@ -7,6 +7,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use crate::compute::Error;
+use crate::compute::model::pretrained::check_finite;
 
 const STATE_KEY: &str = "ferlab.state";
 
@@ -33,6 +34,7 @@ pub fn load(
     path: &Path,
     device: &Device,
 ) -> Result<(HashMap<String, Tensor>, Option<String>), Error> {
+    crate::compute::model::pretrained::regular_file(path)?;
     let bytes = std::fs::read(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| err(path, format!("not a safetensors file: {e}")))?;
@@ -42,6 +44,8 @@ pub fn load(
         .and_then(|m| m.get(STATE_KEY).cloned());
     let tensors =
         candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| err(path, e))?;
+    // A checkpoint is never saved with NaN in it: one that holds some was altered since.
+    check_finite(path, &tensors)?;
     Ok((tensors, state))
 }
 
@@ -61,6 +65,20 @@ mod tests {
             t.to_vec2::<f32>().unwrap()
         );
         assert_eq!(state.as_deref(), Some("{\"epoch\":3}"));
+    }
+
+    #[test]
+    fn a_checkpoint_holding_nan_is_refused_naming_the_tensor() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.safetensors");
+        let ok = Tensor::new(&[1.0f32, 2.0], &Device::Cpu).unwrap();
+        let bad = Tensor::new(&[1.0f32, f32::INFINITY, 3.0], &Device::Cpu).unwrap();
+        save(&p, &[("a".into(), ok), ("b.weight".into(), bad)], "{}").unwrap();
+        let e = load(&p, &Device::Cpu).unwrap_err().to_string();
+        assert!(
+            e.contains("c.safetensors") && e.contains("tensor `b.weight` holds inf (value 1 of 3)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -8,9 +8,28 @@ pub struct Control {
     stop: AtomicBool,
     paused: Mutex<bool>,
     wake: Condvar,
+    /// Why the run cannot go on, found outside the training loop (its log cannot be
+    /// written, say): the loop fails with it at its next step.
+    fault: Mutex<Option<String>>,
 }
 
 impl Control {
+    /// Makes the run fail at its next step with `why` (the first fault is kept).
+    pub fn fail(&self, why: impl Into<String>) {
+        let mut fault = self.fault.lock().expect("control lock");
+        if fault.is_none() {
+            *fault = Some(why.into());
+        }
+        drop(fault);
+        // A paused run wakes up to fail.
+        *self.paused.lock().expect("control lock") = false;
+        self.wake.notify_all();
+    }
+
+    pub fn fault(&self) -> Option<String> {
+        self.fault.lock().expect("control lock").clone()
+    }
+
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         self.wake.notify_all();

@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, unbounded};
 use super::control::Control;
 use super::trainer::{self, Outcome};
 use crate::compute::{Error, Result};
-use crate::contract::config::Experiment;
+use crate::contract::config::{Experiment, resume};
 use crate::contract::event::{Event, Level};
 use crate::contract::run::{Recorder, RunDir, RunLock, atomic};
 
@@ -92,8 +92,17 @@ pub fn prepare(launch: Launch) -> Result<Prepared> {
             fresh(*exp, dir)
         }
         Launch::Resume { dir, overrides } => {
-            let dir = RunDir::open(&dir)?;
+            let dir = RunDir::open_to_train(&dir)?;
             let experiment = Experiment::load_recorded(&dir.config(), &overrides, &REGISTRY)?;
+            let recorded = Experiment::load_recorded(&dir.config(), &[], &REGISTRY)?;
+            let problems = resume::forbidden_changes(&recorded, &experiment);
+            if !problems.is_empty() {
+                return Err(crate::contract::Error::Invalid {
+                    origin: format!("resuming {}", dir.root.display()),
+                    problems,
+                }
+                .into());
+            }
             let lock = RunLock::acquire(&dir.root)?;
             let pending_config = (!overrides.is_empty()).then(|| experiment.to_toml());
             Ok(Prepared {
@@ -163,6 +172,15 @@ impl RunLog {
         self.write(event)
     }
 
+    /// Records `event`; if the log cannot be written, makes the run fail at its next step
+    /// (a run that goes on unrecorded would be lost) and returns why.
+    fn record_or_fail(&mut self, event: &Event, control: &Control) -> Option<String> {
+        let err = self.record(event).err()?;
+        let why = format!("{err}; the run stops here, since its log cannot record it");
+        control.fail(why.clone());
+        Some(why)
+    }
+
     fn write(&mut self, event: &Event) -> Result<()> {
         let recorder = self.recorder.as_mut().expect("opened");
         recorder
@@ -198,8 +216,8 @@ impl Engine {
             .spawn(move || {
                 let _lock = lock;
                 let mut sink = |e: &Event| {
-                    if let Err(err) = log.record(e) {
-                        let _ = tx.send(Event::log(Level::Error, err.to_string()));
+                    if let Some(why) = log.record_or_fail(e, &ctl) {
+                        let _ = tx.send(Event::log(Level::Error, why));
                     }
                     let _ = tx.send(e.clone());
                     if let Some(n) = &notify {
@@ -281,5 +299,30 @@ impl Drop for Engine {
             self.control.stop();
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full disk (`/dev/full` takes no byte) under the log makes the run fail at its next
+    /// step, where it used to train on for an epoch unrecorded.
+    #[test]
+    fn a_log_that_cannot_be_written_fails_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::create(dir.path(), "full").unwrap();
+        let mut log = RunLog::open(&run, false, None).unwrap();
+        log.recorder = Some(Recorder::open(Path::new("/dev/full")).unwrap());
+        let control = Control::default();
+        assert!(
+            log.record_or_fail(&Event::log(Level::Info, "one"), &control)
+                .is_some()
+        );
+        let why = control.fault().expect("the run is made to fail");
+        assert!(
+            why.contains("/dev/full") && why.contains("the run stops"),
+            "{why}"
+        );
     }
 }

@@ -154,7 +154,7 @@ pub fn run(
             format!("unlabeled: {} ({} faces)", u.origin, u.len()),
         ));
     }
-    let mut session = Session::new(exp, device, dataset, unlabeled, dir, sink)?;
+    let mut session = Session::new(exp, device, dataset, unlabeled, dir, resume, sink)?;
     if resume {
         session.restore()?;
     }
@@ -183,18 +183,25 @@ impl<'a> Session<'a> {
         dataset: Dataset,
         unlabeled: Option<Arc<Unlabeled>>,
         dir: RunDir,
+        resume: bool,
         sink: Sink<'a>,
     ) -> Result<Self> {
         let k = dataset.num_classes();
         let model = FerModel::for_experiment(&exp, method::head_of(&exp)?, k, &device)?;
-        if let Some(path) = &exp.model.pretrained {
-            let (report, text) = load_pretrained(&model, path)?;
-            let level = if report.loaded == 0 {
-                Level::Warn
-            } else {
-                Level::Info
-            };
-            sink(&Event::log(level, text));
+        match &exp.model.pretrained {
+            // The checkpoint holds every weight: the file may have moved since.
+            Some(path) if resume && dir.last_checkpoint().is_file() => sink(&Event::log(
+                Level::Info,
+                format!(
+                    "model.pretrained ({}) is not read: the run resumes from its checkpoint",
+                    path.display()
+                ),
+            )),
+            Some(path) => {
+                let (_, text) = load_pretrained(&model, path)?;
+                sink(&Event::log(Level::Info, text));
+            }
+            None => {}
         }
         let method = method::build(&exp, &model, &dataset.train, unlabeled, &device)?;
         let mut params = model.parameters();
@@ -510,6 +517,11 @@ impl<'a> Session<'a> {
                 step: 0,
             };
             self.state.sums = EpochSums::default();
+            // An epoch the log could not record is not checkpointed either: a resume
+            // would find the log without it.
+            if let Some(why) = control.fault() {
+                return Err(Error::Run(why));
+            }
             self.save(improved)?;
         }
         self.flush_embeddings(true);
@@ -705,6 +717,9 @@ impl<'a> Session<'a> {
                 && !control.is_stopped()
             {
                 self.emit(Event::Resumed { epoch, step });
+            }
+            if let Some(why) = control.fault() {
+                return Err(Error::Run(why));
             }
             if control.is_stopped() {
                 return Ok(Some(Position { epoch, step }));

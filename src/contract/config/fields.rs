@@ -129,8 +129,12 @@ const DATA: &[Field] = &[
     )
     .help("skip: report each unreadable image and go on; fail: stop at the first")
     .when(NOT_SYNTHETIC),
-    Field::new("data.image_size", "image size", count(16, 512))
-        .help("side of the square images the model sees, in pixels"),
+    Field::new(
+        "data.image_size",
+        "image size",
+        count(16, super::MAX_INPUT_SIZE as u64),
+    )
+    .help("side of the square images the model sees, in pixels"),
     Field::new("data.channels", "channels", count(1, 3))
         .help("1 = grayscale, 3 = RGB (grayscale sources are replicated)"),
     Field::new(
@@ -269,7 +273,7 @@ const MODEL: &[Field] = &[
     .help(
         "weights to start from: torchvision layout (.safetensors, .pth) or the face ResNet's TensorFlow.js manifest (.json)",
     ),
-    Field::new("model.input_size", "input size", count(0, 512))
+    Field::new("model.input_size", "input size", count(0, super::MAX_INPUT_SIZE as u64))
         .help("faces are resized to this side inside the model (grey → RGB); 0 = 150 (native); 112 is about 1.8× faster; at least 103")
         .when(FACE_RESNET),
     Field::new(

@@ -10,6 +10,7 @@ pub mod fields;
 pub mod layout;
 mod overrides;
 pub mod recorded;
+pub mod resume;
 pub mod schema;
 mod validate;
 
@@ -347,6 +348,10 @@ pub enum ScaleAffine {
 /// The smallest input the face ResNet takes: every stage's 'valid' convolution must fit.
 pub const FACE_RESNET_MIN_INPUT: usize = 103;
 
+/// The largest input side any backbone takes (`data.image_size`, `model.input_size`,
+/// `ferlab describe --input-size`): past it one image's activations alone take gigabytes.
+pub const MAX_INPUT_SIZE: usize = 512;
+
 /// The side of the face ResNet's last feature map for a square input of `input` pixels, or
 /// `None` if some 'valid' convolution does not fit (below [`FACE_RESNET_MIN_INPUT`]):
 /// 7×7/2 convolution, 3×3/2 max pool, then four down blocks that halve (3×3/2 convolution,
@@ -647,12 +652,30 @@ impl Default for OutputConfig {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Io {
+/// The largest preset or recorded config read (a real one is a few kilobytes).
+const MAX_PRESET_BYTES: u64 = 4 << 20;
+
+/// A preset's (or recorded config's) text; refuses what is not a regular file of a
+/// preset's size.
+pub fn read_text(path: &Path) -> Result<String, Error> {
+    let cannot = |source| Error::Io {
         what: "cannot read",
         path: path.to_path_buf(),
         source,
-    })
+    };
+    // `/dev/zero` or a pipe would be read until memory runs out.
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    // (A folder is left to the read, whose own error says so.)
+    if !meta.is_dir() && (!meta.is_file() || meta.len() > MAX_PRESET_BYTES) {
+        return Err(Error::Syntax {
+            origin: path.display().to_string(),
+            message: format!(
+                "not a preset: presets are regular files of at most {} MiB",
+                MAX_PRESET_BYTES >> 20
+            ),
+        });
+    }
+    std::fs::read_to_string(path).map_err(cannot)
 }
 
 /// TOML text as a table; `origin` names it in errors.

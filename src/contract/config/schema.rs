@@ -126,6 +126,15 @@ impl Range {
     }
 
     fn check(self, v: f64) -> Option<String> {
+        // Training computes in 32-bit floats: below the smallest normal one a value is
+        // denormal or 0 there (an lr of 1e-320 trained at lr 0).
+        if v != 0.0 && v.abs() < f32::MIN_POSITIVE as f64 {
+            return Some(format!(
+                "{v:e} is too small: training computes in 32-bit floats, where values below \
+                 {:e} lose their precision or become 0",
+                f32::MIN_POSITIVE
+            ));
+        }
         match self {
             Self::Finite => (!v.is_finite()).then(|| format!("must be a finite number, got {v}")),
             Self::Positive => {
@@ -296,6 +305,28 @@ fn value_word(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Every leaf value of a table by its dotted path (`optimizer.lr`, `method.asm.warmup`).
+pub fn leaves(table: &Table) -> std::collections::BTreeMap<String, Value> {
+    fn walk(table: &Table, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {
+        for (k, v) in table {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Table(t) => walk(t, &path, out),
+                other => {
+                    out.insert(path, other.clone());
+                }
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(table, "", &mut out);
+    out
 }
 
 /// The value at a dotted path of a table.

@@ -101,6 +101,7 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
         Ok(_) => {}
     }
     check_data(&mut c, e);
+    check_generated_size(&mut c, e);
     check_corruption(&mut c, e);
     if e.augment.crop_padding > e.data.image_size / 4 {
         c.fail(
@@ -112,14 +113,25 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
             ),
         );
     }
-    if let Some(p) = &e.model.pretrained
-        && c.files
-        && !p.is_file()
+    if e.model
+        .pretrained
+        .as_ref()
+        .is_some_and(|p| p.as_os_str().is_empty())
     {
         c.fail(
             "model.pretrained",
-            format!("file {} does not exist", p.display()),
+            "is empty: name a weights file, or remove the key to start from scratch",
         );
+    } else if let Some(p) = &e.model.pretrained
+        && c.files
+        && !p.is_file()
+    {
+        let what = if p.exists() {
+            "is not a regular file (a device, pipe or folder)"
+        } else {
+            "does not exist"
+        };
+        c.fail("model.pretrained", format!("file {} {what}", p.display()));
     }
     check_model(&mut c, e);
     // SAM evaluates the method's loss twice per step; a method that records per-sample
@@ -286,6 +298,47 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
                 );
             }
         }
+    }
+}
+
+/// The most pixels a generated set (synthetic faces, synthetic clips) may hold in memory:
+/// 4 GiB, 1.5 million faces at 48 px (FER2013 is 83 MB). Past it, a run would take the
+/// machine's memory before its first step (10^6 faces per class at 512 px were accepted).
+pub const MAX_GENERATED_BYTES: u64 = 4 << 30;
+
+/// Generated data is held in memory; refuses a set larger than [`MAX_GENERATED_BYTES`],
+/// beside the setting that makes it large.
+fn check_generated_size(c: &mut Checker, e: &Experiment) {
+    let d = &e.data;
+    let face = (d.channels * d.image_size * d.image_size) as u64;
+    let mut check = |key: &str, what: &str, faces: u64| {
+        let bytes = faces.saturating_mul(face);
+        if bytes > MAX_GENERATED_BYTES {
+            c.fail(
+                key,
+                format!(
+                    "{what} would hold {faces} faces of {}×{}×{} in memory, {:.1} GiB (at \
+                     most {} GiB): fewer faces or a smaller data.image_size",
+                    d.channels,
+                    d.image_size,
+                    d.image_size,
+                    bytes as f64 / (1u64 << 30) as f64,
+                    MAX_GENERATED_BYTES >> 30
+                ),
+            );
+        }
+    };
+    if d.source == DataSource::Synthetic {
+        let per_class = d.synthetic.train_per_class as u64 + d.synthetic.val_per_class as u64;
+        let faces = per_class.saturating_mul(super::classes::CANONICAL.len() as u64);
+        check("data.synthetic.train_per_class", "the synthetic set", faces);
+    }
+    let u = &e.unlabeled;
+    if u.source == super::UnlabeledSource::SyntheticClips {
+        let faces = (u.videos as u64)
+            .saturating_mul(u.people as u64)
+            .saturating_mul(u.frames as u64);
+        check("unlabeled.frames", "the synthetic clips", faces);
     }
 }
 

@@ -15,8 +15,10 @@ pub struct AttentionSnapshot {
     pub map_height: usize,
     pub map_width: usize,
     /// Mean flip MSE of each class's map over all validation faces.
+    #[serde(with = "crate::contract::event::float")]
     pub per_class: Vec<f32>,
     /// Mean over faces and classes.
+    #[serde(with = "crate::contract::event::float")]
     pub mean: f32,
     /// Faces evaluated.
     pub count: usize,
@@ -43,6 +45,7 @@ pub struct AttentionFace {
     pub source: FaceSource,
     pub label: u32,
     pub prediction: u32,
+    #[serde(with = "crate::contract::event::float")]
     pub probabilities: Vec<f32>,
     /// The first channel, `image_size²` bytes, base64.
     pub pixels: String,
@@ -51,6 +54,7 @@ pub struct AttentionFace {
     /// Maps of the mirror image, flipped back, same layout.
     pub flipped_back: String,
     /// Flip MSE of each class's map.
+    #[serde(with = "crate::contract::event::float")]
     pub consistency: Vec<f32>,
 }
 

@@ -10,7 +10,9 @@ pub struct DataStats {
     pub train_counts: Vec<usize>,
     pub val_counts: Vec<usize>,
     /// Fraction of training labels that differ from the clean ones (None: unknown).
+    #[serde(with = "crate::contract::event::float", default)]
     pub noise_rate: Option<f64>,
+    #[serde(with = "crate::contract::event::float")]
     pub imbalance_factor: f64,
     pub blended: Option<usize>,
     pub skipped: usize,

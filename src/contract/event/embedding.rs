@@ -16,17 +16,24 @@ pub struct EmbeddingSnapshot {
     pub labels: Vec<u32>,
     pub predictions: Vec<u32>,
     /// t-SNE coordinates, `n × 2` row-major; empty when there are too few points.
+    #[serde(with = "crate::contract::event::float")]
     pub tsne: Vec<f32>,
     /// Classical MDS coordinates, `n × 2` row-major, scaled to unit RMS radius.
+    #[serde(with = "crate::contract::event::float")]
     pub mds: Vec<f32>,
+    #[serde(with = "crate::contract::event::float")]
     pub tsne_secs: f32,
+    #[serde(with = "crate::contract::event::float")]
     pub mds_secs: f32,
     /// Mean distance of each class's points to their centre in the MDS plane (RMFER
     /// Table 14); None for a class without points.
+    #[serde(with = "crate::contract::event::float")]
     pub centre_distance: Vec<Option<f32>>,
     /// Mean cosine similarity of same-label and of different-label feature pairs (RMFER
     /// Tables 6 and 13).
+    #[serde(with = "crate::contract::event::float")]
     pub cosine_same: f32,
+    #[serde(with = "crate::contract::event::float")]
     pub cosine_different: f32,
     /// RMFER's attention filter over the epoch's unlabeled anchors (Table 12).
     pub filter: Option<FilterReport>,

@@ -6,19 +6,28 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Mean cross-entropy over the evaluated samples.
+    #[serde(with = "crate::contract::event::float")]
     pub loss: f32,
     /// Correct / total.
+    #[serde(with = "crate::contract::event::float")]
     pub overall: f32,
     /// Mean of the per-class accuracies over classes that have samples.
+    #[serde(with = "crate::contract::event::float")]
     pub mean: f32,
     /// Recall of each class; None where the class has no samples.
+    #[serde(with = "crate::contract::event::float")]
     pub per_class: Vec<Option<f32>>,
+    #[serde(with = "crate::contract::event::float")]
     pub macro_f1: f32,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u32>>,
     pub count: usize,
     /// Mean flip MSE of the class activation maps, on evaluations that measured it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "crate::contract::event::float",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub flip_mse: Option<f32>,
 }
 

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 /// The thresholds of every class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassThresholds {
+    #[serde(with = "crate::contract::event::float")]
     pub noisy: Vec<f32>,
+    #[serde(with = "crate::contract::event::float")]
     pub clean: Vec<f32>,
 }
 
@@ -42,7 +44,9 @@ impl Subset {
 /// Precision and recall of a mined set against the truth (None where undefined).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SetQuality {
+    #[serde(with = "crate::contract::event::float", default)]
     pub precision: Option<f32>,
+    #[serde(with = "crate::contract::event::float", default)]
     pub recall: Option<f32>,
 }
 
@@ -63,6 +67,7 @@ pub struct MiningQuality {
     pub noisy: SetQuality,
     pub clean: SetQuality,
     /// Fraction of training labels that are flipped.
+    #[serde(with = "crate::contract::event::float")]
     pub noise_rate: f32,
 }
 
@@ -75,6 +80,7 @@ pub struct MovedSample {
     pub given: u8,
     pub predicted: u8,
     pub truth: Option<u8>,
+    #[serde(with = "crate::contract::event::float")]
     pub confidence: f32,
     /// Side of the square grayscale thumbnail.
     pub size: usize,
@@ -88,9 +94,11 @@ pub struct MiningReport {
     /// Thresholds in effect during the epoch (None while warming up: all samples clean).
     pub thresholds: Option<ClassThresholds>,
     /// The base pair and whether thresholds adapt (false = fixed, FT).
+    #[serde(with = "crate::contract::event::float")]
     pub base: (f32, f32),
     pub adaptive: bool,
     /// p̄_k after this epoch (what the next epoch's thresholds come from).
+    #[serde(with = "crate::contract::event::float")]
     pub class_mean: Vec<f32>,
     /// Per class (by given label): [clean, ambiguous, noisy] counts.
     pub counts: Vec<[usize; 3]>,

@@ -13,6 +13,7 @@ pub mod attention;
 pub mod data;
 pub mod embedding;
 pub mod filter;
+pub mod float;
 pub mod metrics;
 pub mod mining;
 
@@ -46,16 +47,23 @@ pub enum Level {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSummary {
     /// Mean total loss over the epoch's steps.
+    #[serde(with = "crate::contract::event::float")]
     pub loss: f32,
     /// Mean of each loss term (e.g. `ce`, `consistency`).
+    #[serde(with = "crate::contract::event::float")]
     pub terms: BTreeMap<String, f32>,
     /// Accuracy against the given (possibly noisy) labels.
+    #[serde(with = "crate::contract::event::float")]
     pub accuracy: f32,
+    #[serde(with = "crate::contract::event::float")]
     pub images_per_sec: f32,
+    #[serde(with = "crate::contract::event::float")]
     pub seconds: f32,
     /// Seconds the loop waited for the prefetch thread.
+    #[serde(with = "crate::contract::event::float")]
     pub data_wait_secs: f32,
     /// Learning rate at the epoch's last step.
+    #[serde(with = "crate::contract::event::float")]
     pub lr: f64,
 }
 
@@ -66,6 +74,7 @@ pub struct Summary {
     pub best_epoch: usize,
     pub best: Metrics,
     pub last: Metrics,
+    #[serde(with = "crate::contract::event::float")]
     pub seconds: f32,
 }
 
@@ -91,10 +100,14 @@ pub enum Event {
         epoch: usize,
         step: usize,
         steps: usize,
+        #[serde(with = "crate::contract::event::float")]
         loss: f32,
+        #[serde(with = "crate::contract::event::float")]
         lr: f64,
+        #[serde(with = "crate::contract::event::float")]
         images_per_sec: f32,
         /// Estimated seconds to the end of the run.
+        #[serde(with = "crate::contract::event::float")]
         eta_secs: f32,
     },
     EpochEnd {
@@ -173,6 +186,84 @@ impl Event {
 /// One line of `events.jsonl`: the event and when it happened (seconds since the Unix epoch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    #[serde(with = "crate::contract::event::float")]
     pub time: f64,
     pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every float field of an event goes through `float`: a field added without it would
+    /// write `null` for a non-finite value and lose its line on reading.
+    #[test]
+    fn every_float_field_of_an_event_is_written_readably() {
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("attention.rs", include_str!("attention.rs")),
+            ("data.rs", include_str!("data.rs")),
+            ("embedding.rs", include_str!("embedding.rs")),
+            ("filter.rs", include_str!("filter.rs")),
+            ("metrics.rs", include_str!("metrics.rs")),
+            ("mining.rs", include_str!("mining.rs")),
+        ];
+        for (file, text) in sources {
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let lines: Vec<&str> = code.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let t = line.trim();
+                let is_field = t.ends_with(',')
+                    && t.contains(": ")
+                    && !t.starts_with("//")
+                    && !t.contains("fn ")
+                    && !t.contains('=');
+                let has_float = t.contains("f32") || t.contains("f64");
+                if is_field && has_float {
+                    // The attribute above, one line or (as rustfmt wraps it) several.
+                    let mut start = i.saturating_sub(1);
+                    if lines[start].trim() == ")]" {
+                        while start > 0 && !lines[start].trim().starts_with("#[") {
+                            start -= 1;
+                        }
+                    }
+                    let above = lines[start..i].join(" ");
+                    assert!(
+                        above.contains("event::float"),
+                        "{file}, line {}: `{t}` needs #[serde(with = \"crate::contract::event::float\")]",
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_infinite_epoch_summary_reads_back() {
+        let e = Event::Progress {
+            epoch: 0,
+            step: 1,
+            steps: 2,
+            loss: f32::INFINITY,
+            lr: f64::NAN,
+            images_per_sec: 1.0,
+            eta_secs: f32::NEG_INFINITY,
+        };
+        let text = serde_json::to_string(&Record {
+            time: 1.0,
+            event: e,
+        })
+        .unwrap();
+        let back: Record = serde_json::from_str(&text).unwrap();
+        match back.event {
+            Event::Progress {
+                loss, lr, eta_secs, ..
+            } => {
+                assert_eq!(loss, f32::INFINITY);
+                assert!(lr.is_nan());
+                assert_eq!(eta_secs, f32::NEG_INFINITY);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -53,6 +53,14 @@ impl RunDir {
         Ok(dir)
     }
 
+    /// Opens an existing run directory to train on: [`RunDir::open`], and what the run
+    /// writes must be its own (no links out of it).
+    pub fn open_to_train(root: &Path) -> Result<Self, Error> {
+        let dir = Self::open(root)?;
+        dir.check_own_files()?;
+        Ok(dir)
+    }
+
     /// Opens an existing run directory (it must hold `config.toml`).
     pub fn open(root: &Path) -> Result<Self, Error> {
         let dir = Self {
@@ -66,6 +74,44 @@ impl RunDir {
         std::fs::create_dir_all(dir.checkpoints())
             .map_err(|e| Error::io("cannot create", dir.checkpoints(), e))?;
         Ok(dir)
+    }
+
+    /// Refuses a run whose written files or folders are links elsewhere (symbolic, or a
+    /// file with other hard links): the run lock covers this folder, not what a link
+    /// reaches, so training through one would overwrite another run's files.
+    fn check_own_files(&self) -> Result<(), Error> {
+        use std::os::unix::fs::MetadataExt;
+        let last = self.last_checkpoint();
+        let best = self.best_checkpoint();
+        for path in [
+            self.checkpoints(),
+            self.events(),
+            self.config(),
+            self.figures(),
+            self.root.join("run.lock"),
+            last,
+            best,
+        ] {
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_else(|_| "?".into());
+                return Err(Error::Linked {
+                    path,
+                    what: format!("is a symbolic link to {target}"),
+                });
+            }
+            if meta.is_file() && meta.nlink() > 1 {
+                return Err(Error::Linked {
+                    path,
+                    what: format!("has {} hard links (another name shares it)", meta.nlink()),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn id(&self) -> String {
@@ -142,6 +188,28 @@ mod tests {
         assert_eq!(utc_stamp(t), "20261118-110640");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(&utc_stamp(leap)[..8], "20000229");
+    }
+
+    #[test]
+    fn a_run_whose_files_link_elsewhere_is_not_opened_to_train() {
+        let base = tempfile::tempdir().unwrap();
+        let victim = RunDir::create(base.path(), "victim").unwrap();
+        let run = RunDir::create(base.path(), "run").unwrap();
+        std::fs::write(run.config(), "name = \"run\"\n").unwrap();
+        RunDir::open_to_train(&run.root).unwrap();
+        std::fs::remove_dir(run.checkpoints()).unwrap();
+        std::os::unix::fs::symlink(victim.checkpoints(), run.checkpoints()).unwrap();
+        let e = RunDir::open_to_train(&run.root).unwrap_err().to_string();
+        assert!(
+            e.contains("checkpoints is a symbolic link to") && e.contains("victim"),
+            "{e}"
+        );
+        std::fs::remove_file(run.checkpoints()).unwrap();
+        std::fs::create_dir(run.checkpoints()).unwrap();
+        std::fs::write(victim.events(), "").unwrap();
+        std::fs::hard_link(victim.events(), run.events()).unwrap();
+        let e = RunDir::open_to_train(&run.root).unwrap_err().to_string();
+        assert!(e.contains("events.jsonl has 2 hard links"), "{e}");
     }
 
     #[test]

@@ -75,6 +75,13 @@ pub struct EventLog {
 
 /// Reads every record of an events file.
 pub fn read(path: &Path) -> std::io::Result<EventLog> {
+    // A link to `/dev/zero` (or a pipe) would be read as one endless line.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file (a device, pipe or folder)",
+        ));
+    }
     let file = File::open(path)?;
     let mut log = EventLog::default();
     let lines: Vec<String> = BufReader::new(file).lines().collect::<Result<_, _>>()?;
@@ -99,6 +106,15 @@ pub fn read(path: &Path) -> std::io::Result<EventLog> {
 mod tests {
     use super::*;
     use crate::contract::event::Level;
+
+    #[test]
+    fn an_events_file_that_is_not_a_file_is_refused_not_read_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("events.jsonl");
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let e = read(&p).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn a_torn_last_line_is_cut_before_appending() {

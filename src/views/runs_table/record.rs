@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use crate::compute::method::REGISTRY;
 use crate::contract::config::Experiment;
+use crate::contract::config::schema::leaves;
 use crate::contract::run::view::{RunStatus, RunView};
 use crate::views::sweep::spec::value_text;
 
@@ -51,14 +52,18 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    /// Reads `dir`; None when it holds no events file the fold can open.
-    pub fn read(dir: &Path) -> Option<Self> {
-        let view = RunView::replay(dir).ok()?;
+    /// Reads `dir`; why not when it holds no events file the fold can open.
+    pub fn read(dir: &Path) -> Result<Self, String> {
+        let view = RunView::replay(dir).map_err(|e| e.to_string())?;
         let mut warnings = view.unreadable.clone();
-        let text = view
-            .config
-            .clone()
-            .or_else(|| std::fs::read_to_string(dir.join("config.toml")).ok());
+        let text = view.config.clone().or_else(|| {
+            // Only a regular file: a link to a device would be read without end.
+            let path = dir.join("config.toml");
+            std::fs::metadata(&path)
+                .is_ok_and(|m| m.is_file())
+                .then(|| std::fs::read_to_string(&path).ok())
+                .flatten()
+        });
         let settings = match text {
             Some(text) => settings_of(&text, dir, &mut warnings),
             None => BTreeMap::new(),
@@ -66,9 +71,12 @@ impl RunRecord {
         let status = view.status.label().to_string();
         let resumable = view.status == RunStatus::Stopped
             && dir.join("checkpoints").join("last.safetensors").is_file();
-        Some(Self {
+        Ok(Self {
             dir: dir.to_path_buf(),
-            id: dir.file_name()?.to_string_lossy().into_owned(),
+            id: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             status,
             resumable,
             epochs_done: view.epochs.len(),
@@ -99,27 +107,14 @@ fn settings_of(
             text.parse::<toml::Table>().ok()
         }
     };
-    let mut out = BTreeMap::new();
-    if let Some(table) = table {
-        flatten("", &table, &mut out);
-    }
-    out
-}
-
-fn flatten(prefix: &str, table: &toml::Table, out: &mut BTreeMap<String, SettingValue>) {
-    for (key, value) in table {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
-        match value {
-            toml::Value::Table(inner) => flatten(&path, inner, out),
-            other => {
-                out.insert(path, SettingValue::of(other));
-            }
-        }
-    }
+    table
+        .map(|t| {
+            leaves(&t)
+                .iter()
+                .map(|(k, v)| (k.clone(), SettingValue::of(v)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn metrics_of(view: &RunView) -> BTreeMap<Metric, f64> {
@@ -179,12 +174,16 @@ pub struct Catalog {
     cached: BTreeMap<PathBuf, (Stamp, RunRecord)>,
     /// Runs read (not taken from the cache) by the last [`Catalog::scan`].
     pub last_read: usize,
+    /// `folder: why` for each run folder of the last scan that could not be read (the
+    /// table says how many and lists them, rather than leaving them out silently).
+    pub unreadable: Vec<String>,
 }
 
 impl Catalog {
     /// The runs directly under `root` (directories with a `config.toml`), newest first.
     pub fn scan(&mut self, root: &Path) -> Vec<RunRecord> {
         self.last_read = 0;
+        self.unreadable.clear();
         // Runs deleted since the last scan leave the cache.
         self.cached.retain(|dir, _| dir.is_dir());
         let dirs = run_dirs(root);
@@ -196,7 +195,14 @@ impl Catalog {
     pub fn read_all(&mut self, dirs: &[PathBuf]) -> Vec<RunRecord> {
         let mut out = Vec::with_capacity(dirs.len());
         for dir in dirs {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let Some(stamp) = Stamp::of(dir) else {
+                self.unreadable.push(format!(
+                    "{name}: no events.jsonl (not started, or its log is gone)"
+                ));
                 continue;
             };
             if let Some((old, record)) = self.cached.get(dir)
@@ -206,9 +212,12 @@ impl Catalog {
                 continue;
             }
             self.last_read += 1;
-            if let Some(record) = RunRecord::read(dir) {
-                self.cached.insert(dir.clone(), (stamp, record.clone()));
-                out.push(record);
+            match RunRecord::read(dir) {
+                Ok(record) => {
+                    self.cached.insert(dir.clone(), (stamp, record.clone()));
+                    out.push(record);
+                }
+                Err(why) => self.unreadable.push(format!("{name}: {why}")),
             }
         }
         out

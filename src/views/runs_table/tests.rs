@@ -235,3 +235,24 @@ fn a_folder_is_read_once_and_only_changed_runs_again() {
     assert_eq!(catalog.scan(tmp.path()).len(), 5);
     assert_eq!(catalog.last_read, 1);
 }
+
+/// A run folder the table cannot read is named with why, not left out without a word.
+#[test]
+fn unreadable_run_folders_are_listed_with_their_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = synthetic::plan(2, 1);
+    let dirs = synthetic::write(tmp.path(), &plan).unwrap();
+    std::fs::remove_file(dirs[0].join("events.jsonl")).unwrap();
+    std::fs::create_dir(dirs[0].join("events.jsonl")).unwrap();
+    let lost = tmp.path().join("lost-log");
+    std::fs::create_dir(&lost).unwrap();
+    std::fs::write(lost.join("config.toml"), "name = \"lost\"\n").unwrap();
+    let mut catalog = Catalog::default();
+    let runs = catalog.scan(tmp.path());
+    assert_eq!(runs.len(), 1);
+    assert_eq!(catalog.unreadable.len(), 2, "{:?}", catalog.unreadable);
+    let text = catalog.unreadable.join("\n");
+    assert!(text.contains("lost-log: no events.jsonl"), "{text}");
+    let first = dirs[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text.contains(&format!("{first}: ")), "{text}");
+}

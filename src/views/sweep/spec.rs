@@ -39,6 +39,23 @@ fn one() -> usize {
     1
 }
 
+/// The most runs one sweep may make: each point is a whole training run (and a folder, and
+/// a resolved config in memory while it is expanded), so a grid past this is a typo or
+/// several sweeps.
+pub const MAX_POINTS: usize = 10_000;
+
+impl SweepSpec {
+    /// How many runs the sweep makes (listed points × grid combinations × seeds), counted
+    /// without expanding anything; None past `usize`.
+    pub fn point_count(&self) -> Option<usize> {
+        let grid = self.grid.values().try_fold(1usize, |acc, v| {
+            acc.checked_mul(v.as_array().map_or(1, Vec::len))
+        })?;
+        grid.checked_mul(self.points.len().max(1))?
+            .checked_mul(self.seeds.len().max(1))
+    }
+}
+
 /// One run of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
@@ -91,6 +108,26 @@ impl SweepPreset {
                     )));
                 }
             }
+        }
+        let count = spec.point_count();
+        if count.is_none_or(|n| n > MAX_POINTS) {
+            let sizes: Vec<String> = spec
+                .grid
+                .iter()
+                .map(|(k, v)| format!("{k} ({})", v.as_array().map_or(0, Vec::len)))
+                .collect();
+            return Err(Error::Sweep(format!(
+                "{origin}: [sweep] makes {} runs ({} point(s) × grid of {} × {} seed(s)); at \
+                 most {MAX_POINTS} are allowed: split it into several sweeps",
+                count.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                spec.points.len().max(1),
+                if sizes.is_empty() {
+                    "1".to_string()
+                } else {
+                    sizes.join(" × ")
+                },
+                spec.seeds.len().max(1)
+            )));
         }
         let name = Experiment::from_toml(text, origin, &[], &REGISTRY)?.name;
         Ok(Self {
@@ -344,6 +381,43 @@ name = "list"
             typo.contains("optimiser") && typo.contains("unknown key"),
             "{typo}"
         );
+    }
+
+    /// Ten keys of ten values are 10^10 runs: refused by counting, before anything is
+    /// expanded (it used to grow by ~300 MB/s until memory ran out).
+    #[test]
+    fn a_grid_past_the_limit_is_refused_with_its_count() {
+        let mut text = String::from("name = \"big\"\n[sweep]\nseeds = [1, 2]\n[sweep.grid]\n");
+        for k in [
+            "optimizer.lr",
+            "optimizer.weight_decay",
+            "optimizer.momentum",
+            "seed",
+        ] {
+            let values: Vec<String> = (1..=10).map(|i| format!("{}", i as f64 / 100.0)).collect();
+            let values = if k == "seed" {
+                (1..=10).map(|i| i.to_string()).collect()
+            } else {
+                values
+            };
+            text += &format!("\"{k}\" = [{}]\n", values.join(", "));
+        }
+        let e = SweepPreset::parse(&text, "big.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("makes 20000 runs") && e.contains("at most 10000"),
+            "{e}"
+        );
+        let mut huge = String::from("name = \"huge\"\n[sweep.grid]\n");
+        for i in 0..10 {
+            let values: Vec<String> = (0..100).map(|v| v.to_string()).collect();
+            huge += &format!("\"train.k{i}\" = [{}]\n", values.join(", "));
+        }
+        let e = SweepPreset::parse(&huge, "huge.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 2^64"), "{e}");
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl ExperimentEditor {
             }
             Err(e) => {
                 // A preset with problems still loads into the editor, so they can be fixed.
-                let partial = std::fs::read_to_string(path)
+                let partial = crate::contract::config::read_text(path)
                     .ok()
                     .and_then(|t| t.parse::<toml::Table>().ok())
                     .and_then(|t| Experiment::from_form(t).ok())
@@ -343,7 +343,7 @@ pub struct PresetEntry {
 
 impl PresetEntry {
     fn read(path: PathBuf) -> Self {
-        let table: toml::Table = std::fs::read_to_string(&path)
+        let table: toml::Table = crate::contract::config::read_text(&path)
             .ok()
             .and_then(|t| t.parse().ok())
             .unwrap_or_default();

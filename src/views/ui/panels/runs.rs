@@ -162,6 +162,17 @@ impl RunsPanel {
         if let Some(problem) = &self.prefs_problem {
             ui.colored_label(ui.visuals().warn_fg_color, problem);
         }
+        let unreadable = &self.catalog.unreadable;
+        if !unreadable.is_empty() {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "{} run folder(s) could not be read and are not listed: {}",
+                    unreadable.len(),
+                    unreadable.join("; ")
+                ),
+            );
+        }
         if self.runs.is_empty() && self.sweeps.is_empty() {
             super::empty(
                 ui,
