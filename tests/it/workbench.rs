@@ -802,6 +802,12 @@ fn threshold_and_mining_tabs_show_the_runs_mining() {
     h.state_mut().panels.mining.epoch = Some(2);
     h.run_steps(2);
     h.get_by_label_contains("Moved in epoch 2: 7 samples");
+    // While only warm-up epochs are in, the thresholds plot says so instead of an empty frame.
+    h.state_mut().view.mining.truncate(1);
+    assert!(h.state().view.mining[0].1.thresholds.is_none());
+    h.get_by_label("Thresholds").click();
+    h.run_steps(2);
+    h.get_by_label_contains("no data yet: mining has not started: 1 warm-up epoch(s) so far");
 }
 
 #[test]
@@ -1394,4 +1400,48 @@ fn the_runs_tab_names_the_run_folders_it_cannot_read() {
     h.get_by_label_contains(
         "1 run folder(s) could not be read and are not listed: tiny-20261207-000000: ",
     );
+}
+
+/// Typing into a number field whose value turns invalid and valid again while typing keeps
+/// every keystroke: the problems listed above the form used to shift every widget's id,
+/// so the field lost its text and dropped what came next ("-0.01" became "-0").
+#[test]
+fn typing_a_number_keeps_every_keystroke_while_its_validity_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    // Out of range: the problem list above the form takes the user to the field, focused.
+    h.state_mut().editor.experiment.optimizer.sam_rho = 12.0;
+    h.run_steps(3);
+    h.get_by_label("1 problem").click();
+    h.run_steps(4);
+    let focused = h
+        .query_all_by_label("SAM rho")
+        .any(|n| n.accesskit_node().role() != egui::accesskit::Role::Label && n.is_focused());
+    assert!(focused, "the field has the keyboard focus");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    // 1 (valid: the list above goes) → 12 (over 10: it comes back) → 1 → 1. → 1.2 → 1.25.
+    for key in ["1", "2", "backspace", ".", "2", "5"] {
+        if key == "backspace" {
+            h.key_press(egui::Key::Backspace);
+        } else {
+            h.event(egui::Event::Text(key.to_string()));
+        }
+        h.run_steps(2);
+    }
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(h.state().editor.experiment.optimizer.sam_rho, 1.25);
+    // Letters are said to be no number, not reverted in silence.
+    h.state_mut().editor.experiment.optimizer.sam_rho = 12.0;
+    h.run_steps(2);
+    h.get_by_label("1 problem").click();
+    h.run_steps(4);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.event(egui::Event::Text("abc".into()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    assert_eq!(h.state().editor.experiment.optimizer.sam_rho, 12.0);
+    h.get_by_label("`abc` is not a number: the setting stays 12");
 }

@@ -84,8 +84,34 @@ pub fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    let span = (hi - lo).max(1e-6 * hi.abs().max(1.0));
+    // One value (a first epoch's point): ±10% of it, so the axis has ticks worth reading
+    // (a span of 1e-6 gave ticks labelled 2.0, 2.0, 2, 2.0).
+    if hi - lo <= 1e-9 * hi.abs().max(1.0) {
+        let half = if hi == 0.0 { 0.5 } else { 0.1 * hi.abs() };
+        return (lo - half, hi + half);
+    }
+    let span = hi - lo;
     (lo - 0.05 * span, hi + 0.05 * span)
+}
+
+/// Tick labels for an axis over `lo..hi`: as many decimals as a tenth of the span needs,
+/// so neighbouring ticks never print alike.
+pub fn tick_labels_for(lo: f64, hi: f64) -> impl Fn(&f64) -> String {
+    let step = ((hi - lo) / 10.0).abs();
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-step.log10().floor()).clamp(0.0, 12.0) as usize
+    } else {
+        0
+    };
+    move |v: &f64| {
+        let a = v.abs();
+        let tiny_or_huge = a != 0.0 && !(1e-3..1e6).contains(&a);
+        if tiny_or_huge || decimals == 0 {
+            tick_label(*v)
+        } else {
+            format!("{v:.decimals$}")
+        }
+    }
 }
 
 /// Draws `series` on `area` with axes starting at epoch 1 (x = epochs).
@@ -138,7 +164,7 @@ pub fn line_chart<DB: DrawingBackend>(
                 format!("{x:.1}")
             }
         })
-        .y_label_formatter(&|y| tick_label(*y))
+        .y_label_formatter(&tick_labels_for(y0, y1))
         .draw()
         .map_err(err)?;
     let mut listed = 0;
@@ -312,7 +338,16 @@ mod tests {
         assert_eq!(padded_range([1.0, 3.0].into_iter()), (0.9, 3.1));
         assert_eq!(padded_range(std::iter::empty()), (0.0, 1.0));
         let (lo, hi) = padded_range([2.0].into_iter());
-        assert!(lo < 2.0 && hi > 2.0);
+        assert!(
+            (lo - 1.8).abs() < 1e-12 && (hi - 2.2).abs() < 1e-12,
+            "{lo} {hi}"
+        );
+        // Ticks over a single point's range print apart (they were 2.0, 2.0, 2, 2.0).
+        let label = tick_labels_for(lo, hi);
+        let ticks: Vec<String> = (0..=8).map(|i| label(&(1.8 + 0.05 * i as f64))).collect();
+        let mut distinct = ticks.clone();
+        distinct.dedup();
+        assert_eq!(distinct, ticks, "{ticks:?}");
         assert_eq!(tick_label(250.0), "250");
         assert_eq!(tick_label(0.25), "0.25");
         assert_eq!(tick_label(90.0), "90");

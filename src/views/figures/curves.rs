@@ -40,12 +40,14 @@ pub fn draw<DB: DrawingBackend>(
             color(0),
             points(&|p| 100.0 * p.train.accuracy as f64),
         ),
+        // Mean before overall, so the overall accuracy is drawn on top where they meet
+        // (one epoch of a balanced split: the same point).
+        Series::new("val mean", color(2), points(&|p| 100.0 * p.val.mean as f64)).dashed(),
         Series::new(
             "val overall",
             color(1),
             points(&|p| 100.0 * p.val.overall as f64),
         ),
-        Series::new("val mean", color(2), points(&|p| 100.0 * p.val.mean as f64)).dashed(),
     ];
     line_chart(
         &panes[1],

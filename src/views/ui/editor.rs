@@ -422,7 +422,16 @@ impl Form<'_> {
         let dialogs = &mut *self.dialogs;
         let mut written = None;
         let r = row(ui, self.problems, field.label, field.path, |ui| {
-            let r = widget(ui, field, current.as_ref(), dialogs, &mut written);
+            // An id of the field's own: auto ids count the widgets drawn before, and the
+            // problem list above the form comes and goes as a value turns valid or invalid
+            // while it is typed, which took the text field's state (and keystrokes) away.
+            let stable =
+                egui::UiBuilder::new().scope_id(egui::Id::unique(("ferlab-field", field.path)));
+            let r = ui
+                .scope_builder(stable, |ui| {
+                    widget(ui, field, current.as_ref(), dialogs, &mut written)
+                })
+                .inner;
             if field.help.is_empty() {
                 r
             } else {
@@ -466,7 +475,13 @@ fn widget(
         }
         Kind::Count { .. } => {
             let mut v = current.and_then(Value::as_integer).unwrap_or(0);
-            let r = ui.add(DragValue::new(&mut v).range(0..=i64::MAX));
+            let typed = TypedText::default();
+            let r = ui.add(
+                DragValue::new(&mut v)
+                    .range(0..=i64::MAX)
+                    .custom_parser(|t| typed.parse(t)),
+            );
+            typed.show(ui, &v.to_string());
             if r.changed() {
                 *written = Some(Some(Value::Integer(v)));
             }
@@ -476,16 +491,22 @@ fn widget(
             let mut v = current
                 .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
                 .unwrap_or(0.0);
+            let typed = TypedText::default();
             let r = match widget {
                 Widget::Slider { lo, hi, log } => ui.add(
                     Slider::new(&mut v, lo..=hi)
                         .clamping(SliderClamping::Never)
-                        .logarithmic(log),
+                        .logarithmic(log)
+                        .custom_parser(|t| typed.parse(t)),
                 ),
-                Widget::Drag { speed } => {
-                    ui.add(DragValue::new(&mut v).speed(speed).max_decimals(10))
-                }
+                Widget::Drag { speed } => ui.add(
+                    DragValue::new(&mut v)
+                        .speed(speed)
+                        .max_decimals(10)
+                        .custom_parser(|t| typed.parse(t)),
+                ),
             };
+            typed.show(ui, &v.to_string());
             if r.changed() {
                 *written = Some(Some(Value::Float(v)));
             }
@@ -542,6 +563,55 @@ fn widget(
                 r
             })
             .inner
+        }
+    }
+}
+
+/// What was typed into a number field this frame, as its parser saw it: a text that is not
+/// a number is said under the field (egui's number fields revert it silently on Enter).
+#[derive(Default)]
+struct TypedText {
+    /// `Some(Some(text))`: rejected; `Some(None)`: parsed; `None`: nothing typed.
+    seen: std::cell::RefCell<Option<Option<String>>>,
+}
+
+impl TypedText {
+    /// egui's own parsing (white space ignored, U+2212 as minus), noting the outcome.
+    fn parse(&self, text: &str) -> Option<f64> {
+        let clean: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| if c == '−' { '-' } else { c })
+            .collect();
+        let parsed = clean.parse::<f64>().ok().filter(|v| v.is_finite());
+        *self.seen.borrow_mut() = Some(parsed.is_none().then(|| text.to_string()));
+        parsed
+    }
+
+    /// Remembers a rejected text until the next one that parses, and says it under the
+    /// field (inside the field's own scope, so its id is the field's).
+    fn show(&self, ui: &mut Ui, kept: &str) {
+        let id = ui.scope_id().with("rejected text");
+        match self.seen.borrow_mut().take() {
+            Some(Some(text)) => ui.data_mut(|d| {
+                d.insert_temp(id, text);
+            }),
+            Some(None) => ui.data_mut(|d| {
+                d.remove_temp::<String>(id);
+            }),
+            None => {}
+        }
+        if let Some(text) = ui.data(|d| d.get_temp::<String>(id)) {
+            let what = if text.trim().is_empty() {
+                "an empty field".to_string()
+            } else {
+                format!("`{text}`")
+            };
+            ui.label(
+                RichText::new(format!("{what} is not a number: the setting stays {kept}"))
+                    .color(ui.visuals().error_fg_color)
+                    .small(),
+            );
         }
     }
 }

@@ -131,6 +131,36 @@ impl<'a> Chart<'a> {
         self
     }
 
+    /// Where the shown data have no extent along an axis (one epoch, one value), bounds
+    /// around it: an epoch either side, ±10% of the value (±0.5 at zero); in plot
+    /// coordinates (log10 on a log axis).
+    fn flat_extent(&self, hidden: &std::collections::BTreeSet<String>) -> (Vec<f64>, Vec<f64>) {
+        let mut x = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut y = x;
+        for s in self.series.iter().filter(|s| !hidden.contains(&s.name)) {
+            for p in &s.points {
+                let py = if self.log_y {
+                    p[1].max(1e-12).log10()
+                } else {
+                    p[1]
+                };
+                if p[0].is_finite() && py.is_finite() {
+                    x = (x.0.min(p[0]), x.1.max(p[0]));
+                    y = (y.0.min(py), y.1.max(py));
+                }
+            }
+        }
+        let around = |(lo, hi): (f64, f64), half: f64| -> Vec<f64> {
+            if lo.is_finite() && hi - lo <= 1e-9 * hi.abs().max(1.0) {
+                vec![lo - half, hi + half]
+            } else {
+                Vec::new()
+            }
+        };
+        let y_half = if y.1 == 0.0 { 0.5 } else { 0.1 * y.1.abs() };
+        (around(x, 1.0), around(y, y_half))
+    }
+
     pub fn show(self, ui: &mut Ui) {
         let top = ui.cursor().min.y;
         let state_id = Id::unique(("ferlab-chart", self.id));
@@ -162,6 +192,14 @@ impl<'a> Chart<'a> {
         let mut plot = super::epoch_plot(ui, self.id).height(plot_h);
         for y in &self.include_y {
             plot = plot.include_y(if self.log_y { y.max(1e-12).log10() } else { *y });
+        }
+        // A first epoch's single points: egui_plot would span them ±50 or more.
+        let (xs, ys) = self.flat_extent(&state.hidden);
+        for x in xs {
+            plot = plot.include_x(x);
+        }
+        for y in ys {
+            plot = plot.include_y(y);
         }
         if self.log_y {
             plot = plot
@@ -405,6 +443,26 @@ fn log_spacer(input: GridInput) -> Vec<GridMark> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A first epoch's single points get an epoch either side and ±10% of the value, not
+    /// egui_plot's ±50; data with extent get nothing added.
+    #[test]
+    fn single_points_get_bounds_around_them() {
+        let one = Chart::new("t", "T", 100.0).series(vec![Series::new(
+            "a",
+            Color32::RED,
+            vec![[1.0, 40.0]],
+        )]);
+        let (xs, ys) = one.flat_extent(&Default::default());
+        assert_eq!(xs, vec![0.0, 2.0]);
+        assert_eq!(ys, vec![36.0, 44.0]);
+        let two = Chart::new("t", "T", 100.0).series(vec![Series::new(
+            "a",
+            Color32::RED,
+            vec![[1.0, 40.0], [2.0, 50.0]],
+        )]);
+        assert_eq!(two.flat_extent(&Default::default()), (vec![], vec![]));
+    }
 
     #[test]
     fn nice_steps_are_1_2_5_times_a_power_of_ten() {

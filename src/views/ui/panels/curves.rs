@@ -65,6 +65,15 @@ pub fn smooth(points: &[[f64; 2]], weight: f64) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// The steps' losses on the epoch axis: epoch `e` (0-based) at fraction `f` of its steps
+/// is `e + f`, so an epoch's last step meets its per-epoch point (1-based epoch `e + 1`).
+fn step_loss_points(view: &RunView) -> Vec<[f64; 2]> {
+    view.step_losses
+        .iter()
+        .map(|(x, y)| [*x, *y as f64])
+        .collect()
+}
+
 fn per_epoch(view: &RunView, f: impl Fn(&EpochPoint) -> f64) -> Vec<[f64; 2]> {
     view.epochs.iter().map(|p| [p.epoch as f64, f(p)]).collect()
 }
@@ -134,11 +143,7 @@ impl CurvesPanel {
         // Before the first epoch ends the steps' losses are all there is: show them.
         let per_step = self.per_step || view.epochs.is_empty();
         if per_step && !view.step_losses.is_empty() {
-            let pts = view
-                .step_losses
-                .iter()
-                .map(|(x, y)| [1.0 + x, *y as f64])
-                .collect();
+            let pts = step_loss_points(view);
             self.loss_series(
                 &mut lines,
                 Series::new("train loss (steps)", color(0).gamma_multiply(0.6), pts).width(1.0),
@@ -292,7 +297,42 @@ pub fn short_id(run_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{short_id, smooth};
+    use super::{per_epoch, short_id, smooth, step_loss_points};
+    use crate::contract::event::{Event, Metrics, TrainSummary};
+
+    /// The per-step loss used to sit one epoch to the right of the per-epoch curves.
+    #[test]
+    fn an_epochs_last_step_meets_its_per_epoch_point() {
+        let mut view = crate::contract::run::view::RunView::default();
+        for step in 1..=4 {
+            view.apply(&Event::Progress {
+                epoch: 0,
+                step,
+                steps: 4,
+                loss: 1.0,
+                lr: 0.1,
+                images_per_sec: 1.0,
+                eta_secs: 1.0,
+            });
+        }
+        view.apply(&Event::EpochEnd {
+            epoch: 0,
+            train: TrainSummary {
+                loss: 1.0,
+                terms: Default::default(),
+                accuracy: 0.5,
+                images_per_sec: 1.0,
+                seconds: 1.0,
+                data_wait_secs: 0.0,
+                lr: 0.1,
+            },
+            val: Metrics::from_confusion(vec![vec![1, 0], vec![0, 1]], 0.5),
+        });
+        let steps = step_loss_points(&view);
+        let epoch = per_epoch(&view, |p| p.train.loss as f64);
+        assert_eq!(steps.first().unwrap()[0], 0.25);
+        assert_eq!(steps.last().unwrap()[0], epoch[0][0]);
+    }
 
     #[test]
     fn smoothing_is_a_debiased_moving_average() {

@@ -70,11 +70,24 @@ impl ThresholdsPanel {
                 );
             }
         }
-        Chart::new("thresholds", "Per-class thresholds", height)
-            .series(lines)
-            .y_label("threshold")
-            .include_y(0.0)
-            .show(ui);
+        if lines.iter().all(|l| l.points.is_empty()) {
+            // Still warming up: nothing mined, so no thresholds to draw yet.
+            ui.label(egui::RichText::new("Per-class thresholds").strong());
+            super::no_data_yet(
+                ui,
+                height - 24.0,
+                &format!(
+                    "mining has not started: {warm} warm-up epoch(s) so far; the thresholds \
+                     appear from the first epoch that mines"
+                ),
+            );
+        } else {
+            Chart::new("thresholds", "Per-class thresholds", height)
+                .series(lines)
+                .y_label("threshold")
+                .include_y(0.0)
+                .show(ui);
+        }
         let class_mean = chart::per_class(&view.classes, |k| {
             view.mining
                 .iter()
