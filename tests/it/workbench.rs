@@ -1445,3 +1445,107 @@ fn typing_a_number_keeps_every_keystroke_while_its_validity_changes() {
     assert_eq!(h.state().editor.experiment.optimizer.sam_rho, 12.0);
     h.get_by_label("`abc` is not a number: the setting stays 12");
 }
+
+/// The typed paths: Enter in Open loads, Save makes a missing folder, and a problem about a
+/// missing data folder goes once the folder is there, without touching the form.
+#[test]
+fn typed_paths_load_on_enter_save_into_new_folders_and_problems_follow_the_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    let target = tmp.path().join("new").join("deeper").join("mine.toml");
+    h.state_mut().editor.message = None;
+    h.get_by_label("Save as:").focus();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("Save as:")
+        .type_text(&target.display().to_string());
+    h.run_steps(2);
+    h.get_by_label("Save preset").click();
+    h.run_steps(2);
+    assert!(target.is_file(), "{:?}", h.state().editor.message);
+
+    h.get_by_label("Open:").focus();
+    h.run_steps(1);
+    h.get_by_label("Open:")
+        .type_text(&target.display().to_string());
+    h.run_steps(2);
+    h.state_mut().editor.message = None;
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    let message = h.state().editor.message.clone();
+    assert_eq!(
+        message,
+        Some((true, format!("loaded {}", target.display()))),
+        "Enter did not load"
+    );
+
+    let data = tmp.path().join("fer");
+    {
+        let e = &mut h.state_mut().editor.experiment;
+        e.data.source = ferlab::contract::config::DataSource::ImageFolder;
+        e.data.path = data.clone();
+    }
+    h.run_steps(2);
+    let missing = format!("folder {} does not exist", data.display());
+    assert!(h.query_all_by_label_contains(&missing).count() > 0);
+    for split in ["train", "val"] {
+        common::write_image(&data.join(split).join("happy").join("a.png"), 8, 1);
+    }
+    std::thread::sleep(ferlab::views::ui::editor::REVALIDATE_FILES);
+    h.run_steps(2);
+    assert!(
+        h.state_mut()
+            .editor
+            .problems()
+            .iter()
+            .all(|p| !p.path.starts_with("data.")),
+        "{:?}",
+        h.state_mut().editor.problems()
+    );
+}
+
+/// State that stopped applying goes: an error notice once what it said is resolved (or after
+/// its time), and a pinned attention epoch when another run is shown.
+#[test]
+fn stale_notices_and_pinned_epochs_do_not_outlive_what_they_were_about() {
+    use ferlab::views::ui::app::{ERROR_NOTICE_SECS, PROBLEMS_NOTICE};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    h.state_mut().editor.experiment.train.epochs = 0;
+    h.run_steps(2);
+    h.state_mut().notice = Some((false, PROBLEMS_NOTICE.into()));
+    h.run_steps(2);
+    h.get_by_label(PROBLEMS_NOTICE);
+    h.state_mut().editor.experiment.train.epochs = 1;
+    h.run_steps(2);
+    assert_eq!(h.state().notice, None, "the problems were fixed");
+    // Any other error notice goes after its time.
+    h.state_mut().notice = Some((false, "figure not written: disk full".into()));
+    h.run_steps(1);
+    let aged = std::time::Instant::now()
+        .checked_sub(std::time::Duration::from_secs(ERROR_NOTICE_SECS + 1))
+        .unwrap();
+    if let Some((_, at)) = &mut h.state_mut().notice_seen {
+        *at = aged;
+    }
+    h.run_steps(1);
+    assert_eq!(h.state().notice, None);
+
+    // A run shown with an epoch pinned; opening another follows its latest again.
+    common::succeed(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ferlab"))
+            .arg("train")
+            .arg(tmp.path().join("presets").join("tiny.toml"))
+            .arg("--quiet"),
+    );
+    let first = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    h.state_mut().open_run(&first);
+    h.state_mut().panels.attention.epoch = Some(1);
+    h.state_mut().open_run(&first);
+    assert_eq!(h.state().panels.attention.epoch, None);
+}

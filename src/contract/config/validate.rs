@@ -131,7 +131,7 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
         } else {
             "does not exist"
         };
-        c.fail("model.pretrained", format!("file {} {what}", p.display()));
+        c.fail("model.pretrained", format!("file {} {what}", shown(p)));
     }
     check_model(&mut c, e);
     // SAM evaluates the method's loss twice per step; a method that records per-sample
@@ -165,7 +165,7 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
             "unlabeled.path",
             format!(
                 "{}: no such folder (expected <video>/<frame>/<face_id>.png under it)",
-                u.path.display()
+                shown(&u.path)
             ),
         );
     }
@@ -219,7 +219,7 @@ fn check_data(c: &mut Checker, e: &Experiment) {
                 if !labels.is_file() {
                     c.fail(
                         "data.path",
-                        format!("label file {} does not exist", labels.display()),
+                        format!("label file {} does not exist", shown(&labels)),
                     );
                 }
             }
@@ -237,7 +237,7 @@ fn check_data(c: &mut Checker, e: &Experiment) {
                 if !csv.is_file() {
                     c.fail(
                         "data.path",
-                        format!("csv file {} does not exist", csv.display()),
+                        format!("csv file {} does not exist", shown(&csv)),
                     );
                 }
             }
@@ -248,11 +248,22 @@ fn check_data(c: &mut Checker, e: &Experiment) {
     }
 }
 
+/// A path as a problem names it: a relative one with the folder it is relative to (the
+/// working folder, which the editor and the command line do not show).
+fn shown(path: &Path) -> String {
+    match std::env::current_dir() {
+        Ok(cwd) if path.is_relative() => {
+            format!("{} (relative to {})", path.display(), cwd.display())
+        }
+        _ => path.display().to_string(),
+    }
+}
+
 fn check_file(c: &mut Checker, key: &str, path: &Path, source: &str) {
     if path.as_os_str().is_empty() {
         c.fail(key, format!("is required for the {source} source"));
     } else if !path.is_file() {
-        c.fail(key, format!("file {} does not exist", path.display()));
+        c.fail(key, format!("file {} does not exist", shown(path)));
     }
 }
 
@@ -264,14 +275,14 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
     if !root.is_dir() {
         c.fail(
             "data.path",
-            format!("folder {} does not exist", root.display()),
+            format!("folder {} does not exist", shown(root)),
         );
         return;
     }
     for (split, key) in splits.iter().zip(["data.train_split", "data.val_split"]) {
         let dir = root.join(split);
         let Ok(entries) = std::fs::read_dir(&dir) else {
-            c.fail(key, format!("folder {} does not exist", dir.display()));
+            c.fail(key, format!("folder {} does not exist", shown(&dir)));
             continue;
         };
         let mut names: Vec<String> = entries
@@ -283,7 +294,7 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
         if names.is_empty() {
             c.fail(
                 key,
-                format!("folder {} has no class sub-folders", dir.display()),
+                format!("folder {} has no class sub-folders", shown(&dir)),
             );
         }
         for name in names {
@@ -292,7 +303,7 @@ fn check_image_folder(c: &mut Checker, root: &Path, splits: &[&str]) {
                     key,
                     format!(
                         "class folder {} matches no class (known: {})",
-                        dir.join(&name).display(),
+                        shown(&dir.join(&name)),
                         super::classes::CANONICAL.join(", ")
                     ),
                 );
@@ -373,6 +384,36 @@ fn check_model(c: &mut Checker, e: &Experiment) {
                 "must be fewer than train.epochs ({}), or the backbone never trains",
                 e.train.epochs
             ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A relative data path's problem says what it is relative to (the workbench's working
+    /// folder is nowhere on screen).
+    #[test]
+    fn a_missing_relative_path_names_the_folder_it_is_relative_to() {
+        let mut e = Experiment::default();
+        e.data.source = DataSource::ImageFolder;
+        e.data.path = "no-such-data/fer2013".into();
+        struct NoMethods;
+        impl Methods for NoMethods {
+            fn schemas(&self) -> Vec<&super::super::MethodSchema> {
+                Vec::new()
+            }
+        }
+        let problems = validate(&e, &NoMethods, true);
+        let cwd = std::env::current_dir().unwrap();
+        let p = problems.iter().find(|p| p.path == "data.path").unwrap();
+        assert_eq!(
+            p.message,
+            format!(
+                "folder no-such-data/fer2013 (relative to {}) does not exist",
+                cwd.display()
+            )
         );
     }
 }

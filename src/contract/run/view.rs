@@ -202,6 +202,11 @@ impl RunView {
             Event::Resumed { .. } => self.status = RunStatus::Running,
             Event::Stopped { epoch, step } => {
                 self.status = RunStatus::Stopped;
+                // The progress shown is where the run stopped, not its last report.
+                if let Some(p) = &mut self.progress {
+                    p.epoch = *epoch;
+                    p.step = *step;
+                }
                 self.log.push((
                     Level::Info,
                     format!(
@@ -351,6 +356,24 @@ fn epoch_line(epoch: usize, total: usize, train: &TrainSummary, val: &Metrics) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After Stop the progress says where the run stopped, not its last report's step.
+    #[test]
+    fn a_stop_moves_the_progress_to_where_it_stopped() {
+        let mut view = RunView::default();
+        view.apply(&Event::Progress {
+            epoch: 1,
+            step: 10,
+            steps: 50,
+            loss: 1.0,
+            lr: 0.1,
+            images_per_sec: 10.0,
+            eta_secs: 60.0,
+        });
+        view.apply(&Event::Stopped { epoch: 1, step: 17 });
+        let p = view.progress.unwrap();
+        assert_eq!((p.epoch, p.step, p.steps), (1, 17, 50));
+    }
 
     #[test]
     fn every_epoch_gets_a_log_line_whatever_the_method() {

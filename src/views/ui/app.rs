@@ -139,6 +139,9 @@ pub struct Workbench {
     pub dialogs: Dialogs,
     /// Result of the last toolbar action, shown in the toolbar.
     pub notice: Option<(bool, String)>,
+    /// The notice last drawn and since when: an error notice goes once what it said no
+    /// longer holds, or after [`ERROR_NOTICE_SECS`].
+    pub notice_seen: Option<((bool, String), Instant)>,
     /// Time each frame may spend taking events.
     pub event_budget: Duration,
     /// Events still queued after the last frame's budget ran out.
@@ -175,6 +178,7 @@ impl Workbench {
             tree: default_layout(),
             dialogs: Dialogs::default(),
             notice: None,
+            notice_seen: None,
             event_budget: Duration::from_millis(8),
             backlog: false,
             prompt: None,
@@ -182,6 +186,16 @@ impl Workbench {
             repaint: RepaintPolicy::default(),
             frame_cost: FrameCost::default(),
         }
+    }
+
+    /// Shows another run: the panels' picks of the previous one (an epoch pinned by
+    /// unticking "follow latest", a selected face) do not carry over.
+    fn show_view(&mut self, view: RunView) {
+        self.view = view;
+        self.panels.attention.epoch = None;
+        self.panels.attention.selected = None;
+        self.panels.mining.epoch = None;
+        self.panels.embedding.pinned = None;
     }
 
     /// Whether a run is going (until its last event has been taken).
@@ -195,7 +209,7 @@ impl Workbench {
             return;
         }
         if !self.editor.is_valid() {
-            self.notice = Some((false, "the experiment has problems; see the editor".into()));
+            self.notice = Some((false, PROBLEMS_NOTICE.into()));
             return;
         }
         // A first run has started: the first-launch hint has done its job.
@@ -204,7 +218,7 @@ impl Workbench {
         match Engine::start(launch, Some(self.notifier(ctx))) {
             Ok(engine) => {
                 self.notice = Some((true, format!("started {}", engine.dir.id())));
-                self.view = RunView::default();
+                self.show_view(RunView::default());
                 self.live = Some(LiveRun { engine });
             }
             Err(e) => self.notice = Some((false, format!("{e:#}"))),
@@ -249,23 +263,38 @@ impl Workbench {
         };
         let start = Instant::now();
         let mut ended = false;
+        // The runs table reads the running run again when it starts and at each epoch's
+        // end (its best and its epochs change then), not only when it ends.
+        let mut changed_row = false;
         loop {
             if start.elapsed() >= self.event_budget {
                 self.backlog = true;
-                return;
+                break;
             }
             match live.engine.events().try_recv() {
                 Ok(e) => {
                     ended |= e.is_terminal();
+                    changed_row |= matches!(
+                        e,
+                        crate::contract::event::Event::Started { .. }
+                            | crate::contract::event::Event::EpochEnd { .. }
+                    );
                     self.view.apply(&e);
                 }
-                Err(_) => break,
+                Err(_) => {
+                    self.backlog = false;
+                    break;
+                }
             }
         }
-        self.backlog = false;
-        if ended || (live.engine.is_finished() && live.engine.events().is_empty()) {
-            let root = self.editor.experiment.output.dir.clone();
+        let root = self.editor.experiment.output.dir.clone();
+        if !self.backlog
+            && (ended || (live.engine.is_finished() && live.engine.events().is_empty()))
+        {
             self.live = None;
+            changed_row = true;
+        }
+        if changed_row {
             self.panels.runs.refresh(&root);
         }
     }
@@ -302,7 +331,7 @@ impl Workbench {
     /// the panels show its history, then its new events.
     pub fn resume_run(&mut self, dir: &Path, ctx: &egui::Context) {
         if self.is_running() {
-            self.notice = Some((false, "stop the current run before resuming another".into()));
+            self.notice = Some((false, format!("{BUSY_NOTICE} resuming another")));
             return;
         }
         // What the run recorded so far, read before the engine appends to it; its new
@@ -314,7 +343,7 @@ impl Workbench {
         };
         match Engine::start(launch, Some(self.notifier(ctx))) {
             Ok(engine) => {
-                self.view = history;
+                self.show_view(history);
                 self.notice = Some((true, format!("resumed {}", engine.dir.id())));
                 self.live = Some(LiveRun { engine });
             }
@@ -325,13 +354,13 @@ impl Workbench {
     /// Replays a past run into the panels.
     pub fn open_run(&mut self, dir: &Path) {
         if self.is_running() {
-            self.notice = Some((false, "stop the current run before opening another".into()));
+            self.notice = Some((false, format!("{BUSY_NOTICE} opening another")));
             return;
         }
         match RunView::replay(dir) {
             Ok(v) => {
                 self.notice = Some((true, format!("opened {}", v.run_id)));
-                self.view = v;
+                self.show_view(v);
             }
             Err(e) => self.notice = Some((false, e.to_string())),
         }
@@ -588,7 +617,38 @@ impl Workbench {
         }
     }
 
+    /// Drops an error notice that stopped applying: the problems were fixed, the run it
+    /// waited for ended, or it has been up for [`ERROR_NOTICE_SECS`] (they used to stay
+    /// for minutes). Asks for the frame that takes it away.
+    fn expire_notice(&mut self, ctx: &egui::Context) {
+        let Some(notice) = self.notice.clone() else {
+            self.notice_seen = None;
+            return;
+        };
+        let since = match &self.notice_seen {
+            Some((seen, at)) if *seen == notice => *at,
+            _ => {
+                self.notice_seen = Some((notice.clone(), Instant::now()));
+                Instant::now()
+            }
+        };
+        let (ok, text) = notice;
+        if ok {
+            return;
+        }
+        let limit = Duration::from_secs(ERROR_NOTICE_SECS);
+        let resolved = (text == PROBLEMS_NOTICE && self.editor.is_valid())
+            || (text.starts_with(BUSY_NOTICE) && !self.is_running());
+        if resolved || since.elapsed() >= limit {
+            self.notice = None;
+            self.notice_seen = None;
+        } else {
+            ctx.request_repaint_after(limit.saturating_sub(since.elapsed()));
+        }
+    }
+
     fn toolbar(&mut self, ui: &mut Ui, ctx: &egui::Context) {
+        self.expire_notice(ctx);
         ui.horizontal(|ui| {
             ui.heading("ferlab");
             ui.separator();
@@ -689,6 +749,13 @@ impl Workbench {
 
 /// Where a new user begins (no run in the output folder yet).
 pub const FIRST_LAUNCH: &str = "New here? Open “Getting started”, click quick.toml and press Start: a minute on synthetic faces.";
+
+/// How long an error notice stays in the toolbar when nothing resolves it earlier.
+pub const ERROR_NOTICE_SECS: u64 = 20;
+/// The notice of a Start refused for the experiment's problems (gone once they are fixed).
+pub const PROBLEMS_NOTICE: &str = "the experiment has problems; see the editor";
+/// How the notices of an action refused while a run goes begin (gone once it ends).
+pub const BUSY_NOTICE: &str = "stop the current run before";
 
 /// Width the toolbar keeps free at its right for the theme switch.
 const THEME_SWITCH_WIDTH: f32 = 170.0;

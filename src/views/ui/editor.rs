@@ -3,6 +3,10 @@
 //! validation messages as the command line beside each field, presets to load and save.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often the editor looks again at the files and folders an unchanged experiment names.
+pub const REVALIDATE_FILES: Duration = Duration::from_secs(1);
 
 use egui::{ComboBox, DragValue, Response, RichText, Slider, SliderClamping, TextEdit, Ui};
 
@@ -18,6 +22,8 @@ pub struct ExperimentEditor {
     problems: Vec<Problem>,
     /// The experiment `problems` were computed for.
     validated: Option<Experiment>,
+    /// When `problems` were last computed.
+    validated_at: Instant,
     /// The experiment the form last drew and its TOML table (kept: serialising the whole
     /// experiment every frame would cost the window more than the rest of the editor).
     form: Option<(Experiment, toml::Table)>,
@@ -51,6 +57,7 @@ impl ExperimentEditor {
             experiment,
             problems: Vec::new(),
             validated: None,
+            validated_at: Instant::now(),
             form: None,
             presets_dir,
             presets: Vec::new(),
@@ -86,11 +93,16 @@ impl ExperimentEditor {
         &self.presets
     }
 
-    /// Every problem of the current experiment (revalidated when it changed).
+    /// Every problem of the current experiment: revalidated when it changed, and every
+    /// [`REVALIDATE_FILES`] besides, since the files and folders it names can appear or go
+    /// while it stays the same (a problem about a missing folder used to stay after the
+    /// folder was made).
     pub fn problems(&mut self) -> &[Problem] {
-        if self.validated.as_ref() != Some(&self.experiment) {
+        let stale = self.validated_at.elapsed() >= REVALIDATE_FILES;
+        if stale || self.validated.as_ref() != Some(&self.experiment) {
             self.problems = self.experiment.validate(&REGISTRY);
             self.validated = Some(self.experiment.clone());
+            self.validated_at = Instant::now();
         }
         &self.problems
     }
@@ -136,9 +148,14 @@ impl ExperimentEditor {
         } else {
             path.to_path_buf()
         };
-        let result =
-            crate::contract::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
-                .map_err(|e| Error::io("cannot write", &path, e));
+        // A folder typed that does not exist yet is made, as `ferlab train` makes its runs'.
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let result = folder
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                crate::contract::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
+            })
+            .map_err(|e| Error::io("cannot write", &path, e));
         self.message = Some(match &result {
             Ok(()) => (true, format!("saved {}", path.display())),
             Err(e) => (false, e.to_string()),
@@ -204,13 +221,16 @@ impl ExperimentEditor {
         }
         ui.horizontal(|ui| {
             let label = ui.label("Open:");
-            ui.add(
-                TextEdit::singleline(&mut self.open_text)
-                    .desired_width(180.0)
-                    .hint_text("path/to/preset.toml"),
-            )
-            .labelled_by(label.id);
-            if ui.button("Load").clicked() && !self.open_text.trim().is_empty() {
+            let typed = ui
+                .add(
+                    TextEdit::singleline(&mut self.open_text)
+                        .desired_width(180.0)
+                        .hint_text("path/to/preset.toml"),
+                )
+                .labelled_by(label.id);
+            // Enter in the typed path loads it, as the Load button does.
+            let entered = typed.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Load").clicked() || entered) && !self.open_text.trim().is_empty() {
                 let p = PathBuf::from(self.open_text.trim());
                 let _ = self.load_preset(&p);
             }
@@ -257,6 +277,10 @@ impl ExperimentEditor {
     /// command line under it.
     pub fn fields_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
         let problems = self.problems().to_vec();
+        if !problems.is_empty() {
+            // Look again at the files soon, even if nothing else asks for a frame.
+            ui.ctx().request_repaint_after(REVALIDATE_FILES);
+        }
         // The table is rebuilt (and the experiment copied) only when the experiment changed.
         if self
             .form
