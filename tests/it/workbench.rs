@@ -1549,3 +1549,48 @@ fn stale_notices_and_pinned_epochs_do_not_outlive_what_they_were_about() {
     h.state_mut().open_run(&first);
     assert_eq!(h.state().panels.attention.epoch, None);
 }
+
+/// Save preset over the loaded file asks first, then writes the user's file with its
+/// comments and only the changed setting added (it wrote 163 lines of every default).
+#[test]
+fn saving_over_a_preset_asks_and_keeps_what_the_user_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let presets = tmp.path().join("presets");
+    write_tiny_preset(&presets, &tmp.path().join("runs"), 1);
+    let file = presets.join("tiny.toml");
+    let original = format!(
+        "# My experiment, tuned by hand.\n{}",
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("lr = 0.003", "lr = 0.003 # from the sweep")
+    );
+    std::fs::write(&file, &original).unwrap();
+    let mut h = harness(&presets);
+    h.get_by_label("tiny.toml").click();
+    h.run_steps(2);
+    h.state_mut().editor.experiment.optimizer.lr = 0.0025;
+    h.run_steps(2);
+    h.get_by_label("Save preset").click();
+    h.run_steps(2);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        original,
+        "saved unasked"
+    );
+    h.get_by_label_contains("exists: Overwrite replaces it");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+    h.get_by_label("Save preset").click();
+    h.run_steps(2);
+    h.get_by_label("Overwrite").click();
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        saved,
+        original.replace(
+            "lr = 0.003 # from the sweep",
+            "lr = 0.0025 # from the sweep"
+        )
+    );
+}

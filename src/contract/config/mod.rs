@@ -9,6 +9,7 @@ pub mod device;
 pub mod fields;
 pub mod layout;
 mod overrides;
+pub mod preset_text;
 pub mod recorded;
 pub mod resume;
 pub mod schema;

@@ -36,6 +36,11 @@ pub struct ExperimentEditor {
     pub first_launch: bool,
     /// Where the experiment was loaded from or last saved to.
     pub preset_path: Option<PathBuf>,
+    /// The loaded preset's text and the experiment it was read as: Save writes that text
+    /// with only the changed settings updated.
+    loaded: Option<(String, Experiment)>,
+    /// A Save that would replace an existing file, waiting for Overwrite or Cancel.
+    pub confirm_overwrite: Option<PathBuf>,
     /// Typed paths for opening and saving presets.
     open_text: String,
     save_text: String,
@@ -64,6 +69,8 @@ impl ExperimentEditor {
             preset_search: String::new(),
             first_launch: false,
             preset_path: None,
+            loaded: None,
+            confirm_overwrite: None,
             open_text: String::new(),
             save_text: String::new(),
             message: None,
@@ -112,8 +119,11 @@ impl ExperimentEditor {
     }
 
     pub fn load_preset(&mut self, path: &Path) -> Result<(), Error> {
+        self.confirm_overwrite = None;
+        let text = crate::contract::config::read_text(path).ok();
         match Experiment::load(path, &[], &REGISTRY) {
             Ok(e) => {
+                self.loaded = text.map(|t| (t, e.clone()));
                 self.experiment = e;
                 self.preset_path = Some(path.to_path_buf());
                 self.save_text = path.display().to_string();
@@ -132,6 +142,7 @@ impl ExperimentEditor {
                     });
                 let message = e.to_string();
                 if let Some(exp) = partial {
+                    self.loaded = text.map(|t| (t, exp.clone()));
                     self.experiment = exp;
                     self.preset_path = Some(path.to_path_buf());
                 }
@@ -141,30 +152,62 @@ impl ExperimentEditor {
         }
     }
 
-    /// Writes the experiment as a preset `ferlab train` accepts.
+    /// Writes the experiment as a preset `ferlab train` accepts: the loaded preset's text
+    /// (comments and all) with the changed settings updated, or for a new preset only the
+    /// settings that differ from the defaults. An existing file is replaced only once the
+    /// user confirms ([`Self::confirm_overwrite`]).
     pub fn save_preset(&mut self, path: &Path) -> Result<(), Error> {
         let path = if path.extension().is_none() {
             path.with_extension("toml")
         } else {
             path.to_path_buf()
         };
+        if path.exists() && self.confirm_overwrite.as_deref() != Some(path.as_path()) {
+            self.message = Some((
+                false,
+                format!(
+                    "{} exists: Overwrite replaces it, Cancel keeps it",
+                    path.display()
+                ),
+            ));
+            self.confirm_overwrite = Some(path);
+            return Ok(());
+        }
+        self.confirm_overwrite = None;
+        let mut defaults = Experiment::default();
+        defaults.resolve(&REGISTRY);
+        let (base, before) = match &self.loaded {
+            Some((text, exp)) => (Some(text.as_str()), exp),
+            None => (None, &defaults),
+        };
+        let text =
+            crate::contract::config::preset_text::updated_text(base, before, &self.experiment)
+                .map_err(|e| Error::File {
+                    path: path.clone(),
+                    message: e,
+                });
         // A folder typed that does not exist yet is made, as `ferlab train` makes its runs'.
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-        let result = folder
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| {
-                crate::contract::run::atomic::write(&path, self.experiment.to_toml().as_bytes())
-            })
-            .map_err(|e| Error::io("cannot write", &path, e));
+        let result = text.and_then(|text| {
+            folder
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| crate::contract::run::atomic::write(&path, text.as_bytes()))
+                .map(|()| text)
+                .map_err(|e| Error::io("cannot write", &path, e))
+        });
         self.message = Some(match &result {
-            Ok(()) => (true, format!("saved {}", path.display())),
+            Ok(_) => (true, format!("saved {}", path.display())),
             Err(e) => (false, e.to_string()),
         });
-        if result.is_ok() {
-            self.preset_path = Some(path);
-            self.refresh_presets();
+        match result {
+            Ok(text) => {
+                self.loaded = Some((text, self.experiment.clone()));
+                self.preset_path = Some(path);
+                self.refresh_presets();
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
-        result
     }
 
     /// Applies a path chosen in a file dialog.
@@ -269,6 +312,17 @@ impl ExperimentEditor {
                 ui.visuals().error_fg_color
             };
             ui.label(RichText::new(text).color(color).small());
+        }
+        if let Some(target) = self.confirm_overwrite.clone() {
+            ui.horizontal(|ui| {
+                if ui.button("Overwrite").clicked() {
+                    let _ = self.save_preset(&target);
+                }
+                if ui.button("Cancel").clicked() {
+                    self.confirm_overwrite = None;
+                    self.message = Some((true, format!("kept {}", target.display())));
+                }
+            });
         }
     }
 
