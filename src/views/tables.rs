@@ -284,16 +284,8 @@ impl Table {
                 }
             }
             TableFormat::Csv => {
-                let quote = |v: &String| {
-                    if v.contains(',') || v.contains('"') {
-                        format!("\"{}\"", v.replace('"', "\"\""))
-                    } else {
-                        v.clone()
-                    }
-                };
                 for row in std::iter::once(&self.header).chain(&self.rows) {
-                    out += &row.iter().map(quote).collect::<Vec<_>>().join(",");
-                    out.push('\n');
+                    out += &csv_line(row);
                 }
             }
             TableFormat::Latex => {
@@ -352,6 +344,24 @@ pub fn mean_sd_text(xs: &[f32]) -> (String, Option<f32>) {
 /// accuracy column is bold.
 pub fn render(results: &[RunResult], format: TableFormat) -> String {
     Table::runs(results).render(format)
+}
+
+/// One CSV line (RFC 4180): fields with a comma, quote or line break quoted.
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let quote = |v: &str| {
+        if v.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_string()
+        }
+    };
+    let mut line = fields
+        .iter()
+        .map(|f| quote(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push('\n');
+    line
 }
 
 #[cfg(test)]

@@ -1594,3 +1594,44 @@ fn saving_over_a_preset_asks_and_keeps_what_the_user_wrote() {
         )
     );
 }
+
+/// The keyboard: F1 lists the shortcuts (Esc closes the list), Ctrl+F searches the presets,
+/// Ctrl+S saves (asking before it replaces), F5 starts and Shift+F5 stops.
+#[test]
+fn keyboard_shortcuts_start_stop_save_search_and_list_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = tiny_loaded(tmp.path());
+    h.key_press(egui::Key::F1);
+    h.run_steps(2);
+    h.get_by_label("Keyboard shortcuts");
+    h.get_by_label("start the experiment in the editor");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.query_by_label("Keyboard shortcuts").is_none());
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    assert!(
+        h.get_by_label("Presets:").is_focused(),
+        "Ctrl+F puts the focus in the preset search"
+    );
+    h.key_press(egui::Key::Escape);
+    h.run_steps(1);
+
+    h.state_mut().editor.experiment.seed = 11;
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    h.run_steps(2);
+    h.get_by_label_contains("exists: Overwrite replaces it");
+    h.get_by_label("Overwrite").click();
+    h.run_steps(2);
+    let saved = std::fs::read_to_string(tmp.path().join("presets").join("tiny.toml")).unwrap();
+    assert!(saved.contains("seed = 11"), "{saved}");
+
+    h.key_press(egui::Key::F5);
+    h.run_steps(2);
+    assert!(h.state().is_running(), "F5 starts");
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::F5);
+    step_until(&mut h, "the stop", Duration::from_secs(60), |w| {
+        !w.is_running()
+    });
+}

@@ -122,9 +122,11 @@ mod tests {
 
     #[test]
     fn a_new_preset_holds_only_what_differs_from_the_defaults() {
-        let mut now = Experiment::default();
-        now.name = "fresh".into();
-        now.seed = 9;
+        let now = Experiment {
+            name: "fresh".into(),
+            seed: 9,
+            ..Experiment::default()
+        };
         let text = updated_text(None, &Experiment::default(), &now).unwrap();
         assert_eq!(text, "name = \"fresh\"\nseed = 9\n");
     }

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod compare;
 pub mod confusion;
 pub mod curves;
+pub mod data;
 pub mod embedding;
 pub mod mining;
 pub mod per_class;
@@ -327,6 +328,13 @@ pub fn export_run(
             write(&path, &bytes)?;
             written.push(path);
         }
+        // And the numbers behind it, for a plotting script or a spreadsheet.
+        let path = dir.join(format!("{}.csv", kind.key()));
+        write(
+            &path,
+            data::csv(kind, view, FigureOptions::default())?.as_bytes(),
+        )?;
+        written.push(path);
     }
     Ok(written)
 }
@@ -644,7 +652,48 @@ pub(crate) mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["curves.png", "confusion.png", "per_class.png"]);
+        assert_eq!(
+            names,
+            [
+                "curves.png",
+                "curves.csv",
+                "confusion.png",
+                "confusion.csv",
+                "per_class.png",
+                "per_class.csv"
+            ]
+        );
+    }
+
+    /// Every figure's numbers come out as CSV: a header, then one row per plotted point,
+    /// with the values the figure draws.
+    #[test]
+    fn every_figure_has_its_numbers_as_csv() {
+        let view = fixture_view();
+        for kind in FigureKind::ALL {
+            let text = data::csv(kind, &view, FigureOptions::default()).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines.len() > 1, "{}: {text}", kind.key());
+            let width = lines[0].split(',').count();
+            for l in &lines {
+                assert_eq!(l.split(',').count(), width, "{}: {l}", kind.key());
+            }
+        }
+        let curves = data::csv(FigureKind::Curves, &view, FigureOptions::default()).unwrap();
+        let last = view.epochs.last().unwrap();
+        let row: Vec<&str> = curves.lines().last().unwrap().split(',').collect();
+        assert_eq!(row[0], last.epoch.to_string());
+        let header: Vec<&str> = curves.lines().next().unwrap().split(',').collect();
+        let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(
+            row[at("val_overall")],
+            format!("{}", last.val.overall as f64)
+        );
+        let confusion = data::csv(FigureKind::Confusion, &view, FigureOptions::default()).unwrap();
+        assert_eq!(
+            confusion.lines().count(),
+            1 + view.classes.len() * view.classes.len()
+        );
     }
 
     #[test]

@@ -157,6 +157,39 @@ impl TableQuery {
         })
     }
 
+    /// The table as shown, as CSV: a row per shown run in the table's order, its name, its
+    /// group (when grouped) and every shown column, values as the cells print them.
+    pub fn csv(&self, runs: &[RunRecord]) -> String {
+        let mut header = vec!["run".to_string()];
+        if self.grouping != Grouping::None {
+            header.push("group".into());
+        }
+        header.extend(self.columns.iter().map(Column::key));
+        let mut out = crate::views::tables::csv_line(&header);
+        let line = |run: &RunRecord, group: Option<&str>| {
+            let mut fields = vec![run.id.clone()];
+            fields.extend(group.map(str::to_string));
+            fields.extend(self.columns.iter().map(|c| c.text(run)));
+            crate::views::tables::csv_line(&fields)
+        };
+        match self.rows(runs) {
+            Rows::Runs(order) => order.iter().for_each(|&i| out += &line(&runs[i], None)),
+            Rows::Groups(groups) => {
+                for (n, g) in groups.iter().enumerate() {
+                    let name = if g.label.is_empty() {
+                        format!("group {}", n + 1)
+                    } else {
+                        g.label.clone()
+                    };
+                    for &i in &g.members {
+                        out += &line(&runs[i], Some(&name));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The runs kept, sorted.
     pub fn order(&self, runs: &[RunRecord]) -> Vec<usize> {
         let mut kept: Vec<usize> = (0..runs.len()).filter(|&i| self.keeps(&runs[i])).collect();

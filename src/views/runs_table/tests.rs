@@ -256,3 +256,29 @@ fn unreadable_run_folders_are_listed_with_their_reason() {
     let first = dirs[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(text.contains(&format!("{first}: ")), "{text}");
 }
+
+/// The runs table leaves as CSV the way it is shown: its rows in order, its columns.
+#[test]
+fn the_table_as_shown_is_its_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = synthetic::plan(4, 2);
+    synthetic::write(tmp.path(), &plan).unwrap();
+    let runs = Catalog::default().scan(tmp.path());
+    let mut query = TableQuery {
+        columns: default_columns(),
+        ..TableQuery::default()
+    };
+    query.sort = Some((Column::Metric(Metric::BestOverall), true));
+    let csv = query.csv(&runs);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + runs.len());
+    assert!(lines[0].starts_with("run,"), "{}", lines[0]);
+    let order = query.order(&runs);
+    for (line, &i) in lines[1..].iter().zip(&order) {
+        assert!(line.starts_with(&runs[i].id), "{line}");
+    }
+    query.grouping = Grouping::AllButSeed;
+    let grouped = query.csv(&runs);
+    assert!(grouped.lines().next().unwrap().starts_with("run,group,"));
+    assert_eq!(grouped.lines().count(), 1 + runs.len());
+}

@@ -142,6 +142,8 @@ pub struct Workbench {
     /// The notice last drawn and since when: an error notice goes once what it said no
     /// longer holds, or after [`ERROR_NOTICE_SECS`].
     pub notice_seen: Option<((bool, String), Instant)>,
+    /// The keyboard shortcut list (F1) is open.
+    pub show_shortcuts: bool,
     /// Time each frame may spend taking events.
     pub event_budget: Duration,
     /// Events still queued after the last frame's budget ran out.
@@ -179,6 +181,7 @@ impl Workbench {
             dialogs: Dialogs::default(),
             notice: None,
             notice_seen: None,
+            show_shortcuts: false,
             event_budget: Duration::from_millis(8),
             backlog: false,
             prompt: None,
@@ -196,6 +199,49 @@ impl Workbench {
         self.panels.attention.selected = None;
         self.panels.mining.epoch = None;
         self.panels.embedding.pinned = None;
+    }
+
+    /// The keyboard: F5 starts, Shift+F5 stops, Ctrl+S saves the preset, Ctrl+F searches
+    /// the presets, F1 lists these ([`SHORTCUTS`]); Esc restores a maximised pane.
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let pressed = |m: Modifiers, k: Key| {
+            ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)))
+        };
+        // Shift+F5 first: a plain F5 shortcut also matches with Shift held.
+        if pressed(Modifiers::SHIFT, Key::F5) {
+            self.stop();
+        } else if pressed(Modifiers::NONE, Key::F5) {
+            self.start(ctx);
+        }
+        if pressed(Modifiers::COMMAND, Key::S) {
+            self.editor.save_to_typed_path();
+        }
+        if pressed(Modifiers::COMMAND, Key::F) {
+            self.editor.focus_search(ctx);
+        }
+        if pressed(Modifiers::NONE, Key::F1) {
+            self.show_shortcuts = !self.show_shortcuts;
+        }
+        if self.show_shortcuts {
+            let mut open = true;
+            egui::Window::new("Keyboard shortcuts")
+                .open(&mut open)
+                .collapsible(false)
+                .resizable(false)
+                .show(ctx, |ui| {
+                    egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                        for (keys, what) in SHORTCUTS {
+                            ui.label(RichText::new(*keys).strong());
+                            ui.label(*what);
+                            ui.end_row();
+                        }
+                    });
+                });
+            if !open || ctx.input(|i| i.key_pressed(Key::Escape)) {
+                self.show_shortcuts = false;
+            }
+        }
     }
 
     /// Whether a run is going (until its last event has been taken).
@@ -399,8 +445,12 @@ impl Workbench {
     /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
     /// epoch its panel shows where the panel picks one; the notice says where, or why not.
     pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, Error> {
+        let csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let (path, format) = match ImageFormat::from_path(path) {
             Some(f) => (path.to_path_buf(), f),
+            None if csv => (path.to_path_buf(), ImageFormat::Png),
             None => (path.with_extension("png"), ImageFormat::Png),
         };
         let options = FigureOptions {
@@ -410,7 +460,13 @@ impl Workbench {
                 _ => None,
             },
         };
-        let result = figures::render(kind, &self.view, options, kind.default_size(), format)
+        // A `.csv` path takes the numbers behind the figure instead of its picture.
+        let bytes = if csv {
+            figures::data::csv(kind, &self.view, options).map(String::into_bytes)
+        } else {
+            figures::render(kind, &self.view, options, kind.default_size(), format)
+        };
+        let result = bytes
             .and_then(|bytes| figures::write(&path, &bytes))
             .map(|()| path.clone())
             .map_err(|e| Error::Draw(format!("figure not written: {e}")));
@@ -518,6 +574,7 @@ impl Workbench {
             self.on_dialog_answer(answer);
         }
         let ctx = ui.ctx().clone();
+        self.shortcuts(&ctx);
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
         egui::Panel::left("editor")
             .resizable(true)
@@ -661,6 +718,7 @@ impl Workbench {
             };
             let start = ui
                 .add_enabled(!running && valid, egui::Button::new("Start"))
+                .on_hover_text("F5")
                 .on_disabled_hover_text(why_not);
             if start.clicked() {
                 self.start(ctx);
@@ -697,8 +755,19 @@ impl Workbench {
             {
                 self.pause();
             }
-            if ui.add_enabled(running, egui::Button::new("Stop")).clicked() {
+            if ui
+                .add_enabled(running, egui::Button::new("Stop"))
+                .on_hover_text("Shift+F5")
+                .clicked()
+            {
                 self.stop();
+            }
+            if ui
+                .button("?")
+                .on_hover_text("keyboard shortcuts (F1)")
+                .clicked()
+            {
+                self.show_shortcuts = !self.show_shortcuts;
             }
             ui.separator();
             let exportable = self.view.run_dir.is_some() && !self.view.epochs.is_empty();
@@ -749,6 +818,27 @@ impl Workbench {
 
 /// Where a new user begins (no run in the output folder yet).
 pub const FIRST_LAUNCH: &str = "New here? Open “Getting started”, click quick.toml and press Start: a minute on synthetic faces.";
+
+/// The keyboard shortcuts, as the F1 list shows them.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("F5", "start the experiment in the editor"),
+    (
+        "Shift+F5",
+        "stop the run (it checkpoints and can be resumed)",
+    ),
+    ("Ctrl+S", "save the preset to the typed Save as path"),
+    ("Ctrl+F", "search the presets"),
+    ("F1", "show or hide this list"),
+    (
+        "Esc",
+        "restore the layout from a maximised pane; close this list",
+    ),
+    ("Double-click a tab", "fill the window with its pane"),
+    (
+        "Ctrl + wheel / drag",
+        "zoom and pan a plot; double-click resets it",
+    ),
+];
 
 /// How long an error notice stays in the toolbar when nothing resolves it earlier.
 pub const ERROR_NOTICE_SECS: u64 = 20;

@@ -210,6 +210,21 @@ impl ExperimentEditor {
         }
     }
 
+    /// Saves to the typed "Save as" path (the Save preset button, Ctrl+S).
+    pub fn save_to_typed_path(&mut self) {
+        let typed = self.save_text.trim();
+        if typed.is_empty() {
+            self.message = Some((false, "type a path beside Save as: first".into()));
+        } else {
+            let _ = self.save_preset(&PathBuf::from(typed));
+        }
+    }
+
+    /// Puts the keyboard focus in the preset search (Ctrl+F).
+    pub fn focus_search(&self, ctx: &egui::Context) {
+        ctx.memory_mut(|m| m.request_focus(preset_search_id()));
+    }
+
     /// Applies a path chosen in a file dialog.
     pub fn on_dialog(&mut self, purpose: Purpose, path: PathBuf) {
         match purpose {
@@ -233,6 +248,7 @@ impl ExperimentEditor {
             let label = ui.label("Presets:");
             ui.add(
                 TextEdit::singleline(&mut self.preset_search)
+                    .id(preset_search_id())
                     .desired_width(180.0)
                     .hint_text("search name or description"),
             )
@@ -293,9 +309,8 @@ impl ExperimentEditor {
                     .hint_text("presets/my.toml"),
             )
             .labelled_by(label.id);
-            if ui.button("Save preset").clicked() && !self.save_text.trim().is_empty() {
-                let p = PathBuf::from(self.save_text.trim());
-                let _ = self.save_preset(&p);
+            if ui.button("Save preset").on_hover_text("Ctrl+S").clicked() {
+                self.save_to_typed_path();
             }
             if ui.button("Save as…").clicked() {
                 dialogs.request(
@@ -405,6 +420,11 @@ impl ExperimentEditor {
             self.apply_form(table);
         }
     }
+}
+
+/// The preset search field's id (Ctrl+F focuses it).
+fn preset_search_id() -> egui::Id {
+    egui::Id::unique("ferlab-preset-search")
 }
 
 /// One preset file as the list shows it.

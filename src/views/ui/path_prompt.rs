@@ -28,7 +28,7 @@ impl PromptAction {
 
     pub fn hint(self) -> &'static str {
         match self {
-            PromptAction::ExportFigure(_) => ".png or .svg",
+            PromptAction::ExportFigure(_) => ".png or .svg, or .csv for its numbers",
             PromptAction::SaveTable => ".csv, .tex (LaTeX) or .md (Markdown)",
         }
     }

@@ -57,6 +57,8 @@ pub struct RunsPanel {
     pub last_refresh: Option<(Duration, usize)>,
     /// Why the remembered choices could not be read or written.
     pub prefs_problem: Option<String>,
+    /// What the last Save CSV did.
+    pub csv_note: Option<(bool, String)>,
     layout: Layout,
     offset: Vec2,
     scanned: bool,
@@ -288,6 +290,26 @@ impl RunsPanel {
             );
             if shown != self.runs.len() {
                 text += &format!(" · {shown} shown");
+            }
+            if ui
+                .button("Save CSV")
+                .on_hover_text("the table as shown (its rows, order and columns) to runs-table.csv in this folder")
+                .clicked()
+            {
+                let path = root.join("runs-table.csv");
+                let csv = self.query.csv(&self.runs);
+                self.csv_note = Some(match crate::contract::run::atomic::write(&path, csv.as_bytes()) {
+                    Ok(()) => (true, format!("wrote {}", path.display())),
+                    Err(e) => (false, format!("cannot write {}: {e}", path.display())),
+                });
+            }
+            if let Some((ok, note)) = &self.csv_note {
+                let color = if *ok {
+                    ui.visuals().weak_text_color()
+                } else {
+                    ui.visuals().error_fg_color
+                };
+                ui.colored_label(color, note);
             }
             let label = ui.label(text);
             if let Some((took, read)) = self.last_refresh {
