@@ -243,3 +243,52 @@ fn chosen_columns_are_remembered_and_a_bad_file_is_named() {
     h.get_by_label_contains(".ferlab-runs-table.toml");
     h.get_by_label_contains("(using the default columns)");
 }
+
+/// A group's row says what it is (experiment · method · seeds), and a ticked run a filter
+/// hides leaves the curves' overlay until the filter shows it again.
+#[test]
+fn groups_are_named_by_experiment_and_hidden_ticked_runs_are_not_overlaid() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    h.state_mut().panels.runs.query.grouping = Grouping::AllButSeed;
+    h.state_mut().panels.runs.refresh(tmp.path());
+    h.run_steps(3);
+    let Rows::Groups(groups) = h.state_mut().panels.runs.rows().clone() else {
+        panic!("the table is grouped")
+    };
+    assert!(!groups[0].title.is_empty());
+    let shown = h
+        .query_all_by_label_contains(&format!("{} · ", groups[0].title))
+        .count();
+    assert!(shown >= 1, "the group row names its experiment and method");
+
+    h.state_mut().panels.runs.query.grouping = Grouping::None;
+    h.state_mut().panels.runs.refresh(tmp.path());
+    let (a, b) = {
+        let runs = &h.state().panels.runs.runs;
+        (runs[0].clone(), runs[1].clone())
+    };
+    h.state_mut().panels.runs.overlay.insert(a.dir.clone());
+    h.state_mut().panels.runs.overlay.insert(b.dir.clone());
+    h.run_steps(2);
+    assert_eq!(h.state().overlays.len(), 2);
+    h.state_mut().panels.runs.query.text = a.id.clone();
+    h.state_mut().panels.runs.refresh(tmp.path());
+    h.run_steps(2);
+    let overlaid: Vec<_> = h
+        .state()
+        .overlays
+        .iter()
+        .map(|v| v.run_dir.clone())
+        .collect();
+    assert_eq!(
+        overlaid,
+        [Some(a.dir.clone())],
+        "the hidden run left the overlay"
+    );
+    h.state_mut().panels.runs.query.text.clear();
+    h.state_mut().panels.runs.refresh(tmp.path());
+    h.run_steps(2);
+    assert_eq!(h.state().overlays.len(), 2, "shown again, overlaid again");
+}

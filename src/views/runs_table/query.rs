@@ -122,9 +122,33 @@ pub struct TableQuery {
     pub grouping: Grouping,
 }
 
+/// What a group is, by its experiment and method (`noise30 · ASM-AT`): the names and the
+/// methods of its runs, each distinct one once.
+fn group_title(runs: &[RunRecord], members: &[usize]) -> String {
+    let distinct = |f: &dyn Fn(&RunRecord) -> String| {
+        let mut out: Vec<String> = Vec::new();
+        for &i in members {
+            let v = f(&runs[i]);
+            if !v.is_empty() && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out.join(" / ")
+    };
+    let names = distinct(&|r| r.setting("name").map_or(String::new(), |v| v.text.clone()));
+    let methods = distinct(&|r| r.method.clone());
+    match (names.is_empty(), methods.is_empty()) {
+        (false, false) => format!("{names} · {methods}"),
+        (false, true) => names,
+        _ => methods,
+    }
+}
+
 /// A group of runs: their shared settings (the ones grouped by) and members.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
+    /// The experiment and method of its runs (`noise30 · ASM-AT`).
+    pub title: String,
     /// `key=value` of the grouped settings that tell this group from the others and are not
     /// shown as columns; empty when the columns tell the groups apart.
     pub label: String,
@@ -207,18 +231,26 @@ impl TableQuery {
 
     /// The table's rows: runs, or groups of runs with their members in order.
     pub fn rows(&self, runs: &[RunRecord]) -> Rows {
-        let order = self.order(runs);
         if self.grouping == Grouping::None {
-            return Rows::Runs(order);
+            return Rows::Runs(self.order(runs));
         }
+        // Groups are made of all the runs, and a filter picks groups (any member passing
+        // shows its group), so a group's mean ± sd (n) never changes because a filter hid
+        // one of its seeds (37.11 ± 2.68 (3) became 38.66 ± 0.06 (2)).
+        let unfiltered = TableQuery {
+            text: String::new(),
+            column_filters: BTreeMap::new(),
+            ..self.clone()
+        };
         let mut groups: Vec<(GroupKey, Vec<usize>)> = Vec::new();
-        for i in order {
+        for i in unfiltered.order(runs) {
             let key = self.group_key(&runs[i]);
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((key, vec![i])),
             }
         }
+        groups.retain(|(_, members)| members.iter().any(|&i| self.keeps(&runs[i])));
         if let Some((column, descending)) = &self.sort {
             // Groups sort by their mean (numbers) or first member (text).
             let mean = |members: &[usize]| {
@@ -263,6 +295,7 @@ impl TableQuery {
             groups
                 .iter()
                 .map(|(key, members)| Group {
+                    title: group_title(runs, members),
                     label: label_keys
                         .iter()
                         .map(|k| {
@@ -345,17 +378,36 @@ pub fn config_diff(runs: &[&RunRecord]) -> Vec<(String, Vec<String>)> {
     let mut keys: Vec<&String> = runs.iter().flat_map(|r| r.settings.keys()).collect();
     keys.sort();
     keys.dedup();
+    let method = |r: &RunRecord| r.setting("method.name").map(|v| v.text.clone());
     keys.into_iter()
         .filter(|k| !IDENTITY_KEYS.contains(&k.as_str()))
         .filter_map(|k| {
+            // `method.<m>.…` is a setting only of the runs that train method m: compared
+            // among them, "—" (not used) for the others.
+            let owner = k
+                .strip_prefix("method.")
+                .and_then(|rest| rest.split_once('.'))
+                .map(|(m, _)| m.to_string());
+            let uses = |r: &RunRecord| owner.is_none() || method(r) == owner;
             let values: Vec<String> = runs
                 .iter()
-                .map(|r| r.setting(k).map_or_else(|| "—".into(), |v| v.text.clone()))
+                .map(|r| match r.setting(k) {
+                    Some(v) if uses(r) => v.text.clone(),
+                    _ => "—".into(),
+                })
                 .collect();
-            values
+            let used: Vec<&String> = runs
                 .iter()
-                .any(|v| *v != values[0])
-                .then(|| (k.clone(), values))
+                .zip(&values)
+                .filter(|(r, _)| uses(r))
+                .map(|(_, v)| v)
+                .collect();
+            let differ = match owner {
+                // Runs of other methods do not make a method's setting differ.
+                Some(_) => used.iter().any(|v| *v != used[0]),
+                None => values.iter().any(|v| *v != values[0]),
+            };
+            differ.then(|| (k.clone(), values))
         })
         .collect()
 }

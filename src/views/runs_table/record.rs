@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use crate::compute::method::REGISTRY;
 use crate::contract::config::Experiment;
 use crate::contract::config::schema::leaves;
+use crate::contract::run::results::method_label;
 use crate::contract::run::view::{RunStatus, RunView};
 use crate::views::sweep::spec::value_text;
 
@@ -46,6 +47,8 @@ pub struct RunRecord {
     pub epochs_total: usize,
     /// Every setting of the resolved experiment, by dotted key (`corruption.noise_rate`).
     pub settings: BTreeMap<String, SettingValue>,
+    /// The method as the papers' tables name it (ASM-AT, CE); empty if unreadable.
+    pub method: String,
     pub metrics: BTreeMap<Metric, f64>,
     /// Why the settings or some events could not be read, if so.
     pub warnings: Vec<String>,
@@ -64,9 +67,9 @@ impl RunRecord {
                 .then(|| std::fs::read_to_string(&path).ok())
                 .flatten()
         });
-        let settings = match text {
+        let (settings, method) = match text {
             Some(text) => settings_of(&text, dir, &mut warnings),
-            None => BTreeMap::new(),
+            None => (BTreeMap::new(), String::new()),
         };
         let status = view.status.label().to_string();
         let resumable = view.status == RunStatus::Stopped
@@ -82,6 +85,7 @@ impl RunRecord {
             epochs_done: view.epochs.len(),
             epochs_total: view.epochs_total,
             settings,
+            method,
             metrics: metrics_of(&view),
             warnings,
         })
@@ -98,23 +102,27 @@ fn settings_of(
     text: &str,
     dir: &Path,
     warnings: &mut Vec<String>,
-) -> BTreeMap<String, SettingValue> {
+) -> (BTreeMap<String, SettingValue>, String) {
     let origin = format!("{} (recorded config)", dir.display());
-    let table = match Experiment::recorded_from_toml(text, &origin, &[], &REGISTRY) {
-        Ok(exp) => exp.to_toml().parse::<toml::Table>().ok(),
+    let (table, method) = match Experiment::recorded_from_toml(text, &origin, &[], &REGISTRY) {
+        Ok(exp) => (
+            exp.to_toml().parse::<toml::Table>().ok(),
+            method_label(&exp, &REGISTRY),
+        ),
         Err(e) => {
             warnings.push(e.to_string());
-            text.parse::<toml::Table>().ok()
+            (text.parse::<toml::Table>().ok(), String::new())
         }
     };
-    table
+    let settings = table
         .map(|t| {
             leaves(&t)
                 .iter()
                 .map(|(k, v)| (k.clone(), SettingValue::of(v)))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (settings, method)
 }
 
 fn metrics_of(view: &RunView) -> BTreeMap<Metric, f64> {

@@ -134,6 +134,8 @@ pub struct Workbench {
     pub view: RunView,
     /// Runs overlaid in the curves.
     pub overlays: Vec<RunView>,
+    /// The runs the overlay was last made of.
+    overlays_wanted: Option<std::collections::BTreeSet<PathBuf>>,
     pub panels: Panels,
     pub tree: Tree<Pane>,
     pub dialogs: Dialogs,
@@ -164,6 +166,7 @@ impl Workbench {
             live: None,
             view: RunView::default(),
             overlays: Vec::new(),
+            overlays_wanted: None,
             panels: Panels {
                 curves: CurvesPanel::default(),
                 confusion: ConfusionPanel::default(),
@@ -414,7 +417,14 @@ impl Workbench {
 
     /// Replays the runs ticked in the browser for the curves' overlay.
     pub fn sync_overlays(&mut self) {
-        let wanted = &self.panels.runs.overlay;
+        let wanted = self.panels.runs.overlaid();
+        // Called every frame: only a changed choice is looked at (a run that cannot be
+        // replayed is not tried again each frame).
+        if self.overlays_wanted.as_ref() == Some(&wanted) {
+            return;
+        }
+        self.overlays_wanted = Some(wanted.clone());
+        let wanted = &wanted;
         self.overlays
             .retain(|v| v.run_dir.as_ref().is_some_and(|d| wanted.contains(d)));
         for d in wanted {
@@ -575,6 +585,8 @@ impl Workbench {
         }
         let ctx = ui.ctx().clone();
         self.shortcuts(&ctx);
+        // A filter may have hidden (or shown again) a ticked run: the overlay follows.
+        self.sync_overlays();
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
         egui::Panel::left("editor")
             .resizable(true)
@@ -951,7 +963,8 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
                 Pane::Attention => a.panels.attention.show(ui, a.view),
                 Pane::Embedding => a.panels.embedding.show(ui, a.view),
                 Pane::Results => {
-                    if let Some(default) = a.panels.results.show(ui, &a.panels.runs.overlay) {
+                    let overlaid = a.panels.runs.overlaid();
+                    if let Some(default) = a.panels.results.show(ui, &overlaid) {
                         a.table_save_request = Some(default);
                     }
                 }

@@ -125,6 +125,36 @@ impl RunsPanel {
             .collect()
     }
 
+    /// The ticked runs the table shows (a sweep's ticked points, and the folder's ticked
+    /// runs its filter keeps): what the curves overlay and the results table list. A ticked
+    /// run a filter hides is not overlaid while hidden (it used to stay).
+    pub fn overlaid(&self) -> BTreeSet<PathBuf> {
+        // The table's cached rows when laid out; the table lays itself out from an empty
+        // cache, so this must not fill it.
+        let computed;
+        let rows = match &self.layout.rows {
+            Some(rows) => rows,
+            None => {
+                computed = self.query.rows(&self.runs);
+                &computed
+            }
+        };
+        let shown: BTreeSet<usize> = match rows {
+            Rows::Runs(order) => order.iter().copied().collect(),
+            Rows::Groups(groups) => groups.iter().flat_map(|g| g.members.clone()).collect(),
+        };
+        let folder = shown.into_iter().map(|i| &self.runs[i].dir);
+        let sweeps = self
+            .sweeps
+            .iter()
+            .flat_map(|(_, r)| r.iter().map(|r| &r.dir));
+        folder
+            .chain(sweeps)
+            .filter(|d| self.overlay.contains(*d))
+            .cloned()
+            .collect()
+    }
+
     fn relayout(&mut self, ui: &Ui) {
         let rows = self.query.rows(&self.runs);
         let (lines, groups) = match &rows {

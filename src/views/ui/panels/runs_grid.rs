@@ -338,12 +338,17 @@ impl Grid<'_> {
                         ui.set_width(name_w);
                         // The settings that tell this group from the others and are not shown
                         // as columns; else its seeds.
-                        let label = if group.label.is_empty() {
-                            format!("seeds {}", Column::parse("seed").group_text(self.runs, &group.members))
-                        } else {
-                            group.label.clone()
-                        };
-                        ui.add(egui::Label::new(RichText::new(label).strong()).truncate());
+                        // What the group is (experiment · method), then the settings that
+                        // tell it from the others not shown as columns, then its seeds.
+                        let seeds = format!("seeds {}", Column::parse("seed").group_text(self.runs, &group.members));
+                        let label = [group.title.as_str(), group.label.as_str(), seeds.as_str()]
+                            .iter()
+                            .filter(|p| !p.is_empty())
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(" · ");
+                        ui.add(egui::Label::new(RichText::new(&label).strong()).truncate())
+                            .on_hover_text(label);
                     });
                 }
             }
