@@ -75,19 +75,14 @@ fn set(table: &mut Table, key: &str, value: toml_edit::Value) -> Result<(), Stri
 }
 
 fn remove(table: &mut Table, key: &str) {
-    let (path, leaf) = key
-        .rsplit_once('.')
-        .map_or((None, key), |(p, l)| (Some(p), l));
-    let mut current = table;
-    if let Some(path) = path {
-        for part in path.split('.') {
-            match current.get_mut(part).and_then(Item::as_table_mut) {
-                Some(t) => current = t,
-                None => return,
-            }
-        }
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let leaf = parts.pop().unwrap_or(key);
+    let parent = parts
+        .iter()
+        .try_fold(table, |t, part| t.get_mut(part)?.as_table_mut());
+    if let Some(parent) = parent {
+        parent.remove(leaf);
     }
-    current.remove(leaf);
 }
 
 #[cfg(test)]
