@@ -292,3 +292,42 @@ fn groups_are_named_by_experiment_and_hidden_ticked_runs_are_not_overlaid() {
     h.run_steps(2);
     assert_eq!(h.state().overlays.len(), 2, "shown again, overlaid again");
 }
+
+/// Overlaid curves are named by the setting that tells the runs apart (here the seed), not
+/// by their start time.
+#[test]
+fn overlaid_curves_are_named_by_what_differs() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    let runs = h.state().panels.runs.runs.clone();
+    let a = &runs[0];
+    let b = runs
+        .iter()
+        .find(|r| {
+            r.dir != a.dir
+                && r.method == a.method
+                && r.setting("corruption.noise_rate") == a.setting("corruption.noise_rate")
+        })
+        .expect("another seed of the same experiment");
+    h.state_mut().open_run(&a.dir);
+    h.state_mut().panels.runs.overlay.insert(b.dir.clone());
+    h.state_mut().maximised = None;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    let seed = b.setting("seed").unwrap().text.clone();
+    // The longer legends start folded: open them.
+    let toggles = h.query_all_by_label("legend").count();
+    for i in 0..toggles {
+        h.query_all_by_label("legend").nth(i).unwrap().click();
+        h.run_steps(2);
+    }
+    let names: Vec<String> = h
+        .query_all_by_label_contains("overall %")
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert!(
+        names.contains(&format!("{} · seed={seed} overall %", a.method)),
+        "{names:?}"
+    );
+}

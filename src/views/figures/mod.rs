@@ -235,8 +235,11 @@ impl ComparisonKind {
     }
 }
 
-/// Short legend labels: the method, with the run id where two runs share a method.
-pub fn comparison_labels(views: &[RunView]) -> Vec<String> {
+/// Short legend labels: the method; where runs share a method, the settings that tell
+/// them apart (`CE · seed=8`, at most two, by their last key segment), or the run id when
+/// none does. Curves overlaid in the workbench are named the same way.
+pub fn comparison_labels<'a>(views: impl IntoIterator<Item = &'a RunView>) -> Vec<String> {
+    let views: Vec<&RunView> = views.into_iter().collect();
     let methods: Vec<String> = views
         .iter()
         .map(|v| {
@@ -244,18 +247,45 @@ pub fn comparison_labels(views: &[RunView]) -> Vec<String> {
             full.split(" - ").next().unwrap_or(&full).to_string()
         })
         .collect();
+    let settings: Vec<std::collections::BTreeMap<String, toml::Value>> = views
+        .iter()
+        .map(|v| {
+            v.config
+                .as_deref()
+                .and_then(|c| Experiment::recorded_from_toml(c, &v.run_id, &[], &REGISTRY).ok())
+                .map(|e| crate::contract::config::schema::leaves(&e.to_table()))
+                .unwrap_or_default()
+        })
+        .collect();
     methods
         .iter()
-        .zip(views)
-        .map(|(m, v)| {
-            if methods.iter().filter(|x| *x == m).count() > 1 {
-                format!("{m} ({})", v.run_id)
+        .enumerate()
+        .map(|(i, m)| {
+            let peers: Vec<usize> = (0..views.len()).filter(|&j| methods[j] == *m).collect();
+            if peers.len() == 1 {
+                return m.clone();
+            }
+            let differing: Vec<String> = settings[i]
+                .iter()
+                .filter(|(k, _)| !NOT_TELLING.contains(&k.as_str()))
+                .filter(|(k, v)| peers.iter().any(|&j| settings[j].get(*k) != Some(v)))
+                .take(2)
+                .map(|(k, v)| {
+                    let short = k.rsplit('.').next().unwrap_or(k);
+                    format!("{short}={}", crate::views::sweep::spec::value_text(v))
+                })
+                .collect();
+            if differing.is_empty() {
+                format!("{m} ({})", views[i].run_id)
             } else {
-                m.clone()
+                format!("{m} · {}", differing.join(", "))
             }
         })
         .collect()
 }
+
+/// Settings that name or place a run rather than change what it trains.
+const NOT_TELLING: [&str; 5] = ["name", "description", "group", "output.dir", "device"];
 
 pub fn render_comparison(
     kind: ComparisonKind,
@@ -708,6 +738,15 @@ pub(crate) mod tests {
         exp.method.name = "lnsu".into();
         b.config = Some(exp.to_toml());
         assert_eq!(comparison_labels(&[a.clone(), b.clone()]), ["CE", "LNSU"]);
+        // Runs of one method are named by the settings that tell them apart.
+        let mut c = a.clone();
+        exp.method.name = "ce".into();
+        exp.seed = 8;
+        c.config = Some(exp.to_toml());
+        assert_eq!(
+            comparison_labels(&[a.clone(), c]),
+            ["CE · seed=7", "CE · seed=8"]
+        );
         let svg = render_comparison(
             ComparisonKind::PerClass,
             &[a, b],

@@ -6,6 +6,7 @@ use egui::{Color32, Ui};
 use super::chart::{Chart, Dash, Series};
 use super::{color, empty};
 use crate::contract::run::view::{EpochPoint, RunView};
+use crate::views::figures::comparison_labels;
 
 pub struct CurvesPanel {
     /// Also draw the training loss of every progress report.
@@ -26,18 +27,20 @@ impl Default for CurvesPanel {
     }
 }
 
-/// Colours of overlaid runs: lighter hues than the shown run's series, one per run.
+/// Colours of overlaid runs: strong hues apart from each other and from the shown run's
+/// series (blue, orange, green, purple), readable on light and dark backgrounds (the pastel
+/// set before left runs near-identical).
 const RUN_COLOURS: [Color32; 10] = [
-    Color32::from_rgb(174, 199, 232),
-    Color32::from_rgb(255, 187, 120),
-    Color32::from_rgb(152, 223, 138),
-    Color32::from_rgb(255, 152, 150),
-    Color32::from_rgb(197, 176, 213),
-    Color32::from_rgb(196, 156, 148),
-    Color32::from_rgb(247, 182, 210),
-    Color32::from_rgb(219, 219, 141),
-    Color32::from_rgb(158, 218, 229),
-    Color32::from_rgb(199, 199, 199),
+    Color32::from_rgb(228, 26, 28),
+    Color32::from_rgb(23, 190, 207),
+    Color32::from_rgb(188, 189, 34),
+    Color32::from_rgb(247, 129, 191),
+    Color32::from_rgb(166, 86, 40),
+    Color32::from_rgb(153, 153, 153),
+    Color32::from_rgb(255, 217, 47),
+    Color32::from_rgb(102, 194, 165),
+    Color32::from_rgb(202, 0, 202),
+    Color32::from_rgb(102, 166, 255),
 ];
 
 pub fn run_color(i: usize) -> Color32 {
@@ -106,11 +109,22 @@ impl CurvesPanel {
                 ui.label(format!("overlaid: {} run(s)", overlays.len()));
             }
         });
+        // Overlaid runs are named by what tells them from the shown run and each other
+        // (`CE · seed=8`), as the comparison figures name them, not by start time.
+        let names: Vec<String> = if overlays.is_empty() {
+            Vec::new()
+        } else {
+            comparison_labels(std::iter::once(view).chain(overlays.iter().copied()))
+                .into_iter()
+                .skip(1)
+                .collect()
+        };
         let gap = ui.spacing().item_spacing.y;
         let height = ((ui.available_height() - gap) / 2.0 - 2.0).max(110.0);
         ui.columns(2, |cols| {
-            self.loss_chart(view, overlays, height).show(&mut cols[0]);
-            accuracy_chart(&mut cols[1], view, overlays, height);
+            self.loss_chart(view, overlays, &names, height)
+                .show(&mut cols[0]);
+            accuracy_chart(&mut cols[1], view, overlays, &names, height);
         });
         ui.columns(2, |cols| {
             lr_chart(&mut cols[0], view, height);
@@ -138,7 +152,13 @@ impl CurvesPanel {
         }
     }
 
-    fn loss_chart<'a>(&self, view: &RunView, overlays: &[&RunView], height: f32) -> Chart<'a> {
+    fn loss_chart<'a>(
+        &self,
+        view: &RunView,
+        overlays: &[&RunView],
+        names: &[String],
+        height: f32,
+    ) -> Chart<'a> {
         let mut lines = Vec::new();
         // Before the first epoch ends the steps' losses are all there is: show them.
         let per_step = self.per_step || view.epochs.is_empty();
@@ -181,7 +201,7 @@ impl CurvesPanel {
             self.loss_series(
                 &mut lines,
                 Series::new(
-                    format!("{} val loss", short_id(&o.run_id)),
+                    format!("{} val loss", names[i]),
                     run_color(i),
                     per_epoch(o, |p| p.val.loss as f64),
                 ),
@@ -193,7 +213,13 @@ impl CurvesPanel {
     }
 }
 
-fn accuracy_chart(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f32) {
+fn accuracy_chart(
+    ui: &mut Ui,
+    view: &RunView,
+    overlays: &[&RunView],
+    names: &[String],
+    height: f32,
+) {
     let pct = |v: f32| 100.0 * v as f64;
     if view.epochs.is_empty() && overlays.iter().all(|o| o.epochs.is_empty()) {
         ui.label(egui::RichText::new("Validation accuracy").strong());
@@ -222,7 +248,7 @@ fn accuracy_chart(ui: &mut Ui, view: &RunView, overlays: &[&RunView], height: f3
     ];
     for (i, o) in overlays.iter().enumerate() {
         let c = run_color(i);
-        let id = short_id(&o.run_id);
+        let id = &names[i];
         lines.push(Series::new(
             format!("{id} overall %"),
             c,
@@ -282,23 +308,11 @@ fn no_data_chart(ui: &mut Ui, title: &str, height: f32, what: &str) {
     super::no_data_yet(ui, height - 24.0, what);
 }
 
-/// `name-YYYYMMDD-HHMMSS` as `name HH:MM:SS`, short enough for a legend.
-pub fn short_id(run_id: &str) -> String {
-    let parts: Vec<&str> = run_id.rsplitn(3, '-').collect();
-    match parts.as_slice() {
-        [time, date, name]
-            if time.len() == 6 && date.len() == 8 && time.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            format!("{name} {}:{}:{}", &time[..2], &time[2..4], &time[4..])
-        }
-        _ => run_id.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{per_epoch, short_id, smooth, step_loss_points};
+    use super::{RUN_COLOURS, per_epoch, smooth, step_loss_points};
     use crate::contract::event::{Event, Metrics, TrainSummary};
+    use crate::views::ui::panels::color;
 
     /// The per-step loss used to sit one epoch to the right of the per-epoch curves.
     #[test]
@@ -345,12 +359,21 @@ mod tests {
         assert_eq!(s[2][0], 3.0);
     }
 
+    /// Overlaid runs' colours are far apart from each other and from the shown run's
+    /// series colours (the pastel set was near-identical).
     #[test]
-    fn run_ids_shorten_to_name_and_time() {
-        assert_eq!(
-            short_id("quick-noise30-20261122-210050"),
-            "quick-noise30 21:00:50"
-        );
-        assert_eq!(short_id("odd"), "odd");
+    fn overlaid_runs_get_colours_far_apart() {
+        let dist = |a: egui::Color32, b: egui::Color32| {
+            let d = |x: u8, y: u8| (x as f64 - y as f64).powi(2);
+            (d(a.r(), b.r()) + d(a.g(), b.g()) + d(a.b(), b.b())).sqrt()
+        };
+        for (i, a) in RUN_COLOURS.iter().enumerate() {
+            for b in &RUN_COLOURS[i + 1..] {
+                assert!(dist(*a, *b) > 60.0, "{a:?} vs {b:?}");
+            }
+            for shown in [0, 1, 2, 4] {
+                assert!(dist(*a, color(shown)) > 60.0, "{a:?} vs series {shown}");
+            }
+        }
     }
 }
