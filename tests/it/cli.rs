@@ -446,7 +446,11 @@ fn sweep_with_two_keys_writes_a_grid_and_exports_figures() {
     let svg = std::fs::read_to_string(figs.join("beta=0.9_lr=0.003/curves.svg")).unwrap();
     assert!(svg.contains("width=\"384\"") && svg.contains("height=\"288\""));
     let compare = std::fs::read_to_string(figs.join("compare_per_class.svg")).unwrap();
-    assert!(compare.contains("surprise") && compare.contains("CB (beta=0.999_lr=0.01)"));
+    // Runs of one method are named by the settings that tell them apart.
+    assert!(
+        compare.contains("surprise") && compare.contains("CB · beta=0.999, lr=0.01"),
+        "{compare}"
+    );
 }
 
 #[test]
