@@ -331,3 +331,58 @@ fn overlaid_curves_are_named_by_what_differs() {
         "{names:?}"
     );
 }
+
+/// Overlaid runs that differ only in their seed are one mean line with their min–max band;
+/// unticking "seeds as bands" draws each again.
+#[test]
+fn overlaid_seeds_are_drawn_as_a_mean_with_a_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    let runs = h.state().panels.runs.runs.clone();
+    let a = &runs[0];
+    let others: Vec<_> = runs
+        .iter()
+        .filter(|r| {
+            r.dir != a.dir
+                && r.method == a.method
+                && r.setting("corruption.noise_rate") == a.setting("corruption.noise_rate")
+        })
+        .collect();
+    assert_eq!(others.len(), 2, "the two other seeds");
+    h.state_mut().open_run(&a.dir);
+    for r in &others {
+        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
+    }
+    h.state_mut().maximised = None;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    let legends = |h: &mut Harness<'static, Workbench>| -> Vec<String> {
+        // The longer legends start folded: open them (once).
+        if h.query_by_label("val overall %").is_none() {
+            let toggles = h.query_all_by_label("legend").count();
+            for i in 0..toggles {
+                h.query_all_by_label("legend").nth(i).unwrap().click();
+                h.run_steps(2);
+            }
+        }
+        h.query_all_by_label_contains("overall %")
+            .filter_map(|n| n.accesskit_node().label())
+            .collect()
+    };
+    let names = legends(&mut h);
+    assert!(
+        names.contains(&format!(
+            "{} overall % (mean, min–max of 2 seeds)",
+            a.method
+        )),
+        "{names:?}"
+    );
+    h.state_mut().panels.curves.seed_bands = false;
+    h.run_steps(2);
+    let names = legends(&mut h);
+    assert!(
+        names.iter().filter(|n| n.contains("seed=")).count() == 2,
+        "{names:?}"
+    );
+}

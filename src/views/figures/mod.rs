@@ -285,7 +285,7 @@ pub fn comparison_labels<'a>(views: impl IntoIterator<Item = &'a RunView>) -> Ve
 }
 
 /// Settings that name or place a run rather than change what it trains.
-const NOT_TELLING: [&str; 5] = ["name", "description", "group", "output.dir", "device"];
+pub const NOT_TELLING: [&str; 5] = ["name", "description", "group", "output.dir", "device"];
 
 pub fn render_comparison(
     kind: ComparisonKind,

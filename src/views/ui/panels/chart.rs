@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use egui::{Color32, Id, RichText, Sense, Stroke, Ui, pos2, vec2};
-use egui_plot::{AxisHints, GridInput, GridMark, Line, LineStyle, PlotPoints};
+use egui_plot::{AxisHints, GridInput, GridMark, Line, LineStyle, PlotPoints, Polygon};
 
 /// How a series' line is drawn: colour tells series (or runs) apart, the dash tells what a
 /// series is (overall solid, mean dashed, train dotted …).
@@ -24,6 +24,8 @@ pub struct Series {
     pub dash: Dash,
     pub width: f32,
     pub points: Vec<[f64; 2]>,
+    /// A shaded band drawn under the line: `(x, low, high)` (a group's min–max over seeds).
+    pub band: Vec<(f64, f64, f64)>,
 }
 
 impl Series {
@@ -34,7 +36,30 @@ impl Series {
             dash: Dash::Solid,
             width: 2.0,
             points,
+            band: Vec::new(),
         }
+    }
+
+    pub fn band(mut self, band: Vec<(f64, f64, f64)>) -> Self {
+        self.band = band;
+        self
+    }
+
+    /// The band as quads between consecutive points: each is convex, which egui's polygon
+    /// fill needs (a whole band is not).
+    fn band_quads<'a>(&self, log_y: bool) -> Vec<Polygon<'a>> {
+        let y = |v: f64| if log_y { v.max(1e-12).log10() } else { v };
+        self.band
+            .windows(2)
+            .map(|w| {
+                let ((x0, lo0, hi0), (x1, lo1, hi1)) = (w[0], w[1]);
+                let quad = vec![[x0, y(lo0)], [x1, y(lo1)], [x1, y(hi1)], [x0, y(hi0)]];
+                Polygon::new(self.name.clone(), PlotPoints::from(quad))
+                    .fill_color(self.color.gamma_multiply(0.2))
+                    .stroke(egui::Stroke::NONE)
+                    .allow_hover(false)
+            })
+            .collect()
     }
 
     pub fn dash(mut self, dash: Dash) -> Self {
@@ -227,6 +252,9 @@ impl<'a> Chart<'a> {
         let hidden = &state.hidden;
         plot.show(ui, |p| {
             for s in self.series.iter().filter(|s| !hidden.contains(&s.name)) {
+                for quad in s.band_quads(self.log_y) {
+                    p.polygon(quad);
+                }
                 p.line(s.line(self.log_y));
             }
         });

@@ -15,6 +15,9 @@ pub struct CurvesPanel {
     pub smoothing: f32,
     /// Loss on a log scale.
     pub log_loss: bool,
+    /// Overlaid runs that differ only in their seed drawn as one mean line with the min–max
+    /// band of their seeds (W&B's grouped runs).
+    pub seed_bands: bool,
 }
 
 impl Default for CurvesPanel {
@@ -23,6 +26,7 @@ impl Default for CurvesPanel {
             per_step: false,
             smoothing: 0.0,
             log_loss: false,
+            seed_bands: true,
         }
     }
 }
@@ -68,6 +72,107 @@ pub fn smooth(points: &[[f64; 2]], weight: f64) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// Overlaid runs gathered by their settings but the seed (and what only names or places a
+/// run), in overlay order; a group of one is drawn as its run.
+struct SeedGroup {
+    /// The method and what tells the group from the shown run (the seed left out).
+    name: String,
+    members: Vec<usize>,
+}
+
+impl SeedGroup {
+    fn single(i: usize) -> Self {
+        Self {
+            name: String::new(),
+            members: vec![i],
+        }
+    }
+}
+
+fn seed_groups(view: &RunView, overlays: &[&RunView]) -> Vec<SeedGroup> {
+    use crate::contract::config::schema::leaves;
+    use crate::views::figures::NOT_TELLING;
+    let settings = |v: &RunView| -> (std::collections::BTreeMap<String, toml::Value>, String) {
+        let exp = v.config.as_deref().and_then(|c| {
+            crate::contract::config::Experiment::recorded_from_toml(
+                c,
+                &v.run_id,
+                &[],
+                &crate::compute::method::REGISTRY,
+            )
+            .ok()
+        });
+        match exp {
+            Some(e) => {
+                let mut all = leaves(&e.to_table());
+                all.retain(|k, _| k != "seed" && !NOT_TELLING.contains(&k.as_str()));
+                let method = crate::contract::run::results::method_label(
+                    &e,
+                    &crate::compute::method::REGISTRY,
+                );
+                (all, method)
+            }
+            None => (Default::default(), v.run_id.clone()),
+        }
+    };
+    let (shown, _) = settings(view);
+    let mut keys: Vec<std::collections::BTreeMap<String, toml::Value>> = Vec::new();
+    let mut groups: Vec<SeedGroup> = Vec::new();
+    for (i, o) in overlays.iter().enumerate() {
+        let (own, method) = settings(o);
+        // A run without a readable config is a group of its own.
+        if !own.is_empty()
+            && let Some(g) = keys.iter().position(|k| *k == own)
+        {
+            groups[g].members.push(i);
+            continue;
+        }
+        let differing: Vec<String> = own
+            .iter()
+            .filter(|(k, v)| shown.get(*k) != Some(v))
+            .take(2)
+            .map(|(k, v)| {
+                let short = k.rsplit('.').next().unwrap_or(k);
+                format!("{short}={}", crate::views::sweep::spec::value_text(v))
+            })
+            .collect();
+        let name = if differing.is_empty() {
+            method
+        } else {
+            format!("{method} · {}", differing.join(", "))
+        };
+        keys.push(own);
+        groups.push(SeedGroup {
+            name,
+            members: vec![i],
+        });
+    }
+    groups
+}
+
+/// A mean line and its band: `[epoch, mean]` points and `(epoch, min, max)`.
+type MeanAndBand = (Vec<[f64; 2]>, Vec<(f64, f64, f64)>);
+
+/// The mean of `f` over the runs at each epoch any of them reached, and the min–max band.
+fn seed_band(runs: &[&RunView], f: impl Fn(&EpochPoint) -> f64) -> MeanAndBand {
+    let mut by_epoch: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for r in runs {
+        for p in &r.epochs {
+            by_epoch.entry(p.epoch).or_default().push(f(p));
+        }
+    }
+    let mut mean = Vec::new();
+    let mut band = Vec::new();
+    for (e, xs) in by_epoch {
+        let m = xs.iter().sum::<f64>() / xs.len() as f64;
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        mean.push([e as f64, m]);
+        band.push((e as f64, lo, hi));
+    }
+    (mean, band)
+}
+
 /// The steps' losses on the epoch axis: epoch `e` (0-based) at fraction `f` of its steps
 /// is `e + f`, so an epoch's last step meets its per-epoch point (1-based epoch `e + 1`).
 fn step_loss_points(view: &RunView) -> Vec<[f64; 2]> {
@@ -107,6 +212,9 @@ impl CurvesPanel {
             );
             if !overlays.is_empty() {
                 ui.label(format!("overlaid: {} run(s)", overlays.len()));
+                ui.checkbox(&mut self.seed_bands, "seeds as bands").on_hover_text(
+                    "overlaid runs that differ only in their seed: their mean with the min–max band",
+                );
             }
         });
         // Overlaid runs are named by what tells them from the shown run and each other
@@ -124,7 +232,14 @@ impl CurvesPanel {
         ui.columns(2, |cols| {
             self.loss_chart(view, overlays, &names, height)
                 .show(&mut cols[0]);
-            accuracy_chart(&mut cols[1], view, overlays, &names, height);
+            accuracy_chart(
+                &mut cols[1],
+                view,
+                overlays,
+                &names,
+                self.seed_bands,
+                height,
+            );
         });
         ui.columns(2, |cols| {
             lr_chart(&mut cols[0], view, height);
@@ -218,6 +333,7 @@ fn accuracy_chart(
     view: &RunView,
     overlays: &[&RunView],
     names: &[String],
+    seed_bands: bool,
     height: f32,
 ) {
     let pct = |v: f32| 100.0 * v as f64;
@@ -246,8 +362,31 @@ fn accuracy_chart(
         )
         .dash(Dash::Dotted),
     ];
-    for (i, o) in overlays.iter().enumerate() {
-        let c = run_color(i);
+    let groups = if seed_bands {
+        seed_groups(view, overlays)
+    } else {
+        (0..overlays.len()).map(SeedGroup::single).collect()
+    };
+    for (g, group) in groups.iter().enumerate() {
+        let [i] = group.members[..] else {
+            let members: Vec<&RunView> = group.members.iter().map(|&i| overlays[i]).collect();
+            let (mean, band) = seed_band(&members, |p| pct(p.val.overall));
+            lines.push(
+                Series::new(
+                    format!(
+                        "{} overall % (mean, min–max of {} seeds)",
+                        group.name,
+                        members.len()
+                    ),
+                    run_color(g),
+                    mean,
+                )
+                .band(band),
+            );
+            continue;
+        };
+        let o = overlays[i];
+        let c = run_color(g);
         let id = &names[i];
         lines.push(Series::new(
             format!("{id} overall %"),
