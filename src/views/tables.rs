@@ -114,6 +114,24 @@ impl Table {
             rows.push(row);
             values.push(v);
         }
+        // Then a row per group of runs that differ only in their seed: each column's
+        // mean ± sd (n) over the group (not marked as a best: it is no run of its own).
+        for members in seed_groups(results) {
+            let column = |f: &dyn Fn(&RunResult) -> Option<f32>| {
+                let xs: Vec<f32> = members.iter().filter_map(|&i| f(&results[i])).collect();
+                mean_sd_text(&xs).0
+            };
+            let first = &results[members[0]];
+            let mut row = vec![format!("{} (mean ± sd)", first.method)];
+            for k in 0..classes.len() {
+                row.push(column(&|r| r.best_per_class.get(k).copied().flatten()));
+            }
+            row.push(column(&|r| Some(r.best_overall)));
+            row.push(column(&|r| Some(r.best_mean)));
+            row.push(format!("{} seeds", members.len()));
+            values.push(vec![None; row.len()]);
+            rows.push(row);
+        }
         Ok(Self {
             header,
             rows,
@@ -323,6 +341,28 @@ fn sort_numerically(values: &mut [&String]) {
     }
 }
 
+/// Groups of two or more of `results` (indices, in order) whose method and settings are
+/// the same but for the seed and what only names or places a run.
+fn seed_groups(results: &[RunResult]) -> Vec<Vec<usize>> {
+    let key = |r: &RunResult| {
+        let mut all = crate::contract::config::schema::leaves(&r.settings);
+        all.retain(|k, _| {
+            k != "seed" && !crate::contract::config::schema::NAMING_KEYS.contains(&k.as_str())
+        });
+        (r.method.clone(), all)
+    };
+    let keys: Vec<_> = results.iter().map(key).collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        match groups.iter_mut().find(|g| keys[g[0]] == *k) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups.retain(|g| g.len() > 1);
+    groups
+}
+
 /// `xs` (fractions) as percent: `45.20`, or `45.20 ± 1.03 (3)` over several runs (sample
 /// standard deviation); `–` for none. Also returns the mean.
 pub fn mean_sd_text(xs: &[f32]) -> (String, Option<f32>) {
@@ -482,6 +522,27 @@ mod tests {
         assert!(
             tex.contains("LNSU & \\textbf{40.00} & \\textbf{60.00} & 48.00"),
             "{tex}"
+        );
+        // Two seeds of one experiment add a row of their mean ± sd (n).
+        let seed = |s: i64, best: f32| {
+            let mut r = result("CE", best, 0.45);
+            r.settings.insert("seed".into(), toml::Value::Integer(s));
+            r.run = format!("CE-seed{s}");
+            r
+        };
+        let seeds = [seed(1, 0.5), seed(2, 0.6), result("LNSU", 0.48, 0.50)];
+        let t = Table::per_class(&seeds).unwrap();
+        assert_eq!(t.rows.len(), 4);
+        assert_eq!(
+            t.rows[3],
+            [
+                "CE (mean ± sd)",
+                "35.00 ± 0.00 (2)",
+                "55.00 ± 0.00 (2)",
+                "55.00 ± 7.07 (2)",
+                "45.00 ± 0.00 (2)",
+                "2 seeds"
+            ]
         );
         let mut other = result("EAC", 0.4, 0.4);
         other.classes = vec!["a".into(), "b".into()];

@@ -307,6 +307,10 @@ fn value_word(v: &Value) -> String {
     }
 }
 
+/// Settings that name or place a run rather than change what it trains: never what tells
+/// two runs apart in a legend, a group or a seed group.
+pub const NAMING_KEYS: [&str; 5] = ["name", "description", "group", "output.dir", "device"];
+
 /// Every leaf value of a table by its dotted path (`optimizer.lr`, `method.asm.warmup`).
 pub fn leaves(table: &Table) -> std::collections::BTreeMap<String, Value> {
     fn walk(table: &Table, prefix: &str, out: &mut std::collections::BTreeMap<String, Value>) {

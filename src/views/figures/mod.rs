@@ -267,7 +267,9 @@ pub fn comparison_labels<'a>(views: impl IntoIterator<Item = &'a RunView>) -> Ve
             }
             let differing: Vec<String> = settings[i]
                 .iter()
-                .filter(|(k, _)| !NOT_TELLING.contains(&k.as_str()))
+                .filter(|(k, _)| {
+                    !crate::contract::config::schema::NAMING_KEYS.contains(&k.as_str())
+                })
                 .filter(|(k, v)| peers.iter().any(|&j| settings[j].get(*k) != Some(v)))
                 .take(2)
                 .map(|(k, v)| {
@@ -283,9 +285,6 @@ pub fn comparison_labels<'a>(views: impl IntoIterator<Item = &'a RunView>) -> Ve
         })
         .collect()
 }
-
-/// Settings that name or place a run rather than change what it trains.
-pub const NOT_TELLING: [&str; 5] = ["name", "description", "group", "output.dir", "device"];
 
 pub fn render_comparison(
     kind: ComparisonKind,

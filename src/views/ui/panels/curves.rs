@@ -90,8 +90,8 @@ impl SeedGroup {
 }
 
 fn seed_groups(view: &RunView, overlays: &[&RunView]) -> Vec<SeedGroup> {
+    use crate::contract::config::schema::NAMING_KEYS;
     use crate::contract::config::schema::leaves;
-    use crate::views::figures::NOT_TELLING;
     let settings = |v: &RunView| -> (std::collections::BTreeMap<String, toml::Value>, String) {
         let exp = v.config.as_deref().and_then(|c| {
             crate::contract::config::Experiment::recorded_from_toml(
@@ -105,7 +105,7 @@ fn seed_groups(view: &RunView, overlays: &[&RunView]) -> Vec<SeedGroup> {
         match exp {
             Some(e) => {
                 let mut all = leaves(&e.to_table());
-                all.retain(|k, _| k != "seed" && !NOT_TELLING.contains(&k.as_str()));
+                all.retain(|k, _| k != "seed" && !NAMING_KEYS.contains(&k.as_str()));
                 let method = crate::contract::run::results::method_label(
                     &e,
                     &crate::compute::method::REGISTRY,
