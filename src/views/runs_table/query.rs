@@ -122,8 +122,8 @@ pub struct TableQuery {
     pub grouping: Grouping,
 }
 
-/// What a group is, by its experiment and method (`noise30 · ASM-AT`): the names and the
-/// methods of its runs, each distinct one once.
+/// What a group is, by its method and experiment (`ASM-AT · noise30`): the methods of its
+/// runs and their experiment's name (the first and how many more where they differ).
 fn group_title(runs: &[RunRecord], members: &[usize]) -> String {
     let distinct = |f: &dyn Fn(&RunRecord) -> String| {
         let mut out: Vec<String> = Vec::new();
@@ -133,21 +133,27 @@ fn group_title(runs: &[RunRecord], members: &[usize]) -> String {
                 out.push(v);
             }
         }
-        out.join(" / ")
+        out
     };
+    let methods = distinct(&|r| r.method.clone()).join(" / ");
+    // Seeds of one experiment share its name; where they do not, the first and a count.
     let names = distinct(&|r| r.setting("name").map_or(String::new(), |v| v.text.clone()));
-    let methods = distinct(&|r| r.method.clone());
-    match (names.is_empty(), methods.is_empty()) {
-        (false, false) => format!("{names} · {methods}"),
-        (false, true) => names,
-        _ => methods,
+    let names = match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} +{}", rest.len()),
+    };
+    match (methods.is_empty(), names.is_empty()) {
+        (false, false) => format!("{methods} · {names}"),
+        (false, true) => methods,
+        _ => names,
     }
 }
 
 /// A group of runs: their shared settings (the ones grouped by) and members.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
-    /// The experiment and method of its runs (`noise30 · ASM-AT`).
+    /// The method and experiment of its runs (`ASM-AT · noise30`).
     pub title: String,
     /// `key=value` of the grouped settings that tell this group from the others and are not
     /// shown as columns; empty when the columns tell the groups apart.

@@ -298,7 +298,7 @@ fn a_filter_picks_groups_without_changing_their_aggregates() {
         best.group_text(&runs, &groups[0].members),
         "61.00 ± 1.41 (2)"
     );
-    assert_eq!(groups[0].title, "a / c · ASM");
+    assert_eq!(groups[0].title, "ASM · a +1");
 }
 
 /// The settings diff compares a method's own settings only among the runs that train it.

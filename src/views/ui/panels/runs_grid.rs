@@ -338,7 +338,7 @@ impl Grid<'_> {
                         ui.set_width(name_w);
                         // The settings that tell this group from the others and are not shown
                         // as columns; else its seeds.
-                        // What the group is (experiment · method), then the settings that
+                        // What the group is (method · experiment), then the settings that
                         // tell it from the others not shown as columns, then its seeds.
                         let seeds = format!("seeds {}", Column::parse("seed").group_text(self.runs, &group.members));
                         let label = [group.title.as_str(), group.label.as_str(), seeds.as_str()]
@@ -347,8 +347,8 @@ impl Grid<'_> {
                             .copied()
                             .collect::<Vec<_>>()
                             .join(" · ");
-                        ui.add(egui::Label::new(RichText::new(&label).strong()).truncate())
-                            .on_hover_text(label);
+                        // (A cut label shows itself whole on hover.)
+                        ui.add(egui::Label::new(RichText::new(&label).strong()).truncate());
                     });
                 }
             }
