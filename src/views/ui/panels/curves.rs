@@ -18,6 +18,9 @@ pub struct CurvesPanel {
     /// Overlaid runs that differ only in their seed drawn as one mean line with the min–max
     /// band of their seeds (W&B's grouped runs).
     pub seed_bands: bool,
+    /// The overlay's legend names and seed groups, kept while the same runs are shown:
+    /// they parse each run's config, which a frame should not do again.
+    overlay_cache: Option<(Vec<String>, Vec<String>, Vec<SeedGroup>)>,
 }
 
 impl Default for CurvesPanel {
@@ -27,6 +30,7 @@ impl Default for CurvesPanel {
             smoothing: 0.0,
             log_loss: false,
             seed_bands: true,
+            overlay_cache: None,
         }
     }
 }
@@ -219,27 +223,39 @@ impl CurvesPanel {
         });
         // Overlaid runs are named by what tells them from the shown run and each other
         // (`CE · seed=8`), as the comparison figures name them, not by start time.
-        let names: Vec<String> = if overlays.is_empty() {
-            Vec::new()
+        let key: Vec<String> = std::iter::once(view)
+            .chain(overlays.iter().copied())
+            .map(|v| v.run_id.clone())
+            .collect();
+        if self
+            .overlay_cache
+            .as_ref()
+            .is_none_or(|(k, _, _)| *k != key)
+        {
+            let names = if overlays.is_empty() {
+                Vec::new()
+            } else {
+                comparison_labels(std::iter::once(view).chain(overlays.iter().copied()))
+                    .into_iter()
+                    .skip(1)
+                    .collect()
+            };
+            self.overlay_cache = Some((key, names, seed_groups(view, overlays)));
+        }
+        let (_, names, groups) = self.overlay_cache.as_ref().expect("just filled");
+        let singles: Vec<SeedGroup>;
+        let groups = if self.seed_bands {
+            groups.as_slice()
         } else {
-            comparison_labels(std::iter::once(view).chain(overlays.iter().copied()))
-                .into_iter()
-                .skip(1)
-                .collect()
+            singles = (0..overlays.len()).map(SeedGroup::single).collect();
+            singles.as_slice()
         };
         let gap = ui.spacing().item_spacing.y;
         let height = ((ui.available_height() - gap) / 2.0 - 2.0).max(110.0);
         ui.columns(2, |cols| {
-            self.loss_chart(view, overlays, &names, height)
+            self.loss_chart(view, overlays, names, height)
                 .show(&mut cols[0]);
-            accuracy_chart(
-                &mut cols[1],
-                view,
-                overlays,
-                &names,
-                self.seed_bands,
-                height,
-            );
+            accuracy_chart(&mut cols[1], view, overlays, names, groups, height);
         });
         ui.columns(2, |cols| {
             lr_chart(&mut cols[0], view, height);
@@ -333,7 +349,7 @@ fn accuracy_chart(
     view: &RunView,
     overlays: &[&RunView],
     names: &[String],
-    seed_bands: bool,
+    groups: &[SeedGroup],
     height: f32,
 ) {
     let pct = |v: f32| 100.0 * v as f64;
@@ -362,11 +378,6 @@ fn accuracy_chart(
         )
         .dash(Dash::Dotted),
     ];
-    let groups = if seed_bands {
-        seed_groups(view, overlays)
-    } else {
-        (0..overlays.len()).map(SeedGroup::single).collect()
-    };
     for (g, group) in groups.iter().enumerate() {
         let [i] = group.members[..] else {
             let members: Vec<&RunView> = group.members.iter().map(|&i| overlays[i]).collect();
