@@ -632,3 +632,45 @@ fn an_unreadable_class_folder_is_an_error_and_an_empty_class_a_warning() {
         );
     }
 }
+
+/// The mining gallery's pictures of a run's moved samples come from its training split
+/// rebuilt at thumbnail size in one channel: the same faces in the same order with the same
+/// (noisy) labels as the run trained on at its own size; a split that changed is refused.
+#[test]
+fn training_faces_rebuild_the_runs_split_at_thumbnail_size() {
+    use ferlab::views::ui::panels::training_faces::{self, THUMB_SIDE};
+    let tmp = tempfile::tempdir().unwrap();
+    write_fer2013_folders(tmp.path());
+    let mut exp = Experiment {
+        data: DataConfig {
+            image_size: 112,
+            channels: 3,
+            ..folder_config(tmp.path())
+        },
+        ..Experiment::default()
+    };
+    exp.corruption.noise_rate = 0.3;
+    exp.corruption.noise = ferlab::contract::config::NoiseKind::Symmetric;
+    let trained = data::build(&exp).unwrap();
+    let mut small = exp.clone();
+    small.data.image_size = THUMB_SIDE;
+    small.data.channels = 1;
+    let rebuilt = data::build(&small).unwrap();
+    assert_eq!(rebuilt.train.ids, trained.train.ids);
+    assert_eq!(rebuilt.train.labels, trained.train.labels);
+    assert_eq!(rebuilt.train.truth, trained.train.truth);
+    assert!(trained.train.flipped().unwrap().iter().any(|&f| f));
+
+    let config = exp.to_toml();
+    let faces = training_faces::load(&config, Some(trained.train.len())).unwrap();
+    assert_eq!(faces.len(), trained.train.len());
+    assert_eq!(faces.side, THUMB_SIDE);
+    assert_eq!(
+        faces.face(0).unwrap(),
+        &rebuilt.train.image(0)[..THUMB_SIDE * THUMB_SIDE]
+    );
+    let changed = training_faces::load(&config, Some(trained.train.len() + 1))
+        .err()
+        .expect("a split of another size is refused");
+    assert!(changed.contains("changed since it trained"), "{changed}");
+}

@@ -386,3 +386,55 @@ fn overlaid_seeds_are_drawn_as_a_mean_with_a_band() {
         "{names:?}"
     );
 }
+
+/// The shown run ticked with its other seeds counts in their band (it was left out, so
+/// three ticked seeds made a band of two), and the loss plot draws the band too.
+#[test]
+fn the_shown_run_counts_in_its_seeds_band_in_both_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    let runs = h.state().panels.runs.runs.clone();
+    let a = &runs[0];
+    let seeds: Vec<_> = runs
+        .iter()
+        .filter(|r| {
+            r.method == a.method
+                && r.setting("corruption.noise_rate") == a.setting("corruption.noise_rate")
+        })
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    h.state_mut().open_run(&a.dir);
+    for r in &seeds {
+        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
+    }
+    h.state_mut().maximised = None;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    // The longer legends start folded: open each that is.
+    let band = |what: &str| format!("{} {what} (mean, min–max of 3 seeds)", a.method);
+    let found = |h: &Harness<'static, Workbench>| {
+        ["overall %", "val loss"]
+            .iter()
+            .filter(|w| h.query_by_label(&band(w)).is_some())
+            .count()
+    };
+    let toggles = h.query_all_by_label("legend").count();
+    for i in 0..toggles {
+        let before = found(&h);
+        h.query_all_by_label("legend").nth(i).unwrap().click();
+        h.run_steps(2);
+        if found(&h) < before {
+            h.query_all_by_label("legend").nth(i).unwrap().click();
+            h.run_steps(2);
+        }
+    }
+    h.get_by_label("overlaid: 2 run(s)");
+    h.get_by_label(&format!(
+        "{} overall % (mean, min–max of 3 seeds)",
+        a.method
+    ));
+    h.get_by_label(&format!("{} val loss (mean, min–max of 3 seeds)", a.method));
+    // The shown run's own curves are still drawn once.
+    assert_eq!(h.query_all_by_label("val loss").count(), 1);
+}

@@ -16,7 +16,7 @@ use ferlab::contract::event::attention::{
     AttentionFace, AttentionSnapshot, FaceSource, encode_f32,
 };
 use ferlab::contract::event::mining::{
-    ClassThresholds, MiningQuality, MiningReport, MovedSample, SetQuality, Subset,
+    ClassThresholds, MiningQuality, MiningReport, MoveRecord, MovedSample, SetQuality, Subset,
 };
 use ferlab::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
 use ferlab::contract::event::{Event, TrainSummary};
@@ -689,6 +689,7 @@ fn fixed_mining(epoch: usize) -> MiningReport {
         moves: [[0, 3 * epoch, 3 * epoch], [epoch, 0, 0], [0, 0, 0]],
         quality: Some(quality),
         moved,
+        moves_listed: Vec::new(),
     }
 }
 
@@ -796,7 +797,9 @@ fn threshold_and_mining_tabs_show_the_runs_mining() {
     h.run_steps(2);
     // Latest epoch: noisy set precision 84.0%, recall 45.0%; six moved samples shown.
     h.get_by_label_contains("noisy set: precision 84.0% recall 45.0%");
-    h.get_by_label_contains("Moved in epoch 4: 21 samples (showing 6)");
+    h.get_by_label_contains(
+        "Moved in epoch 4: 21 samples (6 listed: a run recorded before every move was listed)",
+    );
     assert_eq!(h.query_all_by_label_contains("given ").count(), 6);
     // Back to epoch 2 with the slider's follow switch off: the table follows.
     h.state_mut().panels.mining.epoch = Some(2);
@@ -1339,25 +1342,39 @@ fn the_default_layout_shows_every_panel_whole() {
         h.state_mut().view = view;
         h.state_mut().show_pane(Pane::Curves);
         h.run_steps(3);
-        // The bottom row starts where its tabs are.
+        // The bottom row starts where its tabs are; the next pane where its tab is.
         let bottom_row = h.get_by_label("Per-class accuracy").rect().top();
-        for title in [
+        let pane_right = h.get_by_label("Confusion matrix").rect().left();
+        // A narrow curves pane (1024 px) stands its plots one a row and scrolls to the
+        // last two; a wide one shows all four.
+        let narrow = size.x < 1100.0;
+        let titles = [
             "Loss",
             "Validation accuracy",
             "Learning rate (end of epoch)",
             "Training images/s",
-        ] {
+        ];
+        for (i, title) in titles.into_iter().enumerate() {
             let r = h.get_by_label(title).rect();
-            assert!(
-                r.top() > 0.0 && r.bottom() < bottom_row,
-                "{size:?}: {title} at {r:?}"
-            );
+            assert!(r.right() < pane_right, "{size:?}: {title} at {r:?}");
+            if !narrow || i < 2 {
+                assert!(
+                    r.top() > 0.0 && r.bottom() < bottom_row,
+                    "{size:?}: {title} at {r:?}"
+                );
+            }
         }
-        // The second row's titles leave room for a plot under them.
-        let lr = h.get_by_label("Learning rate (end of epoch)").rect();
+        // The second row's titles leave room for a plot under them (narrow: the first
+        // plot is whole above the second's title).
+        let (second, below) = if narrow {
+            let acc = h.get_by_label(titles[1]).rect().top();
+            (h.get_by_label(titles[0]).rect(), acc)
+        } else {
+            (h.get_by_label(titles[2]).rect(), bottom_row)
+        };
         assert!(
-            bottom_row - lr.bottom() > 100.0,
-            "{size:?}: {lr:?} vs {bottom_row}"
+            below - second.bottom() > 100.0,
+            "{size:?}: {second:?} vs {below}"
         );
         // Legends sit above the data, one entry per series.
         let entry = h.get_by_label("val loss").rect();
@@ -1635,4 +1652,144 @@ fn keyboard_shortcuts_start_stop_save_search_and_list_themselves() {
     step_until(&mut h, "the stop", Duration::from_secs(60), |w| {
         !w.is_running()
     });
+}
+
+/// ASM's gallery pages through every moved sample of an epoch (it showed the 32 a report
+/// pictures, 29 of 257 in the tester's run, with no paging), filtered by move and label.
+#[test]
+fn the_mining_gallery_pages_through_every_moved_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(tmp.path().join("presets")),
+        );
+    let mut view = fixed_view();
+    let (_, report) = view.mining.last_mut().unwrap();
+    report.moves_listed = (0..70u32)
+        .map(|k| MoveRecord {
+            index: 3 * k,
+            from: Subset::Clean,
+            to: if k % 2 == 0 {
+                Subset::Noisy
+            } else {
+                Subset::Ambiguous
+            },
+            given: (k % 7) as u8,
+            predicted: ((k + 1) % 7) as u8,
+            truth: None,
+            confidence: 0.01 * k as f32,
+        })
+        .collect();
+    report.moves = [[0, 35, 35], [0; 3], [0; 3]];
+    h.state_mut().view = view;
+    h.state_mut().show_pane(Pane::Mining);
+    h.state_mut().maximised = Some(Pane::Mining);
+    h.run_steps(3);
+    h.get_by_label_contains("Moved in epoch 4: 70 samples");
+    h.get_by_label("page 1 of 3 · 70 samples");
+    assert_eq!(h.query_all_by_label_contains("given ").count(), 32);
+    h.get_by_label("Next").click();
+    h.run_steps(2);
+    h.get_by_label("page 2 of 3 · 70 samples");
+    h.get_by_label("Next").click();
+    h.run_steps(2);
+    h.get_by_label("page 3 of 3 · 70 samples");
+    assert_eq!(h.query_all_by_label_contains("given ").count(), 6);
+    // Only clean -> noisy, only faces given class 0: every seventh of those.
+    h.state_mut().panels.mining.transition = Some((Subset::Clean, Subset::Noisy));
+    h.run_steps(2);
+    h.get_by_label("page 1 of 2 · 35 samples");
+    h.state_mut().panels.mining.moved_class = Some(0);
+    h.run_steps(2);
+    h.get_by_label("page 1 of 1 · 5 samples");
+    assert_eq!(h.query_all_by_label_contains("noisy -> ").count(), 0);
+    assert_eq!(h.query_all_by_label("clean -> noisy").count(), 5);
+}
+
+/// The experiment editor folds away (toolbar button, Ctrl+E) and comes back; Ctrl+F opens a
+/// folded editor to search (it was a fixed 420 px at every window size).
+#[test]
+fn the_editor_folds_away_and_narrow_panes_keep_their_plots_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1024.0, 640.0))
+        .build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(tmp.path().join("presets")),
+        );
+    let mut view = fixed_view();
+    view.run_dir = Some(tmp.path().join("run"));
+    h.state_mut().view = view;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run();
+    // The editor is narrower than the 420 px it was held at (its rows wrap).
+    let editor_right = h.get_by_label("Presets:").rect().left();
+    let curves_tab = h.get_by_label("Curves").rect();
+    assert!(
+        curves_tab.left() - editor_right < 360.0,
+        "the editor takes {} px",
+        curves_tab.left()
+    );
+    // At 1024 px the curves pane is narrow: its plots stand one a row, each whole inside it.
+    let pane_right = h.get_by_label("Confusion matrix").rect().left();
+    for title in ["Loss", "Validation accuracy"] {
+        let r = h.get_by_label(title).rect();
+        assert!(
+            r.right() < pane_right,
+            "{title} at {r:?}, the next pane at {pane_right}"
+        );
+    }
+    assert!(
+        h.get_by_label("Validation accuracy").rect().top() > h.get_by_label("Loss").rect().bottom(),
+        "one plot a row"
+    );
+    h.get_by_label("Editor").click();
+    h.run();
+    assert!(!h.state().editor_open);
+    assert!(h.query_by_label("Presets:").is_none(), "folded away");
+    // The panes take the room: the curves tab moves to the window's left.
+    assert!(h.get_by_label("Curves").rect().left() < 40.0);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run();
+    assert!(h.state().editor_open);
+    h.get_by_label("Presets:");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    h.run();
+    assert!(h.query_by_label("Presets:").is_none());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run();
+    h.get_by_label("Presets:");
+}
+
+/// Attention maps grow with a big pane (they stayed about 40 px when it was maximised) and
+/// zoom on hover: the class's original and flipped-back maps at 224 px.
+#[test]
+fn attention_maps_grow_with_their_pane_and_zoom_on_hover() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(tmp.path().join("presets")),
+        );
+    h.state_mut().view = fixed_view();
+    h.state_mut().show_pane(Pane::Attention);
+    h.state_mut().maximised = Some(Pane::Attention);
+    h.state_mut().editor_open = false;
+    h.run();
+    let map = h.get_by_label("fear original map").rect();
+    assert!(
+        map.width() >= 90.0,
+        "a map of {} px in a maximised pane",
+        map.width()
+    );
+    h.get_by_label("fear original map").hover();
+    h.run();
+    h.get_by_label_contains("fear map · face");
+    for name in ["face", "original", "flipped back"] {
+        let zoomed = h.get_by_label(&format!("zoomed {name}")).rect();
+        assert!(zoomed.width() >= 200.0, "the zoomed {name} is {zoomed:?}");
+    }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::compute::data::Split;
 use crate::contract::event::mining::{
-    ClassThresholds, MiningQuality, MiningReport, MovedSample, SetQuality, Subset,
+    ClassThresholds, MOVES_LISTED, MiningQuality, MiningReport, MoveRecord, MovedSample,
+    SetQuality, Subset,
 };
 
 /// The mining rule: s ≥ T_c → clean; s < T_n → noisy; otherwise ambiguous.
@@ -104,6 +105,13 @@ impl MiningLedger {
             .take(GALLERY)
             .map(|&i| self.moved_sample(train, i))
             .collect();
+        let listed_step = moved_idx.len().div_ceil(MOVES_LISTED).max(1);
+        let moves_listed = moved_idx
+            .iter()
+            .step_by(listed_step)
+            .take(MOVES_LISTED)
+            .map(|&i| self.move_record(train, i))
+            .collect();
         self.previous = std::mem::replace(&mut self.current, vec![UNSEEN; self.previous.len()]);
         self.class_sums = vec![(0.0, 0); classes];
         MiningReport {
@@ -115,6 +123,7 @@ impl MiningLedger {
             moves,
             quality,
             moved,
+            moves_listed,
         }
     }
 
@@ -138,6 +147,18 @@ impl MiningLedger {
             noisy: SetQuality::of(noisy_hit, noisy, truly_noisy),
             clean: SetQuality::of(clean_hit, clean, flipped.len() - truly_noisy),
             noise_rate: truly_noisy as f32 / flipped.len().max(1) as f32,
+        }
+    }
+
+    fn move_record(&self, train: &Split, i: usize) -> MoveRecord {
+        MoveRecord {
+            index: i as u32,
+            from: Subset::from_code(self.previous[i]).unwrap_or(Subset::Clean),
+            to: Subset::from_code(self.current[i]).unwrap_or(Subset::Clean),
+            given: train.labels[i],
+            predicted: self.predicted[i],
+            truth: train.truth.as_ref().map(|t| t[i].clean_label),
+            confidence: self.confidence[i],
         }
     }
 
@@ -234,5 +255,43 @@ mod tests {
             crate::contract::codec::base64_decode(&m.thumbnail).unwrap(),
             vec![1u8; 4]
         );
+        // Every move is listed, pictures or not.
+        let listed: Vec<(u32, Subset, Subset, u8, Option<u8>)> = second
+            .moves_listed
+            .iter()
+            .map(|r| (r.index, r.from, r.to, r.given, r.truth))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (1, Subset::Clean, Subset::Noisy, 1, Some(0)),
+                (2, Subset::Clean, Subset::Ambiguous, 1, Some(1)),
+                (3, Subset::Clean, Subset::Noisy, 0, Some(1)),
+            ]
+        );
+        assert_eq!(second.moves_listed[0].confidence, 0.05);
+    }
+
+    /// More moves than a report lists: an even spread over the training set, at most
+    /// `MOVES_LISTED` (the gallery shows 32 pictures; its pages go through these).
+    #[test]
+    fn a_report_lists_every_move_up_to_its_bound() {
+        let n = MOVES_LISTED * 2 + 10;
+        let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+        let train = split(&labels, &labels);
+        let mut ledger = MiningLedger::new(n, 2);
+        for set in [Subset::Clean, Subset::Noisy] {
+            for (i, &label) in labels.iter().enumerate() {
+                ledger.record(i, label as usize, 0.5, 0, set);
+            }
+            let report = ledger.finish_epoch(&train, None, (0.2, 0.8), true, vec![0.5; 2]);
+            if set == Subset::Noisy {
+                assert_eq!(report.moves[0][2], n);
+                assert!(report.moves_listed.len() <= MOVES_LISTED);
+                assert!(report.moves_listed.len() > MOVES_LISTED / 2);
+                assert!(report.moves_listed.last().unwrap().index as usize > n * 9 / 10);
+                assert_eq!(report.moved.len(), GALLERY);
+            }
+        }
     }
 }

@@ -88,6 +88,33 @@ pub struct MovedSample {
     pub thumbnail: String,
 }
 
+/// A moved sample without its picture: the gallery pages through these (the pictures of
+/// the ones without a thumbnail come from the run's training data). Short keys: an epoch
+/// of a large noisy dataset lists thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MoveRecord {
+    /// Index in the training split.
+    #[serde(rename = "i")]
+    pub index: u32,
+    #[serde(rename = "f")]
+    pub from: Subset,
+    #[serde(rename = "t")]
+    pub to: Subset,
+    #[serde(rename = "g")]
+    pub given: u8,
+    #[serde(rename = "p")]
+    pub predicted: u8,
+    /// The clean label, where the truth is known.
+    #[serde(rename = "y", default, skip_serializing_if = "Option::is_none")]
+    pub truth: Option<u8>,
+    /// Confidence in the given label.
+    #[serde(rename = "c", with = "crate::contract::event::float")]
+    pub confidence: f32,
+}
+
+/// Most moves one report lists (spread evenly over the training set when more moved).
+pub const MOVES_LISTED: usize = 4096;
+
 /// One epoch of mining, as the threshold and mining panels show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MiningReport {
@@ -107,4 +134,8 @@ pub struct MiningReport {
     pub quality: Option<MiningQuality>,
     /// Up to `GALLERY` of the samples that moved, spread over the training set.
     pub moved: Vec<MovedSample>,
+    /// Every sample that moved, in training-set order, up to [`MOVES_LISTED`] (runs before
+    /// 2026-12-07 have only `moved`).
+    #[serde(default)]
+    pub moves_listed: Vec<MoveRecord>,
 }

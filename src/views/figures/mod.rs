@@ -460,6 +460,7 @@ pub(crate) mod tests {
                         noise_rate: 0.3,
                     }),
                     moved: Vec::new(),
+                    moves_listed: Vec::new(),
                 },
             ));
             let (s, mh, mw) = (8usize, 2usize, 2usize);

@@ -153,6 +153,7 @@ fn write_one(root: &Path, index: usize, run: &SyntheticRun) -> Result<PathBuf> {
                         noise_rate: run.noise_rate as f32,
                     }),
                     moved: Vec::new(),
+                    moves_listed: Vec::new(),
                 }),
             });
         }

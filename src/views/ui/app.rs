@@ -154,6 +154,9 @@ pub struct Workbench {
     pub prompt: Option<PathPrompt>,
     /// The pane filling the whole layout (double-click its tab; again, or Esc, restores).
     pub maximised: Option<Pane>,
+    /// The experiment editor at the left is shown (the toolbar's "Editor" and Ctrl+E
+    /// fold it away, as does dragging its edge past its narrowest width).
+    pub editor_open: bool,
     /// How often progress reports are drawn, from what frames cost.
     pub repaint: RepaintPolicy,
     frame_cost: FrameCost,
@@ -188,6 +191,7 @@ impl Workbench {
             event_budget: Duration::from_millis(8),
             backlog: false,
             prompt: None,
+            editor_open: true,
             maximised: None,
             repaint: RepaintPolicy::default(),
             frame_cost: FrameCost::default(),
@@ -221,7 +225,12 @@ impl Workbench {
             self.editor.save_to_typed_path();
         }
         if pressed(Modifiers::COMMAND, Key::F) {
+            // The search lives in the editor: a folded editor opens for it.
+            self.editor_open = true;
             self.editor.focus_search(ctx);
+        }
+        if pressed(Modifiers::COMMAND, Key::E) {
+            self.editor_open = !self.editor_open;
         }
         if pressed(Modifiers::NONE, Key::F1) {
             self.show_shortcuts = !self.show_shortcuts;
@@ -588,10 +597,16 @@ impl Workbench {
         // A filter may have hidden (or shown again) a ticked run: the overlay follows.
         self.sync_overlays();
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar(ui, &ctx));
+        // The editor starts at about a quarter of the window (less on a small screen) and
+        // folds away entirely; its rows wrap rather than hold the panel wide.
+        let window = ctx.content_rect().width();
+        let mut editor_open = self.editor_open;
         egui::Panel::left("editor")
             .resizable(true)
-            .default_size(340.0)
-            .show(ui, |ui| {
+            .default_size((window * 0.27).clamp(EDITOR_MIN_WIDTH, 380.0))
+            .min_size(EDITOR_MIN_WIDTH)
+            .max_size((window * 0.6).max(EDITOR_MIN_WIDTH))
+            .show_collapsible(ui, &mut editor_open, |ui| {
                 egui::ScrollArea::vertical()
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
@@ -609,6 +624,8 @@ impl Workbench {
                         });
                     });
             });
+        // Dragging the editor's edge past its narrowest width folds it, as the button does.
+        self.editor_open = editor_open;
         egui::CentralPanel::default().show(ui, |ui| {
             let Workbench {
                 tree,
@@ -721,6 +738,8 @@ impl Workbench {
         ui.horizontal(|ui| {
             ui.heading("ferlab");
             ui.separator();
+            ui.toggle_value(&mut self.editor_open, "Editor")
+                .on_hover_text("show or fold away the experiment editor (Ctrl+E)");
             let running = self.is_running();
             let valid = self.editor.is_valid();
             let why_not = if running {
@@ -840,6 +859,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ),
     ("Ctrl+S", "save the preset to the typed Save as path"),
     ("Ctrl+F", "search the presets"),
+    ("Ctrl+E", "show or fold away the experiment editor"),
     ("F1", "show or hide this list"),
     (
         "Esc",
@@ -858,6 +878,9 @@ pub const ERROR_NOTICE_SECS: u64 = 20;
 pub const PROBLEMS_NOTICE: &str = "the experiment has problems; see the editor";
 /// How the notices of an action refused while a run goes begin (gone once it ends).
 pub const BUSY_NOTICE: &str = "stop the current run before";
+
+/// The editor's narrowest width: its labels and fields still read (rows wrap below it).
+pub const EDITOR_MIN_WIDTH: f32 = 250.0;
 
 /// Width the toolbar keeps free at its right for the theme switch.
 const THEME_SWITCH_WIDTH: f32 = 170.0;

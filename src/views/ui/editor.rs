@@ -244,12 +244,12 @@ impl ExperimentEditor {
     /// The preset bar: a search over the presets' names and descriptions, the presets in
     /// collapsed groups (by comparison or paper; open while searching), open and save.
     pub fn presets_ui(&mut self, ui: &mut Ui, dialogs: &mut Dialogs) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Presets:");
             ui.add(
                 TextEdit::singleline(&mut self.preset_search)
                     .id(preset_search_id())
-                    .desired_width(180.0)
+                    .desired_width(field_width(ui, 80.0))
                     .hint_text("search name or description"),
             )
             .labelled_by(label.id);
@@ -278,12 +278,13 @@ impl ExperimentEditor {
         if let Some(p) = clicked {
             let _ = self.load_preset(&p);
         }
-        ui.horizontal(|ui| {
+        // The path rows wrap their buttons under the path when the editor is narrow.
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Open:");
             let typed = ui
                 .add(
                     TextEdit::singleline(&mut self.open_text)
-                        .desired_width(180.0)
+                        .desired_width(field_width(ui, 140.0))
                         .hint_text("path/to/preset.toml"),
                 )
                 .labelled_by(label.id);
@@ -301,11 +302,11 @@ impl ExperimentEditor {
                 );
             }
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Save as:");
             ui.add(
                 TextEdit::singleline(&mut self.save_text)
-                    .desired_width(180.0)
+                    .desired_width(field_width(ui, 170.0))
                     .hint_text("presets/my.toml"),
             )
             .labelled_by(label.id);
@@ -591,12 +592,16 @@ fn widget(
                 .unwrap_or(0.0);
             let typed = TypedText::default();
             let r = match widget {
-                Widget::Slider { lo, hi, log } => ui.add(
-                    Slider::new(&mut v, lo..=hi)
-                        .clamping(SliderClamping::Never)
-                        .logarithmic(log)
-                        .custom_parser(|t| typed.parse(t)),
-                ),
+                Widget::Slider { lo, hi, log } => {
+                    // A narrow editor shortens the slider; its typed value stays whole.
+                    ui.spacing_mut().slider_width = field_width(ui, 70.0).clamp(50.0, 100.0);
+                    ui.add(
+                        Slider::new(&mut v, lo..=hi)
+                            .clamping(SliderClamping::Never)
+                            .logarithmic(log)
+                            .custom_parser(|t| typed.parse(t)),
+                    )
+                }
                 Widget::Drag { speed } => ui.add(
                     DragValue::new(&mut v)
                         .speed(speed)
@@ -629,7 +634,7 @@ fn widget(
         }
         Kind::Text { .. } => {
             let mut v = text_of(current);
-            let r = ui.add(TextEdit::singleline(&mut v).desired_width(160.0));
+            let r = ui.add(TextEdit::singleline(&mut v).desired_width(field_width(ui, 0.0)));
             if r.changed() {
                 *written = Some(Some(Value::String(v)));
             }
@@ -637,8 +642,9 @@ fn widget(
         }
         Kind::Path(kind) => {
             let mut v = text_of(current);
-            ui.horizontal(|ui| {
-                let r = ui.add(TextEdit::singleline(&mut v).desired_width(150.0));
+            // Browse… goes under the path when the editor is narrow.
+            ui.horizontal_wrapped(|ui| {
+                let r = ui.add(TextEdit::singleline(&mut v).desired_width(field_width(ui, 80.0)));
                 if r.changed() {
                     *written = Some(if v.is_empty() && kind.optional {
                         None
@@ -810,4 +816,11 @@ fn choice<'a>(
         r.mark_changed();
     }
     r
+}
+
+/// A text field's width: what is left of the row after `reserve` (its buttons), between a
+/// width that still shows a short path and the 180 px a path usually needs.
+fn field_width(ui: &Ui, reserve: f32) -> f32 {
+    // What is left of the current row (in a wrapping row, not the whole row's width).
+    (ui.available_size_before_wrap().x - reserve).clamp(90.0, 180.0)
 }

@@ -243,30 +243,8 @@ fn stops() -> Vec<Stop> {
                     t.fail(format!("cannot write {}: {e}", preset.display()));
                     return;
                 }
-                let done = Arc::clone(&t.sweep_done);
-                let runs_dir = t.options.runs_dir.clone();
-                std::thread::spawn(move || {
-                    // The sweep runs as the command line runs it: `ferlab sweep`.
-                    let result = std::env::current_exe()
-                        .and_then(|exe| {
-                            std::process::Command::new(exe)
-                                .arg("sweep")
-                                .arg(&preset)
-                                .arg("--out")
-                                .arg(&runs_dir)
-                                .output()
-                        })
-                        .map_err(|e| Error::Sweep(format!("cannot run `ferlab sweep`: {e}")))
-                        .and_then(|out| {
-                            out.status.success().then_some(()).ok_or_else(|| {
-                                Error::Sweep(format!(
-                                    "the sweep failed: {}",
-                                    String::from_utf8_lossy(&out.stderr)
-                                ))
-                            })
-                        });
-                    *done.lock().expect("sweep lock") = Some(result);
-                });
+                let out = t.options.runs_dir.clone();
+                spawn_sweep(t, preset, out);
             },
             ready: |t| t.sweep_done.lock().expect("sweep lock").is_some(),
             shot: None,
@@ -354,20 +332,92 @@ fn stops() -> Vec<Stop> {
             shot: Some("workbench-runs-table-dark.png"),
         },
         Stop {
-            what: "the default layout in a 1024x640 window, the ASM run open",
-            setup: |t, ctx| {
+            what: "train cross-entropy and ASM on 30% noisy labels, three seeds each (a sweep)",
+            setup: |t, _| {
                 t.workbench.maximised = None;
+                // From the preset again: the RMFER stop changed much of the editor's experiment.
+                let preset = t.options.preset.clone();
+                let mut exp = match crate::contract::config::Experiment::load(
+                    &preset,
+                    &[],
+                    &crate::compute::method::REGISTRY,
+                ) {
+                    Ok(e) => e,
+                    Err(e) => return t.fail(e.to_string()),
+                };
+                exp.name = "tour-seeds".into();
+                exp.corruption.noise = NoiseKind::Symmetric;
+                exp.corruption.noise_rate = 0.3;
+                exp.data.synthetic.train_per_class = 100;
+                exp.train.epochs = t.options.epochs + 2;
+                let file = t.options.runs_dir.join("tour-seeds-sweep.toml");
+                let text = exp.to_toml()
+                    + "\n[sweep]\nseeds = [1, 2, 3]\nparallel = 2\n\
+                       [[sweep.points]]\n\"method.name\" = \"ce\"\n\
+                       [[sweep.points]]\n\"method.name\" = \"asm\"\n\
+                       \"method.asm.warmup_epochs\" = 1\n";
+                if let Err(e) = std::fs::write(&file, text) {
+                    return t.fail(format!("cannot write {}: {e}", file.display()));
+                }
+                let out = t.options.runs_dir.join("seeds");
+                spawn_sweep(t, file, out);
+            },
+            ready: |t| t.sweep_done.lock().expect("sweep lock").is_some(),
+            shot: None,
+        },
+        Stop {
+            what: "the six runs ticked: each method's seeds as a mean line with a min–max band",
+            setup: |t, _| {
+                let outcome = t.sweep_done.lock().expect("sweep lock").take();
+                if let Some(Err(e)) = outcome {
+                    return t.fail(e.to_string());
+                }
+                let root = t.options.runs_dir.join("seeds");
+                t.workbench.editor.experiment.output.dir = root.clone();
+                let runs = &mut t.workbench.panels.runs;
+                runs.refresh(&root);
+                runs.set_grouping(crate::views::runs_table::Grouping::AllButSeed);
+                runs.overlay.clear();
+                let dirs: Vec<PathBuf> = runs.runs.iter().map(|r| r.dir.clone()).collect();
+                runs.overlay.extend(dirs.iter().cloned());
+                runs.show_diff = false;
+                // Cross-entropy's first seed is the run shown; it is one of its band's seeds.
+                if let Some(dir) = dirs.iter().find(|d| is_run_of(d, "ce", 1)) {
+                    t.workbench.open_run(dir);
+                }
+                t.workbench.sync_overlays();
+                t.workbench.show_pane(Pane::Curves);
+                t.workbench.show_pane(Pane::Runs);
+                t.workbench.widen_pane(Pane::Curves, 1.8);
+            },
+            ready: |t| t.workbench.overlays.len() == 6,
+            shot: Some("workbench-seeds-dark.png"),
+        },
+        Stop {
+            what: "the same comparison in a 1024x640 window, the editor folded away",
+            setup: |t, ctx| {
+                t.workbench.editor_open = false;
+                ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(1024.0, 640.0)));
+            },
+            ready: |_| true,
+            shot: Some("workbench-seeds-1024x640-dark.png"),
+        },
+        Stop {
+            what: "the default layout in a 1024x640 window, the ASM run open",
+            setup: |t, _| {
+                t.workbench.editor_open = true;
+                t.workbench.widen_pane(Pane::Curves, 1.0);
                 t.workbench.panels.runs.overlay.clear();
                 t.workbench.sync_overlays();
                 let root = t.options.runs_dir.clone();
-                t.workbench.editor.experiment.output.dir = root;
+                t.workbench.editor.experiment.output.dir = root.clone();
+                t.workbench.panels.runs.refresh(&root);
                 if let Some(dir) = t.asm_run.clone() {
                     t.workbench.open_run(&dir);
                 }
                 t.workbench.show_pane(Pane::Curves);
-                t.workbench.show_pane(Pane::Attention);
+                t.workbench.show_pane(Pane::Mining);
                 t.workbench.show_pane(Pane::Log);
-                ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(1024.0, 640.0)));
             },
             ready: |_| true,
             shot: Some("workbench-1024x640-dark.png"),
@@ -510,4 +560,41 @@ pub fn run(presets_dir: PathBuf, options: TourOptions) -> Result<Vec<PathBuf>, E
 fn set(exp: &mut crate::contract::config::Experiment, path: &str, value: i64) {
     exp.set(path, value)
         .unwrap_or_else(|p| panic!("the tour sets {path}: {p}"));
+}
+
+/// Runs `ferlab sweep PRESET --out OUT` as the command line runs it, in the background; its
+/// outcome lands in `sweep_done`.
+fn spawn_sweep(t: &mut Tour, preset: PathBuf, out: PathBuf) {
+    let done = Arc::clone(&t.sweep_done);
+    std::thread::spawn(move || {
+        let result = std::env::current_exe()
+            .and_then(|exe| {
+                std::process::Command::new(exe)
+                    .arg("sweep")
+                    .arg(&preset)
+                    .arg("--out")
+                    .arg(&out)
+                    .output()
+            })
+            .map_err(|e| Error::Sweep(format!("cannot run `ferlab sweep`: {e}")))
+            .and_then(|out| {
+                out.status.success().then_some(()).ok_or_else(|| {
+                    Error::Sweep(format!(
+                        "the sweep failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ))
+                })
+            });
+        *done.lock().expect("sweep lock") = Some(result);
+    });
+}
+
+/// Whether the run in `dir` trains `method` with `seed` (by its recorded config).
+fn is_run_of(dir: &Path, method: &str, seed: u64) -> bool {
+    crate::contract::config::Experiment::load_recorded(
+        &dir.join("config.toml"),
+        &[],
+        &crate::compute::method::REGISTRY,
+    )
+    .is_ok_and(|e| e.method.name == method && e.seed == seed)
 }

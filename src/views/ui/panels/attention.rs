@@ -14,6 +14,11 @@ use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
 use crate::contract::run::view::RunView;
 
+/// The largest a map cell grows to in a big pane (it was 96 px).
+const MAX_CELL: f32 = 200.0;
+/// Side of the maps shown on hover.
+pub const ZOOM: f32 = 224.0;
+
 /// Which faces the gallery lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Outcome {
@@ -113,10 +118,18 @@ impl AttentionPanel {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 if wide {
-                    ui.columns(2, |cols| {
-                        self.gallery(&mut cols[0], view, snap, shown, false);
-                        self.detail(&mut cols[1], view, snap, shown, room);
-                        consistency_plot(&mut cols[1], view);
+                    // The maps take what the gallery leaves: they grow with the pane.
+                    let gallery_w = (ui.available_width() * 0.36).clamp(240.0, 520.0);
+                    ui.horizontal_top(|ui| {
+                        ui.vertical(|ui| {
+                            ui.set_width(gallery_w);
+                            self.gallery(ui, view, snap, shown, false);
+                        });
+                        ui.separator();
+                        ui.vertical(|ui| {
+                            self.detail(ui, view, snap, shown, room);
+                            consistency_plot(ui, view);
+                        });
                     });
                 } else {
                     // Narrow: the maps first, then the gallery as one scrolling strip.
@@ -276,7 +289,7 @@ impl AttentionPanel {
         // Title, class names, MSE row, caption and colour bar take about 110 px.
         let by_width = (ui.available_width() - 70.0) / k.max(1) as f32 - 6.0;
         let by_height = (room - 110.0) / 2.0;
-        let cell = by_width.min(by_height).clamp(28.0, 96.0);
+        let cell = by_width.min(by_height).clamp(28.0, MAX_CELL);
         egui::Grid::new("attention-maps")
             .spacing(vec2(4.0, 2.0))
             .show(ui, |ui| {
@@ -302,7 +315,16 @@ impl AttentionPanel {
                         if let Some(tex) =
                             self.face_texture(ui.ctx(), view, snap, epoch, face, Some((c, row)))
                         {
-                            ui.add(egui::Image::new(&tex).fit_to_exact_size(vec2(cell, cell)));
+                            let map = ui.add(
+                                egui::Image::new(&tex)
+                                    .fit_to_exact_size(vec2(cell, cell))
+                                    .alt_text(format!("{} {name} map", class_name(view, c as u32)))
+                                    .sense(egui::Sense::hover()),
+                            );
+                            // Hover zooms: the class's original and flipped maps side by side.
+                            if map.hovered() {
+                                self.zoom(ui, &map, view, snap, epoch, face, c);
+                            }
                         }
                     }
                     ui.end_row();
@@ -321,6 +343,68 @@ impl AttentionPanel {
             .weak(),
         );
         legend(ui, self.shared_scale);
+    }
+
+    /// One class's maps of a face, original and flipped back, at [`ZOOM`] px beside the
+    /// pointer, with the face alone for reference.
+    #[allow(clippy::too_many_arguments)]
+    fn zoom(
+        &mut self,
+        ui: &Ui,
+        map: &egui::Response,
+        view: &RunView,
+        snap: &AttentionSnapshot,
+        epoch: usize,
+        face: &AttentionFace,
+        class: usize,
+    ) {
+        let ctx = ui.ctx().clone();
+        let textures = [
+            (
+                "face",
+                self.face_texture(&ctx, view, snap, epoch, face, None),
+            ),
+            (
+                "original",
+                self.face_texture(&ctx, view, snap, epoch, face, Some((class, Row::Original))),
+            ),
+            (
+                "flipped back",
+                self.face_texture(
+                    &ctx,
+                    view,
+                    snap,
+                    epoch,
+                    face,
+                    Some((class, Row::FlippedBack)),
+                ),
+            ),
+        ];
+        let mse = face.consistency.get(class).copied().unwrap_or(f32::NAN);
+        egui::Tooltip::for_enabled(map).show(|ui| {
+            ui.label(
+                RichText::new(format!(
+                    "{} map · face {} · flip MSE {mse:.4}",
+                    class_name(view, class as u32),
+                    face.index
+                ))
+                .strong(),
+            );
+            ui.horizontal(|ui| {
+                for (name, tex) in &textures {
+                    if let Some(tex) = tex {
+                        ui.vertical(|ui| {
+                            ui.add(
+                                egui::Image::new(tex)
+                                    .fit_to_exact_size(vec2(ZOOM, ZOOM))
+                                    .alt_text(format!("zoomed {name}")),
+                            );
+                            ui.label(RichText::new(*name).small());
+                        });
+                    }
+                }
+            });
+        });
     }
 
     /// The face (map None) or the face with one class map over it, cached.

@@ -51,6 +51,14 @@ const RUN_COLOURS: [Color32; 10] = [
     Color32::from_rgb(102, 166, 255),
 ];
 
+/// Width of a slider with its value and a short text (a row breaks before one that would
+/// not fit).
+pub const SLIDER_ROW_WIDTH: f32 = 240.0;
+
+/// Below this width the four plots stand one a row (two columns of plots half this wide
+/// cut their axes off).
+pub const TWO_COLUMNS_WIDTH: f32 = 420.0;
+
 pub fn run_color(i: usize) -> Color32 {
     RUN_COLOURS[i % RUN_COLOURS.len()]
 }
@@ -78,6 +86,7 @@ pub fn smooth(points: &[[f64; 2]], weight: f64) -> Vec<[f64; 2]> {
 
 /// Overlaid runs gathered by their settings but the seed (and what only names or places a
 /// run), in overlay order; a group of one is drawn as its run.
+#[derive(Clone)]
 struct SeedGroup {
     /// The method and what tells the group from the shown run (the seed left out).
     name: String,
@@ -192,13 +201,13 @@ fn per_epoch(view: &RunView, f: impl Fn(&EpochPoint) -> f64) -> Vec<[f64; 2]> {
 
 impl CurvesPanel {
     pub fn show(&mut self, ui: &mut Ui, view: &RunView, overlays: &[RunView]) {
-        // The shown run ticked in the browser too is drawn once, as the shown run.
-        let overlays: Vec<&RunView> = overlays
-            .iter()
-            .filter(|o| view.run_dir.is_none() || o.run_dir != view.run_dir)
-            .collect();
-        let overlays = overlays.as_slice();
-        if view.epochs.is_empty() && view.step_losses.is_empty() && overlays.is_empty() {
+        // The shown run ticked in the browser too is drawn once, as the shown run, and
+        // counts among its seeds' band: every ticked run is in `ticked`.
+        let ticked: Vec<&RunView> = overlays.iter().collect();
+        let is_shown = |o: &RunView| view.run_dir.is_some() && o.run_dir == view.run_dir;
+        let others = ticked.iter().filter(|o| !is_shown(o)).count();
+        let overlays = ticked.as_slice();
+        if view.epochs.is_empty() && view.step_losses.is_empty() && others == 0 {
             empty(ui, "Curves appear when a run reports its first steps.");
             return;
         }
@@ -206,6 +215,15 @@ impl CurvesPanel {
             ui.checkbox(&mut self.per_step, "loss per step");
             ui.checkbox(&mut self.log_loss, "log loss")
                 .on_hover_text("loss on a logarithmic scale");
+            // The slider and its text are one widget the row cannot wrap: a row that has no
+            // room for it breaks before it (overflowing would widen the whole pane's
+            // layout past its edge, and cut every plot under it).
+            if ui.available_size_before_wrap().x < SLIDER_ROW_WIDTH {
+                ui.end_row();
+                // A pane narrower than the row: the slider gives up what is missing.
+                let short = (SLIDER_ROW_WIDTH - ui.available_size_before_wrap().x).max(0.0);
+                ui.spacing_mut().slider_width = (100.0 - short).max(40.0);
+            }
             ui.add(
                 egui::Slider::new(&mut self.smoothing, 0.0..=0.99)
                     .text("smoothing")
@@ -214,8 +232,8 @@ impl CurvesPanel {
             .on_hover_text(
                 "exponential moving average of the loss curves (the raw curves stay, faint)",
             );
-            if !overlays.is_empty() {
-                ui.label(format!("overlaid: {} run(s)", overlays.len()));
+            if others > 0 {
+                ui.label(format!("overlaid: {others} run(s)"));
                 ui.checkbox(&mut self.seed_bands, "seeds as bands").on_hover_text(
                     "overlaid runs that differ only in their seed: their mean with the min–max band",
                 );
@@ -232,7 +250,7 @@ impl CurvesPanel {
             .as_ref()
             .is_none_or(|(k, _, _)| *k != key)
         {
-            let names = if overlays.is_empty() {
+            let names = if others == 0 {
                 Vec::new()
             } else {
                 comparison_labels(std::iter::once(view).chain(overlays.iter().copied()))
@@ -250,10 +268,40 @@ impl CurvesPanel {
             singles = (0..overlays.len()).map(SeedGroup::single).collect();
             singles.as_slice()
         };
+        // A group of the shown run alone is the shown run's own curves.
+        let lone_shown: Vec<SeedGroup>;
+        let groups = if groups
+            .iter()
+            .any(|g| matches!(g.members[..], [i] if is_shown(overlays[i])))
+        {
+            lone_shown = groups
+                .iter()
+                .filter(|g| !matches!(g.members[..], [i] if is_shown(overlays[i])))
+                .cloned()
+                .collect();
+            lone_shown.as_slice()
+        } else {
+            groups
+        };
         let gap = ui.spacing().item_spacing.y;
+        if ui.available_width() < TWO_COLUMNS_WIDTH {
+            // Narrow (a small window, a side pane): one plot a row, readable, scrolled.
+            let height = ((ui.available_height() - gap) / 2.0 - 2.0).max(150.0);
+            egui::ScrollArea::vertical()
+                .id_salt("curves-scroll")
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    self.loss_chart(view, overlays, names, groups, height)
+                        .show(ui);
+                    accuracy_chart(ui, view, overlays, names, groups, height);
+                    lr_chart(ui, view, height);
+                    speed_chart(ui, view, height);
+                });
+            return;
+        }
         let height = ((ui.available_height() - gap) / 2.0 - 2.0).max(110.0);
         ui.columns(2, |cols| {
-            self.loss_chart(view, overlays, names, height)
+            self.loss_chart(view, overlays, names, groups, height)
                 .show(&mut cols[0]);
             accuracy_chart(&mut cols[1], view, overlays, names, groups, height);
         });
@@ -272,10 +320,22 @@ impl CurvesPanel {
                 ..Series::new(series.name.clone(), series.color, series.points.clone())
             }
             .dash(series.dash);
-            let smoothed = smooth(&series.points, self.smoothing as f64);
+            let weight = self.smoothing as f64;
+            let smoothed = smooth(&series.points, weight);
+            // A seed band is smoothed as its mean is, edge by edge.
+            let edge = |pick: fn(&(f64, f64, f64)) -> f64| {
+                let pts: Vec<[f64; 2]> = series.band.iter().map(|b| [b.0, pick(b)]).collect();
+                smooth(&pts, weight)
+            };
+            let band = edge(|b| b.1)
+                .into_iter()
+                .zip(edge(|b| b.2))
+                .map(|([x, low], [_, high])| (x, low, high))
+                .collect();
             out.push(faint);
             out.push(Series {
                 points: smoothed,
+                band,
                 ..series
             });
         } else {
@@ -288,6 +348,7 @@ impl CurvesPanel {
         view: &RunView,
         overlays: &[&RunView],
         names: &[String],
+        groups: &[SeedGroup],
         height: f32,
     ) -> Chart<'a> {
         let mut lines = Vec::new();
@@ -328,15 +389,30 @@ impl CurvesPanel {
             &mut lines,
             Series::new("val loss", color(1), per_epoch(view, |p| p.val.loss as f64)),
         );
-        for (i, o) in overlays.iter().enumerate() {
-            self.loss_series(
-                &mut lines,
+        // Overlaid runs as in the accuracy plot: a group of seeds is its mean val loss with
+        // the min–max band, in the group's colour.
+        for (g, group) in groups.iter().enumerate() {
+            let series = if let [i] = group.members[..] {
                 Series::new(
                     format!("{} val loss", names[i]),
-                    run_color(i),
-                    per_epoch(o, |p| p.val.loss as f64),
-                ),
-            );
+                    run_color(g),
+                    per_epoch(overlays[i], |p| p.val.loss as f64),
+                )
+            } else {
+                let members: Vec<&RunView> = group.members.iter().map(|&i| overlays[i]).collect();
+                let (mean, band) = seed_band(&members, |p| p.val.loss as f64);
+                Series::new(
+                    format!(
+                        "{} val loss (mean, min–max of {} seeds)",
+                        group.name,
+                        members.len()
+                    ),
+                    run_color(g),
+                    mean,
+                )
+                .band(band)
+            };
+            self.loss_series(&mut lines, series);
         }
         Chart::new("curves-loss", "Loss", height)
             .series(lines)

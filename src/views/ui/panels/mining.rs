@@ -9,10 +9,19 @@ use egui::{Color32, RichText, TextureHandle, Ui, vec2};
 
 use super::chart::{Chart, Dash, Series};
 use super::data::texture;
+use super::training_faces::{FaceLoader, FacesState};
 use super::{class_filter, empty, epoch_picker};
 use crate::contract::codec::base64_decode;
-use crate::contract::event::mining::{MiningQuality, MiningReport, MovedSample, Subset};
-use crate::contract::run::view::RunView;
+use crate::contract::event::mining::{
+    MOVES_LISTED, MiningQuality, MiningReport, MoveRecord, MovedSample, Subset,
+};
+use crate::contract::run::view::{RunStatus, RunView};
+
+/// What a gallery page is of: run, epoch, move filter, label filter.
+type PageKey = (String, usize, Option<(Subset, Subset)>, Option<usize>);
+
+/// Moved samples on one page of the gallery.
+pub const PAGE: usize = 32;
 
 /// Colours of the three sets, the same everywhere.
 pub fn subset_color(s: Subset) -> Color32 {
@@ -31,6 +40,14 @@ pub struct MiningPanel {
     pub class: Option<usize>,
     /// Thumbnails by (run, epoch, sample index).
     textures: HashMap<(String, usize, usize), TextureHandle>,
+    /// The gallery's page (0-based) and what it shows: a move (from, to) and a given label.
+    pub page: usize,
+    pub transition: Option<(Subset, Subset)>,
+    pub moved_class: Option<usize>,
+    /// What the page was for: another epoch, filter or run starts at page 1.
+    page_for: Option<PageKey>,
+    /// The run's training faces, for moved samples the report has no picture of.
+    pub faces: FaceLoader,
 }
 
 fn pct(v: Option<f32>) -> String {
@@ -111,15 +128,109 @@ impl MiningPanel {
             .show(ui);
     }
 
+    /// Every moved sample of the epoch, a page at a time, filtered by move and given label.
     fn gallery(&mut self, ui: &mut Ui, view: &RunView, report: &MiningReport, epoch: usize) {
         let total: usize = report.moves.iter().flatten().sum();
+        // Runs recorded before every move was listed have only the pictured ones.
+        let records: Vec<MoveRecord> = if report.moves_listed.is_empty() {
+            report.moved.iter().map(record_of).collect()
+        } else {
+            report.moves_listed.clone()
+        };
         ui.label(format!(
-            "Moved in epoch {epoch}: {total} samples (showing {})",
-            report.moved.len()
+            "Moved in epoch {epoch}: {total} samples{}",
+            if records.len() < total {
+                format!(
+                    " ({} listed: {})",
+                    records.len(),
+                    if report.moves_listed.is_empty() {
+                        "a run recorded before every move was listed".to_string()
+                    } else {
+                        format!("an even spread, at most {MOVES_LISTED}")
+                    }
+                )
+            } else {
+                String::new()
+            }
         ));
-        if report.moved.is_empty() {
+        if records.is_empty() {
             ui.label(RichText::new("No sample changed its set.").weak());
             return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            let mut moves: Vec<(Subset, Subset)> = records.iter().map(|r| (r.from, r.to)).collect();
+            moves.sort_by_key(|&(a, b)| (a as u8, b as u8));
+            moves.dedup();
+            egui::ComboBox::new("mining-transition", "move")
+                .selected_text(self.transition.map_or("every move".into(), move_name))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.transition, None, "every move");
+                    for m in moves {
+                        ui.selectable_value(&mut self.transition, Some(m), move_name(m));
+                    }
+                });
+            class_filter(ui, "given", &mut self.moved_class, &view.classes);
+        });
+        let shown: Vec<&MoveRecord> = records
+            .iter()
+            .filter(|r| {
+                self.transition
+                    .is_none_or(|(a, b)| r.from == a && r.to == b)
+            })
+            .filter(|r| self.moved_class.is_none_or(|c| r.given as usize == c))
+            .collect();
+        let key = (
+            view.run_id.clone(),
+            epoch,
+            self.transition,
+            self.moved_class,
+        );
+        if self.page_for.as_ref() != Some(&key) {
+            self.page = 0;
+            self.page_for = Some(key);
+        }
+        let pages = shown.len().div_ceil(PAGE).max(1);
+        self.page = self.page.min(pages - 1);
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(self.page > 0, egui::Button::new("Previous"))
+                .on_hover_text("previous page")
+                .clicked()
+            {
+                self.page -= 1;
+            }
+            ui.label(format!(
+                "page {} of {pages} · {} samples",
+                self.page + 1,
+                shown.len()
+            ));
+            if ui
+                .add_enabled(self.page + 1 < pages, egui::Button::new("Next"))
+                .on_hover_text("next page")
+                .clicked()
+            {
+                self.page += 1;
+            }
+        });
+        let page: Vec<&MoveRecord> = shown
+            .iter()
+            .skip(self.page * PAGE)
+            .take(PAGE)
+            .copied()
+            .collect();
+        if page.is_empty() {
+            ui.label(RichText::new("No moved sample matches the filters.").weak());
+            return;
+        }
+        self.faces.follow(&view.run_id);
+        self.faces.poll();
+        let pictured: HashMap<usize, &MovedSample> =
+            report.moved.iter().map(|m| (m.index, m)).collect();
+        let unpictured = page
+            .iter()
+            .any(|r| !pictured.contains_key(&(r.index as usize)));
+        if unpictured {
+            self.faces_status(ui, view);
         }
         let name = |c: u8| {
             view.classes
@@ -127,33 +238,117 @@ impl MiningPanel {
                 .map_or("?".to_string(), |s| s.clone())
         };
         ui.horizontal_wrapped(|ui| {
-            for m in &report.moved {
-                let tex = self.thumbnail(ui.ctx(), &view.run_id, epoch, m);
+            for r in page {
+                let index = r.index as usize;
+                let tex = match pictured.get(&index) {
+                    Some(m) => self.thumbnail(ui.ctx(), &view.run_id, epoch, m),
+                    None => self.training_face(ui.ctx(), &view.run_id, index),
+                };
                 // A fixed-size cell, so that the wrapping layout can place it.
                 let column = egui::Layout::top_down(egui::Align::Min);
-                ui.allocate_ui_with_layout(vec2(112.0, 140.0), column, |ui| {
+                ui.allocate_ui_with_layout(vec2(112.0, 150.0), column, |ui| {
                     ui.set_width(112.0);
                     let frame = egui::Frame::new()
-                        .stroke(egui::Stroke::new(2.0, subset_color(m.to)))
+                        .stroke(egui::Stroke::new(2.0, subset_color(r.to)))
                         .inner_margin(1.0);
-                    frame.show(ui, |ui| {
-                        if let Some(t) = &tex {
-                            ui.add(egui::Image::new(t).fit_to_exact_size(vec2(64.0, 64.0)));
-                        }
-                    });
+                    frame
+                        .show(ui, |ui| match &tex {
+                            Some(t) => {
+                                ui.add(egui::Image::new(t).fit_to_exact_size(vec2(64.0, 64.0)));
+                            }
+                            None => {
+                                ui.allocate_exact_size(vec2(64.0, 64.0), egui::Sense::hover());
+                            }
+                        })
+                        .response
+                        .on_hover_text(format!(
+                            "sample {index} · confidence in its given label {:.3}",
+                            r.confidence
+                        ));
                     ui.add_space(4.0);
-                    let arrow = format!("{} -> {}", m.from.name(), m.to.name());
-                    ui.label(RichText::new(arrow).small().color(subset_color(m.to)));
-                    ui.label(RichText::new(format!("given {}", name(m.given))).small());
-                    ui.label(RichText::new(format!("pred {}", name(m.predicted))).small());
-                    if let Some(t) = m.truth {
-                        let flipped = t != m.given;
+                    let arrow = format!("{} -> {}", r.from.name(), r.to.name());
+                    ui.label(RichText::new(arrow).small().color(subset_color(r.to)));
+                    ui.label(RichText::new(format!("given {}", name(r.given))).small());
+                    ui.label(RichText::new(format!("pred {}", name(r.predicted))).small());
+                    if let Some(t) = r.truth {
+                        let flipped = t != r.given;
                         let text = RichText::new(format!("true {}", name(t))).small();
                         ui.label(if flipped { text.strong() } else { text.weak() });
                     }
                 });
             }
         });
+    }
+
+    /// Says where the training faces stand; asks for them when none is loaded. A live run
+    /// keeps the CPU: its faces are read when the user asks.
+    fn faces_status(&mut self, ui: &mut Ui, view: &RunView) {
+        let config = view.config.clone().filter(|c| !c.trim().is_empty());
+        let count = view
+            .data
+            .as_ref()
+            .map(|d| d.train_counts.iter().sum::<usize>());
+        let live = view.status == RunStatus::Running;
+        match &self.faces.state {
+            FacesState::NotAsked => {
+                match config {
+                    Some(config) if !live => self.faces.request(config, count, ui.ctx()),
+                    Some(config) => {
+                        if ui
+                            .button("Show all pictures")
+                            .on_hover_text(
+                                "read the run's training faces (uses the CPU the run trains on)",
+                            )
+                            .clicked()
+                        {
+                            self.faces.request(config, count, ui.ctx());
+                        }
+                    }
+                    None => {
+                        ui.label(
+                        RichText::new("Pictures of 32 moved samples an epoch: the run's config is unknown.")
+                            .small()
+                            .weak(),
+                    );
+                    }
+                }
+            }
+            FacesState::Loading(_) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(RichText::new("reading the run's training faces…").small());
+                });
+            }
+            FacesState::Failed(why) => {
+                ui.label(
+                    RichText::new(format!("No pictures beyond the report's 32: {why}"))
+                        .small()
+                        .color(ui.visuals().warn_fg_color),
+                );
+            }
+            FacesState::Ready(_) => {}
+        }
+    }
+
+    /// A training face as a texture, cached under the run (epoch `usize::MAX`).
+    fn training_face(
+        &mut self,
+        ctx: &egui::Context,
+        run: &str,
+        index: usize,
+    ) -> Option<TextureHandle> {
+        let key = (run.to_string(), usize::MAX, index);
+        if let Some(t) = self.textures.get(&key) {
+            return Some(t.clone());
+        }
+        let faces = self.faces.faces()?;
+        let pixels = faces.face(index)?;
+        let t = texture(ctx, &format!("face-{run}-{index}"), pixels, faces.side, 1);
+        if self.textures.len() > 512 {
+            self.textures.clear();
+        }
+        self.textures.insert(key, t.clone());
+        Some(t)
     }
 
     fn thumbnail(
@@ -185,6 +380,23 @@ impl MiningPanel {
         self.textures.insert(key, t.clone());
         Some(t)
     }
+}
+
+/// A pictured moved sample as a listed move (runs recorded before every move was listed).
+fn record_of(m: &MovedSample) -> MoveRecord {
+    MoveRecord {
+        index: m.index as u32,
+        from: m.from,
+        to: m.to,
+        given: m.given,
+        predicted: m.predicted,
+        truth: m.truth,
+        confidence: m.confidence,
+    }
+}
+
+fn move_name((from, to): (Subset, Subset)) -> String {
+    format!("{} -> {}", from.name(), to.name())
 }
 
 fn quality_plot(ui: &mut Ui, view: &RunView, height: f32) {

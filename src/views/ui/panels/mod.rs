@@ -15,6 +15,7 @@ pub mod runs;
 pub mod runs_grid;
 pub mod sweep_grid;
 pub mod thresholds;
+pub mod training_faces;
 
 use egui::Color32;
 
