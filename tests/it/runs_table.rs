@@ -438,3 +438,53 @@ fn the_shown_run_counts_in_its_seeds_band_in_both_plots() {
     // The shown run's own curves are still drawn once.
     assert_eq!(h.query_all_by_label("val loss").count(), 1);
 }
+
+/// Another method's seeds are one group named by its method label alone: `name=asm` (the
+/// label says it already) and that method's own settings, which the shown run does not
+/// train with, are not differences to name.
+#[test]
+fn another_methods_seed_group_is_named_by_its_method() {
+    let tmp = tempfile::tempdir().unwrap();
+    folder(tmp.path());
+    let mut h = runs_harness(tmp.path());
+    let runs = h.state().panels.runs.runs.clone();
+    let a = &runs[0];
+    let other = runs
+        .iter()
+        .find(|r| {
+            r.method != a.method
+                && r.setting("corruption.noise_rate") == a.setting("corruption.noise_rate")
+        })
+        .expect("another method at the same noise rate");
+    let seeds: Vec<_> = runs
+        .iter()
+        .filter(|r| {
+            r.method == other.method
+                && r.setting("corruption.noise_rate") == a.setting("corruption.noise_rate")
+        })
+        .collect();
+    assert_eq!(seeds.len(), 3);
+    h.state_mut().open_run(&a.dir);
+    for r in &seeds {
+        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
+    }
+    h.state_mut().maximised = None;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
+    let toggles = h.query_all_by_label("legend").count();
+    for i in 0..toggles {
+        h.query_all_by_label("legend").nth(i).unwrap().click();
+        h.run_steps(2);
+    }
+    let names: Vec<String> = h
+        .query_all_by_label_contains("(mean, min–max of 3 seeds)")
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert!(
+        names.contains(&format!(
+            "{} overall % (mean, min–max of 3 seeds)",
+            other.method
+        )),
+        "{names:?}"
+    );
+}

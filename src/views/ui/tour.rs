@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use egui::{ThemePreference, Ui};
 
 use super::app::{Pane, Workbench};
+use super::panels::training_faces::FacesState;
 use crate::contract::config::{NoiseKind, Sampler, UnlabeledSource};
 use crate::views::Error;
 
@@ -127,14 +128,33 @@ fn stops() -> Vec<Stop> {
             shot: Some("workbench-thresholds-dark.png"),
         },
         Stop {
-            what: "inspect the mined sets",
-            setup: |t, _| t.workbench.show_pane(Pane::Mining),
-            ready: |_| true,
+            what: "inspect the mined sets and the gallery of the samples that moved",
+            setup: |t, ctx| {
+                t.workbench.show_pane(Pane::Mining);
+                // The pane gets the window: the gallery's first page under the table.
+                t.workbench.maximised = Some(Pane::Mining);
+                // What "Show all pictures" does: every moved sample gets its face.
+                let view = &t.workbench.view;
+                let count = view.data.as_ref().map(|d| d.train_counts.iter().sum());
+                let faces = &mut t.workbench.panels.mining.faces;
+                faces.follow(&view.run_id);
+                match view.config.clone() {
+                    Some(config) => faces.request(config, count, ctx),
+                    None => t.fail("the ASM run has no recorded config".into()),
+                }
+            },
+            ready: |t| {
+                let faces = &t.workbench.panels.mining.faces;
+                faces.faces().is_some() || matches!(faces.state, FacesState::Failed(_))
+            },
             shot: Some("workbench-mining-dark.png"),
         },
         Stop {
             what: "let the ASM run finish",
-            setup: |t, _| t.workbench.widen_pane(Pane::Mining, 1.0),
+            setup: |t, _| {
+                t.workbench.maximised = None;
+                t.workbench.widen_pane(Pane::Mining, 1.0);
+            },
             ready: |t| !t.workbench.is_running(),
             shot: None,
         },
@@ -372,7 +392,11 @@ fn stops() -> Vec<Stop> {
                 if let Some(Err(e)) = outcome {
                     return t.fail(e.to_string());
                 }
-                let root = t.options.runs_dir.join("seeds");
+                // The sweep's folder (`seeds/<name>-sweep`) holds the six runs: opened as
+                // the runs folder, the table groups them by everything but the seed.
+                let Some(root) = sweep_folder_in(&t.options.runs_dir.join("seeds")) else {
+                    return t.fail("the seeds sweep wrote no sweep folder".into());
+                };
                 t.workbench.editor.experiment.output.dir = root.clone();
                 let runs = &mut t.workbench.panels.runs;
                 runs.refresh(&root);
@@ -587,6 +611,18 @@ fn spawn_sweep(t: &mut Tour, preset: PathBuf, out: PathBuf) {
             });
         *done.lock().expect("sweep lock") = Some(result);
     });
+}
+
+/// The first sweep folder (one with a `sweep.json`) directly under `dir`.
+fn sweep_folder_in(dir: &Path) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| crate::views::sweep::folder::SweepFolder::is_sweep(p))
+        .collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// Whether the run in `dir` trains `method` with `seed` (by its recorded config).

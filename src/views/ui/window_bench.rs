@@ -229,9 +229,12 @@ impl Script {
                 self.step = Step::Training;
             }
             Step::Training
-                if self.workbench.view.epochs.len() >= self.workbench.view.epochs_total =>
+                if self.workbench.view.epochs.len()
+                    >= self.workbench.view.epochs_total.saturating_sub(1).max(2) =>
             {
-                // Measured at the last epoch's end, while the engine's threads still exist.
+                // Measured at the end of the epoch before the last: the window reads the last
+                // epoch's end after the engine's threads may have exited, and an exited
+                // thread's CPU leaves the sum (the training cores came out negative).
                 if let Some(from) = self.training_from.take() {
                     let phase = sample_phase("training", from, frames);
                     if let Ok(list) = &mut *phases_lock(&self.phases) {

@@ -110,6 +110,9 @@ pub fn per_class(classes: &[String], points: impl Fn(usize) -> Vec<[f64; 2]>) ->
 /// A legend starts unfolded when it fits in this many rows (and in a quarter of the chart's
 /// height); a longer one starts folded, one click away, so the data keeps its room.
 const LEGEND_ROWS: f32 = 2.0;
+/// A legend entry's line sample, and the gap between entries.
+const LEGEND_SWATCH: f32 = 22.0;
+const LEGEND_SPACING: f32 = 10.0;
 
 /// A titled epoch plot with its legend above it.
 pub struct Chart<'a> {
@@ -192,9 +195,9 @@ impl<'a> Chart<'a> {
         let mut state: LegendState = ui.data(|d| d.get_temp(state_id)).unwrap_or_default();
         let names = legend_names(&self.series);
         let open = state.open.unwrap_or_else(|| {
-            let rows = legend_width(ui, &names) / ui.available_width().max(1.0);
+            let rows = legend_rows(ui, &names, ui.available_width()) as f32;
             let row_h = 16.0;
-            rows.ceil() <= LEGEND_ROWS.min((self.height * 0.25 / row_h).floor().max(1.0))
+            rows <= LEGEND_ROWS.min((self.height * 0.25 / row_h).floor().max(1.0))
         });
         // Wrapped: in a narrow column the legend button goes under the title, not off the edge.
         ui.horizontal_wrapped(|ui| {
@@ -268,20 +271,27 @@ struct LegendState {
     hidden: BTreeSet<String>,
 }
 
-/// The width the legend's entries take in one row.
-fn legend_width(ui: &Ui, names: &[&str]) -> f32 {
+/// The rows the legend's entries wrap into at `width`, as [`legend_row`] lays them out
+/// (an entry that does not fit starts a row; total width over `width` undercounts, since
+/// a long entry leaves the end of the row before it empty).
+fn legend_rows(ui: &Ui, names: &[&str], width: f32) -> usize {
     let font = egui::TextStyle::Small.resolve(ui.style());
-    names
-        .iter()
-        .map(|n| {
-            let w = ui
-                .painter()
-                .layout_no_wrap(n.to_string(), font.clone(), Color32::WHITE)
-                .size()
-                .x;
-            w + 26.0 + 10.0
-        })
-        .sum()
+    let mut rows = 0;
+    let mut x = 0.0;
+    for n in names {
+        let text = ui
+            .painter()
+            .layout_no_wrap(n.to_string(), font.clone(), Color32::WHITE);
+        // Swatch and gap (see `legend_entry`).
+        let w = text.size().x + LEGEND_SWATCH + 4.0;
+        if rows == 0 || x + LEGEND_SPACING + w > width {
+            rows += 1;
+            x = w;
+        } else {
+            x += LEGEND_SPACING + w;
+        }
+    }
+    rows
 }
 
 /// Entry names in order, once each (series sharing a name share an entry).
@@ -298,7 +308,7 @@ fn legend_names(series: &[Series]) -> Vec<&str> {
 /// A row of legend entries (swatch and name; a click hides or shows the entry's series).
 pub fn legend_row(ui: &mut Ui, series: &[Series], names: &[&str], hidden: &mut BTreeSet<String>) {
     ui.horizontal_wrapped(|ui| {
-        ui.spacing_mut().item_spacing.x = 10.0;
+        ui.spacing_mut().item_spacing.x = LEGEND_SPACING;
         for name in names {
             let Some(s) = series.iter().find(|s| s.name == *name) else {
                 continue;
@@ -331,7 +341,7 @@ fn legend_entry(ui: &mut Ui, s: &Series, off: bool) -> egui::Response {
     let galley = ui
         .painter()
         .layout_no_wrap(s.name.clone(), font, text_color);
-    let swatch = 22.0;
+    let swatch = LEGEND_SWATCH;
     let size = vec2(swatch + 4.0 + galley.size().x, galley.size().y.max(10.0));
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
     let color = if off {
@@ -490,6 +500,50 @@ mod tests {
             vec![[1.0, 40.0], [2.0, 50.0]],
         )]);
         assert_eq!(two.flat_extent(&Default::default()), (vec![], vec![]));
+    }
+
+    /// A legend whose long entries wrap into more rows than the chart can spare starts
+    /// folded: the plot keeps most of the chart's height in a narrow column. (The rows were
+    /// estimated as the entries' total width over the column's, which missed the room a long
+    /// entry leaves at the end of the row before it: at 330 px four entries
+    /// unfolded into four rows and squeezed the plot to its 60 px minimum.)
+    #[test]
+    fn a_legend_that_would_wrap_past_its_rows_starts_folded() {
+        let ctx = egui::Context::default();
+        let names = [
+            "train loss",
+            "val loss",
+            "ASM-AT [0.2, 0.8] · name=asm val loss (mean, min–max of 3 seeds)",
+            "CE val loss (mean, min–max of 3 seeds)",
+        ];
+        let series = || -> Vec<Series> {
+            names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| Series::new(*n, super::super::color(k), vec![[1.0, 2.0], [2.0, 1.9]]))
+                .collect()
+        };
+        let input = || egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                vec2(330.0, 400.0),
+            )),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            let _ = ctx.run_ui(input(), |ui| {
+                Chart::new("legend-fold", "Loss", 200.0)
+                    .series(series())
+                    .show(ui);
+            });
+        }
+        let memory = egui_plot::PlotMemory::load(&ctx, super::super::plot_id("legend-fold"))
+            .expect("the plot was drawn");
+        let plot_h = memory.transform().frame().height();
+        assert!(
+            plot_h >= 120.0,
+            "the plot kept {plot_h} px of the chart's 200"
+        );
     }
 
     #[test]

@@ -140,8 +140,12 @@ fn seed_groups(view: &RunView, overlays: &[&RunView]) -> Vec<SeedGroup> {
             groups[g].members.push(i);
             continue;
         }
+        // The method label names the method; a method's own settings are differences only
+        // between runs that both train it.
+        let same_method = own.get("method.name") == shown.get("method.name");
         let differing: Vec<String> = own
             .iter()
+            .filter(|(k, _)| same_method || !k.starts_with("method."))
             .filter(|(k, v)| shown.get(*k) != Some(v))
             .take(2)
             .map(|(k, v)| {
