@@ -6,7 +6,7 @@ use std::path::Path;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 
-use ferlab::views::runs_table::{Catalog, Column, Grouping, Metric, Rows, synthetic};
+use ferlab::views::runs_table::{Catalog, Column, Grouping, Metric, Rows, RunRecord, synthetic};
 use ferlab::views::ui::app::{Pane, Workbench};
 
 /// 48 synthetic runs: 4 methods x 4 noise rates x 3 seeds, 3 epochs each.
@@ -32,6 +32,17 @@ fn runs_harness(runs: &Path) -> Harness<'static, Workbench> {
     h.run_steps(2);
     assert_eq!(h.state().maximised, Some(Pane::Runs));
     h
+}
+
+/// Opens `shown`, ticks `ticked` and shows the curves pane (the layout restored).
+fn show_overlaid(h: &mut Harness<'static, Workbench>, shown: &Path, ticked: &[&RunRecord]) {
+    h.state_mut().open_run(shown);
+    for r in ticked {
+        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
+    }
+    h.state_mut().maximised = None;
+    h.state_mut().show_pane(Pane::Curves);
+    h.run_steps(3);
 }
 
 #[test]
@@ -350,13 +361,7 @@ fn overlaid_seeds_are_drawn_as_a_mean_with_a_band() {
         })
         .collect();
     assert_eq!(others.len(), 2, "the two other seeds");
-    h.state_mut().open_run(&a.dir);
-    for r in &others {
-        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
-    }
-    h.state_mut().maximised = None;
-    h.state_mut().show_pane(Pane::Curves);
-    h.run_steps(3);
+    show_overlaid(&mut h, &a.dir, &others);
     let legends = |h: &mut Harness<'static, Workbench>| -> Vec<String> {
         // The longer legends start folded: open them (once).
         if h.query_by_label("val overall %").is_none() {
@@ -404,13 +409,7 @@ fn the_shown_run_counts_in_its_seeds_band_in_both_plots() {
         })
         .collect();
     assert_eq!(seeds.len(), 3);
-    h.state_mut().open_run(&a.dir);
-    for r in &seeds {
-        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
-    }
-    h.state_mut().maximised = None;
-    h.state_mut().show_pane(Pane::Curves);
-    h.run_steps(3);
+    show_overlaid(&mut h, &a.dir, &seeds);
     // The longer legends start folded: open each that is.
     let band = |what: &str| format!("{} {what} (mean, min–max of 3 seeds)", a.method);
     let found = |h: &Harness<'static, Workbench>| {
@@ -464,13 +463,7 @@ fn another_methods_seed_group_is_named_by_its_method() {
         })
         .collect();
     assert_eq!(seeds.len(), 3);
-    h.state_mut().open_run(&a.dir);
-    for r in &seeds {
-        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
-    }
-    h.state_mut().maximised = None;
-    h.state_mut().show_pane(Pane::Curves);
-    h.run_steps(3);
+    show_overlaid(&mut h, &a.dir, &seeds);
     let toggles = h.query_all_by_label("legend").count();
     for i in 0..toggles {
         h.query_all_by_label("legend").nth(i).unwrap().click();

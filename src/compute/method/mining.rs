@@ -98,19 +98,11 @@ impl MiningLedger {
             }
         }
         let quality = train.flipped().map(|flipped| self.quality(&flipped));
-        let step = moved_idx.len().div_ceil(GALLERY).max(1);
-        let moved = moved_idx
-            .iter()
-            .step_by(step)
-            .take(GALLERY)
-            .map(|&i| self.moved_sample(train, i))
+        let moved = even_spread(&moved_idx, GALLERY)
+            .map(|i| self.moved_sample(train, i))
             .collect();
-        let listed_step = moved_idx.len().div_ceil(MOVES_LISTED).max(1);
-        let moves_listed = moved_idx
-            .iter()
-            .step_by(listed_step)
-            .take(MOVES_LISTED)
-            .map(|&i| self.move_record(train, i))
+        let moves_listed = even_spread(&moved_idx, MOVES_LISTED)
+            .map(|i| self.move_record(train, i))
             .collect();
         self.previous = std::mem::replace(&mut self.current, vec![UNSEEN; self.previous.len()]);
         self.class_sums = vec![(0.0, 0); classes];
@@ -177,6 +169,12 @@ impl MiningLedger {
             thumbnail: crate::contract::codec::base64_encode(&train.image(i)[..s * s]),
         }
     }
+}
+
+/// At most `cap` of `items`, evenly spread over them (all of them when they fit).
+fn even_spread(items: &[usize], cap: usize) -> impl Iterator<Item = usize> + '_ {
+    let step = items.len().div_ceil(cap).max(1);
+    items.iter().copied().step_by(step).take(cap)
 }
 
 #[cfg(test)]
