@@ -22,6 +22,10 @@ pub struct DescribeArgs {
     /// The network's input side (150 is the original's).
     #[arg(long, default_value_t = 150)]
     pub input_size: usize,
+    /// How many of the last down blocks run at stride 1 (`model.stride_one_blocks`; 0 is
+    /// the original network).
+    #[arg(long, default_value_t = 0)]
+    pub stride_one_blocks: usize,
     /// The scale layers folded into the convolutions, or kept apart.
     #[arg(long, value_enum, default_value = "folded")]
     pub scale_affine: AffineArg,
@@ -46,7 +50,13 @@ pub fn run(a: DescribeArgs) -> Result<()> {
     } else {
         Kernels::Auto
     };
-    let (model, report) = pretrained_face_resnet(&a.weights, a.input_size, affine, kernels)?;
+    let (model, report) = pretrained_face_resnet(
+        &a.weights,
+        a.input_size,
+        a.stride_one_blocks,
+        affine,
+        kernels,
+    )?;
     eprintln!("{report}");
     let mut out = std::io::stdout().lock();
     let mut failed = Vec::new();

@@ -241,12 +241,137 @@ fn net(model: &FerModel) -> &ferlab::compute::model::face_resnet::FaceResNet {
 
 #[test]
 fn the_map_side_follows_the_valid_convolutions() {
-    assert_eq!(face_resnet_map_side(150), Some(2));
-    assert_eq!(face_resnet_map_side(112), Some(1));
-    assert_eq!(face_resnet_map_side(103), Some(1));
-    assert_eq!(face_resnet_map_side(102), None);
-    assert_eq!(face_resnet_map_side(48), None);
-    assert_eq!(face_resnet_map_side(224), Some(3));
+    assert_eq!(face_resnet_map_side(150, 0), Some(2));
+    assert_eq!(face_resnet_map_side(112, 0), Some(1));
+    assert_eq!(face_resnet_map_side(103, 0), Some(1));
+    assert_eq!(face_resnet_map_side(102, 0), None);
+    assert_eq!(face_resnet_map_side(48, 0), None);
+    assert_eq!(face_resnet_map_side(224, 0), Some(3));
+}
+
+/// Weights whose filters are their own mirror image (each row averaged with its reverse):
+/// such a network maps a mirrored face to mirrored features, up to the original's one-sided
+/// 'valid' edges.
+fn mirror_symmetric(weights: Vec<Weight>) -> Vec<Weight> {
+    weights
+        .into_iter()
+        .map(|w| {
+            let [kh, kw, cin, cout] = match w.shape[..] {
+                [a, b, c, d] if w.name.ends_with("filters") => [a, b, c, d],
+                _ => return w,
+            };
+            let at = |h: usize, x: usize, i: usize, o: usize| ((h * kw + x) * cin + i) * cout + o;
+            let mut values = w.values.clone();
+            for h in 0..kh {
+                for x in 0..kw {
+                    for i in 0..cin {
+                        for o in 0..cout {
+                            values[at(h, x, i, o)] = 0.5
+                                * (w.values[at(h, x, i, o)] + w.values[at(h, kw - 1 - x, i, o)]);
+                        }
+                    }
+                }
+            }
+            Weight {
+                values,
+                quantised: None,
+                ..w
+            }
+        })
+        .collect()
+}
+
+/// `model.stride_one_blocks` gives the maps the side `face_resnet_map_side` promises, with
+/// the pretrained tensors loaded as they are; and a face's mirror image gets the mirrored
+/// maps (closer to the face's maps flipped than to them as they are; up to the original's
+/// one-sided 'valid' edges, 0.32 of the distance here). With the original network at 112 px
+/// every map is one number, its own mirror, and this cannot hold.
+#[test]
+fn stride_one_blocks_give_larger_maps_that_flip_with_the_face() {
+    use ferlab::compute::model::cam::flip_horizontal;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(dir.path(), &mirror_symmetric(fixture_weights(7)));
+    for (side, want) in [(112, [1, 3, 6, 13, 26]), (150, [2, 4, 8, 17, 35])] {
+        for (k, w) in want.into_iter().enumerate() {
+            assert_eq!(face_resnet_map_side(side, k), Some(w), "{side} px, {k}");
+        }
+        for k in [0, 2] {
+            let (model, _) =
+                pretrained_face_resnet(&manifest, side, k, ScaleAffine::Folded, Kernels::Auto)
+                    .unwrap();
+            let out = model.forward(&random_rgb(1, side, 1), Mode::Eval).unwrap();
+            assert_eq!(
+                out.fmap.dims(),
+                &[1, 256, want[k], want[k]],
+                "{side} px, {k}"
+            );
+        }
+    }
+    assert_eq!(face_resnet_map_side(112, 5), None);
+
+    // A bright disc left of centre on grey.
+    let side = 112;
+    let mut v = vec![0.1f32; 3 * side * side];
+    for c in 0..3 {
+        for y in 0..side {
+            for x in 0..side {
+                let d2 = (x as f32 - 34.0).powi(2) + (y as f32 - 56.0).powi(2);
+                v[(c * side + y) * side + x] += 0.9 * (-d2 / (2.0 * 12.0f32.powi(2))).exp();
+            }
+        }
+    }
+    let face = Tensor::from_vec(v, (1, 3, side, side), &Device::Cpu).unwrap();
+    let (model, _) =
+        pretrained_face_resnet(&manifest, side, 2, ScaleAffine::Folded, Kernels::Auto).unwrap();
+    let maps = |x: &Tensor| {
+        let out = model.forward(x, Mode::Eval).unwrap();
+        model.class_maps(&out.fmap).unwrap()
+    };
+    let of_face = maps(&face);
+    let of_mirror = maps(&flip_horizontal(&face).unwrap());
+    assert_eq!(of_face.dims(), &[1, 1, 6, 6]);
+    let rms = |a: &Tensor, b: &Tensor| -> f32 {
+        (a - b)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .sqrt()
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    };
+    let flipped = flip_horizontal(&of_face).unwrap();
+    let (mirrored, unmoved) = (rms(&of_mirror, &flipped), rms(&of_mirror, &of_face));
+    assert!(
+        mirrored < 0.5 * unmoved,
+        "the mirror's maps against the face's flipped: rms {mirrored}; unflipped: {unmoved}"
+    );
+}
+
+/// LNSU and EAC on 1×1 maps are cautioned at the setting that fixes it; CE is not, nor
+/// LNSU on 6×6 maps.
+#[test]
+fn flip_consistency_on_tiny_maps_is_cautioned() {
+    let mut e = Experiment::default();
+    e.model.backbone = Backbone::FaceResnet;
+    e.model.input_size = 112;
+    for (method, stride_one, cautioned) in [
+        ("lnsu", 0, true),
+        ("eac", 0, true),
+        ("ce", 0, false),
+        ("lnsu", 2, false),
+    ] {
+        e.method.name = method.into();
+        e.model.stride_one_blocks = stride_one;
+        let c = e.cautions(&ferlab::compute::method::REGISTRY);
+        assert_eq!(!c.is_empty(), cautioned, "{method}, {stride_one}: {c:?}");
+        if cautioned {
+            assert_eq!(c[0].path, "model.stride_one_blocks");
+            assert!(c[0].message.contains("1×1"), "{}", c[0].message);
+        }
+    }
 }
 
 /// The port against the transcription, at 150 px (the last two down blocks pad their
@@ -267,7 +392,8 @@ fn descriptors_match_an_independent_transcription_of_the_original() {
         );
         for affine in [ScaleAffine::Folded, ScaleAffine::Separate] {
             for kernels in [Kernels::Auto, Kernels::Candle] {
-                let (model, _) = pretrained_face_resnet(&manifest, side, affine, kernels).unwrap();
+                let (model, _) =
+                    pretrained_face_resnet(&manifest, side, 0, affine, kernels).unwrap();
                 let got = net(&model).descriptor(&x).unwrap();
                 assert_eq!(got.dims(), &[2, 128]);
                 let diff = max_abs_diff(&got, &want);
@@ -399,7 +525,7 @@ fn grey_faces_are_resized_and_replicated_inside_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), &fixture_weights(9));
     let (model, _) =
-        pretrained_face_resnet(&manifest, 112, ScaleAffine::Folded, Kernels::Auto).unwrap();
+        pretrained_face_resnet(&manifest, 112, 0, ScaleAffine::Folded, Kernels::Auto).unwrap();
     let grey = random_rgb(1, 48, 4).narrow(1, 0, 1).unwrap();
     let (mean, std) = (0.5f32, 0.25f32);
     let normalised = ((&grey - mean as f64).unwrap() / std as f64).unwrap();
@@ -503,11 +629,19 @@ fn auto_and_candle_kernels_agree_in_training() {
 /// input resize) against autodiff, for a few elements of a few parameters.
 #[test]
 fn gradients_match_finite_differences() {
+    // The original, and the last two down blocks at stride 1 (unpooled shortcuts).
+    for stride_one in [0, 2] {
+        gradients_match_at(stride_one);
+    }
+}
+
+fn gradients_match_at(stride_one: usize) {
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), &fixture_weights(15));
     let cfg = ModelConfig {
         backbone: Backbone::FaceResnet,
         input_size: 112,
+        stride_one_blocks: stride_one,
         scale_affine: ScaleAffine::Separate,
         kernels: Kernels::Candle,
         ..ModelConfig::default()
@@ -576,7 +710,7 @@ fn gradients_match_finite_differences() {
         let analytic = g[i] as f64;
         assert!(
             (numeric - analytic).abs() <= 0.05 * analytic.abs().max(1e-3),
-            "{name}[{i}]: autodiff {analytic}, finite differences {numeric}"
+            "stride-1 blocks {stride_one}, {name}[{i}]: autodiff {analytic}, finite differences {numeric}"
         );
     }
 }

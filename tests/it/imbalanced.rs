@@ -115,3 +115,29 @@ fn rul_resumes_mid_epoch_to_the_uninterrupted_result() {
     let (full, pieced) = full_and_resumed(exp, (1, 2));
     assert_eq!(epoch_results(&pieced), epoch_results(&full));
 }
+
+/// LNSU on maps too small for flip consistency (ResNet-18 on 32 px faces: 1×1) starts, and
+/// its log says why its attention term does nothing, naming the setting.
+#[test]
+fn a_run_on_degenerate_maps_logs_a_caution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut exp = common::tiny_experiment(tmp.path());
+    exp.method.name = "lnsu".into();
+    exp.model.backbone = ferlab::contract::config::Backbone::Resnet18;
+    exp.train.epochs = 1;
+    exp.data.synthetic.train_per_class = 8;
+    exp.data.synthetic.val_per_class = 4;
+    let (_, _, events) = common::run_collect(exp, None);
+    let caution = events.iter().find_map(|e| match e {
+        Event::Log { level, text } if text.contains("flip consistency is degenerate") => {
+            Some((*level, text.clone()))
+        }
+        _ => None,
+    });
+    let (level, text) = caution.expect("a caution in the log");
+    assert_eq!(level, ferlab::contract::event::Level::Warn);
+    assert!(
+        text.starts_with("data.image_size: LNSU's") && text.contains("1×1"),
+        "{text}"
+    );
+}

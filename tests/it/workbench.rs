@@ -900,7 +900,10 @@ fn attention_and_results_tabs_follow_real_runs() {
 
     h.get_by_label("Attention").click();
     h.run_steps(3);
-    h.get_by_label_contains("Validation flip MSE of the class maps at epoch 2");
+    h.get_by_label_contains(&format!(
+        "Validation flip MSE of the {}×{} class maps at epoch 2",
+        snap.map_height, snap.map_width
+    ));
     h.get_by_label_contains("of 10 faces");
     // The detail grid: a row of maps for the original and one for the flipped face.
     h.get_by_label("original");
@@ -1792,4 +1795,48 @@ fn attention_maps_grow_with_their_pane_and_zoom_on_hover() {
         let zoomed = h.get_by_label(&format!("zoomed {name}")).rect();
         assert!(zoomed.width() >= 200.0, "the zoomed {name} is {zoomed:?}");
     }
+}
+
+/// Maps of 2×2 or smaller leave flip consistency nothing to compare: the attention panel
+/// states the side and says so; the editor cautions LNSU (and EAC) on the face ResNet at
+/// 112 px, naming the setting that gives larger maps, and stops once it is set.
+#[test]
+fn degenerate_maps_are_said_in_the_attention_panel_and_the_editor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(
+            |ui, wb: &mut Workbench| wb.ui(ui),
+            Workbench::new(tmp.path().join("presets")),
+        );
+    let mut view = fixed_view();
+    for (_, snap) in view.attention.iter_mut() {
+        snap.map_height = 2;
+        snap.map_width = 2;
+        for f in snap.faces.iter_mut() {
+            f.maps = encode_f32(&[0.5; 28]);
+            f.flipped_back = encode_f32(&[0.5; 28]);
+        }
+    }
+    h.state_mut().view = view;
+    h.state_mut().show_pane(Pane::Attention);
+    h.run();
+    h.get_by_label_contains("flip MSE of the 2×2 class maps");
+    h.get_by_label_contains("2×2 maps: flip consistency is degenerate");
+
+    let cautions = |h: &Harness<'static, Workbench>| {
+        h.query_all_by_label_contains("flip consistency is degenerate on 1×1")
+            .count()
+    };
+    assert_eq!(cautions(&h), 0);
+    let exp = &mut h.state_mut().editor.experiment;
+    exp.method.name = "lnsu".into();
+    exp.model.backbone = ferlab::contract::config::Backbone::FaceResnet;
+    exp.model.input_size = 112;
+    h.run();
+    assert!(cautions(&h) >= 1);
+    h.get_by_label_contains("model.stride_one_blocks: LNSU's flip consistency");
+    h.state_mut().editor.experiment.model.stride_one_blocks = 2;
+    h.run();
+    assert_eq!(cautions(&h), 0);
 }

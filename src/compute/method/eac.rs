@@ -99,6 +99,7 @@ fn earlier_behaviour(section: &mut Table) {
 pub const ENTRY: super::Entry = super::Entry {
     schema: MethodSchema {
         fields: FIELDS,
+        flip_consistency: true,
         defaults: defaults_of::<EacConfig>,
         earlier_behaviour,
         ..MethodSchema::plain(

@@ -79,6 +79,7 @@ const FIELDS: &[Field] = &[
 pub const ENTRY: super::Entry = super::Entry {
     schema: MethodSchema {
         fields: FIELDS,
+        flip_consistency: true,
         defaults: defaults_of::<LnsuConfig>,
         ..MethodSchema::plain(
             KEY,

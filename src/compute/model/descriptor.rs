@@ -11,15 +11,17 @@ use super::{Backbone, FerModel};
 use crate::compute::Error;
 use crate::compute::model::pretrained::load_pretrained;
 use crate::contract::config::{
-    Backbone as BackboneKind, FACE_RESNET_MIN_INPUT, Kernels, MAX_INPUT_SIZE, ModelConfig,
-    ScaleAffine,
+    Backbone as BackboneKind, FACE_RESNET_DOWN_BLOCKS, FACE_RESNET_MIN_INPUT, Kernels,
+    MAX_INPUT_SIZE, ModelConfig, ScaleAffine,
 };
 
 /// The face ResNet with the weights of the manifest at `weights`, taking RGB in [0, 1]
-/// (no data normalisation to undo) at `input_size`; and the loader's report.
+/// (no data normalisation to undo) at `input_size`, its last `stride_one` down blocks at
+/// stride 1 (`model.stride_one_blocks`); and the loader's report.
 pub fn pretrained_face_resnet(
     weights: &Path,
     input_size: usize,
+    stride_one: usize,
     affine: ScaleAffine,
     kernels: Kernels,
 ) -> Result<(FerModel, String), Error> {
@@ -29,9 +31,15 @@ pub fn pretrained_face_resnet(
             "--input-size must be from {lo} to {hi} (150 is the original's), got {input_size}"
         )));
     }
+    if stride_one > FACE_RESNET_DOWN_BLOCKS {
+        return Err(Error::Data(format!(
+            "--stride-one-blocks must be from 0 to {FACE_RESNET_DOWN_BLOCKS}, got {stride_one}"
+        )));
+    }
     let cfg = ModelConfig {
         backbone: BackboneKind::FaceResnet,
         input_size,
+        stride_one_blocks: stride_one,
         scale_affine: affine,
         kernels,
         ..ModelConfig::default()

@@ -11,6 +11,17 @@
 //! as a buffer for [`FaceResNet::descriptor`]), and class activation maps come from the last
 //! feature map as with the other backbones (2 × 2 at the native 150 px, 1 × 1 at 112).
 //!
+//! **Where this departs from the original** (`model.stride_one_blocks` > 0): maps of 1×1 or
+//! 2×2 leave nothing for flip consistency to compare (a 1×1 map is its own mirror), while the
+//! papers read 7×7 maps of a ResNet at 224 px. As person re-identification's "last stride 1"
+//! does, the last N down blocks keep their input's size: their first convolution runs at
+//! stride 1 with 'same' padding (the original: stride 2, 'valid'), and their shortcut skips
+//! the 2×2 average pool (at stride 1 there is nothing to pool down to) and only widens the
+//! channels with zeros. The filters are the pretrained ones; each later layer sees its
+//! features at twice the resolution it was trained on, without dilation (so its receptive
+//! field in the face halves). The descriptors move from the original's by as much as
+//! `bench/face-resnet-maps.sh` measures.
+//!
 //! The input adapter resizes the data's faces (bilinear, half-pixel centres) to
 //! `model.input_size` and replicates grey to RGB inside the model, so the data and its
 //! augmentation stay at the dataset's size; it undoes the data's `(x − mean) / std` and
@@ -27,7 +38,9 @@ use rand::Rng;
 
 use super::layers::{Collector, Conv2d, ConvSpec, Mode, join};
 use crate::compute::ops;
-use crate::contract::config::{Kernels, ScaleAffine, face_resnet_map_side};
+use crate::contract::config::{
+    FACE_RESNET_DOWN_BLOCKS, Kernels, ScaleAffine, face_resnet_map_side,
+};
 
 /// dlib's mean RGB, in 0-255 pixel values.
 pub const MEAN_RGB: [f32; 3] = [122.782, 117.001, 104.298];
@@ -115,7 +128,10 @@ impl ScaledConv {
 pub struct Residual {
     pub conv1: ScaledConv,
     pub conv2: ScaledConv,
+    /// A down block: its shortcut widens the channels with zeros.
     pub down: bool,
+    /// A down block that halves (the original); false at stride 1 (see the module doc).
+    pub halves: bool,
 }
 
 impl Residual {
@@ -126,7 +142,11 @@ impl Residual {
         if !self.down {
             return ops::add_relu(&h, x, kernels);
         }
-        let pooled = avg_pool_2x2(x)?;
+        let pooled = if self.halves {
+            avg_pool_2x2(x)?
+        } else {
+            x.clone()
+        };
         let (_, cin, ph, pw) = pooled.dims4()?;
         let (_, cout, hh, hw) = h.dims4()?;
         // The original pads the convolution's output at the bottom and right to the
@@ -225,26 +245,36 @@ fn spec(cin: usize, cout: usize, k: usize, stride: usize, pad: usize) -> ConvSpe
 
 impl FaceResNet {
     /// A network with fresh weights (Kaiming-normal filters, scale 1, shift 0), its input
-    /// adapter set to `input` (checked: [`face_resnet_map_side`]).
+    /// adapter set to `input` and its last `stride_one` down blocks at stride 1 (checked:
+    /// [`face_resnet_map_side`]).
     pub fn new(
         input: InputAdapter,
+        stride_one: usize,
         affine: ScaleAffine,
         kernels: Kernels,
         rng: &mut impl Rng,
         device: &Device,
     ) -> Result<Self> {
-        if face_resnet_map_side(input.size).is_none() {
+        if face_resnet_map_side(input.size, stride_one).is_none() {
             candle_core::bail!(
-                "the face ResNet needs an input of at least {} px, got {}",
+                "the face ResNet needs an input of at least {} px and at most {} stride-1 blocks, got {} px and {stride_one}",
                 crate::contract::config::FACE_RESNET_MIN_INPUT,
+                FACE_RESNET_DOWN_BLOCKS,
                 input.size
             );
         }
         let stem = ScaledConv::new(spec(3, 32, 7, 2, 0), affine, kernels, rng, device)?;
         let mut blocks = Vec::new();
         let mut cin = 32;
+        let mut downs_left = FACE_RESNET_DOWN_BLOCKS;
         for (_, cout, down) in BLOCKS {
-            let (stride, pad) = if down { (2, 0) } else { (1, 1) };
+            // The last `stride_one` down blocks keep their input's size.
+            let halves = down && downs_left > stride_one;
+            downs_left -= usize::from(down);
+            let (stride, pad) = match (down, halves) {
+                (true, true) => (2, 0),
+                _ => (1, 1),
+            };
             blocks.push(Residual {
                 conv1: ScaledConv::new(
                     spec(cin, cout, 3, stride, pad),
@@ -255,6 +285,7 @@ impl FaceResNet {
                 )?,
                 conv2: ScaledConv::new(spec(cout, cout, 3, 1, 1), affine, kernels, rng, device)?,
                 down,
+                halves,
             });
             cin = cout;
         }
@@ -267,7 +298,7 @@ impl FaceResNet {
         })
     }
 
-    /// The last feature map, N × 256 × s × s (s = [`face_resnet_map_side`] of the input).
+    /// The last feature map, N × 256 × s × s (s = [`face_resnet_map_side`]).
     pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
         let x = self.input.forward(x)?;
         let h = self.stem.forward(&x, mode, true)?;

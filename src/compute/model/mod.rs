@@ -140,6 +140,7 @@ impl FerModel {
                 };
                 Backbone::FaceResnet(FaceResNet::new(
                     input,
+                    cfg.stride_one_blocks,
                     cfg.scale_affine,
                     cfg.kernels,
                     &mut rng,

@@ -154,6 +154,9 @@ pub fn run(
             format!("unlabeled: {} ({} faces)", u.origin, u.len()),
         ));
     }
+    for caution in exp.cautions(&crate::compute::method::REGISTRY) {
+        sink(&Event::log(Level::Warn, caution.to_string()));
+    }
     let mut session = Session::new(exp, device, dataset, unlabeled, dir, resume, sink)?;
     if resume {
         session.restore()?;

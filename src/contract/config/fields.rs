@@ -284,6 +284,13 @@ const MODEL: &[Field] = &[
     .help("the per-channel scale after each conv: folded into the conv, or its own learnable scale and shift")
     .when(FACE_RESNET),
     Field::new(
+        "model.stride_one_blocks",
+        "stride-1 blocks",
+        count(0, super::FACE_RESNET_DOWN_BLOCKS as u64),
+    )
+    .help("how many of the last down blocks keep their input's size (stride 1, 'same' padding, shortcut unpooled): larger class activation maps from the same filters. Maps at 112 / 150 px: 0 → 1×1 / 2×2 (flip consistency degenerate), 1 → 3×3 / 4×4, 2 → 6×6 / 8×8, 3 → 13×13 / 17×17")
+    .when(FACE_RESNET),
+    Field::new(
         "model.backbone_lr_scale",
         "backbone lr ×",
         number(Range::closed(0.0, 10.0), Widget::Drag { speed: 0.01 }),

@@ -4,6 +4,7 @@
 //! `load` reports every problem at once (unknown keys with their path, out-of-range values,
 //! missing paths), so a researcher fixes a preset in one go.
 
+pub mod cautions;
 pub mod classes;
 pub mod device;
 pub mod fields;
@@ -353,19 +354,30 @@ pub const FACE_RESNET_MIN_INPUT: usize = 103;
 /// `ferlab describe --input-size`): past it one image's activations alone take gigabytes.
 pub const MAX_INPUT_SIZE: usize = 512;
 
-/// The side of the face ResNet's last feature map for a square input of `input` pixels, or
-/// `None` if some 'valid' convolution does not fit (below [`FACE_RESNET_MIN_INPUT`]):
-/// 7×7/2 convolution, 3×3/2 max pool, then four down blocks that halve (3×3/2 convolution,
-/// the 2×2 average-pooled shortcut deciding the size). 150 → 2, 112 → 1.
-pub fn face_resnet_map_side(input: usize) -> Option<usize> {
+/// The side of the face ResNet's last feature map for a square input of `input` pixels with
+/// its last `stride_one` down blocks at stride 1 (`model.stride_one_blocks`), or `None` if
+/// some 'valid' convolution does not fit (below [`FACE_RESNET_MIN_INPUT`]) or `stride_one`
+/// is past [`FACE_RESNET_DOWN_BLOCKS`]: 7×7/2 convolution, 3×3/2 max pool, then four down
+/// blocks that halve (3×3/2 convolution, the 2×2 average-pooled shortcut deciding the size)
+/// unless they run at stride 1 ('same' 3×3 convolution, unpooled shortcut).
+/// 150 → 2, 112 → 1; with two blocks at stride 1, 150 → 8, 112 → 6.
+pub fn face_resnet_map_side(input: usize, stride_one: usize) -> Option<usize> {
+    let halving = FACE_RESNET_DOWN_BLOCKS.checked_sub(stride_one)?;
     let stem = input.checked_sub(7)? / 2 + 1;
     let mut side = stem.checked_sub(3)? / 2 + 1;
-    for _ in 0..4 {
+    for _ in 0..halving {
         side.checked_sub(3)?;
         side /= 2;
     }
     Some(side)
 }
+
+/// The face ResNet's down blocks (each halves its input at stride 2).
+pub const FACE_RESNET_DOWN_BLOCKS: usize = 4;
+
+/// Class activation maps of this side or smaller make flip consistency degenerate: a 1×1
+/// map is its own mirror, and a 2×2 one has one column a side.
+pub const DEGENERATE_MAP_SIDE: usize = 2;
 
 /// Which implementation runs the heavy operations.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -399,6 +411,10 @@ pub struct ModelConfig {
     pub input_size: usize,
     /// The face ResNet's `scale` layers: folded into the convolutions or trained apart.
     pub scale_affine: ScaleAffine,
+    /// How many of the face ResNet's last down blocks run at stride 1 (the "last stride 1"
+    /// of person re-identification): the same filters on a larger last map, so class
+    /// activation maps have room for a face's regions (0 = the original).
+    pub stride_one_blocks: usize,
     /// The backbone's learning rate as a multiple of the optimiser's (the new head keeps
     /// the optimiser's): a pretrained backbone needs a lower one than its new head.
     pub backbone_lr_scale: f64,
@@ -408,6 +424,13 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The side of the face ResNet's class activation maps for data of `data_size` pixels
+    /// (None for another backbone, or an input too small).
+    pub fn face_resnet_map_side(&self, data_size: usize) -> Option<usize> {
+        (self.backbone == Backbone::FaceResnet).then_some(())?;
+        face_resnet_map_side(self.effective_input_size(data_size), self.stride_one_blocks)
+    }
+
     /// The side the backbone sees for data of `data_size` pixels (`input_size`, 0 = the
     /// backbone's own).
     pub fn effective_input_size(&self, data_size: usize) -> usize {
@@ -430,6 +453,7 @@ impl Default for ModelConfig {
             kernels: Kernels::Auto,
             input_size: 0,
             scale_affine: ScaleAffine::Folded,
+            stride_one_blocks: 0,
             backbone_lr_scale: 1.0,
             freeze_backbone_epochs: 0,
         }
@@ -877,5 +901,10 @@ impl Experiment {
     /// Every problem of this experiment, each with the dotted path of its field.
     pub fn validate(&self, methods: &dyn Methods) -> Vec<Problem> {
         validate::validate(self, methods, true)
+    }
+
+    /// Settings that run but undo what the method is for (see [`cautions`]).
+    pub fn cautions(&self, methods: &dyn Methods) -> Vec<Problem> {
+        cautions::cautions(self, methods)
     }
 }

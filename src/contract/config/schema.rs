@@ -404,6 +404,9 @@ pub struct MethodSchema {
     pub per_sample_state: bool,
     /// Whether it trains on unlabeled faces (the editor opens the Unlabeled section).
     pub unlabeled: bool,
+    /// Whether its loss compares a face's class activation maps with its mirror image's
+    /// (degenerate on maps of [`super::DEGENERATE_MAP_SIDE`] or smaller).
+    pub flip_consistency: bool,
 }
 
 impl MethodSchema {
@@ -419,6 +422,7 @@ impl MethodSchema {
             earlier_behaviour: |_| {},
             per_sample_state: false,
             unlabeled: false,
+            flip_consistency: false,
         }
     }
 }

@@ -367,7 +367,16 @@ fn check_model(c: &mut Checker, e: &Experiment) {
     let m = &e.model;
     if m.backbone == Backbone::FaceResnet {
         let side = m.effective_input_size(e.data.image_size);
-        if super::face_resnet_map_side(side).is_none() {
+        if m.stride_one_blocks > super::FACE_RESNET_DOWN_BLOCKS {
+            c.fail(
+                "model.stride_one_blocks",
+                format!(
+                    "the face ResNet has {} down blocks; got {}",
+                    super::FACE_RESNET_DOWN_BLOCKS,
+                    m.stride_one_blocks
+                ),
+            );
+        } else if super::face_resnet_map_side(side, m.stride_one_blocks).is_none() {
             c.fail(
                 "model.input_size",
                 format!(

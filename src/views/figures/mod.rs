@@ -194,11 +194,20 @@ pub fn render(
                     view.run_id
                 ))
             })?;
-            let title = format!("Class activation maps, original and flipped - {label}");
+            let title = format!(
+                "Class activation maps ({}×{}), original and flipped - {label}",
+                snap.map_height, snap.map_width
+            );
             with_area!(areas, |a| attention::grid(a, st, view, snap, &title))
         }
         FigureKind::FlipConsistency => {
-            let title = format!("Flip consistency - {label}");
+            // The maps' side, from the last snapshot (it does not change within a run).
+            let side = view
+                .attention
+                .last()
+                .map(|(_, s)| format!(" of {}×{} maps", s.map_height, s.map_width))
+                .unwrap_or_default();
+            let title = format!("Flip consistency{side} - {label}");
             with_area!(areas, |a| attention::flip_consistency(a, st, view, &title))
         }
         FigureKind::Embedding => {

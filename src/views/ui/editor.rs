@@ -20,6 +20,8 @@ use crate::views::Error;
 pub struct ExperimentEditor {
     pub experiment: Experiment,
     problems: Vec<Problem>,
+    /// Settings that run but undo what the method is for (computed with `problems`).
+    cautions: Vec<Problem>,
     /// The experiment `problems` were computed for.
     validated: Option<Experiment>,
     /// When `problems` were last computed.
@@ -61,6 +63,7 @@ impl ExperimentEditor {
         let mut e = Self {
             experiment,
             problems: Vec::new(),
+            cautions: Vec::new(),
             validated: None,
             validated_at: Instant::now(),
             form: None,
@@ -108,10 +111,17 @@ impl ExperimentEditor {
         let stale = self.validated_at.elapsed() >= REVALIDATE_FILES;
         if stale || self.validated.as_ref() != Some(&self.experiment) {
             self.problems = self.experiment.validate(&REGISTRY);
+            self.cautions = self.experiment.cautions(&REGISTRY);
             self.validated = Some(self.experiment.clone());
             self.validated_at = Instant::now();
         }
         &self.problems
+    }
+
+    /// Settings of the current experiment that run but undo what its method is for.
+    pub fn cautions(&mut self) -> &[Problem] {
+        self.problems();
+        &self.cautions
     }
 
     pub fn is_valid(&mut self) -> bool {
@@ -369,8 +379,13 @@ impl ExperimentEditor {
         if !problems.is_empty() {
             problem_list(ui, &problems, &mut self.jump_to);
         }
+        let cautions = self.cautions.clone();
+        if !cautions.is_empty() {
+            caution_list(ui, &cautions, &mut self.jump_to);
+        }
         let mut form = Form {
             problems: &problems,
+            cautions: &cautions,
             dialogs,
             drawn: Vec::new(),
             jump_to: self.jump_to.take(),
@@ -506,6 +521,7 @@ fn has_runs(dir: &Path) -> bool {
 
 struct Form<'a> {
     problems: &'a [Problem],
+    cautions: &'a [Problem],
     dialogs: &'a mut Dialogs,
     /// The paths of the rows drawn this frame, whose problems show under their widgets.
     drawn: Vec<String>,
@@ -520,23 +536,29 @@ impl Form<'_> {
         let current = schema::lookup(table, field.path).cloned();
         let dialogs = &mut *self.dialogs;
         let mut written = None;
-        let r = row(ui, self.problems, field.label, field.path, |ui| {
-            // An id of the field's own: auto ids count the widgets drawn before, and the
-            // problem list above the form comes and goes as a value turns valid or invalid
-            // while it is typed, which took the text field's state (and keystrokes) away.
-            let stable =
-                egui::UiBuilder::new().scope_id(egui::Id::unique(("ferlab-field", field.path)));
-            let r = ui
-                .scope_builder(stable, |ui| {
-                    widget(ui, field, current.as_ref(), dialogs, &mut written)
-                })
-                .inner;
-            if field.help.is_empty() {
-                r
-            } else {
-                r.on_hover_text(field.help)
-            }
-        });
+        let r = row(
+            ui,
+            (self.problems, self.cautions),
+            field.label,
+            field.path,
+            |ui| {
+                // An id of the field's own: auto ids count the widgets drawn before, and the
+                // problem list above the form comes and goes as a value turns valid or invalid
+                // while it is typed, which took the text field's state (and keystrokes) away.
+                let stable =
+                    egui::UiBuilder::new().scope_id(egui::Id::unique(("ferlab-field", field.path)));
+                let r = ui
+                    .scope_builder(stable, |ui| {
+                        widget(ui, field, current.as_ref(), dialogs, &mut written)
+                    })
+                    .inner;
+                if field.help.is_empty() {
+                    r
+                } else {
+                    r.on_hover_text(field.help)
+                }
+            },
+        );
         if self.jump_to.as_deref() == Some(field.path) {
             r.scroll_to_me(Some(egui::Align::Center));
             r.request_focus();
@@ -724,7 +746,7 @@ impl TypedText {
 /// the widget's response.
 fn row(
     ui: &mut Ui,
-    problems: &[Problem],
+    (problems, cautions): (&[Problem], &[Problem]),
     label: &str,
     path: &str,
     add: impl FnOnce(&mut Ui) -> Response,
@@ -741,6 +763,13 @@ fn row(
                         .small(),
                 );
             }
+            for p in cautions.iter().filter(|p| p.path == path) {
+                ui.label(
+                    RichText::new(&p.message)
+                        .color(ui.visuals().warn_fg_color)
+                        .small(),
+                );
+            }
             r
         })
         .inner;
@@ -750,19 +779,34 @@ fn row(
 
 /// The experiment's problems at the top of the form, each a link to its field.
 fn problem_list(ui: &mut Ui, problems: &[Problem], jump_to: &mut Option<String>) {
-    let color = ui.visuals().error_fg_color;
+    let header = format!(
+        "{} problem{} to fix before Start (click one to go to its field):",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    linked_list(ui, &header, problems, ui.visuals().error_fg_color, jump_to);
+}
+
+/// The experiment's cautions under its problems: Start works, but the method will not do
+/// what it is for.
+fn caution_list(ui: &mut Ui, cautions: &[Problem], jump_to: &mut Option<String>) {
+    let header = "The run starts, but (click to go to the field):";
+    linked_list(ui, header, cautions, ui.visuals().warn_fg_color, jump_to);
+}
+
+/// A framed list of `items` in `color` under `header`, each a link to its field.
+fn linked_list(
+    ui: &mut Ui,
+    header: &str,
+    items: &[Problem],
+    color: egui::Color32,
+    jump_to: &mut Option<String>,
+) {
     egui::Frame::group(ui.style())
         .stroke(egui::Stroke::new(1.0, color))
         .show(ui, |ui| {
-            ui.label(
-                RichText::new(format!(
-                    "{} problem{} to fix before Start (click one to go to its field):",
-                    problems.len(),
-                    if problems.len() == 1 { "" } else { "s" }
-                ))
-                .color(color),
-            );
-            for p in problems {
+            ui.label(RichText::new(header).color(color));
+            for p in items {
                 if ui
                     .link(RichText::new(p.to_string()).color(color))
                     .on_hover_text(format!("go to {}", p.path))

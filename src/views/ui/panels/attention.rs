@@ -11,6 +11,7 @@ use egui::{Color32, ColorImage, RichText, TextureHandle, TextureOptions, Ui, vec
 use super::chart::{self, Chart};
 use super::{class_filter, empty, epoch_picker};
 use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
+use crate::contract::config::DEGENERATE_MAP_SIDE;
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
 use crate::contract::run::view::RunView;
 
@@ -102,13 +103,22 @@ impl AttentionPanel {
         };
         ui.label(
             RichText::new(format!(
-                "Validation flip MSE of the class maps at epoch {shown}: {:.5} (mean over {} faces and {} classes)",
+                "Validation flip MSE of the {}×{} class maps at epoch {shown}: {:.5} (mean over {} faces and {} classes)",
+                snap.map_height,
+                snap.map_width,
                 snap.mean,
                 snap.count,
                 snap.per_class.len()
             ))
             .small(),
         );
+        if snap.map_height.min(snap.map_width) <= DEGENERATE_MAP_SIDE {
+            ui.label(
+                RichText::new(degenerate_note(snap.map_height, snap.map_width))
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
         let wide = ui.available_width() >= 720.0;
         // The maps are sized so both rows, their flip MSE and the colour bar fit the pane
         // without scrolling; the gallery and the plot follow below.
@@ -496,4 +506,11 @@ fn consistency_plot(ui: &mut Ui, view: &RunView) {
     .series(series)
     .include_y(0.0)
     .show(ui);
+}
+
+/// What maps this small leave of flip consistency, and the setting that gives larger ones.
+pub fn degenerate_note(h: usize, w: usize) -> String {
+    format!(
+        "{h}×{w} maps: flip consistency is degenerate at this size (a 1×1 map is its own mirror; a 2×2 one has one column a side). The face ResNet's model.stride_one_blocks = 2 gives 6×6 at 112 px."
+    )
 }
