@@ -1662,12 +1662,7 @@ fn keyboard_shortcuts_start_stop_save_search_and_list_themselves() {
 #[test]
 fn the_mining_gallery_pages_through_every_moved_sample() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, wb: &mut Workbench| wb.ui(ui),
-            Workbench::new(tmp.path().join("presets")),
-        );
+    let mut h = workbench_harness(tmp.path(), egui::vec2(1280.0, 800.0));
     let mut view = fixed_view();
     let (_, report) = view.mining.last_mut().unwrap();
     report.moves_listed = (0..70u32)
@@ -1716,12 +1711,7 @@ fn the_mining_gallery_pages_through_every_moved_sample() {
 #[test]
 fn the_editor_folds_away_and_narrow_panes_keep_their_plots_whole() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1024.0, 640.0))
-        .build_ui_state(
-            |ui, wb: &mut Workbench| wb.ui(ui),
-            Workbench::new(tmp.path().join("presets")),
-        );
+    let mut h = workbench_harness(tmp.path(), egui::vec2(1024.0, 640.0));
     let mut view = fixed_view();
     view.run_dir = Some(tmp.path().join("run"));
     h.state_mut().view = view;
@@ -1771,12 +1761,7 @@ fn the_editor_folds_away_and_narrow_panes_keep_their_plots_whole() {
 #[test]
 fn attention_maps_grow_with_their_pane_and_zoom_on_hover() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, wb: &mut Workbench| wb.ui(ui),
-            Workbench::new(tmp.path().join("presets")),
-        );
+    let mut h = workbench_harness(tmp.path(), egui::vec2(1280.0, 800.0));
     h.state_mut().view = fixed_view();
     h.state_mut().show_pane(Pane::Attention);
     h.state_mut().maximised = Some(Pane::Attention);
@@ -1803,12 +1788,7 @@ fn attention_maps_grow_with_their_pane_and_zoom_on_hover() {
 #[test]
 fn degenerate_maps_are_said_in_the_attention_panel_and_the_editor() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, wb: &mut Workbench| wb.ui(ui),
-            Workbench::new(tmp.path().join("presets")),
-        );
+    let mut h = workbench_harness(tmp.path(), egui::vec2(1280.0, 800.0));
     let mut view = fixed_view();
     for (_, snap) in view.attention.iter_mut() {
         snap.map_height = 2;
@@ -1839,4 +1819,12 @@ fn degenerate_maps_are_said_in_the_attention_panel_and_the_editor() {
     h.state_mut().editor.experiment.model.stride_one_blocks = 2;
     h.run();
     assert_eq!(cautions(&h), 0);
+}
+
+/// The workbench at `size` with its presets folder under `dir` (empty).
+fn workbench_harness(dir: &Path, size: egui::Vec2) -> Harness<'static, Workbench> {
+    Harness::builder().with_size(size).build_ui_state(
+        |ui, wb: &mut Workbench| wb.ui(ui),
+        Workbench::new(dir.join("presets")),
+    )
 }
