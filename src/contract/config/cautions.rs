@@ -34,7 +34,7 @@ pub fn cautions(e: &Experiment, methods: &dyn Methods) -> Vec<Problem> {
         let (path, fix) = match e.model.backbone {
             Backbone::FaceResnet => (
                 "model.stride_one_blocks",
-                "set model.stride_one_blocks to 2 for 6×6 maps at 112 px (8×8 at 150)",
+                "model.stride_one_blocks gives larger maps (2: 6×6 at 112 px, 7×7 at 120), but changes the pretrained network (README: it cost 21 points after a one-epoch fine-tune)",
             ),
             _ => ("data.image_size", "give the backbone larger faces"),
         };

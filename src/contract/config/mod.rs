@@ -424,13 +424,6 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
-    /// The side of the face ResNet's class activation maps for data of `data_size` pixels
-    /// (None for another backbone, or an input too small).
-    pub fn face_resnet_map_side(&self, data_size: usize) -> Option<usize> {
-        (self.backbone == Backbone::FaceResnet).then_some(())?;
-        face_resnet_map_side(self.effective_input_size(data_size), self.stride_one_blocks)
-    }
-
     /// The side the backbone sees for data of `data_size` pixels (`input_size`, 0 = the
     /// backbone's own).
     pub fn effective_input_size(&self, data_size: usize) -> usize {

@@ -367,16 +367,10 @@ fn check_model(c: &mut Checker, e: &Experiment) {
     let m = &e.model;
     if m.backbone == Backbone::FaceResnet {
         let side = m.effective_input_size(e.data.image_size);
-        if m.stride_one_blocks > super::FACE_RESNET_DOWN_BLOCKS {
-            c.fail(
-                "model.stride_one_blocks",
-                format!(
-                    "the face ResNet has {} down blocks; got {}",
-                    super::FACE_RESNET_DOWN_BLOCKS,
-                    m.stride_one_blocks
-                ),
-            );
-        } else if super::face_resnet_map_side(side, m.stride_one_blocks).is_none() {
+        // A count past the down blocks is the field's own range problem.
+        if m.stride_one_blocks <= super::FACE_RESNET_DOWN_BLOCKS
+            && super::face_resnet_map_side(side, m.stride_one_blocks).is_none()
+        {
             c.fail(
                 "model.input_size",
                 format!(

@@ -118,12 +118,6 @@ impl ExperimentEditor {
         &self.problems
     }
 
-    /// Settings of the current experiment that run but undo what its method is for.
-    pub fn cautions(&mut self) -> &[Problem] {
-        self.problems();
-        &self.cautions
-    }
-
     pub fn is_valid(&mut self) -> bool {
         self.problems().is_empty()
     }

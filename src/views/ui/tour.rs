@@ -134,13 +134,9 @@ fn stops() -> Vec<Stop> {
                 // The pane gets the window: the gallery's first page under the table.
                 t.workbench.maximised = Some(Pane::Mining);
                 // What "Show all pictures" does: every moved sample gets its face.
-                let view = &t.workbench.view;
-                let count = view.data.as_ref().map(|d| d.train_counts.iter().sum());
-                let faces = &mut t.workbench.panels.mining.faces;
-                faces.follow(&view.run_id);
-                match view.config.clone() {
-                    Some(config) => faces.request(config, count, ctx),
-                    None => t.fail("the ASM run has no recorded config".into()),
+                let wb = &mut t.workbench;
+                if !wb.panels.mining.request_pictures(&wb.view, ctx) {
+                    t.fail("the ASM run has no recorded config".into());
                 }
             },
             ready: |t| {
@@ -394,12 +390,14 @@ fn stops() -> Vec<Stop> {
                 }
                 // The sweep's folder (`seeds/<name>-sweep`) holds the six runs: opened as
                 // the runs folder, the table groups them by everything but the seed.
-                let Some(root) = sweep_folder_in(&t.options.runs_dir.join("seeds")) else {
+                let runs = &mut t.workbench.panels.runs;
+                runs.refresh(&t.options.runs_dir.join("seeds"));
+                let Some(root) = runs.sweeps.first().map(|(g, _)| g.dir.clone()) else {
                     return t.fail("the seeds sweep wrote no sweep folder".into());
                 };
+                runs.refresh(&root);
                 t.workbench.editor.experiment.output.dir = root.clone();
                 let runs = &mut t.workbench.panels.runs;
-                runs.refresh(&root);
                 runs.set_grouping(crate::views::runs_table::Grouping::AllButSeed);
                 runs.overlay.clear();
                 let dirs: Vec<PathBuf> = runs.runs.iter().map(|r| r.dir.clone()).collect();
@@ -611,18 +609,6 @@ fn spawn_sweep(t: &mut Tour, preset: PathBuf, out: PathBuf) {
             });
         *done.lock().expect("sweep lock") = Some(result);
     });
-}
-
-/// The first sweep folder (one with a `sweep.json`) directly under `dir`.
-fn sweep_folder_in(dir: &Path) -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| crate::views::sweep::folder::SweepFolder::is_sweep(p))
-        .collect();
-    found.sort();
-    found.into_iter().next()
 }
 
 /// Whether the run in `dir` trains `method` with `seed` (by its recorded config).

@@ -511,6 +511,6 @@ fn consistency_plot(ui: &mut Ui, view: &RunView) {
 /// What maps this small leave of flip consistency, and the setting that gives larger ones.
 pub fn degenerate_note(h: usize, w: usize) -> String {
     format!(
-        "{h}×{w} maps: flip consistency is degenerate at this size (a 1×1 map is its own mirror; a 2×2 one has one column a side). The face ResNet's model.stride_one_blocks = 2 gives 6×6 at 112 px."
+        "{h}×{w} maps: flip consistency is degenerate at this size (a 1×1 map is its own mirror; a 2×2 one has one column a side). The face ResNet's model.stride_one_blocks gives larger maps at a cost in accuracy (see the setting's help)."
     )
 }

@@ -280,36 +280,47 @@ impl MiningPanel {
         });
     }
 
-    /// Says where the training faces stand; asks for them when none is loaded. A live run
-    /// keeps the CPU: its faces are read when the user asks.
-    fn faces_status(&mut self, ui: &mut Ui, view: &RunView) {
-        let config = view.config.clone().filter(|c| !c.trim().is_empty());
+    /// Starts reading `view`'s training faces (what *Show all pictures* does); false when
+    /// the run's config is unknown.
+    pub fn request_pictures(&mut self, view: &RunView, ctx: &egui::Context) -> bool {
+        let Some(config) = view.config.clone().filter(|c| !c.trim().is_empty()) else {
+            return false;
+        };
         let count = view
             .data
             .as_ref()
             .map(|d| d.train_counts.iter().sum::<usize>());
+        self.faces.follow(&view.run_id);
+        self.faces.request(config, count, ctx);
+        true
+    }
+
+    /// Says where the training faces stand; asks for them when none is loaded. A live run
+    /// keeps the CPU: its faces are read when the user asks.
+    fn faces_status(&mut self, ui: &mut Ui, view: &RunView) {
+        let known = view.config.as_ref().is_some_and(|c| !c.trim().is_empty());
         let live = view.status == RunStatus::Running;
         match &self.faces.state {
             FacesState::NotAsked => {
-                match config {
-                    Some(config) if !live => self.faces.request(config, count, ui.ctx()),
-                    Some(config) => {
-                        if ui
+                if !known {
+                    ui.label(
+                        RichText::new(
+                            "Pictures of 32 moved samples an epoch: the run's config is unknown.",
+                        )
+                        .small()
+                        .weak(),
+                    );
+                } else {
+                    // A live run keeps the CPU until the user asks.
+                    let asked = !live
+                        || ui
                             .button("Show all pictures")
                             .on_hover_text(
                                 "read the run's training faces (uses the CPU the run trains on)",
                             )
-                            .clicked()
-                        {
-                            self.faces.request(config, count, ui.ctx());
-                        }
-                    }
-                    None => {
-                        ui.label(
-                        RichText::new("Pictures of 32 moved samples an epoch: the run's config is unknown.")
-                            .small()
-                            .weak(),
-                    );
+                            .clicked();
+                    if asked {
+                        self.request_pictures(view, ui.ctx());
                     }
                 }
             }
