@@ -10,15 +10,24 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 /// mimalloc's `mi_option_purge_delay` (16th entry of `mi_option_e` in v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc's `mi_option_arena_purge_mult` (25th entry of `mi_option_e` in v2).
+const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 24;
 
 fn main() {
     // Training allocates and frees the same large activation buffers every step; returning
     // them to the OS after mimalloc's default 10 ms makes every step page-fault them in again
     // (about 15% of a ResNet-18 step). A one-second delay keeps them for the next step, while
     // memory of sizes that do not recur is still returned (never purging grew a benchmark
-    // alternating ferlab and candle kernels to 23 GB).
+    // alternating ferlab and candle kernels to 23 GB). Blocks over 16 MiB (a batch of 64
+    // faces' first activations) live in arenas, purged after delay × multiple: at the default
+    // ×10 a face-ResNet step still faulted in 5,000 pages (15% of its time in the kernel's
+    // page clearing); ×100 keeps them (no faults after warm-up; peak memory of `ferlab bench`
+    // over both ResNets 3.9 → 4.4 GB).
     // SAFETY: setting an allocator option is thread-safe and done before any other thread.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 100);
+    }
     let args = cli::Cli::parse();
     let result = match args.command {
         Some(command) => cli::run(command),

@@ -315,13 +315,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         None
     };
+    let peak = if args.ops {
+        pool.install(bench::peak::fma_peak)
+    } else {
+        None
+    };
     print_rows(&cases, &args, torch.as_ref().map(|t| t.version.as_str()));
     if let Some(ops) = &ops {
-        print_ops(ops);
+        print_ops(ops, peak, args.threads);
     }
     let result = json!({
         "machine": {"cpu": cpu_name(), "threads": args.threads, "device": args.device},
         "torch": torch.as_ref().map(|t| t.version.clone()),
+        "fma_peak_gflops": peak.map(|(g, _)| g),
+        "fma_peak_isa": peak.map(|(_, isa)| isa),
         "rows": cases.iter().map(|r| json!({
             "model": r.model, "pass": r.pass, "batch": r.batch,
             "candle_images_per_sec": ips(r.batch, &r.candle),
@@ -467,15 +474,24 @@ fn profile_ops(
     Ok(rows)
 }
 
-fn print_ops(rows: &[OpRow]) {
-    println!("\nper operation (milliseconds; GFLOP/s in brackets)\n");
+fn print_ops(rows: &[OpRow], peak: Option<(f64, &str)>, threads: usize) {
+    match peak {
+        Some((gflops, isa)) => println!(
+            "\nper operation (milliseconds; GFLOP/s and % of the FMA peak in brackets). \
+             FMA peak measured here: {gflops:.0} GFLOP/s on {threads} threads ({isa})\n"
+        ),
+        None => println!("\nper operation (milliseconds; GFLOP/s in brackets)\n"),
+    }
     println!("| operation | candle | ferlab | PyTorch | ferlab / PyTorch |");
     println!("|---|---|---|---|---|");
     for r in rows {
-        let cell = |t: Option<f64>| match (t, r.gflop) {
-            (Some(t), Some(g)) => format!("{:.2} ({:.0})", t * 1e3, g / t),
-            (Some(t), None) => format!("{:.2}", t * 1e3),
-            (None, _) => "-".into(),
+        let cell = |t: Option<f64>| match (t, r.gflop, peak) {
+            (Some(t), Some(g), Some((p, _))) => {
+                format!("{:.2} ({:.0}, {:.0}%)", t * 1e3, g / t, 100.0 * g / t / p)
+            }
+            (Some(t), Some(g), None) => format!("{:.2} ({:.0})", t * 1e3, g / t),
+            (Some(t), None, _) => format!("{:.2}", t * 1e3),
+            (None, ..) => "-".into(),
         };
         let speed = match (r.ferlab, r.torch) {
             (Some(f), Some(t)) => format!("{:.2}", t / f),

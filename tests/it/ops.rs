@@ -88,6 +88,11 @@ fn conv2d_matches_candle_on_random_shapes() {
         (2, 3, 8, 6, 4, 5, 1, 2),
         (2, 2, 1, 7, 3, 3, 1, 1),
         (2, 2, 9, 9, 3, 5, 3, 2),
+        // The face ResNet's stem (7×7/2, no padding) and down blocks (3×3/2) at odd sizes.
+        (2, 3, 17, 15, 4, 7, 2, 0),
+        (3, 4, 13, 13, 5, 3, 2, 0),
+        // Rows narrower than the stride.
+        (2, 2, 5, 2, 3, 3, 3, 1),
     ];
     for (n, c, h, w, oc, k, stride, pad) in cases {
         let x = random(&[n, c, h, w], &mut rng);
@@ -200,6 +205,8 @@ fn max_pool_matches_the_reference_for_any_kernel_stride_and_padding() {
         (1, 4, 10, 10, 3, 1, 1),
         (3, 1, 7, 7, 3, 3, 0),
         (2, 2, 11, 11, 5, 2, 2),
+        // The face ResNet's stem pool: 3×3/2 without padding on an odd map.
+        (2, 3, 13, 13, 3, 2, 0),
     ] {
         let x = random(&[n, c, h, w], &mut rng);
         assert_same(

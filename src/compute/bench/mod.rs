@@ -1,6 +1,8 @@
 //! Timing of training steps, evaluation and single operations, for `ferlab bench`.
 //! Throughputs are medians of timed iterations after warm-up.
 
+pub mod peak;
+
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -203,7 +205,9 @@ impl ConvShape {
     }
 }
 
-/// The convolutions that dominate the small CNN (batch 64) and ResNet-18 (batch 32).
+/// The convolutions that dominate the small CNN (batch 64), ResNet-18 (batch 32) and the
+/// face ResNet at 112 px (batch 64: its stem, one convolution of each stage and the first
+/// down block's strided one).
 pub fn profile_shapes() -> Vec<ConvShape> {
     let s = |name, n, c, h, oc, k, stride, pad| ConvShape {
         name,
@@ -226,6 +230,12 @@ pub fn profile_shapes() -> Vec<ConvShape> {
         s("resnet18 layer2", 32, 128, 14, 128, 3, 1, 1),
         s("resnet18 layer3", 32, 256, 7, 256, 3, 1, 1),
         s("resnet18 layer4", 32, 512, 4, 512, 3, 1, 1),
+        s("face_resnet stem", 64, 3, 112, 32, 7, 2, 0),
+        s("face_resnet stage32", 64, 32, 26, 32, 3, 1, 1),
+        s("face_resnet down64", 64, 32, 26, 64, 3, 2, 0),
+        s("face_resnet stage64", 64, 64, 13, 64, 3, 1, 1),
+        s("face_resnet stage128", 64, 128, 6, 128, 3, 1, 1),
+        s("face_resnet stage256", 64, 256, 3, 256, 3, 1, 1),
     ]
 }
 

@@ -36,6 +36,8 @@ thread_local! {
     pub static COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// Products and gathered gradients of the convolution.
     pub static TMP: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// An image with each row split into its stride's phases (strided convolution).
+    pub static PHASES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// One feature-map plane (fused batch norm + pooling).
     pub static PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }

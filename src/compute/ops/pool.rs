@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::buffer::{PHASES, with_scratch};
+use super::simd::multiversion;
 use super::storage::{as_cpu_f32, cpu_f32, tensor_from_vec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +66,7 @@ pub fn pool_plane(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     if g.k == 2 && g.stride == 2 && g.pad == 0 {
         pool_2x2(g, plane, o, a);
     } else {
-        pool_any(g, plane, o, a);
+        pool_rows(g, plane, o, a);
     }
 }
 
@@ -113,31 +115,89 @@ fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     }
 }
 
-fn pool_any(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
-    for oy in 0..g.oh {
-        let y0 = (oy * g.stride) as isize - g.pad as isize;
-        let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
-        let out = &mut o[oy * g.ow..(oy + 1) * g.ow];
-        let arg = &mut a[oy * g.ow..(oy + 1) * g.ow];
-        for (ox, (o, a)) in out.iter_mut().zip(arg.iter_mut()).enumerate() {
-            let x0 = (ox * g.stride) as isize - g.pad as isize;
-            let (xlo, xhi) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
-            let mut best = f32::NEG_INFINITY;
-            let mut at = ylo * g.w + xlo;
+/// Any kernel, stride and padding, a row of outputs at a time: the columns whose window lies
+/// inside the plane take each tap in turn across the whole row without branches (the
+/// per-window loop of [`pool_window`], which the border columns keep, mispredicts on every
+/// new maximum). Each input row is split into its stride's phases first, so that a tap reads
+/// its inputs contiguously and the comparison runs in vectors. The taps are visited in the
+/// same order and compared by the same rule, so outputs and winners are the same bit for bit.
+fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
+    // Output columns whose window starts at or after column 0 and ends inside the row.
+    let ox_lo = g.pad.div_ceil(g.stride).min(g.ow);
+    let ox_hi = if g.w + g.pad >= g.k {
+        ((g.w + g.pad - g.k) / g.stride + 1).min(g.ow)
+    } else {
+        0
+    }
+    .max(ox_lo);
+    let s = g.stride;
+    let pw = g.w.div_ceil(s);
+    with_scratch(&PHASES, s * pw, |phases| {
+        for oy in 0..g.oh {
+            let y0 = (oy * s) as isize - g.pad as isize;
+            let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
+            let out = &mut o[oy * g.ow..(oy + 1) * g.ow];
+            let arg = &mut a[oy * g.ow..(oy + 1) * g.ow];
+            for ox in (0..ox_lo).chain(ox_hi..g.ow) {
+                (out[ox], arg[ox]) = pool_window(g, plane, ylo, yhi, ox);
+            }
+            if ox_lo == ox_hi {
+                continue;
+            }
+            let (out, arg) = (&mut out[ox_lo..ox_hi], &mut arg[ox_lo..ox_hi]);
+            let x_first = ox_lo * s - g.pad;
+            out.fill(f32::NEG_INFINITY);
+            for (i, a) in arg.iter_mut().enumerate() {
+                *a = (ylo * g.w + x_first + i * s) as u32;
+            }
             for iy in ylo..yhi {
-                let base = iy * g.w;
-                for (ix, &v) in plane[base + xlo..base + xhi].iter().enumerate() {
-                    // Strict `>` keeps the first maximum, like PyTorch.
-                    if wins(v, best) {
-                        best = v;
-                        at = base + xlo + ix;
+                let row = &plane[iy * g.w..(iy + 1) * g.w];
+                for (r, phase) in phases.chunks_exact_mut(pw).enumerate() {
+                    let inputs = row.get(r..).unwrap_or_default();
+                    for (d, &v) in phase.iter_mut().zip(inputs.iter().step_by(s)) {
+                        *d = v;
                     }
                 }
+                for kx in 0..g.k {
+                    let x = x_first + kx;
+                    let start = (x % s) * pw + x / s;
+                    let taps = &phases[start..start + out.len()];
+                    max_tap(taps, (iy * g.w + x) as u32, s as u32, out, arg);
+                }
             }
-            *o = best;
-            *a = at as u32;
+        }
+    });
+}
+
+multiversion! {
+/// One tap across a row of windows: `best[i]` takes `taps[i]` (input index `first + i·step`)
+/// where it wins.
+fn max_tap(taps: &[f32], first: u32, step: u32, best: &mut [f32], at: &mut [u32]) {
+    for (i, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(taps).enumerate() {
+        let take = wins(v, *b);
+        *b = if take { v } else { *b };
+        *a = if take { first + i as u32 * step } else { *a };
+    }
+}
+}
+
+/// One output of any pooling window, clipped to the plane: (maximum, its index).
+fn pool_window(g: &PoolGeom, plane: &[f32], ylo: usize, yhi: usize, ox: usize) -> (f32, u32) {
+    let x0 = (ox * g.stride) as isize - g.pad as isize;
+    let (xlo, xhi) = (x0.max(0) as usize, ((x0 + g.k as isize) as usize).min(g.w));
+    let mut best = f32::NEG_INFINITY;
+    let mut at = ylo * g.w + xlo;
+    for iy in ylo..yhi {
+        let base = iy * g.w;
+        for (ix, &v) in plane[base + xlo..base + xhi].iter().enumerate() {
+            // Strict `>` keeps the first maximum, like PyTorch.
+            if wins(v, best) {
+                best = v;
+                at = base + xlo + ix;
+            }
         }
     }
+    (best, at as u32)
 }
 
 /// Backward pass: each output gradient goes to its winning input.
@@ -190,5 +250,66 @@ impl CustomOp1 for MaxPool2dOp {
         let arg = self.argmax.lock().expect("argmax lock");
         let dx = backward(&g, &arg, as_cpu_f32(&gs, gl)?);
         Ok(Some(tensor_from_vec(dx, x.dims(), x.device())?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every output by the clipped per-window scan: what `pool_rows` must reproduce exactly.
+    fn per_window(g: &PoolGeom, plane: &[f32]) -> (Vec<f32>, Vec<u32>) {
+        let mut out = Vec::new();
+        let mut arg = Vec::new();
+        for oy in 0..g.oh {
+            let y0 = (oy * g.stride) as isize - g.pad as isize;
+            let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
+            for ox in 0..g.ow {
+                let (m, i) = pool_window(g, plane, ylo, yhi, ox);
+                out.push(m);
+                arg.push(i);
+            }
+        }
+        (out, arg)
+    }
+
+    #[test]
+    fn row_pooling_matches_the_per_window_scan_with_ties_nan_and_infinities() {
+        // Few distinct values make ties everywhere; NaN and -inf test the winning rule.
+        let values = [
+            0.5,
+            -1.0,
+            0.5,
+            f32::NEG_INFINITY,
+            2.0,
+            f32::NAN,
+            2.0,
+            -0.0,
+            0.0,
+        ];
+        for (h, w, k, stride, pad) in [
+            (53, 53, 3, 2, 0),
+            (9, 7, 3, 2, 1),
+            (10, 10, 3, 1, 1),
+            (7, 7, 3, 3, 0),
+            (11, 12, 5, 2, 2),
+            (4, 5, 4, 1, 3),
+            (3, 3, 3, 1, 0),
+            (1, 2, 5, 5, 4),
+        ] {
+            let g = PoolGeom::new(&[1, 1, h, w], k, stride, pad).unwrap();
+            for seed in 0..4usize {
+                let plane: Vec<f32> = (0..h * w)
+                    .map(|i| values[(i * 7 + seed * 5 + i / w) % values.len()])
+                    .collect();
+                let mut out = vec![0.0; g.oh * g.ow];
+                let mut arg = vec![0; g.oh * g.ow];
+                pool_rows(&g, &plane, &mut out, &mut arg);
+                let (want, want_arg) = per_window(&g, &plane);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&out), bits(&want), "{h}x{w} k{k} s{stride} p{pad}");
+                assert_eq!(arg, want_arg, "{h}x{w} k{k} s{stride} p{pad}");
+            }
+        }
     }
 }
