@@ -14,6 +14,7 @@ use ferlab::compute::model::FerModel;
 use ferlab::compute::train::checkpoint;
 use ferlab::compute::train::device::open_device;
 use ferlab::compute::train::evaluate::{AttentionRequest, Extras, evaluate};
+use ferlab::compute::train::tta::Tta;
 use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
 use ferlab::contract::config::device::parse_device;
 use ferlab::contract::config::{DataSource, Experiment};
@@ -31,6 +32,18 @@ pub struct EvalArgs {
     /// Use the last checkpoint instead of the best.
     #[arg(long)]
     pub last: bool,
+    /// Test-time augmentation: `none`, `flip` (the face and its mirror) or `ten-crop` (the
+    /// centre and four corner translations, each also mirrored; probabilities averaged).
+    #[arg(long, default_value = "none")]
+    pub tta: String,
+    /// Pixels the ten crops' corners are translated by (default: the run's
+    /// augment.crop_padding, the largest translation it trained with).
+    #[arg(long)]
+    pub tta_shift: Option<usize>,
+    /// Also write the result as JSON to this file (overall, mean, macro-F1, per-class,
+    /// confusion matrix, classes, data, checkpoint, test-time augmentation).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
     #[command(flatten)]
     pub overrides: Overrides,
 }
@@ -117,6 +130,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }
+    let tta = Tta::parse(
+        &args.tta,
+        args.tta_shift.unwrap_or(exp.augment.crop_padding),
+    )
+    .map_err(|e| anyhow!("--tta: {e}"))?;
     let device: Device = open_device(parse_device(&exp.device)?)?;
     let (classes, split, skipped) = data::build_val(&exp)?;
     if !skipped.is_empty() {
@@ -148,6 +166,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 least_consistent: 0,
             }),
             features_of: None,
+            tta,
         },
     )?
     .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
@@ -162,7 +181,27 @@ pub fn run(args: EvalArgs) -> Result<()> {
     }
     println!("checkpoint {}", ckpt.display());
     println!("data: {} ({} images)", describe_data(&exp), split.len());
+    println!("test-time augmentation: {}", tta.describe());
     print!("{}", eval.metrics.report(&classes));
+    if let Some(path) = &args.json {
+        let m = &eval.metrics;
+        let json = serde_json::json!({
+            "checkpoint": ckpt.display().to_string(),
+            "data": describe_data(&exp),
+            "images": split.len(),
+            "tta": tta.describe(),
+            "classes": classes,
+            "overall": m.overall,
+            "mean": m.mean,
+            "macro_f1": m.macro_f1,
+            "loss": m.loss,
+            "per_class": m.per_class,
+            "confusion": m.confusion,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     if let Some(att) = &eval.attention {
         println!("flip MSE of each class's activation map (mean over images):");
         for (name, v) in classes.iter().zip(&att.per_class) {

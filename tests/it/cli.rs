@@ -160,6 +160,47 @@ batch_size = 16
             && text.contains("flip MSE of each class's activation map"),
         "{text}"
     );
+    // Test-time augmentation, with the result as JSON for scripts.
+    for (tta, views) in [("flip", "2 views"), ("ten-crop", "corners shifted 2 px")] {
+        let json = dir.path().join(format!("{tta}.json"));
+        let out = ferlab()
+            .arg("eval")
+            .arg(&run)
+            .args(["--tta", tta, "--json"])
+            .arg(&json)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(views), "{text}");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let confusion: Vec<Vec<u64>> = serde_json::from_value(v["confusion"].clone()).unwrap();
+        let total: u64 = confusion.iter().flatten().sum();
+        let right: u64 = (0..confusion.len()).map(|i| confusion[i][i]).sum();
+        assert_eq!(total, 42, "{v}");
+        assert_eq!(v["images"], 42);
+        let overall = v["overall"].as_f64().unwrap();
+        assert!((overall - right as f64 / 42.0).abs() < 1e-6, "{v}");
+        assert!(v["mean"].is_f64() && v["macro_f1"].is_f64(), "{v}");
+        assert_eq!(v["classes"].as_array().unwrap().len(), confusion.len());
+        assert!(v["tta"].as_str().unwrap().contains(views), "{v}");
+    }
+    for (args, says) in [
+        (vec!["--tta", "five-crop"], "unknown test-time augmentation"),
+        (vec!["--tta", "ten-crop", "--tta-shift", "0"], "--tta-shift"),
+    ] {
+        let out = ferlab().arg("eval").arg(&run).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
     // The run as a per-class table, in LaTeX: a column per class, then overall and mean.
     let out = ferlab()
         .args(["table", "--per-class", "--format", "latex"])

@@ -98,7 +98,7 @@ pub fn hflip(img: &mut [f32], channels: usize, size: usize) {
 }
 
 /// Translates by (dx, dy) pixels, filling uncovered pixels with 0 (zero-padded random crop).
-fn shift(img: &mut [f32], channels: usize, size: usize, dx: i64, dy: i64) {
+pub(crate) fn shift(img: &mut [f32], channels: usize, size: usize, dx: i64, dy: i64) {
     if dx == 0 && dy == 0 {
         return;
     }

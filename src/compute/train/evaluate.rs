@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use candle_core::{D, Device, Result, Tensor};
+use candle_core::{D, DType, Device, Result, Tensor};
 
 use super::control::Control;
+use super::tta::{self, Tta};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::data::loader::{BatchSpec, Prefetcher};
@@ -46,6 +47,9 @@ pub struct Extras<'a> {
     pub attention: Option<&'a AttentionRequest>,
     /// Keep the pooled features of these faces (for embeddings).
     pub features_of: Option<&'a [usize]>,
+    /// The views each face is classified on (test-time augmentation; features and maps are
+    /// always the plain view's).
+    pub tta: Tta,
 }
 
 /// Maps of every evaluated face, kept while the pass runs so the least consistent faces
@@ -74,7 +78,10 @@ pub fn evaluate(
     let Extras {
         attention,
         features_of,
+        tta,
     } = extras;
+    // A black pixel, normalised: what a test-time translation uncovers (as in training).
+    let black = (0.0 - augment.mean) / augment.std;
     let k = model.num_classes;
     let mut all_features: Vec<f32> = Vec::new();
     let spec = BatchSpec {
@@ -123,9 +130,23 @@ pub fn evaluate(
                 .extend(back.flatten_all()?.to_vec1::<f32>()?);
             st.mse.extend(mse.flatten_all()?.to_vec1::<f32>()?);
         }
-        loss_sum += cross_entropy(&out.logits, &y, 0.0)?.to_scalar::<f32>()? as f64 * n as f64;
-        predictions.extend(out.logits.argmax(D::Minus1)?.to_vec1::<u32>()?);
-        let p = candle_nn::ops::softmax(&out.logits, D::Minus1)?;
+        let p = if tta == Tta::None {
+            loss_sum += cross_entropy(&out.logits, &y, 0.0)?.to_scalar::<f32>()? as f64 * n as f64;
+            predictions.extend(out.logits.argmax(D::Minus1)?.to_vec1::<u32>()?);
+            candle_nn::ops::softmax(&out.logits, D::Minus1)?
+        } else {
+            // The plain view's logits are `out`'s; the other views run the model again.
+            let mut logits = vec![out.logits.clone()];
+            for v in tta::views(&x, tta, black)?.iter().skip(1) {
+                logits.push(model.forward(v, Mode::Eval)?.logits);
+            }
+            let p = tta::mean_probabilities(&logits)?;
+            // Cross-entropy of the averaged prediction.
+            let picked = p.gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?;
+            loss_sum -= picked.log()?.sum_all()?.to_scalar::<f32>()? as f64;
+            predictions.extend(p.argmax(D::Minus1)?.to_vec1::<u32>()?);
+            p
+        };
         probabilities.extend(p.flatten_all()?.to_vec1::<f32>()?);
     }
     let truth: Vec<u32> = split.labels.iter().map(|&l| l as u32).collect();

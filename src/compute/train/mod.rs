@@ -6,6 +6,7 @@ pub mod device;
 pub mod engine;
 pub mod evaluate;
 pub mod trainer;
+pub mod tta;
 
 pub use engine::{Engine, Launch};
 pub use trainer::Outcome;

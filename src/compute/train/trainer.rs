@@ -15,6 +15,7 @@ use super::checkpoint;
 use super::control::Control;
 use super::device::{describe, open_device};
 use super::evaluate::{AttentionRequest, Extras, evaluate};
+use super::tta::Tta;
 use crate::compute::analysis::attention::gallery_indices;
 use crate::compute::analysis::embedding::{EmbeddingJob, EmbeddingWorker, embedding_indices};
 use crate::compute::data::loader::{BatchSpec, Prefetcher, batch_bounds, shuffled_order};
@@ -452,6 +453,8 @@ impl<'a> Session<'a> {
                 Extras {
                     attention: attention.as_ref(),
                     features_of: embed.then_some(self.embedded.as_slice()),
+                    // Each epoch's validation is the plain view's (as the papers report it).
+                    tta: Tta::None,
                 },
             )?
             else {
