@@ -34,8 +34,9 @@ pub struct EvalArgs {
     pub last: bool,
     /// Test-time augmentation: `none`, `flip` (the face and its mirror) or `ten-crop` (the
     /// centre and four corner translations, each also mirrored; probabilities averaged).
-    #[arg(long, default_value = "none")]
-    pub tta: String,
+    /// Default: the run's own `train.tta`.
+    #[arg(long)]
+    pub tta: Option<String>,
     /// Pixels the ten crops' corners are translated by (default: the run's
     /// augment.crop_padding, the largest translation it trained with).
     #[arg(long)]
@@ -130,11 +131,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(source) = &args.data {
         retarget(&mut exp, source, &args.overrides)?;
     }
-    let tta = Tta::parse(
-        &args.tta,
-        args.tta_shift.unwrap_or(exp.augment.crop_padding),
-    )
-    .map_err(|e| anyhow!("--tta: {e}"))?;
+    let shift = args.tta_shift.unwrap_or(exp.augment.crop_padding);
+    let tta = match &args.tta {
+        Some(name) => Tta::parse(name, shift).map_err(|e| anyhow!("--tta: {e}"))?,
+        None => Tta::of_setting(exp.train.tta, shift),
+    };
     let device: Device = open_device(parse_device(&exp.device)?)?;
     let (classes, split, skipped) = data::build_val(&exp)?;
     if !skipped.is_empty() {

@@ -543,3 +543,100 @@ fn a_rerun_sweep_waits_for_a_point_an_earlier_task_still_runs() {
     let text = succeed(ferlab().args(["sweep", "collect"]).arg(&sweep));
     assert!(text.contains("4 of 4 points finished"), "{text}");
 }
+
+#[test]
+fn a_runs_validation_views_are_what_eval_uses_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("tta.toml");
+    write(
+        &preset,
+        r#"
+name = "tta"
+[data]
+image_size = 24
+[data.synthetic]
+train_per_class = 12
+val_per_class = 5
+identities = 10
+[augment]
+crop_padding = 2
+[model]
+width = 8
+[train]
+epochs = 1
+batch_size = 16
+tta = "ten_crop"
+"#,
+    );
+    let out = ferlab()
+        .arg("train")
+        .arg(&preset)
+        .arg("--out")
+        .arg(dir.path().join("runs"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // The epoch's validation as the run recorded it.
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    let val = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"]["type"] == "EpochEnd")
+        .map(|e| e["event"]["val"].clone())
+        .next_back()
+        .unwrap();
+    let eval = |args: &[&str]| {
+        let json = dir.path().join("eval.json");
+        let out = ferlab()
+            .arg("eval")
+            .arg(&run)
+            .arg("--last")
+            .args(args)
+            .arg("--json")
+            .arg(&json)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let same = eval(&[]);
+    assert!(
+        same["tta"].as_str().unwrap().starts_with("ten-crop"),
+        "{same}"
+    );
+    assert_eq!(same["confusion"], val["confusion"], "{same}\n{val}");
+    let loss = |v: &serde_json::Value| v["loss"].as_f64().unwrap();
+    assert!((loss(&same) - loss(&val)).abs() < 1e-5, "{same}\n{val}");
+    // The plain view is another evaluation.
+    let plain = eval(&["--tta", "none"]);
+    assert!((loss(&plain) - loss(&val)).abs() > 1e-6, "{plain}\n{val}");
+
+    // Ten crops need the training crop's translation.
+    let out = ferlab()
+        .arg("train")
+        .arg(&preset)
+        .args(["--set", "augment.crop_padding=0", "--out"])
+        .arg(dir.path().join("runs2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("train.tta") && err.contains("crop_padding"),
+        "{err}"
+    );
+}

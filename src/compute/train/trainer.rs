@@ -453,8 +453,7 @@ impl<'a> Session<'a> {
                 Extras {
                     attention: attention.as_ref(),
                     features_of: embed.then_some(self.embedded.as_slice()),
-                    // Each epoch's validation is the plain view's (as the papers report it).
-                    tta: Tta::None,
+                    tta: Tta::of_setting(self.exp.train.tta, self.exp.augment.crop_padding),
                 },
             )?
             else {

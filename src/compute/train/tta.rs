@@ -13,6 +13,7 @@
 use candle_core::{D, Result, Tensor};
 
 use crate::compute::model::cam::flip_horizontal;
+use crate::contract::config::TestTimeViews;
 
 /// Which views a face is evaluated on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,15 +33,26 @@ impl Tta {
         match name {
             "none" => Ok(Tta::None),
             "flip" => Ok(Tta::Flip),
-            "ten-crop" if shift == 0 => Err(
+            "ten-crop" | "ten_crop" if shift == 0 => Err(
                 "ten-crop needs a translation of at least 1 pixel: the run trained without \
                  random crops (augment.crop_padding = 0); give --tta-shift N"
                     .into(),
             ),
-            "ten-crop" => Ok(Tta::TenCrop { shift }),
+            "ten-crop" | "ten_crop" => Ok(Tta::TenCrop { shift }),
             other => Err(format!(
                 "unknown test-time augmentation `{other}` (expected none, flip or ten-crop)"
             )),
+        }
+    }
+
+    /// The experiment's setting, its ten crops translated by the training crop's padding.
+    pub fn of_setting(views: TestTimeViews, crop_padding: usize) -> Self {
+        match views {
+            TestTimeViews::None => Tta::None,
+            TestTimeViews::Flip => Tta::Flip,
+            TestTimeViews::TenCrop => Tta::TenCrop {
+                shift: crop_padding,
+            },
         }
     }
 

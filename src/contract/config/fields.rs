@@ -429,6 +429,16 @@ const TRAIN: &[Field] = &[
         Kind::Choice(&["shuffle", "class_balanced"]),
     )
     .help("class_balanced: every class equally often, one of each in every run of K samples"),
+    Field::new(
+        "train.tta",
+        "validation views",
+        Kind::Choice(&["none", "flip", "ten_crop"]),
+    )
+    .help(
+        "test-time augmentation of every validation: flip = the face and its mirror (2x the \
+         evaluation time), ten_crop = the centre and the four corners shifted by \
+         augment.crop_padding, each mirrored (10x); the mean of their softmax",
+    ),
 ];
 
 const OUTPUT: &[Field] = &[Field::new(

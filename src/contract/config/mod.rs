@@ -613,6 +613,21 @@ pub struct TrainConfig {
     pub embedding_every: usize,
     /// Validation faces embedded (a fixed, class-stratified draw; 0 = all).
     pub embedding_points: usize,
+    /// The views each validation face is classified on (test-time augmentation).
+    pub tta: TestTimeViews,
+}
+
+/// Test-time augmentation of the validation: the mean softmax over these views of a face.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestTimeViews {
+    /// The face only.
+    #[default]
+    None,
+    /// The face and its mirror.
+    Flip,
+    /// The centre and the four corners translated by `augment.crop_padding`, each mirrored.
+    TenCrop,
 }
 
 /// How an epoch orders the training samples.
@@ -651,6 +666,7 @@ impl Default for TrainConfig {
             sampler: Sampler::Shuffle,
             embedding_every: 0,
             embedding_points: 1000,
+            tta: TestTimeViews::None,
         }
     }
 }

@@ -113,6 +113,13 @@ pub(super) fn validate(e: &Experiment, methods: &dyn Methods, files: bool) -> Ve
             ),
         );
     }
+    if e.train.tta == super::TestTimeViews::TenCrop && e.augment.crop_padding == 0 {
+        c.fail(
+            "train.tta",
+            "ten_crop translates the corners by augment.crop_padding, which is 0: set \
+             augment.crop_padding (the crops the network trains on), or use flip",
+        );
+    }
     if e.model
         .pretrained
         .as_ref()
