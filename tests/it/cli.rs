@@ -91,6 +91,27 @@ fn type_errors_and_syntax_errors_name_the_field_or_line() {
     );
 }
 
+/// Trains `preset` into the empty folder `runs`: what it printed and the run's directory.
+fn train_one(preset: &Path, runs: &Path) -> (String, std::path::PathBuf) {
+    let out = ferlab()
+        .arg("train")
+        .arg(preset)
+        .arg("--out")
+        .arg(runs)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let run = std::fs::read_dir(runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    (err, run)
+}
+
 #[test]
 fn train_then_eval_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,26 +135,11 @@ epochs = 2
 batch_size = 16
 "#,
     );
-    let out = ferlab()
-        .arg("train")
-        .arg(&preset)
-        .arg("--out")
-        .arg(dir.path().join("runs"))
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (err, run) = train_one(&preset, &dir.path().join("runs"));
     assert!(
         err.contains("epoch   2:") && err.contains("finished in"),
         "{err}"
     );
-    let run = std::fs::read_dir(dir.path().join("runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     for f in [
         "config.toml",
         "events.jsonl",
@@ -568,25 +574,7 @@ batch_size = 16
 tta = "ten_crop"
 "#,
     );
-    let out = ferlab()
-        .arg("train")
-        .arg(&preset)
-        .arg("--out")
-        .arg(dir.path().join("runs"))
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run = std::fs::read_dir(dir.path().join("runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let (_, run) = train_one(&preset, &dir.path().join("runs"));
     // The epoch's validation as the run recorded it.
     let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
     let val = events

@@ -99,49 +99,13 @@ fn im2col(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
     if g.stride == 1 && g.oh == g.h && g.ow == g.w {
         return im2col_same(g, img, cols, ld, col0);
     }
-    if g.stride > 1 {
-        return im2col_strided(g, img, cols, ld, col0);
-    }
-    let (ow, p) = (g.ow, g.p());
-    for ci in 0..g.c {
-        let plane = &img[ci * g.h * g.w..(ci + 1) * g.h * g.w];
-        for ki in 0..g.kh {
-            let (oy_lo, oy_hi) = g.out_range(ki, g.h, g.oh);
-            for kj in 0..g.kw {
-                let row = (ci * g.kh + ki) * g.kw + kj;
-                let dst = &mut cols[row * ld + col0..row * ld + col0 + p];
-                let (ox_lo, ox_hi) = g.out_range(kj, g.w, g.ow);
-                dst[..oy_lo * ow].fill(0.0);
-                dst[oy_hi * ow..].fill(0.0);
-                for oy in oy_lo..oy_hi {
-                    let iy = oy * g.stride + ki - g.pad;
-                    let src = &plane[iy * g.w..(iy + 1) * g.w];
-                    let d = &mut dst[oy * ow..(oy + 1) * ow];
-                    d[..ox_lo].fill(0.0);
-                    d[ox_hi..].fill(0.0);
-                    if ox_lo == ox_hi {
-                        continue;
-                    }
-                    if g.stride == 1 {
-                        let ix0 = ox_lo + kj - g.pad;
-                        d[ox_lo..ox_hi].copy_from_slice(&src[ix0..ix0 + (ox_hi - ox_lo)]);
-                    } else {
-                        let first = ox_lo * g.stride + kj - g.pad;
-                        let taps = src[first..].iter().step_by(g.stride);
-                        for (dv, &sv) in d[ox_lo..ox_hi].iter_mut().zip(taps) {
-                            *dv = sv;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    im2col_strided(g, img, cols, ld, col0)
 }
 
-/// `im2col` for stride > 1. A tap of a strided row reads every `stride`-th input, a gather
-/// that ran the face ResNet's 7×7/2 stem at a third of PyTorch's speed. Each input row is
-/// first split into its `stride` phases (inputs `r, r + s, r + 2s, …`), once per image;
-/// every tap then reads one phase contiguously, at an offset.
+/// `im2col` for any stride and padding. A tap of a strided row reads every `stride`-th input,
+/// a gather that ran the face ResNet's 7×7/2 stem at a third of PyTorch's speed. Each input
+/// row is first split into its `stride` phases (inputs `r, r + s, r + 2s, …`; at stride 1 a
+/// copy), once per image; every tap then reads one phase contiguously, at an offset.
 fn im2col_strided(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
     let (s, ow, p) = (g.stride, g.ow, g.p());
     // Length of each phase of a row (the first phase is the longest).
