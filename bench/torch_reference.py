@@ -12,6 +12,7 @@ The first line written is {"ready": true, "torch": VERSION, "threads": N}.
 """
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -217,12 +218,21 @@ def main():
     except RuntimeError:
         pass
     device = torch.device(args.device)
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    try:
+        isa = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:
+        isa = "unknown"
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "isa": isa}), flush=True)
     for line in sys.stdin:
         line = line.strip()
         if not line:
             continue
         req = json.loads(line)
+        if req["kind"] == "memory":
+            # This process's peak resident memory so far (KiB on Linux).
+            print(json.dumps({"peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+            continue
         try:
             reply = model_case(req, device) if req["kind"] == "model" else conv_case(req, device)
         except Exception as e:  # reported to ferlab, which prints it

@@ -96,6 +96,8 @@ struct Torch {
     input: ChildStdin,
     output: BufReader<ChildStdout>,
     version: String,
+    /// The instruction set PyTorch's kernels run (`torch.backends.cpu.get_cpu_capability`).
+    isa: String,
 }
 
 impl Torch {
@@ -145,6 +147,7 @@ impl Torch {
             input,
             output,
             version: ready["torch"].as_str().unwrap_or("?").to_string(),
+            isa: ready["isa"].as_str().unwrap_or("unknown").to_string(),
         })
     }
 
@@ -199,6 +202,29 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
         (Some(a), Some(b)) => format!("{:.2}", a / b),
         _ => "-".into(),
     }
+}
+
+/// The instruction set ferlab's matrix products run: gemm dispatches to its AVX-512 kernels
+/// where the CPU has them (it is built with `x86-v4`), else to AVX2 + FMA; ferlab's own
+/// element-wise kernels are AVX2 + FMA.
+fn ferlab_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "gemm AVX-512, element-wise AVX2 + FMA";
+        }
+        if ferlab::compute::ops::simd::has_avx2_fma() {
+            return "AVX2 + FMA";
+        }
+    }
+    "baseline"
+}
+
+/// This process's peak resident memory so far, in KiB (Linux; None elsewhere).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn cpu_name() -> String {
@@ -321,12 +347,34 @@ pub fn run(args: BenchArgs) -> Result<()> {
         None
     };
     print_rows(&cases, &args, torch.as_ref().map(|t| t.version.as_str()));
+    // Peak memory of each process over the whole command: run one model and batch size per
+    // command to read a step's.
+    let ferlab_rss = peak_rss_kib();
+    let torch_rss = match torch.as_mut() {
+        Some(t) => t.ask(json!({"kind": "memory"}))?["peak_rss_kib"].as_u64(),
+        None => None,
+    };
+    let mib = |k: Option<u64>| k.map_or("-".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0));
+    println!(
+        "\ninstruction sets: ferlab {}; PyTorch {}",
+        ferlab_isa(),
+        torch.as_ref().map_or("not run", |t| t.isa.as_str())
+    );
+    println!(
+        "peak resident memory of the whole command: ferlab {}, PyTorch {}",
+        mib(ferlab_rss),
+        mib(torch_rss)
+    );
     if let Some(ops) = &ops {
         print_ops(ops, peak, args.threads);
     }
     let result = json!({
         "machine": {"cpu": cpu_name(), "threads": args.threads, "device": args.device},
         "torch": torch.as_ref().map(|t| t.version.clone()),
+        "ferlab_isa": ferlab_isa(),
+        "torch_isa": torch.as_ref().map(|t| t.isa.clone()),
+        "ferlab_peak_rss_kib": ferlab_rss,
+        "torch_peak_rss_kib": torch_rss,
         "fma_peak_gflops": peak.map(|(g, _)| g),
         "fma_peak_isa": peak.map(|(_, isa)| isa),
         "rows": cases.iter().map(|r| json!({
