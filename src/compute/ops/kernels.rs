@@ -8,7 +8,6 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::buffer::par_filled;
-use super::simd::multiversion;
 
 /// Elements per parallel chunk of a flat elementwise pass.
 const FLAT_CHUNK: usize = 1 << 14;
@@ -20,27 +19,29 @@ pub(crate) fn relu_f32(x: f32) -> f32 {
     if x < 0.0 { 0.0 } else { x }
 }
 
-multiversion! {
 /// Sums of `a` and of `a · b` over a slice pair, in eight f32 lanes, returned as f64.
 fn dot_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
-    let mut s = [0.0f32; 8];
-    let mut p = [0.0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ar, br) = (ac.remainder(), bc.remainder());
-    for (x, y) in ac.zip(bc) {
-        for k in 0..8 {
-            s[k] += x[k];
-            p[k] += x[k] * y[k];
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        let mut s = [0.0f32; 8];
+        let mut p = [0.0f32; 8];
+        let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+        let (ar, br) = (ac.remainder(), bc.remainder());
+        for (x, y) in ac.zip(bc) {
+            for k in 0..8 {
+                s[k] += x[k];
+                p[k] += x[k] * y[k];
+            }
         }
-    }
-    let mut ts: f64 = s.iter().map(|&v| v as f64).sum();
-    let mut tp: f64 = p.iter().map(|&v| v as f64).sum();
-    for (x, y) in ar.iter().zip(br) {
-        ts += *x as f64;
-        tp += (*x * *y) as f64;
-    }
-    (ts, tp)
-}
+        let mut ts: f64 = s.iter().map(|&v| v as f64).sum();
+        let mut tp: f64 = p.iter().map(|&v| v as f64).sum();
+        for (x, y) in ar.iter().zip(br) {
+            ts += *x as f64;
+            tp += (*x * *y) as f64;
+        }
+        (ts, tp)
+    })
 }
 
 /// Σ g and Σ g·z over a plane, where g = d if `z · a + b > 0` (the ReLU after an affine was
@@ -148,18 +149,20 @@ pub fn channel_grad_sums(
         .collect()
 }
 
-multiversion! {
 fn affine_into(o: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool) {
-    if relu {
-        for (o, &v) in o.iter_mut().zip(x) {
-            o.write(relu_f32(v * a + b));
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        if relu {
+            for (o, &v) in o.iter_mut().zip(x) {
+                o.write(relu_f32(v * a + b));
+            }
+        } else {
+            for (o, &v) in o.iter_mut().zip(x) {
+                o.write(v * a + b);
+            }
         }
-    } else {
-        for (o, &v) in o.iter_mut().zip(x) {
-            o.write(v * a + b);
-        }
-    }
-}
+    })
 }
 
 /// `x · scale[c] + shift[c]` (then ReLU if set) over `… × c × hw`, planes in parallel.
@@ -192,23 +195,31 @@ pub fn affine_plane(o: &mut [f32], z: &[f32], a: f32, b: f32, relu: bool) {
     affine_into(o, z, a, b, relu);
 }
 
-multiversion! {
-fn bn_grad_into(o: &mut [MaybeUninit<f32>], d: &[f32], z: &[f32], coef: (f32, f32, f32), mask: Option<(f32, f32)>) {
-    let (a, b, k) = coef;
-    match mask {
-        Some((ma, mb)) => {
-            for ((o, &d), &z) in o.iter_mut().zip(d).zip(z) {
-                let g = if z * ma + mb > 0.0 { d } else { 0.0 };
-                o.write(g * a + z * b + k);
+fn bn_grad_into(
+    o: &mut [MaybeUninit<f32>],
+    d: &[f32],
+    z: &[f32],
+    coef: (f32, f32, f32),
+    mask: Option<(f32, f32)>,
+) {
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        let (a, b, k) = coef;
+        match mask {
+            Some((ma, mb)) => {
+                for ((o, &d), &z) in o.iter_mut().zip(d).zip(z) {
+                    let g = if z * ma + mb > 0.0 { d } else { 0.0 };
+                    o.write(g * a + z * b + k);
+                }
+            }
+            None => {
+                for ((o, &d), &z) in o.iter_mut().zip(d).zip(z) {
+                    o.write(d * a + z * b + k);
+                }
             }
         }
-        None => {
-            for ((o, &d), &z) in o.iter_mut().zip(d).zip(z) {
-                o.write(d * a + z * b + k);
-            }
-        }
-    }
-}
+    })
 }
 
 /// Gradients of a per-channel affine that may be followed by ReLU, given its output gradient
@@ -282,12 +293,14 @@ impl AffineBackward<'_> {
     }
 }
 
-multiversion! {
 fn mask_into(o: &mut [MaybeUninit<f32>], d: &[f32], y: &[f32]) {
-    for ((o, &d), &y) in o.iter_mut().zip(d).zip(y) {
-        o.write(if y > 0.0 { d } else { 0.0 });
-    }
-}
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        for ((o, &d), &y) in o.iter_mut().zip(d).zip(y) {
+            o.write(if y > 0.0 { d } else { 0.0 });
+        }
+    })
 }
 
 /// `dy` where `y > 0`, else 0 (ReLU's backward).
@@ -300,12 +313,14 @@ pub fn relu_grad(dy: &[f32], y: &[f32]) -> Vec<f32> {
     unsafe { par_filled(dy.len(), FLAT_CHUNK, fill) }
 }
 
-multiversion! {
 fn add_relu_into(o: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]) {
-    for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
-        o.write(relu_f32(a + b));
-    }
-}
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
+            o.write(relu_f32(a + b));
+        }
+    })
 }
 
 /// `relu(a + b)`.
@@ -318,12 +333,14 @@ pub fn add_relu(a: &[f32], b: &[f32]) -> Vec<f32> {
     unsafe { par_filled(a.len(), FLAT_CHUNK, fill) }
 }
 
-multiversion! {
 fn relu_into(o: &mut [MaybeUninit<f32>], x: &[f32]) {
-    for (o, &v) in o.iter_mut().zip(x) {
-        o.write(relu_f32(v));
-    }
-}
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        for (o, &v) in o.iter_mut().zip(x) {
+            o.write(relu_f32(v));
+        }
+    })
 }
 
 /// `max(x, 0)`.

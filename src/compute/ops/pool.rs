@@ -7,7 +7,6 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::buffer::{PHASES, with_scratch};
-use super::simd::multiversion;
 use super::storage::{as_cpu_f32, cpu_f32, tensor_from_vec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,16 +168,18 @@ fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     });
 }
 
-multiversion! {
 /// One tap across a row of windows: `best[i]` takes `taps[i]` (input index `first + i·step`)
 /// where it wins.
 fn max_tap(taps: &[f32], first: u32, step: u32, best: &mut [f32], at: &mut [u32]) {
-    for (i, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(taps).enumerate() {
-        let take = wins(v, *b);
-        *b = if take { v } else { *b };
-        *a = if take { first + i as u32 * step } else { *a };
-    }
-}
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
+    // run on the best this CPU has.
+    pulp::Arch::new().dispatch(|| {
+        for (i, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(taps).enumerate() {
+            let take = wins(v, *b);
+            *b = if take { v } else { *b };
+            *a = if take { first + i as u32 * step } else { *a };
+        }
+    })
 }
 
 /// One output of any pooling window, clipped to the plane: (maximum, its index).
