@@ -200,11 +200,17 @@ def conv_case(req, device):
         out = F.conv2d(x, w, stride=req["stride"], padding=req["pad"])
         torch.autograd.grad(out, (x, w), g)
 
+    def bwd_w():
+        out = F.conv2d(x, w, stride=req["stride"], padding=req["pad"])
+        torch.autograd.grad(out, (w,), g)
+
     fwd_t = timed(fwd, req["warmup"], req["iters"], req.get("max_secs", 3), device)
     both_t = timed(bwd, req["warmup"], req["iters"], req.get("max_secs", 3), device)
+    w_t = timed(bwd_w, req["warmup"], req["iters"], req.get("max_secs", 3), device)
     f = sorted(fwd_t)[len(fwd_t) // 2]
     # backward alone = (forward + backward) - forward
-    return {"times_fwd": fwd_t, "times_bwd": [max(t - f, 1e-9) for t in both_t]}
+    return {"times_fwd": fwd_t, "times_bwd": [max(t - f, 1e-9) for t in both_t],
+            "times_bwd_w": [max(t - f, 1e-9) for t in w_t]}
 
 
 def main():

@@ -462,16 +462,21 @@ fn profile_ops(
         } else {
             pool.install(|| bench::time_conv(shape, Kernels::Candle, budget, device))?
         };
-        let (tf, tb) = match torch.as_deref_mut() {
+        let fw = pool.install(|| bench::time_conv_weight_grad(shape, budget, device))?;
+        let (tf, tb, tw) = match torch.as_deref_mut() {
             Some(t) => {
                 let r = t.ask(json!({
                     "kind": "conv", "n": shape.n, "c": shape.c, "h": shape.h, "w": shape.w,
                     "oc": shape.oc, "k": shape.k, "stride": shape.stride, "pad": shape.pad,
                     "warmup": budget.warmup, "iters": budget.iters,
                 }))?;
-                (times(&r, "times_fwd"), times(&r, "times_bwd"))
+                (
+                    times(&r, "times_fwd"),
+                    times(&r, "times_bwd"),
+                    times(&r, "times_bwd_w"),
+                )
             }
-            None => (vec![], vec![]),
+            None => (vec![], vec![], vec![]),
         };
         let m = |v: &[f64]| (!v.is_empty()).then(|| median(v));
         let gflop = shape.flops() / 1e9;
@@ -488,6 +493,27 @@ fn profile_ops(
             candle: m(&cb),
             ferlab: m(&fb),
             torch: m(&tb),
+        });
+        // Each gradient is one product of the forward's size: dw timed alone, dx the rest
+        // (not shown where dw alone took as long as both: PyTorch's 3-channel stem).
+        let (fw, tw) = (fw.as_deref().and_then(m), m(&tw));
+        let rest = |both: Option<f64>, w: Option<f64>| {
+            let dx = both? - w?;
+            (dx > 0.0).then_some(dx)
+        };
+        rows.push(OpRow {
+            name: format!("{} conv weight gradient (dw)", shape.name),
+            gflop: Some(gflop),
+            candle: None,
+            ferlab: fw,
+            torch: tw,
+        });
+        rows.push(OpRow {
+            name: format!("{} conv input gradient (dx = backward - dw)", shape.name),
+            gflop: Some(gflop),
+            candle: None,
+            ferlab: rest(m(&fb), fw),
+            torch: rest(m(&tb), tw),
         });
     }
     let both = |f: &(dyn Fn(Kernels) -> candle_core::Result<Vec<f64>> + Sync)| -> Result<(Option<f64>, Option<f64>)> {

@@ -270,20 +270,62 @@ pub fn time_conv(
         })?;
         return Ok((fwd, bwd));
     }
-    let x = Var::from_tensor(&x)?;
-    let w = Var::from_tensor(&w)?;
+    let (fwd, both) = time_conv_autograd(shape, kernels, budget, device, &x, &w)?;
+    let f = median(&fwd);
+    Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
+}
+
+/// Seconds of a convolution's weight gradient alone (ferlab's kernel without the input
+/// gradient), on ferlab's CPU kernels; `None` elsewhere.
+pub fn time_conv_weight_grad(
+    shape: ConvShape,
+    budget: Budget,
+    device: &Device,
+) -> Result<Option<Vec<f64>>> {
+    let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
+    let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
+    if !crate::compute::ops::is_cpu_f32(&x) {
+        return Ok(None);
+    }
+    let g = crate::compute::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
+    let (xv, wv) = (
+        x.flatten_all()?.to_vec1::<f32>()?,
+        w.flatten_all()?.to_vec1::<f32>()?,
+    );
+    let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    let dw = timed(budget, device, || {
+        std::hint::black_box(crate::compute::ops::conv::backward(
+            &g, &xv, &wv, &dy, false,
+        ));
+        Ok(())
+    })?;
+    Ok(Some(dw))
+}
+
+/// Forward and forward + backward seconds of a convolution through candle's autograd.
+fn time_conv_autograd(
+    shape: ConvShape,
+    kernels: Kernels,
+    budget: Budget,
+    device: &Device,
+    x: &Tensor,
+    w: &Tensor,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let x = Var::from_tensor(x)?;
+    let w = Var::from_tensor(w)?;
     let conv = |x: &Tensor, w: &Tensor| ops::conv2d(x, w, shape.stride, shape.pad, kernels);
     let y = conv(x.as_tensor(), w.as_tensor())?;
     let g = random(y.dims(), 4, device)?;
     let fwd = timed(budget, device, || {
         conv(&x.as_tensor().detach(), &w.as_tensor().detach()).map(|_| ())
     })?;
-    let f = median(&fwd);
     let both = timed(budget, device, || {
         let y = conv(x.as_tensor(), w.as_tensor())?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })?;
-    Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
+    Ok((fwd, both))
 }
 
 /// Seconds of batch norm + ReLU, forward and backward, on `dims`.
