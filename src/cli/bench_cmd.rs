@@ -456,13 +456,14 @@ fn profile_ops(
     let mut rows = Vec::new();
     for shape in bench::profile_shapes() {
         eprintln!("profiling {}", shape.name);
-        let (ff, fb) = pool.install(|| bench::time_conv(shape, Kernels::Auto, budget, device))?;
+        let ours = pool.install(|| bench::time_conv(shape, Kernels::Auto, budget, device))?;
+        let (ff, fb, fw) = (ours.forward, ours.backward, ours.weight_grad);
         let (cf, cb) = if args.no_candle {
             (vec![], vec![])
         } else {
-            pool.install(|| bench::time_conv(shape, Kernels::Candle, budget, device))?
+            let c = pool.install(|| bench::time_conv(shape, Kernels::Candle, budget, device))?;
+            (c.forward, c.backward)
         };
-        let fw = pool.install(|| bench::time_conv_weight_grad(shape, budget, device))?;
         let (tf, tb, tw) = match torch.as_deref_mut() {
             Some(t) => {
                 let r = t.ask(json!({
@@ -495,7 +496,8 @@ fn profile_ops(
             torch: m(&tb),
         });
         // Each gradient is one product of the forward's size: dw timed alone, dx the rest
-        // (not shown where dw alone took as long as both: PyTorch's 3-channel stem).
+        // (not shown where dw alone took as long as both). PyTorch's dw is autograd with
+        // respect to the weights less the forward: noisy, see bench/RESULTS.md.
         let (fw, tw) = (fw.as_deref().and_then(m), m(&tw));
         let rest = |both: Option<f64>, w: Option<f64>| {
             let dx = both? - w?;

@@ -239,20 +239,27 @@ pub fn profile_shapes() -> Vec<ConvShape> {
     ]
 }
 
-/// Seconds of the forward pass and of the backward pass (both gradients) of a convolution.
-/// ferlab's kernels are called directly; candle's backward is its autograd pass of
-/// Σ(y · g) less the forward (the product and sum are a few memory passes).
+/// Seconds of a convolution: forward, backward (both gradients) and, on ferlab's CPU
+/// kernels, the weight gradient alone.
+pub struct ConvTimes {
+    pub forward: Vec<f64>,
+    pub backward: Vec<f64>,
+    pub weight_grad: Option<Vec<f64>>,
+}
+
+/// Times a convolution. ferlab's kernels are called directly; candle's backward is its
+/// autograd pass of Σ(y · g) less the forward (the product and sum are a few memory passes).
 pub fn time_conv(
     shape: ConvShape,
     kernels: Kernels,
     budget: Budget,
     device: &Device,
-) -> Result<(Vec<f64>, Vec<f64>)> {
+) -> Result<ConvTimes> {
     let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
     let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
     if kernels == Kernels::Auto && crate::compute::ops::is_cpu_f32(&x) {
-        let g =
-            crate::compute::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
+        use crate::compute::ops::conv;
+        let g = conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
         let (xv, wv) = (
             x.flatten_all()?.to_vec1::<f32>()?,
             w.flatten_all()?.to_vec1::<f32>()?,
@@ -260,72 +267,42 @@ pub fn time_conv(
         let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?
             .flatten_all()?
             .to_vec1::<f32>()?;
-        let fwd = timed(budget, device, || {
-            std::hint::black_box(crate::compute::ops::conv::forward(&g, &xv, &wv));
-            Ok(())
-        })?;
-        let bwd = timed(budget, device, || {
-            std::hint::black_box(crate::compute::ops::conv::backward(&g, &xv, &wv, &dy, true));
-            Ok(())
-        })?;
-        return Ok((fwd, bwd));
+        let run = |f: &dyn Fn()| {
+            timed(budget, device, || {
+                f();
+                Ok(())
+            })
+        };
+        return Ok(ConvTimes {
+            forward: run(&|| {
+                std::hint::black_box(conv::forward(&g, &xv, &wv));
+            })?,
+            backward: run(&|| {
+                std::hint::black_box(conv::backward(&g, &xv, &wv, &dy, true));
+            })?,
+            weight_grad: Some(run(&|| {
+                std::hint::black_box(conv::backward(&g, &xv, &wv, &dy, false));
+            })?),
+        });
     }
-    let (fwd, both) = time_conv_autograd(shape, kernels, budget, device, &x, &w)?;
-    let f = median(&fwd);
-    Ok((fwd, both.iter().map(|t| (t - f).max(1e-9)).collect()))
-}
-
-/// Seconds of a convolution's weight gradient alone (ferlab's kernel without the input
-/// gradient), on ferlab's CPU kernels; `None` elsewhere.
-pub fn time_conv_weight_grad(
-    shape: ConvShape,
-    budget: Budget,
-    device: &Device,
-) -> Result<Option<Vec<f64>>> {
-    let x = random(&[shape.n, shape.c, shape.h, shape.w], 2, device)?;
-    let w = random(&[shape.oc, shape.c, shape.k, shape.k], 3, device)?;
-    if !crate::compute::ops::is_cpu_f32(&x) {
-        return Ok(None);
-    }
-    let g = crate::compute::ops::conv::ConvGeom::new(x.dims(), w.dims(), shape.stride, shape.pad)?;
-    let (xv, wv) = (
-        x.flatten_all()?.to_vec1::<f32>()?,
-        w.flatten_all()?.to_vec1::<f32>()?,
-    );
-    let dy = random(&[shape.n, shape.oc, g.oh, g.ow], 4, device)?
-        .flatten_all()?
-        .to_vec1::<f32>()?;
-    let dw = timed(budget, device, || {
-        std::hint::black_box(crate::compute::ops::conv::backward(
-            &g, &xv, &wv, &dy, false,
-        ));
-        Ok(())
-    })?;
-    Ok(Some(dw))
-}
-
-/// Forward and forward + backward seconds of a convolution through candle's autograd.
-fn time_conv_autograd(
-    shape: ConvShape,
-    kernels: Kernels,
-    budget: Budget,
-    device: &Device,
-    x: &Tensor,
-    w: &Tensor,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let x = Var::from_tensor(x)?;
-    let w = Var::from_tensor(w)?;
+    let x = Var::from_tensor(&x)?;
+    let w = Var::from_tensor(&w)?;
     let conv = |x: &Tensor, w: &Tensor| ops::conv2d(x, w, shape.stride, shape.pad, kernels);
     let y = conv(x.as_tensor(), w.as_tensor())?;
     let g = random(y.dims(), 4, device)?;
-    let fwd = timed(budget, device, || {
+    let forward = timed(budget, device, || {
         conv(&x.as_tensor().detach(), &w.as_tensor().detach()).map(|_| ())
     })?;
+    let f = median(&forward);
     let both = timed(budget, device, || {
         let y = conv(x.as_tensor(), w.as_tensor())?;
         (y * &g)?.sum_all()?.backward().map(|_| ())
     })?;
-    Ok((fwd, both))
+    Ok(ConvTimes {
+        forward,
+        backward: both.iter().map(|t| (t - f).max(1e-9)).collect(),
+        weight_grad: None,
+    })
 }
 
 /// Seconds of batch norm + ReLU, forward and backward, on `dims`.

@@ -102,6 +102,21 @@ fn im2col(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: usize) {
     im2col_strided(g, img, cols, ld, col0)
 }
 
+/// Splits every `w`-wide row of `rows` into its `s` phases (inputs `r, r + s, r + 2s, …`),
+/// each `w.div_ceil(s)` long, one after another in `out`: row `y`'s phase `r` starts at
+/// `(y · s + r) · w.div_ceil(s)`. A strided tap then reads one phase contiguously.
+pub(super) fn split_phases(rows: &[f32], w: usize, s: usize, out: &mut [f32]) {
+    let pw = w.div_ceil(s);
+    for (row, split) in rows.chunks_exact(w).zip(out.chunks_exact_mut(s * pw)) {
+        for (r, phase) in split.chunks_exact_mut(pw).enumerate() {
+            let inputs = row.get(r..).unwrap_or_default();
+            for (d, &v) in phase.iter_mut().zip(inputs.iter().step_by(s)) {
+                *d = v;
+            }
+        }
+    }
+}
+
 /// `im2col` for any stride and padding. A tap of a strided row reads every `stride`-th input,
 /// a gather that ran the face ResNet's 7×7/2 stem at a third of PyTorch's speed. Each input
 /// row is first split into its `stride` phases (inputs `r, r + s, r + 2s, …`; at stride 1 a
@@ -111,14 +126,7 @@ fn im2col_strided(g: &ConvGeom, img: &[f32], cols: &mut [f32], ld: usize, col0: 
     // Length of each phase of a row (the first phase is the longest).
     let pw = g.w.div_ceil(s);
     with_scratch(&PHASES, g.c * g.h * s * pw, |phases| {
-        for (row, split) in img.chunks_exact(g.w).zip(phases.chunks_exact_mut(s * pw)) {
-            for (r, phase) in split.chunks_exact_mut(pw).enumerate() {
-                let inputs = row.get(r..).unwrap_or_default();
-                for (d, &v) in phase.iter_mut().zip(inputs.iter().step_by(s)) {
-                    *d = v;
-                }
-            }
-        }
+        split_phases(img, g.w, s, phases);
         for ci in 0..g.c {
             for ki in 0..g.kh {
                 let (oy_lo, oy_hi) = g.out_range(ki, g.h, g.oh);

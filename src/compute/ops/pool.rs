@@ -7,6 +7,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::buffer::{PHASES, with_scratch};
+use super::conv::split_phases;
 use super::storage::{as_cpu_f32, cpu_f32, tensor_from_vec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,9 +118,10 @@ fn pool_2x2(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
 /// Any kernel, stride and padding, a row of outputs at a time: the columns whose window lies
 /// inside the plane take each tap in turn across the whole row without branches (the
 /// per-window loop of [`pool_window`], which the border columns keep, mispredicts on every
-/// new maximum). Each input row is split into its stride's phases first, so that a tap reads
-/// its inputs contiguously and the comparison runs in vectors. The taps are visited in the
-/// same order and compared by the same rule, so outputs and winners are the same bit for bit.
+/// new maximum). The plane's rows are split into their stride's phases first, so that a tap
+/// reads its inputs contiguously and the comparison runs in vectors. The taps are visited in
+/// the same order and compared by the same rule, so outputs and winners are the same bit for
+/// bit.
 fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     // Output columns whose window starts at or after column 0 and ends inside the row.
     let ox_lo = g.pad.div_ceil(g.stride).min(g.ow);
@@ -131,7 +133,8 @@ fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
     .max(ox_lo);
     let s = g.stride;
     let pw = g.w.div_ceil(s);
-    with_scratch(&PHASES, s * pw, |phases| {
+    with_scratch(&PHASES, g.h * s * pw, |phases| {
+        split_phases(plane, g.w, s, phases);
         for oy in 0..g.oh {
             let y0 = (oy * s) as isize - g.pad as isize;
             let (ylo, yhi) = (y0.max(0) as usize, ((y0 + g.k as isize) as usize).min(g.h));
@@ -150,29 +153,23 @@ fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
                 *a = (ylo * g.w + x_first + i * s) as u32;
             }
             for iy in ylo..yhi {
-                let row = &plane[iy * g.w..(iy + 1) * g.w];
-                for (r, phase) in phases.chunks_exact_mut(pw).enumerate() {
-                    let inputs = row.get(r..).unwrap_or_default();
-                    for (d, &v) in phase.iter_mut().zip(inputs.iter().step_by(s)) {
-                        *d = v;
-                    }
-                }
                 for kx in 0..g.k {
                     let x = x_first + kx;
-                    let start = (x % s) * pw + x / s;
+                    let start = (iy * s + x % s) * pw + x / s;
                     let taps = &phases[start..start + out.len()];
                     max_tap(taps, (iy * g.w + x) as u32, s as u32, out, arg);
                 }
             }
         }
-    });
+    })
 }
 
 /// One tap across a row of windows: `best[i]` takes `taps[i]` (input index `first + i·step`)
 /// where it wins.
 fn max_tap(taps: &[f32], first: u32, step: u32, best: &mut [f32], at: &mut [u32]) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
+    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline), run on
+    // the best this CPU has. (Dispatched here, around the loop itself: a dispatch around the
+    // whole pooling did not reach this loop through the scratch buffer's closure.)
     pulp::Arch::new().dispatch(|| {
         for (i, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(taps).enumerate() {
             let take = wins(v, *b);

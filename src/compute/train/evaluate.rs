@@ -107,11 +107,24 @@ pub fn evaluate(
         let x = Tensor::from_slice(&batch.views[0], (n, c, s, s), device)?;
         let y = Tensor::from_slice(&batch.labels, n, device)?;
         let out = model.forward(&x, Mode::Eval)?;
+        // The other test-time views' outputs; the first of them is the mirror.
+        let others = tta::views(&x, tta, black)?
+            .iter()
+            .skip(1)
+            .map(|v| model.forward(v, Mode::Eval))
+            .collect::<Result<Vec<_>>>()?;
         if features_of.is_some() {
             all_features.extend(out.features.flatten_all()?.to_vec1::<f32>()?);
         }
         if attention.is_some() {
-            let flipped = model.forward(&flip_horizontal(&x)?, Mode::Eval)?;
+            let mirrored;
+            let flipped = match others.first() {
+                Some(o) => o,
+                None => {
+                    mirrored = model.forward(&flip_horizontal(&x)?, Mode::Eval)?;
+                    &mirrored
+                }
+            };
             let maps = model.class_maps(&out.fmap)?;
             let maps_of_flipped = model.class_maps(&flipped.fmap)?;
             let back = flip_horizontal(&maps_of_flipped)?;
@@ -130,16 +143,15 @@ pub fn evaluate(
                 .extend(back.flatten_all()?.to_vec1::<f32>()?);
             st.mse.extend(mse.flatten_all()?.to_vec1::<f32>()?);
         }
-        let p = if tta == Tta::None {
+        let p = if others.is_empty() {
             loss_sum += cross_entropy(&out.logits, &y, 0.0)?.to_scalar::<f32>()? as f64 * n as f64;
             predictions.extend(out.logits.argmax(D::Minus1)?.to_vec1::<u32>()?);
             candle_nn::ops::softmax(&out.logits, D::Minus1)?
         } else {
-            // The plain view's logits are `out`'s; the other views run the model again.
-            let mut logits = vec![out.logits.clone()];
-            for v in tta::views(&x, tta, black)?.iter().skip(1) {
-                logits.push(model.forward(v, Mode::Eval)?.logits);
-            }
+            let logits: Vec<Tensor> = std::iter::once(&out)
+                .chain(&others)
+                .map(|o| o.logits.clone())
+                .collect();
             let p = tta::mean_probabilities(&logits)?;
             // Cross-entropy of the averaged prediction.
             let picked = p.gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?;

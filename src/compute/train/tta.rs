@@ -74,8 +74,9 @@ impl Tta {
     }
 }
 
-/// The views of a normalised N × C × S × S batch, the batch itself first; `black` is the
-/// normalised value of a black pixel, which fills the border a translation uncovers.
+/// The views of a normalised N × C × S × S batch: the batch itself first, its mirror second
+/// (evaluation reuses that view's pass for the attention maps); `black` is the normalised
+/// value of a black pixel, which fills the border a translation uncovers.
 pub fn views(x: &Tensor, tta: Tta, black: f32) -> Result<Vec<Tensor>> {
     match tta {
         Tta::None => Ok(vec![x.clone()]),
