@@ -14,11 +14,13 @@ use ferlab::compute::model::FerModel;
 use ferlab::compute::train::checkpoint;
 use ferlab::compute::train::device::open_device;
 use ferlab::compute::train::evaluate::{AttentionRequest, Extras, evaluate};
+use ferlab::compute::train::logit_adjust;
 use ferlab::compute::train::tta::Tta;
 use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
 use ferlab::contract::config::device::parse_device;
 use ferlab::contract::config::{DataSource, Experiment};
 use ferlab::contract::run::RunDir;
+use ferlab::contract::run::view::RunView;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -41,6 +43,12 @@ pub struct EvalArgs {
     /// augment.crop_padding, the largest translation it trained with).
     #[arg(long)]
     pub tta_shift: Option<usize>,
+    /// Post-hoc logit adjustment τ (Menon et al. 2021): each class's probability divided by
+    /// its training frequency (the run's recorded class counts) to the power τ before the
+    /// prediction; 1 = the rule for mean per-class accuracy, 0 = off. Default: the run's
+    /// own `train.logit_adjustment`.
+    #[arg(long, value_name = "TAU")]
+    pub logit_adjust: Option<f32>,
     /// Also write the result as JSON to this file (overall, mean, macro-F1, per-class,
     /// confusion matrix, classes, data, checkpoint, test-time augmentation).
     #[arg(long)]
@@ -136,6 +144,24 @@ pub fn run(args: EvalArgs) -> Result<()> {
         Some(name) => Tta::parse(name, shift).map_err(|e| anyhow!("--tta: {e}"))?,
         None => Tta::of_setting(exp.train.tta, shift),
     };
+    let tau = args.logit_adjust.unwrap_or(exp.train.logit_adjustment);
+    if !(0.0..=10.0).contains(&tau) {
+        return Err(anyhow!(
+            "--logit-adjust: τ must be between 0 and 10, got {tau}"
+        ));
+    }
+    let offsets = if tau == 0.0 {
+        None
+    } else {
+        let view = RunView::replay(&dir.root)?;
+        let counts = view.train_counts().ok_or_else(|| {
+            anyhow!(
+                "{}: the run recorded no training class counts, which logit adjustment needs",
+                dir.events().display()
+            )
+        })?;
+        logit_adjust::offsets(counts, tau)
+    };
     let device: Device = open_device(parse_device(&exp.device)?)?;
     let (classes, split, skipped) = data::build_val(&exp)?;
     if !skipped.is_empty() {
@@ -168,6 +194,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             }),
             features_of: None,
             tta,
+            prior_offsets: offsets.as_deref(),
         },
     )?
     .ok_or_else(|| anyhow!("evaluation was interrupted"))?;
@@ -183,6 +210,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     println!("checkpoint {}", ckpt.display());
     println!("data: {} ({} images)", describe_data(&exp), split.len());
     println!("test-time augmentation: {}", tta.describe());
+    if tau != 0.0 {
+        println!("logit adjustment: τ = {tau} (training class frequencies)");
+    }
     print!("{}", eval.metrics.report(&classes));
     if let Some(path) = &args.json {
         let m = &eval.metrics;
@@ -191,6 +221,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "data": describe_data(&exp),
             "images": split.len(),
             "tta": tta.describe(),
+            "logit_adjustment": tau,
             "classes": classes,
             "overall": m.overall,
             "mean": m.mean,

@@ -1,6 +1,7 @@
 //! The command line: `ferlab` alone opens the workbench; subcommands run headless.
 
 mod bench_cmd;
+mod compare_cmd;
 mod data_cmd;
 mod describe_cmd;
 mod eval_cmd;
@@ -50,6 +51,9 @@ pub enum Command {
     CheckWindow,
     /// Print a results table of finished runs (Markdown, CSV or LaTeX).
     Table(table_cmd::TableArgs),
+    /// Compare two groups of runs (e.g. two methods over the same seeds): mean ± sd, a
+    /// paired t-test over shared seeds, and whether the difference exceeds the seed spread.
+    Compare(compare_cmd::CompareArgs),
     /// Write publication figures (PNG / SVG) of runs, and comparisons of several.
     Export(export_cmd::ExportArgs),
     /// Run a preset's [sweep] here or as a Slurm job array; `sweep collect DIR` summarises.
@@ -77,6 +81,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Screenshots(a) => screenshots(a),
         Command::CheckWindow => check_window(),
         Command::Table(a) => table_cmd::run(a),
+        Command::Compare(a) => compare_cmd::run(a),
         Command::Export(a) => export_cmd::run(a),
         Command::Sweep(a) => sweep_cmd::run(a),
         Command::Settings(a) => settings_cmd::run(a),

@@ -2,9 +2,11 @@
 //! They read runs through the contract's fold and start the compute engine; they never
 //! hold a tensor.
 
+pub mod compare;
 pub mod error;
 pub mod figures;
 pub mod format;
+pub mod palette;
 pub mod runs_table;
 pub mod sweep;
 pub mod tables;

@@ -628,3 +628,171 @@ tta = "ten_crop"
         "{err}"
     );
 }
+
+#[test]
+fn compare_two_methods_over_shared_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("tiny.toml");
+    write(
+        &preset,
+        r#"
+name = "cmp"
+[data]
+image_size = 16
+[data.synthetic]
+train_per_class = 8
+val_per_class = 4
+identities = 6
+[model]
+width = 4
+[train]
+epochs = 1
+batch_size = 16
+attention_every = 0
+"#,
+    );
+    for (group, method) in [("a", "ce"), ("b", "cb")] {
+        for seed in ["1", "2"] {
+            let out = ferlab()
+                .arg("train")
+                .arg(&preset)
+                .args(["--set", &format!("method.name={method}")])
+                .args(["--set", &format!("seed={seed}")])
+                .arg("--out")
+                .arg(dir.path().join(group))
+                .arg("--quiet")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let out = ferlab()
+        .arg("compare")
+        .arg(dir.path().join("a"))
+        .arg(dir.path().join("b"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("| A: CE | B: CB |"), "{text}");
+    assert!(text.contains("paired t-test (2 seeds)"), "{text}");
+    for row in [
+        "best overall %",
+        "best mean per class %",
+        "last overall %",
+        "last mean per class %",
+    ] {
+        assert!(text.contains(row), "{row}: {text}");
+    }
+    assert!(text.contains("(2)"), "two runs a side: {text}");
+
+    // A folder without runs is named in the error.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = ferlab()
+        .arg("compare")
+        .arg(dir.path().join("a"))
+        .arg(&empty)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("empty") && err.contains("holds none"), "{err}");
+}
+
+#[test]
+fn logit_adjustment_moves_predictions_towards_rare_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("tiny.toml");
+    write(
+        &preset,
+        r#"
+name = "la"
+[data]
+image_size = 16
+[data.synthetic]
+train_per_class = 30
+val_per_class = 6
+identities = 6
+[corruption]
+imbalance_factor = 10
+[model]
+width = 4
+[train]
+epochs = 1
+batch_size = 16
+attention_every = 0
+"#,
+    );
+    let (_, run) = train_one(&preset, &dir.path().join("runs"));
+    let events = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    let counts: Vec<u64> = events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| {
+            let c = v["event"]["data"]["train_counts"].as_array()?.clone();
+            Some(c.iter().map(|n| n.as_u64().unwrap()).collect())
+        })
+        .expect("the run records its training class counts");
+    let rarest = (0..counts.len()).min_by_key(|&i| counts[i]).unwrap();
+    let eval = |tau: &str| {
+        let json = dir.path().join(format!("la-{tau}.json"));
+        let out = ferlab()
+            .arg("eval")
+            .arg(&run)
+            .args(["--logit-adjust", tau, "--json"])
+            .arg(&json)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (text, v)
+    };
+    // A prior ten times smaller outweighs any evidence at τ = 10: every face is called
+    // the rarest class (the confusion matrix's rows are true classes, columns predictions).
+    let (text, v) = eval("10");
+    assert!(text.contains("logit adjustment: τ = 10"), "{text}");
+    assert_eq!(v["logit_adjustment"], 10.0);
+    let confusion: Vec<Vec<u64>> = serde_json::from_value(v["confusion"].clone()).unwrap();
+    for (i, row) in confusion.iter().enumerate() {
+        for (j, &n) in row.iter().enumerate() {
+            assert!(
+                n == 0 || j == rarest,
+                "true {i} predicted {j}: {confusion:?}, counts {counts:?}"
+            );
+        }
+    }
+    // τ = 0 is the plain evaluation.
+    let (text, v0) = eval("0");
+    assert!(!text.contains("logit adjustment"), "{text}");
+    let out = ferlab().arg("eval").arg(&run).output().unwrap();
+    let plain = String::from_utf8_lossy(&out.stdout);
+    let overall = format!("{:.2}%", 100.0 * v0["overall"].as_f64().unwrap());
+    assert!(plain.contains(&overall), "{overall} in {plain}");
+    // Out of range is refused, naming the flag.
+    let out = ferlab()
+        .arg("eval")
+        .arg(&run)
+        .arg("--logit-adjust=-1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--logit-adjust"),
+        "{err}"
+    );
+}

@@ -318,7 +318,7 @@ fn the_preset_list_starts_compact_groups_and_searches() {
             Workbench::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets")),
         );
     h.run_steps(2);
-    h.get_by_label("Getting started (3)");
+    h.get_by_label("Getting started (4)");
     h.get_by_label("Imbalanced FER2013 (LNSU and baselines) (15)");
     assert!(
         h.query_by_label("quick.toml").is_none(),
@@ -1827,4 +1827,14 @@ fn workbench_harness(dir: &Path, size: egui::Vec2) -> Harness<'static, Workbench
         |ui, wb: &mut Workbench| wb.ui(ui),
         Workbench::new(dir.join("presets")),
     )
+}
+
+#[test]
+fn panels_and_figures_colour_every_series_alike() {
+    // An 8-class dataset's 8th class, a 12th run: the same colour on screen and on paper.
+    for i in 0..25 {
+        let p = ferlab::views::ui::panels::color(i);
+        let f = ferlab::views::figures::chart::color(i);
+        assert_eq!((p.r(), p.g(), p.b()), (f.0, f.1, f.2), "series {i}");
+    }
 }

@@ -78,10 +78,6 @@ pub fn class_balanced_ce(logits: &Tensor, labels: &Tensor, weights: &Tensor) -> 
 }
 
 impl Method for ClassBalanced {
-    fn name(&self) -> &'static str {
-        "cb"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,
@@ -90,11 +86,7 @@ impl Method for ClassBalanced {
     ) -> Result<Losses> {
         let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
         let loss = class_balanced_ce(&out.logits, &batch.labels, &self.weights)?;
-        Ok(Losses {
-            total: loss.clone(),
-            terms: vec![("cb_ce", loss)],
-            logits: out.logits,
-        })
+        Ok(Losses::single("cb_ce", loss, out.logits))
     }
 }
 

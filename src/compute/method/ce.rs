@@ -36,10 +36,6 @@ pub struct CrossEntropy {
 }
 
 impl Method for CrossEntropy {
-    fn name(&self) -> &'static str {
-        "ce"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,
@@ -48,10 +44,6 @@ impl Method for CrossEntropy {
     ) -> Result<Losses> {
         let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
         let ce = cross_entropy(&out.logits, &batch.labels, self.smoothing)?;
-        Ok(Losses {
-            total: ce.clone(),
-            terms: vec![("ce", ce)],
-            logits: out.logits,
-        })
+        Ok(Losses::single("ce", ce, out.logits))
     }
 }

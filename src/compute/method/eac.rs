@@ -128,10 +128,6 @@ impl Eac {
 }
 
 impl Method for Eac {
-    fn name(&self) -> &'static str {
-        "eac"
-    }
-
     fn views(&self) -> Vec<View> {
         if self.separate {
             vec![View::TrainUnflipped, View::TrainMirrored]

@@ -127,10 +127,6 @@ pub fn rebalanced_smooth_ce(logits: &Tensor, labels: &Tensor, targets: &Tensor) 
 }
 
 impl Method for Lnsu {
-    fn name(&self) -> &'static str {
-        "lnsu"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,

@@ -15,14 +15,12 @@ pub mod asm;
 pub mod balance;
 pub mod cb;
 pub mod ce;
-pub mod contrastive;
 pub mod eac;
 pub mod flip_pair;
 #[cfg(test)]
 mod gradient_check;
 pub mod lnsu;
 pub mod losses;
-pub mod mining;
 #[cfg(test)]
 mod registry_tests;
 pub mod rmfer;
@@ -31,7 +29,6 @@ pub mod scn;
 pub mod soft;
 #[cfg(test)]
 pub(crate) mod test_support;
-pub mod thresholds;
 
 use candle_core::{Device, Result, Tensor, Var};
 
@@ -95,9 +92,18 @@ pub struct Losses {
     pub logits: Tensor,
 }
 
-pub trait Method: Send {
-    fn name(&self) -> &'static str;
+impl Losses {
+    /// A loss of one named term, which is also the total.
+    pub fn single(name: &'static str, loss: Tensor, logits: Tensor) -> Self {
+        Self {
+            total: loss.clone(),
+            terms: vec![(name, loss)],
+            logits,
+        }
+    }
+}
 
+pub trait Method: Send {
     /// The views each batch carries; the first is the one accuracy is measured on.
     fn views(&self) -> Vec<View> {
         vec![View::Train]

@@ -271,10 +271,6 @@ mod toy {
     }
 
     impl Method for Toy {
-        fn name(&self) -> &'static str {
-            "toy"
-        }
-
         fn loss(
             &mut self,
             model: &FerModel,
@@ -284,11 +280,7 @@ mod toy {
             let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
             let logits = (out.logits * self.scale)?;
             let ce = super::super::losses::cross_entropy(&logits, &batch.labels, 0.0)?;
-            Ok(Losses {
-                total: ce.clone(),
-                terms: vec![("toy_ce", ce)],
-                logits,
-            })
+            Ok(Losses::single("toy_ce", ce, logits))
         }
     }
 

@@ -69,8 +69,12 @@ impl Backbone {
 pub struct Output {
     /// The last feature map, N × F × h × w.
     pub fmap: Tensor,
-    /// Globally average-pooled features, N × F.
+    /// Globally average-pooled features, N × F (before dropout).
     pub features: Tensor,
+    /// What `fc` read: the pooled features after dropout (training mode), or the
+    /// embedding. Modules that sit beside `fc` (SCN's and SOFT's importance branch) read
+    /// this, as their official code does.
+    pub head_input: Tensor,
     /// Class scores, N × K.
     pub logits: Tensor,
     /// What `fc` read when the model has an embedding head, N × d.
@@ -212,6 +216,7 @@ impl FerModel {
             return Ok(Output {
                 fmap,
                 features,
+                head_input: embedding.clone(),
                 logits,
                 embedding: Some(embedding),
             });
@@ -224,6 +229,7 @@ impl FerModel {
         Ok(Output {
             fmap,
             features,
+            head_input: dropped,
             logits,
             embedding: None,
         })

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use candle_core::{D, DType, Device, Result, Tensor};
 
 use super::control::Control;
+use super::logit_adjust;
 use super::tta::{self, Tta};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
@@ -50,6 +51,9 @@ pub struct Extras<'a> {
     /// The views each face is classified on (test-time augmentation; features and maps are
     /// always the plain view's).
     pub tta: Tta,
+    /// Post-hoc logit adjustment: τ·log π_k subtracted from each face's log-probabilities
+    /// before its prediction, loss and probabilities (`logit_adjust`).
+    pub prior_offsets: Option<&'a [f32]>,
 }
 
 /// Maps of every evaluated face, kept while the pass runs so the least consistent faces
@@ -79,6 +83,7 @@ pub fn evaluate(
         attention,
         features_of,
         tta,
+        prior_offsets,
     } = extras;
     // A black pixel, normalised: what a test-time translation uncovers (as in training).
     let black = (0.0 - augment.mean) / augment.std;
@@ -143,21 +148,29 @@ pub fn evaluate(
                 .extend(back.flatten_all()?.to_vec1::<f32>()?);
             st.mse.extend(mse.flatten_all()?.to_vec1::<f32>()?);
         }
-        let p = if others.is_empty() {
+        let p = if others.is_empty() && prior_offsets.is_none() {
             loss_sum += cross_entropy(&out.logits, &y, 0.0)?.to_scalar::<f32>()? as f64 * n as f64;
             predictions.extend(out.logits.argmax(D::Minus1)?.to_vec1::<u32>()?);
             candle_nn::ops::softmax(&out.logits, D::Minus1)?
         } else {
-            let logits: Vec<Tensor> = std::iter::once(&out)
-                .chain(&others)
-                .map(|o| o.logits.clone())
-                .collect();
-            let p = tta::mean_probabilities(&logits)?;
-            // Cross-entropy of the averaged prediction.
-            let picked = p.gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?;
-            loss_sum -= picked.log()?.sum_all()?.to_scalar::<f32>()? as f64;
-            predictions.extend(p.argmax(D::Minus1)?.to_vec1::<u32>()?);
-            p
+            let log_p = if others.is_empty() {
+                candle_nn::ops::log_softmax(&out.logits, D::Minus1)?
+            } else {
+                let logits: Vec<Tensor> = std::iter::once(&out)
+                    .chain(&others)
+                    .map(|o| o.logits.clone())
+                    .collect();
+                tta::mean_probabilities(&logits)?.log()?
+            };
+            let log_p = match prior_offsets {
+                Some(o) => logit_adjust::adjust(&log_p, o)?,
+                None => log_p,
+            };
+            // Cross-entropy of the (averaged, adjusted) prediction.
+            let picked = log_p.gather(&y.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?;
+            loss_sum -= picked.sum_all()?.to_scalar::<f32>()? as f64;
+            predictions.extend(log_p.argmax(D::Minus1)?.to_vec1::<u32>()?);
+            log_p.exp()?
         };
         probabilities.extend(p.flatten_all()?.to_vec1::<f32>()?);
     }

@@ -5,6 +5,7 @@ pub mod control;
 pub mod device;
 pub mod engine;
 pub mod evaluate;
+pub mod logit_adjust;
 pub mod trainer;
 pub mod tta;
 

@@ -15,6 +15,7 @@ use super::checkpoint;
 use super::control::Control;
 use super::device::{describe, open_device};
 use super::evaluate::{AttentionRequest, Extras, evaluate};
+use super::logit_adjust;
 use super::tta::Tta;
 use crate::compute::analysis::attention::gallery_indices;
 use crate::compute::analysis::embedding::{EmbeddingJob, EmbeddingWorker, embedding_indices};
@@ -443,6 +444,8 @@ impl<'a> Session<'a> {
             self.close_epoch(epoch);
             let attention = self.attention_request(epoch);
             let embed = self.embedding_due(epoch);
+            let offsets =
+                logit_adjust::offsets(&self.stats.train_counts, self.exp.train.logit_adjustment);
             let Some(eval) = evaluate(
                 &self.model,
                 &self.val,
@@ -454,6 +457,7 @@ impl<'a> Session<'a> {
                     attention: attention.as_ref(),
                     features_of: embed.then_some(self.embedded.as_slice()),
                     tta: Tta::of_setting(self.exp.train.tta, self.exp.augment.crop_padding),
+                    prior_offsets: offsets.as_deref(),
                 },
             )?
             else {

@@ -439,6 +439,17 @@ const TRAIN: &[Field] = &[
          evaluation time), ten_crop = the centre and the four corners shifted by \
          augment.crop_padding, each mirrored (10x); the mean of their softmax",
     ),
+    Field::number(
+        "train.logit_adjustment",
+        "logit adjustment τ",
+        Range::closed(0.0, 10.0),
+        Widget::slider(0.0, 2.0),
+    )
+    .help(
+        "post-hoc logit adjustment of every validation (Menon et al. 2021): each class's \
+         probability divided by its training frequency to the power τ before the prediction; \
+         1 = the Bayes rule for mean per-class accuracy, 0 = off; training does not see it",
+    ),
 ];
 
 const OUTPUT: &[Field] = &[Field::new(

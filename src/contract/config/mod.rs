@@ -88,28 +88,6 @@ pub enum DataSource {
     Affectnet,
 }
 
-impl DataSource {
-    pub const ALL: [DataSource; 6] = [
-        Self::Synthetic,
-        Self::ImageFolder,
-        Self::Fer2013Csv,
-        Self::RafDb,
-        Self::Ferplus,
-        Self::Affectnet,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Synthetic => "synthetic",
-            Self::ImageFolder => "image_folder",
-            Self::Fer2013Csv => "fer2013_csv",
-            Self::RafDb => "raf_db",
-            Self::Ferplus => "ferplus",
-            Self::Affectnet => "affectnet",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BadImagePolicy {
@@ -179,18 +157,6 @@ pub enum UnlabeledSource {
     SyntheticClips,
     /// The user's clips laid out as `path/<video>/<frame>/<face_id>.png`.
     Clips,
-}
-
-impl UnlabeledSource {
-    pub const ALL: [UnlabeledSource; 3] = [Self::None, Self::SyntheticClips, Self::Clips];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::SyntheticClips => "synthetic_clips",
-            Self::Clips => "clips",
-        }
-    }
 }
 
 /// Unlabeled reaction clips: faces of several people watching one trigger, rendered or
@@ -320,18 +286,6 @@ pub enum Backbone {
     /// dlib's face-identity ResNet (29 convolutions, 150×150 RGB, 128-d descriptor), the
     /// weights of `@vladmandic/face-api` loaded from its TensorFlow.js manifest.
     FaceResnet,
-}
-
-impl Backbone {
-    pub const ALL: [Backbone; 3] = [Self::SmallCnn, Self::Resnet18, Self::FaceResnet];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::SmallCnn => "small_cnn",
-            Self::Resnet18 => "resnet18",
-            Self::FaceResnet => "face_resnet",
-        }
-    }
 }
 
 /// How the face ResNet's per-channel `scale` layer (dlib's frozen batch norm after each
@@ -502,18 +456,6 @@ pub enum OptimizerKind {
     Adamw,
 }
 
-impl OptimizerKind {
-    pub const ALL: [OptimizerKind; 3] = [Self::Sgd, Self::Adam, Self::Adamw];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Sgd => "sgd",
-            Self::Adam => "adam",
-            Self::Adamw => "adamw",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OptimizerConfig {
@@ -555,18 +497,6 @@ pub enum ScheduleKind {
     Step,
     /// Cosine decay to `min_lr_ratio · lr` at the last step.
     Cosine,
-}
-
-impl ScheduleKind {
-    pub const ALL: [ScheduleKind; 3] = [Self::Constant, Self::Step, Self::Cosine];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Constant => "constant",
-            Self::Step => "step",
-            Self::Cosine => "cosine",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -615,6 +545,10 @@ pub struct TrainConfig {
     pub embedding_points: usize,
     /// The views each validation face is classified on (test-time augmentation).
     pub tta: TestTimeViews,
+    /// Post-hoc logit adjustment of every validation (Menon et al., ICLR 2021): each class's
+    /// probability divided by its training frequency to the power τ before the prediction
+    /// (1 = the rule for mean per-class accuracy; 0 = off). Training does not see it.
+    pub logit_adjustment: f32,
 }
 
 /// Test-time augmentation of the validation: the mean softmax over these views of a face.
@@ -642,17 +576,6 @@ pub enum Sampler {
     ClassBalanced,
 }
 
-impl Sampler {
-    pub const ALL: [Sampler; 2] = [Self::Shuffle, Self::ClassBalanced];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Shuffle => "shuffle",
-            Self::ClassBalanced => "class_balanced",
-        }
-    }
-}
-
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -667,6 +590,7 @@ impl Default for TrainConfig {
             embedding_every: 0,
             embedding_points: 1000,
             tta: TestTimeViews::None,
+            logit_adjustment: 0.0,
         }
     }
 }

@@ -6,22 +6,10 @@ use plotters::prelude::*;
 
 use super::canvas::{FigureResult, Style, err};
 
-/// Matplotlib's "tab10", the palette the workbench's panels use too.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
+/// The colour of series `i`: the workbench's palette (`views::palette`).
 pub fn color(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
+    let (r, g, b) = crate::views::palette::rgb(i);
+    RGBColor(r, g, b)
 }
 
 /// White to dark blue, for counts and rates in [0, 1].
@@ -38,6 +26,8 @@ pub struct Series {
     pub color: RGBColor,
     pub points: Vec<(f64, f64)>,
     pub dashed: bool,
+    /// Dots instead of dashes (with `dashed`): the panels' dotted lines.
+    pub dotted: bool,
     /// Whether the series gets an entry in the legend.
     pub in_legend: bool,
 }
@@ -49,12 +39,20 @@ impl Series {
             color,
             points,
             dashed: false,
+            dotted: false,
             in_legend: true,
         }
     }
 
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
+        self
+    }
+
+    /// Dotted, as the workbench's panels draw the same series.
+    pub fn dotted(mut self) -> Self {
+        self.dashed = true;
+        self.dotted = true;
         self
     }
 
@@ -184,7 +182,7 @@ pub fn line_chart<DB: DrawingBackend>(
             chart
                 .draw_series(DashedLineSeries::new(
                     s.points.iter().copied(),
-                    st.upt(4.0),
+                    st.upt(if s.dotted { 1.0 } else { 4.0 }),
                     st.upt(2.5),
                     style,
                 ))

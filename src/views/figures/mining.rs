@@ -10,7 +10,8 @@ use crate::contract::event::mining::Subset;
 use crate::contract::run::view::RunView;
 use crate::views::Error;
 
-/// Clean thresholds solid, noisy thresholds dashed, one colour per class.
+/// Clean thresholds solid, noisy thresholds dotted (as the thresholds panel), one colour per
+/// class.
 pub fn thresholds<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     st: &Style,
@@ -24,7 +25,7 @@ pub fn thresholds<DB: DrawingBackend>(
         series.push(Series::new(name.clone(), color(c), pick(true)));
         series.push(
             Series::new(name.clone(), color(c), pick(false))
-                .dashed()
+                .dotted()
                 .unlisted(),
         );
     }
@@ -37,7 +38,7 @@ pub fn thresholds<DB: DrawingBackend>(
         &area,
         st,
         &LineChart {
-            title: "solid: clean threshold, dashed: noisy threshold",
+            title: "solid: clean threshold, dotted: noisy threshold",
             x_label: "epoch",
             y_label: "threshold",
             y_range: None,

@@ -39,26 +39,45 @@
 //! - total = clean + ω·ambiguous + γ·noisy; during `warmup_epochs` every sample is clean,
 //!   i.e. plain cross-entropy (MAN: its first 10 of 100 epochs).
 //!
+//!
+//! Where ferlab still departs from MAN's loop, and why (each keeps the default it has):
+//! - **one forward pass** over both views of the whole batch, where MAN forwards the clean,
+//!   ambiguous and noisy subsets (and the noisy set's two views) in passes of their own, so
+//!   its batch-norm statistics are per subset. Online mining needs the weak predictions
+//!   before the sets exist; MAN's split would cost a second forward pass of the batch. The
+//!   two agree on backbones without batch norm (the pretrained face ResNet's layers are
+//!   frozen affine maps); on the small CNN and ResNet-18 the statistics span the batch.
+//! - **the ambiguous set's cross-entropy is the weak view's**: MAN averages its two
+//!   networks' cross-entropies, both on the weak image; one network on one weak image is
+//!   that term. ½(CE(weak) + CE(strong)) would also supervise strongly augmented faces of
+//!   doubtful label, which MAN never does.
+//! - **warm-up** (`warmup_epochs`, default 1): MAN warms up for a tenth of its run (10 of
+//!   100 epochs). The field counts epochs so a resumed or extended run keeps it; the FER2013
+//!   presets set 2 of 40 and the 12-epoch presets 2 of 12; a run that is to follow MAN sets
+//!   a tenth.
+//!
 //! Runs recorded before these options existed read as `online`, `progress`, `kl`,
 //! `stop_gradient = true`, `batch` (`settings.rs`).
 
+mod mining;
 mod settings;
+mod thresholds;
 
 use candle_core::{D, Result, Tensor};
 use candle_nn::ops::log_softmax;
 use serde::{Deserialize, Serialize};
 
 use super::losses::{kl_to_target, masked_sum, nll};
-use super::mining::{MiningLedger, classify};
-use super::thresholds::ThresholdLearner;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
 use crate::compute::data::augment::View;
 use crate::compute::model::{FerModel, Mode};
 use crate::contract::event::mining::{ClassThresholds, Subset};
+use mining::{MiningLedger, classify};
 pub use settings::{
     AsmConfig, AsmPartition, MutualityRamp, NoisyLoss, SetReduction, ThresholdMode,
 };
+use thresholds::ThresholdLearner;
 
 pub const ENTRY: super::Entry = super::Entry {
     schema: settings::SCHEMA,
@@ -287,10 +306,6 @@ impl Asm {
 }
 
 impl Method for Asm {
-    fn name(&self) -> &'static str {
-        "asm"
-    }
-
     fn views(&self) -> Vec<View> {
         vec![View::Train, View::Strong]
     }

@@ -200,7 +200,7 @@ const FIELDS: &[Field] = &[
             max: u64::MAX,
         },
     )
-    .help("epochs of plain cross-entropy before mining starts"),
+    .help("epochs of plain cross-entropy before mining starts (MAN: a tenth of the run)"),
     Field::new("method.asm.ramp", "mutuality ramp", Kind::Choice(&["man", "progress"])).help(
         "man: λ_max·exp(−β(1 − e/(0.9E))²) by epoch (MAN); progress: exp(−5β(1 − t)²)",
     ),

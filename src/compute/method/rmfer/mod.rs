@@ -12,11 +12,19 @@
 //!   every anchor are one random pool of unlabeled faces, the most similar kept as
 //!   positives and the least similar as negatives.
 //!
+//! τ and λ1 are the paper's (supplement Table 8: τ = 0.25, which is also `models/model.py`'s
+//! default `scale`; λ1 = 1.0 for AffectNet-7), and every RMFER preset keeps them. The
+//! released configs (`configs/{Base,IAL,ACL}/AffectNet7_*.json`) set `scale` 1.0 and
+//! `weight_att` 0.0 — even the IAL config, where that weight switches the attention
+//! classifier's loss off, so IAL would not train — so they read as the plain-classifier
+//! baseline's values left in the other files, not as the method's.
+//!
 //! The main classifier alone is used for evaluation. Where the clips carry ground truth
 //! (synthetic clips), the share of kept positives with the anchor's expression — and of
 //! kept negatives with another one — is measured, beside the same share among all
 //! candidates (the prior alone): the seed's Table 12.
 
+mod contrastive;
 mod settings;
 
 use std::sync::Arc;
@@ -25,9 +33,6 @@ use crate::contract::event::FilterReport;
 use candle_core::{Device, Result, Tensor, Var};
 use rand::seq::{IndexedRandom, SliceRandom};
 
-use super::contrastive::{
-    attention_features, contrastive_loss, filter_candidates, self_masking_attention, unit_rows,
-};
 use super::losses::cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
@@ -37,6 +42,9 @@ use crate::compute::model::layers::Linear;
 use crate::compute::model::{FerModel, Mode};
 use crate::contract::config::AugmentConfig;
 use crate::contract::seed::{self, purpose};
+use contrastive::{
+    attention_features, contrastive_loss, filter_candidates, self_masking_attention, unit_rows,
+};
 pub use settings::{ContrastPrior, RmferConfig};
 
 /// Faces per no-gradient forward pass when measuring candidate similarities.
@@ -306,10 +314,6 @@ impl Rmfer {
 }
 
 impl Method for Rmfer {
-    fn name(&self) -> &'static str {
-        "rmfer"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,

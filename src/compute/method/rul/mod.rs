@@ -132,10 +132,6 @@ pub fn mix_by_uncertainty(features: &Tensor, u: &Tensor, perm: &Tensor) -> Resul
 }
 
 impl Method for Rul {
-    fn name(&self) -> &'static str {
-        "rul"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,

@@ -11,6 +11,13 @@
 //! sample of the batch may be relabelled (the paper says the low-importance group only:
 //! `relabel_scope = "low_group"`), and `relabel_epoch` counts epochs from 1 like the
 //! official loop (`for i in range(1, epochs + 1)`, `if i >= relabel_epoch`).
+//!
+//! Dropout (`model.dropout`, the official `--drop_rate`, 0 by default there) comes before
+//! both branches: the importance and the logits read the same dropped features
+//! ([`crate::compute::model::Output::head_input`]), as `Res18Feature.forward` does. One
+//! departure: the official module builds a fresh `nn.Dropout` inside `forward`, which is
+//! in training mode even under `model.eval()`, so its evaluation drops features too;
+//! here evaluation is deterministic (no dropout), the module's evident intent.
 
 mod settings;
 
@@ -104,10 +111,6 @@ impl Scn {
 }
 
 impl Method for Scn {
-    fn name(&self) -> &'static str {
-        "scn"
-    }
-
     fn loss(
         &mut self,
         model: &FerModel,
@@ -115,7 +118,7 @@ impl Method for Scn {
         ctx: &StepContext,
     ) -> Result<Losses> {
         let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
-        let alpha = sigmoid(&self.attention.forward(&out.features)?)?;
+        let alpha = sigmoid(&self.attention.forward(&out.head_input)?)?;
         let weighted = out.logits.broadcast_mul(&alpha)?;
         let labels: Vec<u32> = batch
             .indices
@@ -269,6 +272,41 @@ mod tests {
         let ctx = first_step(2, 5);
         scn.loss(&model, &batch, &ctx).unwrap();
         scn.relabels.len()
+    }
+
+    #[test]
+    fn importance_reads_the_dropped_features_like_the_official_code() {
+        // Official `Res18Feature.forward`: x = Dropout(x); α = σ(FC_α(x)); out = α·fc(x).
+        use crate::compute::method::test_support::{cyclic_batch, first_step};
+        use crate::compute::model::FerModel;
+        use crate::compute::model::layers::dropout;
+        use crate::contract::config::{Experiment, ModelConfig};
+        let dev = Device::Cpu;
+        let cfg = ModelConfig {
+            width: 4,
+            dropout: 0.5,
+            ..Experiment::default().model
+        };
+        let model = FerModel::new(&cfg, 1, 3, &dev, 3).unwrap();
+        let mut scn = Scn::new(&ScnConfig::default(), model.feature_dim(), &dev, 1).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (8, 1, 12, 12), &dev).unwrap();
+        let batch = cyclic_batch(vec![x.clone()], 3);
+        let ctx = first_step(2, 5);
+        let losses = scn.loss(&model, &batch, &ctx).unwrap();
+        let got = losses.terms[0].1.to_scalar::<f32>().unwrap();
+
+        let out = model.forward(&x, Mode::Train { seed: ctx.seed }).unwrap();
+        let dropped = dropout(&out.features, 0.5, ctx.seed).unwrap();
+        let alpha = sigmoid(&scn.attention.forward(&dropped).unwrap()).unwrap();
+        let logits = model.fc.forward(&dropped).unwrap();
+        let official = cross_entropy(&logits.broadcast_mul(&alpha).unwrap(), &batch.labels, 0.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(
+            (got - official).abs() < 1e-6,
+            "{got} vs official {official}"
+        );
     }
 
     #[test]

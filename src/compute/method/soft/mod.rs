@@ -11,7 +11,8 @@
 //!
 //! Also as the official code: unless the run is its `baseline_mt` variant
 //! (`student_attention = false`), the student carries an SCN-style importance module
-//! α = σ(FC(f)) on its pooled features; the cross-entropy is taken on α·logits and the
+//! α = σ(FC(f)) on the features `fc` reads (after dropout, as `Res18Feature.forward`
+//! drops out before both; the official factory sets `drop_rate = 0`); the cross-entropy is taken on α·logits and the
 //! consistency term on the plain logits (`cons_logit = pure_logits`). There is no rank
 //! regularisation, the teacher has no importance module, and evaluation uses the plain
 //! logits (`mode_val`). The ramp-up's t is the integer epoch (`get_current_consistency_weight
@@ -134,10 +135,6 @@ impl Soft {
 }
 
 impl Method for Soft {
-    fn name(&self) -> &'static str {
-        "soft"
-    }
-
     fn views(&self) -> Vec<View> {
         vec![View::Train, View::Train]
     }
@@ -152,7 +149,7 @@ impl Method for Soft {
         let class_logits = match &self.attention {
             Some(a) => out
                 .logits
-                .broadcast_mul(&sigmoid(&a.forward(&out.features)?)?)?,
+                .broadcast_mul(&sigmoid(&a.forward(&out.head_input)?)?)?,
             None => out.logits.clone(),
         };
         let ce = cross_entropy(&class_logits, &batch.labels, 0.0)?;
@@ -261,6 +258,47 @@ mod tests {
         let smooth = Soft::new(&exp, &fractional, &model, &dev).unwrap();
         let half = 10.0 * (-5.0f64 * (1.0 - 2.5 / 5.0f64).powi(2)).exp();
         assert!((smooth.consistency_weight(&at(2, 2)) - half).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_importance_reads_the_dropped_features_like_the_official_student() {
+        // Official `Res18Feature.forward`: x = Dropout(x); α = σ(FC_α(x)); CE on α·fc(x).
+        use crate::compute::model::layers::dropout;
+        let mut exp = Experiment::default();
+        exp.model.width = 4;
+        exp.model.dropout = 0.5;
+        let dev = Device::Cpu;
+        let model = FerModel::new(&exp.model, 1, 3, &dev, 1).unwrap();
+        let x = Tensor::randn(0f32, 1.0, (6, 1, 12, 12), &dev).unwrap();
+        let batch = cyclic_batch(vec![x.clone(), x.clone()], 3);
+        let ctx = first_step(1, 0);
+        let mut soft = Soft::new(&exp, &SoftConfig::default(), &model, &dev).unwrap();
+        let losses = soft.loss(&model, &batch, &ctx).unwrap();
+        let got = losses
+            .terms
+            .iter()
+            .find(|(n, _)| *n == "ce")
+            .unwrap()
+            .1
+            .clone();
+        let out = model.forward(&x, Mode::Train { seed: ctx.seed }).unwrap();
+        let dropped = dropout(&out.features, 0.5, ctx.seed).unwrap();
+        let alpha = sigmoid(&soft.attention.as_ref().unwrap().forward(&dropped).unwrap()).unwrap();
+        let logits = model
+            .fc
+            .forward(&dropped)
+            .unwrap()
+            .broadcast_mul(&alpha)
+            .unwrap();
+        let official = cross_entropy(&logits, &batch.labels, 0.0).unwrap();
+        let (got, official) = (
+            got.to_scalar::<f32>().unwrap(),
+            official.to_scalar::<f32>().unwrap(),
+        );
+        assert!(
+            (got - official).abs() < 1e-6,
+            "{got} vs official {official}"
+        );
     }
 
     #[test]

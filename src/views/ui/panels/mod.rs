@@ -19,20 +19,10 @@ pub mod training_faces;
 
 use egui::Color32;
 
-/// Distinct colours for series and runs, readable on light and dark backgrounds.
-pub const PALETTE: [Color32; 8] = [
-    Color32::from_rgb(31, 119, 180),
-    Color32::from_rgb(255, 127, 14),
-    Color32::from_rgb(44, 160, 44),
-    Color32::from_rgb(214, 39, 40),
-    Color32::from_rgb(148, 103, 189),
-    Color32::from_rgb(140, 86, 75),
-    Color32::from_rgb(227, 119, 194),
-    Color32::from_rgb(23, 190, 207),
-];
-
+/// The colour of series or run `i`: the figures' palette (`views::palette`).
 pub fn color(i: usize) -> Color32 {
-    PALETTE[i % PALETTE.len()]
+    let (r, g, b) = crate::views::palette::rgb(i);
+    Color32::from_rgb(r, g, b)
 }
 
 /// "No run yet" placeholder text for a panel without data.

@@ -23,7 +23,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::asm::{AsmConfig, ThresholdMode};
+use super::{AsmConfig, ThresholdMode};
 use crate::contract::event::mining::ClassThresholds;
 
 /// The state of threshold learning across epochs.
