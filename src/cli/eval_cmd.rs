@@ -18,7 +18,7 @@ use ferlab::compute::train::logit_adjust;
 use ferlab::compute::train::tta::Tta;
 use ferlab::contract::config::classes::{ClassMatch, match_class_folder};
 use ferlab::contract::config::device::parse_device;
-use ferlab::contract::config::{DataSource, Experiment};
+use ferlab::contract::config::{DataSource, Experiment, MAX_LOGIT_ADJUSTMENT};
 use ferlab::contract::run::RunDir;
 use ferlab::contract::run::view::RunView;
 
@@ -145,9 +145,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         None => Tta::of_setting(exp.train.tta, shift),
     };
     let tau = args.logit_adjust.unwrap_or(exp.train.logit_adjustment);
-    if !(0.0..=10.0).contains(&tau) {
+    if !(0.0..=MAX_LOGIT_ADJUSTMENT).contains(&f64::from(tau)) {
         return Err(anyhow!(
-            "--logit-adjust: τ must be between 0 and 10, got {tau}"
+            "--logit-adjust: τ must be between 0 and {MAX_LOGIT_ADJUSTMENT}, got {tau}"
         ));
     }
     let offsets = if tau == 0.0 {

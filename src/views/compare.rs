@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use crate::contract::run::results::RunResult;
-use crate::views::tables::Table;
+use crate::views::tables::{Table, mean_sd, mean_sd_cell};
 
 /// The significance level of the paired test.
 pub const ALPHA: f64 = 0.05;
@@ -53,17 +53,6 @@ impl Accuracy {
             Self::LastMean => r.last_mean,
         }
     }
-}
-
-/// Sample mean and standard deviation (n − 1); sd is `None` for fewer than two values.
-pub fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    if xs.len() < 2 {
-        return (mean, None);
-    }
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, Some(var.sqrt()))
 }
 
 /// A paired t-test of `b − a` over matched pairs.
@@ -300,10 +289,6 @@ impl Comparison {
 
     /// The comparison as a table: accuracy, A, B, B − A, the paired test, the verdict.
     pub fn table(&self) -> Table {
-        let side = |(m, sd): (f64, Option<f64>), n: usize| match sd {
-            Some(sd) => format!("{m:.2} ± {sd:.2} ({n})"),
-            None => format!("{m:.2} ({n})"),
-        };
         let header = vec![
             "accuracy".to_string(),
             format!("A: {}", self.a_name),
@@ -332,8 +317,8 @@ impl Comparison {
                 };
                 vec![
                     r.accuracy.label().to_string(),
-                    side(r.a, self.a_runs),
-                    side(r.b, self.b_runs),
+                    mean_sd_cell(r.a, self.a_runs),
+                    mean_sd_cell(r.b, self.b_runs),
                     format!("{:+.2}", r.b.0 - r.a.0),
                     test,
                     verdict,

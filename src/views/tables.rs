@@ -363,21 +363,37 @@ fn seed_groups(results: &[RunResult]) -> Vec<Vec<usize>> {
     groups
 }
 
+/// Sample mean and standard deviation (n − 1); sd is `None` for fewer than two values.
+pub fn mean_sd(xs: &[f64]) -> (f64, Option<f64>) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    if xs.len() < 2 {
+        return (mean, None);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, Some(var.sqrt()))
+}
+
+/// A mean and sd already in percent over `n` runs: `45.20`, or `45.20 ± 1.03 (3)`.
+pub fn mean_sd_cell((mean, sd): (f64, Option<f64>), n: usize) -> String {
+    match sd {
+        Some(sd) => format!("{mean:.2} ± {sd:.2} ({n})"),
+        None => format!("{mean:.2}"),
+    }
+}
+
 /// `xs` (fractions) as percent: `45.20`, or `45.20 ± 1.03 (3)` over several runs (sample
 /// standard deviation); `–` for none. Also returns the mean.
 pub fn mean_sd_text(xs: &[f32]) -> (String, Option<f32>) {
-    match xs.len() {
-        0 => ("–".into(), None),
-        1 => (format!("{:.2}", 100.0 * xs[0]), Some(xs[0])),
-        n => {
-            let mean = xs.iter().sum::<f32>() / n as f32;
-            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / (n - 1) as f32;
-            (
-                format!("{:.2} ± {:.2} ({n})", 100.0 * mean, 100.0 * var.sqrt()),
-                Some(mean),
-            )
-        }
+    if xs.is_empty() {
+        return ("–".into(), None);
     }
+    let percent: Vec<f64> = xs.iter().map(|&x| 100.0 * f64::from(x)).collect();
+    let (mean, sd) = mean_sd(&percent);
+    (
+        mean_sd_cell((mean, sd), xs.len()),
+        Some((mean / 100.0) as f32),
+    )
 }
 
 /// The run table of `results`, one row per run; in Markdown and LaTeX the best value of each

@@ -92,17 +92,21 @@ fn type_errors_and_syntax_errors_name_the_field_or_line() {
 }
 
 /// Trains `preset` into the empty folder `runs`: what it printed and the run's directory.
-fn train_one(preset: &Path, runs: &Path) -> (String, std::path::PathBuf) {
-    let out = ferlab()
-        .arg("train")
-        .arg(preset)
-        .arg("--out")
-        .arg(runs)
-        .arg("--quiet")
-        .output()
-        .unwrap();
+/// Trains `preset` with `--set` overrides into a run under `runs`; returns its stderr.
+fn train_with(preset: &Path, runs: &Path, sets: &[&str]) -> String {
+    let mut cmd = ferlab();
+    cmd.arg("train").arg(preset);
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    let out = cmd.arg("--out").arg(runs).arg("--quiet").output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
+    err
+}
+
+fn train_one(preset: &Path, runs: &Path) -> (String, std::path::PathBuf) {
+    let err = train_with(preset, runs, &[]);
     let run = std::fs::read_dir(runs)
         .unwrap()
         .next()
@@ -653,21 +657,9 @@ attention_every = 0
     );
     for (group, method) in [("a", "ce"), ("b", "cb")] {
         for seed in ["1", "2"] {
-            let out = ferlab()
-                .arg("train")
-                .arg(&preset)
-                .args(["--set", &format!("method.name={method}")])
-                .args(["--set", &format!("seed={seed}")])
-                .arg("--out")
-                .arg(dir.path().join(group))
-                .arg("--quiet")
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let sets = [format!("method.name={method}"), format!("seed={seed}")];
+            let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+            train_with(&preset, &dir.path().join(group), &sets);
         }
     }
     let out = ferlab()

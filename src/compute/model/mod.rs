@@ -77,8 +77,6 @@ pub struct Output {
     pub head_input: Tensor,
     /// Class scores, N × K.
     pub logits: Tensor,
-    /// What `fc` read when the model has an embedding head, N × d.
-    pub embedding: Option<Tensor>,
 }
 
 /// What the classifier `fc` reads.
@@ -216,9 +214,8 @@ impl FerModel {
             return Ok(Output {
                 fmap,
                 features,
-                head_input: embedding.clone(),
+                head_input: embedding,
                 logits,
-                embedding: Some(embedding),
             });
         }
         let dropped = match mode {
@@ -231,7 +228,6 @@ impl FerModel {
             features,
             head_input: dropped,
             logits,
-            embedding: None,
         })
     }
 

@@ -148,6 +148,7 @@ pub fn evaluate(
                 .extend(back.flatten_all()?.to_vec1::<f32>()?);
             st.mse.extend(mse.flatten_all()?.to_vec1::<f32>()?);
         }
+        // One plain view: the logits' own cross-entropy and argmax (as before either option).
         let p = if others.is_empty() && prior_offsets.is_none() {
             loss_sum += cross_entropy(&out.logits, &y, 0.0)?.to_scalar::<f32>()? as f64 * n as f64;
             predictions.extend(out.logits.argmax(D::Minus1)?.to_vec1::<u32>()?);

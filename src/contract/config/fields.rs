@@ -442,7 +442,7 @@ const TRAIN: &[Field] = &[
     Field::number(
         "train.logit_adjustment",
         "logit adjustment τ",
-        Range::closed(0.0, 10.0),
+        Range::closed(0.0, super::MAX_LOGIT_ADJUSTMENT),
         Widget::slider(0.0, 2.0),
     )
     .help(

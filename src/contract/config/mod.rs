@@ -551,6 +551,10 @@ pub struct TrainConfig {
     pub logit_adjustment: f32,
 }
 
+/// The largest post-hoc logit adjustment τ (`train.logit_adjustment`, `ferlab eval
+/// --logit-adjust`): past it the training prior decides every prediction alone.
+pub const MAX_LOGIT_ADJUSTMENT: f64 = 10.0;
+
 /// Test-time augmentation of the validation: the mean softmax over these views of a face.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

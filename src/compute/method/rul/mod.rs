@@ -145,10 +145,9 @@ impl Method for Rul {
         order.shuffle(&mut seed::rng(ctx.seed, &[purpose::METHOD, 2]));
         let perm = Tensor::from_vec(order, n, out.features.device())?;
         let (features, log_variance) = match &self.log_variance {
+            // With the official embedding head, `fc` reads the embedding.
             LogVariance::Head(h) => (
-                out.embedding
-                    .clone()
-                    .expect("the official architecture has an embedding head"),
+                out.head_input.clone(),
                 h.forward(&out.fmap, mode, LOG_VARIANCE_SALT)?,
             ),
             LogVariance::Linear(l) => (out.features.clone(), l.forward(&out.features)?),
