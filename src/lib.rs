@@ -1,6 +1,6 @@
 //! ferlab: a research workbench for robust facial expression recognition.
 //!
-//! Three layers, each importing only those below it (a test, `tests/it/layers.rs`, holds
+//! Three layers, each importing only those below it (a test, `tests/it/layers`, holds
 //! every `use` to this):
 //! 1. [`contract`] — the experiment schema and validation, the event types, run directories
 //!    and the fold of a run's events into its state. No candle, egui or plotters.

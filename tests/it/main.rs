@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod face_resnet;
+mod golden;
 mod hostile;
 mod imbalanced;
 mod layers;

@@ -13,9 +13,9 @@
 //! `"auto"`, takes the official code's path for the run: separate when the training labels
 //! are noisy (injected noise or a noisy label list), mirror otherwise.
 
-use candle_core::Result;
+use candle_core::{Result, Tensor};
 
-use super::flip_pair::{forward_pair, forward_with_flip};
+use super::flip_pair::{FlipPair, forward_pair, forward_with_flip};
 use super::losses::cross_entropy;
 use super::{BatchTensors, Losses, Method, StepContext};
 use crate::compute::data::augment::View;
@@ -147,14 +147,19 @@ impl Method for Eac {
         } else {
             forward_with_flip(model, &batch.views[0], ctx.seed)?
         };
-        let ce = cross_entropy(&pair.out.logits, &batch.labels, 0.0)?;
-        let consistency = (pair.flip_mse.mean_all()? * self.cfg.lambda as f64)?;
-        Ok(Losses {
-            total: (&ce + &consistency)?,
-            terms: vec![("ce", ce), ("flip_consistency", consistency)],
-            logits: pair.out.logits,
-        })
+        eac_losses(pair, &batch.labels, self.cfg.lambda)
     }
+}
+
+/// CE of the first view + λ · the flip consistency averaged over samples, classes and cells.
+pub fn eac_losses(pair: FlipPair, labels: &Tensor, lambda: f32) -> Result<Losses> {
+    let ce = cross_entropy(&pair.out.logits, labels, 0.0)?;
+    let consistency = (pair.flip_mse.mean_all()? * lambda as f64)?;
+    Ok(Losses {
+        total: (&ce + &consistency)?,
+        terms: vec![("ce", ce), ("flip_consistency", consistency)],
+        logits: pair.out.logits,
+    })
 }
 
 #[cfg(test)]

@@ -29,7 +29,13 @@ pub fn forward_pair(
 ) -> Result<FlipPair> {
     let out = model.forward(x, Mode::Train { seed })?;
     let flipped = model.forward(x_mirrored, Mode::Train { seed })?;
-    let head = model.fc.weight.as_tensor().detach();
+    pair_of(out, &flipped, model.fc.weight.as_tensor())
+}
+
+/// The pair from the two views' outputs and the head's weights `head` (K × F), which the
+/// maps read detached.
+pub fn pair_of(out: Output, flipped: &Output, head: &Tensor) -> Result<FlipPair> {
+    let head = head.detach();
     let maps = class_maps(&out.fmap, &head)?;
     let maps_flipped = class_maps(&flipped.fmap, &head)?;
     Ok(FlipPair {

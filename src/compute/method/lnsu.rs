@@ -12,7 +12,7 @@
 use candle_core::{Device, Result, Tensor};
 
 use super::balance::{inverse_frequency_weights, rebalanced_targets};
-use super::flip_pair::forward_with_flip;
+use super::flip_pair::{FlipPair, forward_with_flip};
 use super::losses::soft_cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext};
 use crate::compute::data::Split;
@@ -114,6 +114,18 @@ impl Lnsu {
             weight_values: w,
         })
     }
+
+    /// L_rsl + attention_weight · L_rac from the two views' forward passes.
+    pub fn losses(&self, pair: FlipPair, labels: &Tensor) -> Result<Losses> {
+        let rsl = rebalanced_smooth_ce(&pair.out.logits, labels, &self.targets)?;
+        let rac = (rebalanced_consistency(&pair.flip_mse, &self.weights)?
+            * self.cfg.attention_weight as f64)?;
+        Ok(Losses {
+            total: (&rsl + &rac)?,
+            terms: vec![("rebalanced_smooth", rsl), ("rebalanced_attention", rac)],
+            logits: pair.out.logits,
+        })
+    }
 }
 
 /// Σ_c w_c · L_c per sample (L: N × K, weights: K × 1), averaged over the batch.
@@ -134,14 +146,7 @@ impl Method for Lnsu {
         ctx: &StepContext,
     ) -> Result<Losses> {
         let pair = forward_with_flip(model, &batch.views[0], ctx.seed)?;
-        let rsl = rebalanced_smooth_ce(&pair.out.logits, &batch.labels, &self.targets)?;
-        let rac = (rebalanced_consistency(&pair.flip_mse, &self.weights)?
-            * self.cfg.attention_weight as f64)?;
-        Ok(Losses {
-            total: (&rsl + &rac)?,
-            terms: vec![("rebalanced_smooth", rsl), ("rebalanced_attention", rac)],
-            logits: pair.out.logits,
-        })
+        self.losses(pair, &batch.labels)
     }
 
     fn end_epoch(&mut self, epoch: usize, _train: &Split) -> EpochReport {

@@ -30,7 +30,7 @@ use super::losses::cross_entropy;
 use super::{BatchTensors, EpochReport, Losses, Method, StepContext, state_error};
 use crate::compute::data::Split;
 use crate::compute::model::layers::Linear;
-use crate::compute::model::{FerModel, Mode};
+use crate::compute::model::{FerModel, Mode, Output};
 use crate::contract::seed::{self, purpose};
 pub use settings::{RelabelScope, ScnConfig};
 
@@ -110,14 +110,10 @@ impl Scn {
     }
 }
 
-impl Method for Scn {
-    fn loss(
-        &mut self,
-        model: &FerModel,
-        batch: &BatchTensors,
-        ctx: &StepContext,
-    ) -> Result<Losses> {
-        let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
+impl Scn {
+    /// Weighted CE + rank regularisation on the model's output for `batch` in 0-based
+    /// `epoch`, relabelling (for the batches to come) as it goes.
+    pub fn losses(&mut self, out: Output, batch: &BatchTensors, epoch: usize) -> Result<Losses> {
         let alpha = sigmoid(&self.attention.forward(&out.head_input)?)?;
         let weighted = out.logits.broadcast_mul(&alpha)?;
         let labels: Vec<u32> = batch
@@ -130,7 +126,7 @@ impl Method for Scn {
         let wce = cross_entropy(&weighted, &y, 0.0)?;
         let (rr, low) = rank_regularization(&alpha, self.cfg.high_ratio, self.cfg.margin)?;
         let rr = (rr * self.cfg.rank_weight as f64)?;
-        if relabels_in(ctx.epoch, self.cfg.relabel_epoch) {
+        if relabels_in(epoch, self.cfg.relabel_epoch) {
             let probs = softmax(&weighted, D::Minus1)?.to_vec2::<f32>()?;
             for (k, row) in probs.iter().enumerate() {
                 if self.cfg.relabel_scope == RelabelScope::LowGroup && !low[k] {
@@ -151,6 +147,23 @@ impl Method for Scn {
             terms: vec![("weighted_ce", wce), ("rank_reg", rr)],
             logits: weighted,
         })
+    }
+
+    /// Dataset index → the label relabelling gave it.
+    pub fn relabels(&self) -> &BTreeMap<usize, u8> {
+        &self.relabels
+    }
+}
+
+impl Method for Scn {
+    fn loss(
+        &mut self,
+        model: &FerModel,
+        batch: &BatchTensors,
+        ctx: &StepContext,
+    ) -> Result<Losses> {
+        let out = model.forward(&batch.views[0], Mode::Train { seed: ctx.seed })?;
+        self.losses(out, batch, ctx.epoch)
     }
 
     fn extra_params(&self) -> Vec<(String, Var)> {
