@@ -397,13 +397,20 @@ fn read(
 /// Everything a file names, with aliases followed to a fixed point (an alias of an alias).
 fn findings(module: &[String], file: &syn::File) -> Found {
     let mut aliases = BTreeMap::new();
-    loop {
+    // Each pass resolves one more link of a chain; Rust allows no alias cycles, so a file
+    // needs at most as many passes as it has `use` items — the cap only guards the guard.
+    for _ in 0..64 {
         let (found, seen) = read(module, file, &aliases);
         if seen == aliases {
             return found;
         }
         aliases = seen;
     }
+    let mut found = read(module, file, &aliases).0;
+    found
+        .opaque
+        .push("aliases that never settle (a `use` cycle)".into());
+    found
 }
 
 /// `lib.rs` declares the three layers and holds nothing else, so no code sits outside them.
