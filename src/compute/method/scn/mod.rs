@@ -108,9 +108,7 @@ impl Scn {
             relabeled_this_epoch: 0,
         })
     }
-}
 
-impl Scn {
     /// Weighted CE + rank regularisation on the model's output for `batch` in 0-based
     /// `epoch`, relabelling (for the batches to come) as it goes.
     pub fn losses(&mut self, out: Output, batch: &BatchTensors, epoch: usize) -> Result<Losses> {
