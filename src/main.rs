@@ -10,8 +10,11 @@ static GLOBAL: MiMalloc = MiMalloc;
 
 /// mimalloc's `mi_option_purge_delay` (16th entry of `mi_option_e` in v2 and v3).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-/// mimalloc's `mi_option_arena_purge_mult` (25th entry of `mi_option_e` in v2).
+/// mimalloc's `mi_option_arena_purge_mult` (25th entry of `mi_option_e` in v2 and v3).
 const MI_OPTION_ARENA_PURGE_MULT: libmimalloc_sys::mi_option_t = 24;
+
+/// How many times candle's thread pool spins after each operation before it parks.
+const CANDLE_SPIN_LIMIT: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
 
 fn main() {
     // Training allocates and frees the same large activation buffers every step; returning
@@ -27,6 +30,15 @@ fn main() {
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000);
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_PURGE_MULT, 100);
+    }
+    // candle 0.11's own pool (beside ferlab's rayon pool) spins 25,000 times after each of
+    // its operations, taking a core from the convolution that follows: a face-ResNet step
+    // spent 8% of its samples there. Parking at once measured +12–20% training images/s on
+    // the face ResNet and small CNN (`ferlab bench`, bench/RESULTS.md). A value the user
+    // set is kept.
+    if std::env::var_os(CANDLE_SPIN_LIMIT).is_none() {
+        // SAFETY: no other thread exists yet (candle starts its pool on first use, below).
+        unsafe { std::env::set_var(CANDLE_SPIN_LIMIT, "0") };
     }
     let args = cli::Cli::parse();
     let result = match args.command {

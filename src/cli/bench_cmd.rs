@@ -204,17 +204,20 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
-/// The instruction set ferlab's matrix products run: gemm dispatches to its AVX-512 kernels
-/// where the CPU has them (it is built with `x86-v4`), else to AVX2 + FMA; ferlab's own
-/// element-wise kernels are AVX2 + FMA.
+/// The instruction set ferlab's kernels run: gemm dispatches to its AVX-512 kernels where
+/// the CPU has them (it is built with `x86-v4`), the element-wise kernels through
+/// `pulp::Arch::dispatch` to its AVX-512 level (x86-64-v4) where the CPU has it, else both
+/// to AVX2 + FMA.
 fn ferlab_isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return "gemm AVX-512, element-wise AVX2 + FMA";
-        }
-        if ferlab::compute::ops::simd::has_avx2_fma() {
-            return "AVX2 + FMA";
+        let gemm_v4 = std::arch::is_x86_feature_detected!("avx512f");
+        let pulp_v4 = pulp::x86::V4::try_new().is_some();
+        match (gemm_v4, pulp_v4) {
+            (true, true) => return "AVX-512 (gemm and element-wise)",
+            (true, false) => return "gemm AVX-512, element-wise AVX2 + FMA",
+            _ if ferlab::compute::ops::simd::has_avx2_fma() => return "AVX2 + FMA",
+            _ => {}
         }
     }
     "baseline"

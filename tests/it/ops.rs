@@ -93,6 +93,10 @@ fn conv2d_matches_candle_on_random_shapes() {
         (3, 4, 13, 13, 5, 3, 2, 0),
         // Rows narrower than the stride.
         (2, 2, 5, 2, 3, 3, 3, 1),
+        // "Same" padding wider than the row, and a 1×1 map (every off-centre tap reads
+        // padding).
+        (3, 2, 4, 2, 3, 5, 1, 2),
+        (2, 3, 1, 1, 2, 3, 1, 1),
     ];
     for (n, c, h, w, oc, k, stride, pad) in cases {
         let x = random(&[n, c, h, w], &mut rng);
@@ -270,22 +274,11 @@ fn max_pool_with_kernel_equal_stride_matches_candle_forward() {
 /// SGD-with-momentum step makes to its weights, by parameter name.
 type Step = (Vec<(String, Tensor)>, Vec<(String, Tensor)>);
 
-fn train_step(
-    backbone: ferlab::contract::config::Backbone,
-    kernels: Kernels,
-    x: &Tensor,
-    y: &Tensor,
-) -> Step {
+fn train_step(cfg: &ferlab::contract::config::ModelConfig, x: &Tensor, y: &Tensor) -> Step {
     use ferlab::compute::model::{FerModel, Mode};
-    use ferlab::contract::config::{ModelConfig, OptimizerConfig, OptimizerKind};
-    let cfg = ModelConfig {
-        backbone,
-        width: 8,
-        kernels,
-        dropout: 0.0,
-        ..ModelConfig::default()
-    };
-    let model = FerModel::new(&cfg, 1, 5, &Device::Cpu, 17).unwrap();
+    use ferlab::contract::config::{OptimizerConfig, OptimizerKind};
+    let kernels = cfg.kernels;
+    let model = FerModel::new(cfg, 1, 5, &Device::Cpu, 17).unwrap();
     let params = model.parameters();
     let before: Vec<Tensor> = params
         .iter()
@@ -324,23 +317,77 @@ fn train_step(
 fn whole_models_train_the_same_under_both_kernel_paths() {
     // The stand-in for a GPU run: candle's operations (what CUDA executes) against
     // ferlab's CPU kernels, forward + backward + one optimiser step, every tensor.
-    use ferlab::contract::config::Backbone;
+    use ferlab::contract::config::{Backbone, ModelConfig, ScaleAffine};
     let mut rng = ChaCha8Rng::seed_from_u64(21);
-    for (backbone, size) in [(Backbone::SmallCnn, 24), (Backbone::Resnet18, 32)] {
+    let base = ModelConfig {
+        width: 8,
+        dropout: 0.0,
+        ..ModelConfig::default()
+    };
+    // The face ResNet at an odd input (odd maps: the average pool drops a row and a
+    // column), with folded scale layers (its fused conv + affine and shortcut nodes) and
+    // with trained ones, and with a stride-1 down block (the unpooled shortcut).
+    let face = |input_size, stride_one_blocks, scale_affine| ModelConfig {
+        backbone: Backbone::FaceResnet,
+        input_size,
+        stride_one_blocks,
+        scale_affine,
+        ..base.clone()
+    };
+    for (what, cfg, size) in [
+        (
+            "small CNN",
+            ModelConfig {
+                backbone: Backbone::SmallCnn,
+                ..base.clone()
+            },
+            24,
+        ),
+        (
+            "ResNet-18",
+            ModelConfig {
+                backbone: Backbone::Resnet18,
+                ..base.clone()
+            },
+            32,
+        ),
+        ("face ResNet, folded", face(117, 0, ScaleAffine::Folded), 24),
+        (
+            "face ResNet, separate",
+            face(105, 0, ScaleAffine::Separate),
+            24,
+        ),
+        (
+            "face ResNet, stride 1",
+            face(105, 1, ScaleAffine::Folded),
+            24,
+        ),
+    ] {
         let x = random(&[4, 1, size, size], &mut rng);
         let y = Tensor::new(&[0u32, 3, 1, 4], &Device::Cpu).unwrap();
-        let (ga, wa) = train_step(backbone, AUTO, &x, &y);
-        let (gc, wc) = train_step(backbone, Kernels::Candle, &x, &y);
+        let (ga, wa) = train_step(
+            &ModelConfig {
+                kernels: AUTO,
+                ..cfg.clone()
+            },
+            &x,
+            &y,
+        );
+        let (gc, wc) = train_step(
+            &ModelConfig {
+                kernels: Kernels::Candle,
+                ..cfg
+            },
+            &x,
+            &y,
+        );
         for ((name, a), (_, c)) in ga.iter().zip(&gc) {
             let err = max_abs_diff(a, c) / max_abs(a).max(1e-6);
-            assert!(
-                err < 1e-3,
-                "{backbone:?} gradient of {name}: relative {err}"
-            );
+            assert!(err < 1e-3, "{what}: gradient of {name}: relative {err}");
         }
         for ((name, a), (_, c)) in wa.iter().zip(&wc) {
             let err = max_abs_diff(a, c) / max_abs(a).max(1e-6);
-            assert!(err < 1e-3, "{backbone:?} update of {name}: relative {err}");
+            assert!(err < 1e-3, "{what}: update of {name}: relative {err}");
         }
     }
 }
@@ -459,6 +506,73 @@ fn fused_evaluation_conv_bn_relu_equals_the_separate_ops() {
 }
 
 #[test]
+fn fused_training_conv_affine_relu_matches_the_separate_reference_ops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    // (n, c, h, w, oc, k, stride, pad, relu): the face ResNet's 3×3 blocks on odd and 3×3
+    // maps, its 3×3/2 down convolution and 7×7/2 stem, a batch over several chunks.
+    for (n, c, h, w, oc, k, stride, pad, relu) in [
+        (3, 4, 9, 7, 5, 3, 1, 1, true),
+        (4, 5, 3, 3, 7, 3, 1, 1, false),
+        (33, 2, 5, 5, 3, 3, 2, 0, true),
+        (2, 3, 13, 11, 6, 7, 2, 0, true),
+    ] {
+        let x = random(&[n, c, h, w], &mut rng);
+        let wt = random(&[oc, c, k, k], &mut rng);
+        let shift = random(&[oc], &mut rng);
+        // A constant scale (the folded scale layers): the fused node.
+        let scale = random(&[oc], &mut rng);
+        let reference = |t: &[Tensor], scale: &Tensor, shift: &Tensor| {
+            let z = t[0].conv2d(&t[1], pad, stride, 1, 1).unwrap();
+            ops::reference::channel_affine(&z, scale, shift, relu).unwrap()
+        };
+        assert_same(
+            &[x.clone(), wt.clone(), shift.clone()],
+            &|t| {
+                ops::conv2d_affine_train(&t[0], &t[1], &scale, &t[2], stride, pad, relu, AUTO)
+                    .unwrap()
+            },
+            &|t| reference(t, &scale, &t[2]),
+            &format!("fused conv + affine n{n} {h}x{w} k{k} s{stride} relu {relu}"),
+            &mut rng,
+        );
+        // A learned scale takes the separate ops and gets its gradient.
+        assert_same(
+            &[x, wt, scale, shift],
+            &|t| {
+                ops::conv2d_affine_train(&t[0], &t[1], &t[2], &t[3], stride, pad, relu, AUTO)
+                    .unwrap()
+            },
+            &|t| reference(t, &t[2], &t[3]),
+            &format!("conv + learned affine n{n} {h}x{w} k{k} s{stride} relu {relu}"),
+            &mut rng,
+        );
+    }
+}
+
+#[test]
+fn fused_down_shortcut_matches_the_reference_ops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    // (n, cin, h, w, c, hh, hw, halves): odd maps (the last row and column are not pooled),
+    // a branch smaller than the pooled map (padded), the stride-1 variant without pooling.
+    for (n, cin, h, w, c, hh, hw, halves) in [
+        (3, 2, 7, 9, 4, 2, 4, true),
+        (2, 3, 6, 6, 3, 3, 3, true),
+        (4, 2, 5, 5, 5, 5, 5, false),
+        (2, 4, 4, 6, 4, 3, 6, false),
+    ] {
+        let branch = random(&[n, c, hh, hw], &mut rng);
+        let x = random(&[n, cin, h, w], &mut rng);
+        assert_same(
+            &[branch, x],
+            &|t| ops::down_shortcut_add_relu(&t[0], &t[1], halves, AUTO).unwrap(),
+            &|t| ops::reference::down_shortcut_add_relu(&t[0], &t[1], halves).unwrap(),
+            &format!("down shortcut {h}x{w} → {hh}x{hw}, {cin} → {c} channels, halves {halves}"),
+            &mut rng,
+        );
+    }
+}
+
+#[test]
 fn add_relu_matches_candle() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let a = random(&[4, 3, 5, 5], &mut rng);
@@ -566,6 +680,8 @@ fn kernels_propagate_nan_like_pytorch() {
     let zeros = Tensor::zeros(4, candle_core::DType::F32, &Device::Cpu).unwrap();
     let ones3 = ones.narrow(0, 0, 3).unwrap();
     let zeros3 = zeros.narrow(0, 0, 3).unwrap();
+    // A down block's branch, with the pooled input's shape; the NaN comes from the input.
+    let branch = Tensor::zeros((2, 3, 4, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
     for kernels in [AUTO, Kernels::Candle] {
         let what = format!("{kernels:?}");
         // Outputs that pass through a ReLU.
@@ -597,6 +713,14 @@ fn kernels_propagate_nan_like_pytorch() {
                     ops::conv_bn_train(&x, &w, &ones, &zeros, (1, 1), 1e-5, true, pool, kernels)
                         .unwrap()
                         .0,
+                ),
+                (
+                    "conv affine (training)",
+                    ops::conv2d_affine_train(&x, &w, &ones, &zeros, 1, 1, true, kernels).unwrap(),
+                ),
+                (
+                    "down shortcut",
+                    ops::down_shortcut_add_relu(&branch, &x, true, kernels).unwrap(),
                 ),
             ]
         };

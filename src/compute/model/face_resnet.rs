@@ -101,8 +101,16 @@ impl ScaledConv {
         let scale = self.scale.as_ref().map_or(&self.ones, |s| s.as_tensor());
         let c = &self.conv;
         if mode.is_train() {
-            let z = c.forward(x)?;
-            return ops::channel_affine(&z, scale, self.shift.as_tensor(), relu, c.kernels);
+            return ops::conv2d_affine_train(
+                x,
+                c.weight.as_tensor(),
+                scale,
+                self.shift.as_tensor(),
+                c.stride,
+                c.pad,
+                relu,
+                c.kernels,
+            );
         }
         ops::conv2d_affine(
             x,
@@ -142,40 +150,15 @@ impl Residual {
         if !self.down {
             return ops::add_relu(&h, x, kernels);
         }
-        let pooled = if self.halves {
-            avg_pool_2x2(x)?
-        } else {
-            x.clone()
-        };
-        let (_, cin, ph, pw) = pooled.dims4()?;
-        let (_, cout, hh, hw) = h.dims4()?;
         // The original pads the convolution's output at the bottom and right to the
         // shortcut's size, and the shortcut's channels with zeros.
-        let h = h
-            .pad_with_zeros(2, 0, ph.saturating_sub(hh))?
-            .pad_with_zeros(3, 0, pw.saturating_sub(hw))?;
-        let pooled = pooled.pad_with_zeros(1, 0, cout - cin)?;
-        ops::add_relu(&h, &pooled, kernels)
+        ops::down_shortcut_add_relu(&h, x, self.halves, kernels)
     }
 
     fn collect(&self, prefix: &str, c: &mut Collector) {
         self.conv1.collect(&join(prefix, "conv1"), c);
         self.conv2.collect(&join(prefix, "conv2"), c);
     }
-}
-
-/// TensorFlow's 2×2/2 'valid' average pool: an odd last row or column is dropped. Written
-/// with narrow, reshape and sum so its backward is candle's well-tested ones.
-fn avg_pool_2x2(x: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    let (oh, ow) = (h / 2, w / 2);
-    x.narrow(2, 0, 2 * oh)?
-        .narrow(3, 0, 2 * ow)?
-        .contiguous()?
-        .reshape((n, c, oh, 2, ow, 2))?
-        .sum(5)?
-        .sum(3)?
-        .affine(0.25, 0.0)
 }
 
 /// Bilinear resampling of the last two axes from `from` to `to` samples as a `to × from`

@@ -1,4 +1,5 @@
-//! Training-mode convolution → batch norm → ReLU → max pooling as one graph node.
+//! Training-mode convolution → batch norm → ReLU → max pooling as one graph node, and
+//! convolution → fixed-scale affine → ReLU (the face ResNet's blocks) as another.
 //!
 //! candle's backward allocates a zeroed gradient and adds into it for every tensor in the
 //! graph; a block of three ops costs three of those passes over activation-sized memory.
@@ -12,7 +13,7 @@ use rayon::prelude::*;
 
 use super::batchnorm::BatchStats;
 use super::buffer::{PLANE, with_scratch};
-use super::conv::{self, ConvGeom};
+use super::conv::{self, ConvGeom, Epilogue};
 use super::kernels::{self, AffineBackward};
 use super::pool::{self, PoolGeom};
 use super::storage::{as_cpu_f32, cpu_f32, tensor_from_vec};
@@ -186,6 +187,93 @@ impl CustomOp3 for ConvBnOp {
                 .transpose()?,
             Some(tensor_from_vec(dw, w.dims(), w.device())?),
             Some(tensor_from_vec(dgb, &[2 * g.oc], gb.device())?),
+        ))
+    }
+}
+
+/// Training-mode `relu(conv(x, w) · scale + shift)` (ReLU optional); inputs x, w and
+/// [scale; shift] (2 × OC). The scale is a constant (the face ResNet's folded scale layers):
+/// the op gives no gradient to it, so `ops::conv2d_affine_train` uses it only for an
+/// untracked scale. The affine runs in the product's write-out, and the backward needs
+/// only the output (ReLU's mask) and its gradient: nothing is kept besides the output.
+pub struct ConvAffineTrainOp {
+    pub stride: usize,
+    pub pad: usize,
+    pub relu: bool,
+}
+
+impl ConvAffineTrainOp {
+    fn scale_shift<'a>(&self, ss: &'a [f32], oc: usize) -> Result<(&'a [f32], &'a [f32])> {
+        if ss.len() != 2 * oc {
+            candle_core::bail!(
+                "conv + affine: expected {} scale/shift values, got {}",
+                2 * oc,
+                ss.len()
+            );
+        }
+        Ok(ss.split_at(oc))
+    }
+}
+
+impl CustomOp3 for ConvAffineTrainOp {
+    fn name(&self) -> &'static str {
+        "ferlab-conv-affine-relu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sx: &CpuStorage,
+        lx: &Layout,
+        sw: &CpuStorage,
+        lw: &Layout,
+        sss: &CpuStorage,
+        lss: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = ConvGeom::new(lx.dims(), lw.dims(), self.stride, self.pad)?;
+        let (scale, shift) = self.scale_shift(cpu_f32(sss, lss)?, g.oc)?;
+        let epilogue = Epilogue::Affine {
+            scale,
+            shift,
+            relu: self.relu,
+        };
+        let y = conv::forward_with(&g, cpu_f32(sx, lx)?, cpu_f32(sw, lw)?, epilogue);
+        Ok((CpuStorage::F32(y), Shape::from((g.n, g.oc, g.oh, g.ow))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        ss: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let g = ConvGeom::new(x.dims(), w.dims(), self.stride, self.pad)?;
+        let grad = grad.contiguous()?;
+        let (xs, xl) = x.storage_and_layout();
+        let (ws, wl) = w.storage_and_layout();
+        let (sss, ssl) = ss.storage_and_layout();
+        let (ys, yl) = res.storage_and_layout();
+        let (gs, gl) = grad.storage_and_layout();
+        let (scale, _) = self.scale_shift(as_cpu_f32(&sss, ssl)?, g.oc)?;
+        let y = self.relu.then(|| as_cpu_f32(&ys, yl)).transpose()?;
+        let (dz, dshift) =
+            kernels::affine_grads_from_output(as_cpu_f32(&gs, gl)?, y, scale, g.oc, g.p());
+        let (dx, dw) = conv::backward(
+            &g,
+            as_cpu_f32(&xs, xl)?,
+            as_cpu_f32(&ws, wl)?,
+            &dz,
+            x.track_op(),
+        );
+        // The scale is a constant (see the type's doc): its half of the gradient is zero.
+        let mut dss = vec![0.0f32; g.oc];
+        dss.extend(dshift);
+        Ok((
+            dx.map(|v| tensor_from_vec(v, x.dims(), x.device()))
+                .transpose()?,
+            Some(tensor_from_vec(dw, w.dims(), w.device())?),
+            Some(tensor_from_vec(dss, &[2 * g.oc], ss.device())?),
         ))
     }
 }

@@ -1,5 +1,6 @@
 //! Slice-level kernels behind batch norm, ReLU and residual additions: per-channel sums and
-//! elementwise passes over NCHW planes, vectorised (AVX2 + FMA where the CPU has them) and
+//! elementwise passes over NCHW planes, vectorised (each loop a `pulp::WithSimd` kernel,
+//! compiled for AVX-512, AVX2 + FMA and baseline and run on the best the CPU has) and
 //! parallel over channels or planes. Per-channel sums run in a fixed order inside a channel,
 //! so results do not depend on the number of threads.
 
@@ -21,9 +22,22 @@ pub(crate) fn relu_f32(x: f32) -> f32 {
 
 /// Sums of `a` and of `a · b` over a slice pair, in eight f32 lanes, returned as f64.
 fn dot_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(DotSums { a, b })
+}
+
+/// `dot_sums`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct DotSums<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl pulp::WithSimd for DotSums<'_> {
+    type Output = (f64, f64);
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> (f64, f64) {
+        let Self { a, b } = self;
         let mut s = [0.0f32; 8];
         let mut p = [0.0f32; 8];
         let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -41,7 +55,7 @@ fn dot_sums(a: &[f32], b: &[f32]) -> (f64, f64) {
             tp += (*x * *y) as f64;
         }
         (ts, tp)
-    })
+    }
 }
 
 /// Σ g and Σ g·z over a plane, where g = d if `z · a + b > 0` (the ReLU after an affine was
@@ -150,9 +164,25 @@ pub fn channel_grad_sums(
 }
 
 fn affine_into(o: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(AffineInto { o, x, a, b, relu })
+}
+
+/// `affine_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct AffineInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    x: &'a [f32],
+    a: f32,
+    b: f32,
+    relu: bool,
+}
+
+impl pulp::WithSimd for AffineInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { o, x, a, b, relu } = self;
         if relu {
             for (o, &v) in o.iter_mut().zip(x) {
                 o.write(relu_f32(v * a + b));
@@ -162,7 +192,7 @@ fn affine_into(o: &mut [MaybeUninit<f32>], x: &[f32], a: f32, b: f32, relu: bool
                 o.write(v * a + b);
             }
         }
-    })
+    }
 }
 
 /// `x · scale[c] + shift[c]` (then ReLU if set) over `… × c × hw`, planes in parallel.
@@ -202,9 +232,37 @@ fn bn_grad_into(
     coef: (f32, f32, f32),
     mask: Option<(f32, f32)>,
 ) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(BnGradInto {
+        o,
+        d,
+        z,
+        coef,
+        mask,
+    })
+}
+
+/// `bn_grad_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct BnGradInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    d: &'a [f32],
+    z: &'a [f32],
+    coef: (f32, f32, f32),
+    mask: Option<(f32, f32)>,
+}
+
+impl pulp::WithSimd for BnGradInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            o,
+            d,
+            z,
+            coef,
+            mask,
+        } = self;
         let (a, b, k) = coef;
         match mask {
             Some((ma, mb)) => {
@@ -219,7 +277,7 @@ fn bn_grad_into(
                 }
             }
         }
-    })
+    }
 }
 
 /// Gradients of a per-channel affine that may be followed by ReLU, given its output gradient
@@ -293,14 +351,121 @@ impl AffineBackward<'_> {
     }
 }
 
+/// `o = d · [y > 0] · a` (no mask without `y`); returns Σ d · [y > 0], summed in 16 f32
+/// lanes in a fixed order, added up in f64.
+fn masked_scaled_into(o: &mut [MaybeUninit<f32>], d: &[f32], y: Option<&[f32]>, a: f32) -> f64 {
+    pulp::Arch::new().dispatch(MaskedScaledInto { o, d, y, a })
+}
+
+/// `masked_scaled_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct MaskedScaledInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    d: &'a [f32],
+    y: Option<&'a [f32]>,
+    a: f32,
+}
+
+impl pulp::WithSimd for MaskedScaledInto<'_> {
+    type Output = f64;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> f64 {
+        let Self { o, d, y, a } = self;
+        const L: usize = 16;
+        let mut lanes = [0.0f32; L];
+        let mut rest = 0.0f64;
+        match y {
+            Some(y) => {
+                let (oc, dc, yc) = (o.chunks_exact_mut(L), d.chunks_exact(L), y.chunks_exact(L));
+                let tail = dc.len() * L;
+                for ((o, d), y) in oc.zip(dc).zip(yc) {
+                    for k in 0..L {
+                        let g = if y[k] > 0.0 { d[k] } else { 0.0 };
+                        o[k].write(g * a);
+                        lanes[k] += g;
+                    }
+                }
+                for i in tail..d.len() {
+                    let g = if y[i] > 0.0 { d[i] } else { 0.0 };
+                    o[i].write(g * a);
+                    rest += g as f64;
+                }
+            }
+            None => {
+                let (oc, dc) = (o.chunks_exact_mut(L), d.chunks_exact(L));
+                let tail = dc.len() * L;
+                for (o, d) in oc.zip(dc) {
+                    for k in 0..L {
+                        o[k].write(d[k] * a);
+                        lanes[k] += d[k];
+                    }
+                }
+                for i in tail..d.len() {
+                    o[i].write(d[i] * a);
+                    rest += d[i] as f64;
+                }
+            }
+        }
+        lanes.iter().map(|&v| v as f64).sum::<f64>() + rest
+    }
+}
+
+/// Gradients of `y = relu(z · scale + shift)` (`relu_output = Some(y)`; `None` without
+/// ReLU) over `… × c × hw` with respect to z and shift, from y and its gradient `dy` alone:
+/// dz = dy · [y > 0] · scale, dshift = Σ dy · [y > 0] (ReLU's mask read from its output, as
+/// y > 0 exactly where z · scale + shift > 0). Planes in parallel; each channel's sum adds
+/// its planes' sums in plane order, whatever the thread count.
+pub fn affine_grads_from_output(
+    dy: &[f32],
+    relu_output: Option<&[f32]>,
+    scale: &[f32],
+    c: usize,
+    hw: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let n = dy.len();
+    let hw = hw.max(1);
+    let mut dz: Vec<f32> = Vec::with_capacity(n);
+    let plane_sums: Vec<f64> = dz.spare_capacity_mut()[..n]
+        .par_chunks_mut(hw)
+        .enumerate()
+        .map(|(plane, o)| {
+            let r = plane * hw..plane * hw + o.len();
+            let y = relu_output.map(|y| &y[r.clone()]);
+            masked_scaled_into(o, &dy[r], y, scale[plane % c])
+        })
+        .collect();
+    // SAFETY: every chunk of 0..n was written in full by `masked_scaled_into`.
+    unsafe { dz.set_len(n) };
+    let mut dshift = vec![0.0f64; c];
+    for (plane, s) in plane_sums.iter().enumerate() {
+        dshift[plane % c] += s;
+    }
+    (dz, dshift.into_iter().map(|v| v as f32).collect())
+}
+
 fn mask_into(o: &mut [MaybeUninit<f32>], d: &[f32], y: &[f32]) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(MaskInto { o, d, y })
+}
+
+/// `mask_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct MaskInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    d: &'a [f32],
+    y: &'a [f32],
+}
+
+impl pulp::WithSimd for MaskInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { o, d, y } = self;
         for ((o, &d), &y) in o.iter_mut().zip(d).zip(y) {
             o.write(if y > 0.0 { d } else { 0.0 });
         }
-    })
+    }
 }
 
 /// `dy` where `y > 0`, else 0 (ReLU's backward).
@@ -314,13 +479,27 @@ pub fn relu_grad(dy: &[f32], y: &[f32]) -> Vec<f32> {
 }
 
 fn add_relu_into(o: &mut [MaybeUninit<f32>], a: &[f32], b: &[f32]) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(AddReluInto { o, a, b })
+}
+
+/// `add_relu_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct AddReluInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl pulp::WithSimd for AddReluInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { o, a, b } = self;
         for ((o, &a), &b) in o.iter_mut().zip(a).zip(b) {
             o.write(relu_f32(a + b));
         }
-    })
+    }
 }
 
 /// `relu(a + b)`.
@@ -334,13 +513,26 @@ pub fn add_relu(a: &[f32], b: &[f32]) -> Vec<f32> {
 }
 
 fn relu_into(o: &mut [MaybeUninit<f32>], x: &[f32]) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline),
-    // run on the best this CPU has.
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(ReluInto { o, x })
+}
+
+/// `relu_into`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct ReluInto<'a> {
+    o: &'a mut [MaybeUninit<f32>],
+    x: &'a [f32],
+}
+
+impl pulp::WithSimd for ReluInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self { o, x } = self;
         for (o, &v) in o.iter_mut().zip(x) {
             o.write(relu_f32(v));
         }
-    })
+    }
 }
 
 /// `max(x, 0)`.

@@ -10,6 +10,7 @@ pub mod gemm;
 pub mod kernels;
 pub mod pool;
 pub mod reference;
+pub mod shortcut;
 pub mod simd;
 pub mod storage;
 
@@ -21,9 +22,10 @@ use crate::contract::config::Kernels;
 
 use batchnorm::{AddReluOp, AffineOp, BatchNormOp, BatchStats, ReluOp};
 use conv::{Conv2dOp, ConvAffineOp};
-use fused::ConvBnOp;
 pub use fused::PoolSpec;
+use fused::{ConvAffineTrainOp, ConvBnOp};
 use pool::MaxPool2dOp;
+use shortcut::DownShortcutOp;
 pub use storage::is_cpu_f32;
 
 fn fast(kernels: Kernels, x: &Tensor) -> bool {
@@ -66,6 +68,42 @@ pub fn conv2d_affine(
             &w.contiguous()?.detach(),
             &ss,
             &ConvAffineOp {
+                stride,
+                pad,
+                relu: relu_after,
+            },
+        );
+    }
+    channel_affine(
+        &conv2d(x, w, stride, pad, kernels)?,
+        scale,
+        shift,
+        relu_after,
+        kernels,
+    )
+}
+
+/// Training-mode `conv2d` followed by a per-channel affine with a constant scale and a
+/// learned shift (the face ResNet's folded scale layers) and optionally ReLU, as one graph
+/// node on the CPU. A tracked (learned) scale takes the separate ops, which give it its
+/// gradient.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_affine_train(
+    x: &Tensor,
+    w: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    stride: usize,
+    pad: usize,
+    relu_after: bool,
+    kernels: Kernels,
+) -> Result<Tensor> {
+    if fast(kernels, x) && !scale.track_op() {
+        let ss = Tensor::cat(&[&scale.detach(), shift], 0)?;
+        return x.contiguous()?.apply_op3(
+            &w.contiguous()?,
+            &ss,
+            ConvAffineTrainOp {
                 stride,
                 pad,
                 relu: relu_after,
@@ -126,6 +164,23 @@ pub fn add_relu(a: &Tensor, b: &Tensor, kernels: Kernels) -> Result<Tensor> {
     } else {
         (a + b)?.relu()
     }
+}
+
+/// The face ResNet's down-block shortcut `relu(pad(h) + pad(avg_pool_2x2(x)))` (no pooling
+/// when `halves` is false): the branch padded at the bottom and right to the pooled map's
+/// size, the pooled input with zero channels to the branch's. One graph node on the CPU.
+pub fn down_shortcut_add_relu(
+    h: &Tensor,
+    x: &Tensor,
+    halves: bool,
+    kernels: Kernels,
+) -> Result<Tensor> {
+    if fast(kernels, x) {
+        return h
+            .contiguous()?
+            .apply_op2(&x.contiguous()?, DownShortcutOp { halves });
+    }
+    reference::down_shortcut_add_relu(h, x, halves)
 }
 
 /// Max pooling with any kernel, stride and padding (padding counts as -∞).

@@ -167,16 +167,43 @@ fn pool_rows(g: &PoolGeom, plane: &[f32], o: &mut [f32], a: &mut [u32]) {
 /// One tap across a row of windows: `best[i]` takes `taps[i]` (input index `first + i·step`)
 /// where it wins.
 fn max_tap(taps: &[f32], first: u32, step: u32, best: &mut [f32], at: &mut [u32]) {
-    // Compiled for each instruction set pulp knows (AVX-512, AVX2 + FMA, baseline), run on
-    // the best this CPU has. (Dispatched here, around the loop itself: a dispatch around the
-    // whole pooling did not reach this loop through the scratch buffer's closure.)
-    pulp::Arch::new().dispatch(|| {
+    pulp::Arch::new().dispatch(MaxTap {
+        taps,
+        first,
+        step,
+        best,
+        at,
+    })
+}
+
+/// `max_tap`'s arguments: its body, in `with_simd`, is compiled for each instruction set
+/// pulp knows and run on the best this CPU has.
+struct MaxTap<'a> {
+    taps: &'a [f32],
+    first: u32,
+    step: u32,
+    best: &'a mut [f32],
+    at: &'a mut [u32],
+}
+
+impl pulp::WithSimd for MaxTap<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            taps,
+            first,
+            step,
+            best,
+            at,
+        } = self;
         for (i, ((b, a), &v)) in best.iter_mut().zip(at.iter_mut()).zip(taps).enumerate() {
             let take = wins(v, *b);
             *b = if take { v } else { *b };
             *a = if take { first + i as u32 * step } else { *a };
         }
-    })
+    }
 }
 
 /// One output of any pooling window, clipped to the plane: (maximum, its index).

@@ -108,3 +108,31 @@ pub fn channel_affine(
         .broadcast_add(&shift.reshape(shape.as_slice())?)?;
     if relu_after { y.relu() } else { Ok(y) }
 }
+
+/// TensorFlow's 2×2/2 'valid' average pool: an odd last row or column is dropped. Written
+/// with narrow, reshape and sum so its backward is candle's well-tested ones.
+pub fn avg_pool_2x2(x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h / 2, w / 2);
+    x.narrow(2, 0, 2 * oh)?
+        .narrow(3, 0, 2 * ow)?
+        .contiguous()?
+        .reshape((n, c, oh, 2, ow, 2))?
+        .sum(5)?
+        .sum(3)?
+        .affine(0.25, 0.0)
+}
+
+/// The face ResNet's down-block shortcut: `relu(pad(h) + pad(pool(x)))` with the branch
+/// `h` padded with zeros at the bottom and right to the (pooled) input's size and the input
+/// with zero channels to the branch's.
+pub fn down_shortcut_add_relu(h: &Tensor, x: &Tensor, halves: bool) -> Result<Tensor> {
+    let pooled = if halves { avg_pool_2x2(x)? } else { x.clone() };
+    let (_, cin, ph, pw) = pooled.dims4()?;
+    let (_, cout, hh, hw) = h.dims4()?;
+    let h = h
+        .pad_with_zeros(2, 0, ph.saturating_sub(hh))?
+        .pad_with_zeros(3, 0, pw.saturating_sub(hw))?;
+    let pooled = pooled.pad_with_zeros(1, 0, cout - cin)?;
+    (h + pooled)?.relu()
+}

@@ -1,7 +1,10 @@
 //! What the element-wise kernels need to know of the CPU. The crate is built for baseline
 //! x86-64 so that it runs everywhere; the kernels' loops are compiled once per instruction
 //! set by `pulp::Arch::dispatch` (AVX-512, AVX2 + FMA, baseline) and run on the best the CPU
-//! has. The one kernel written in intrinsics (`masked_dot_sums`) asks `has_avx2_fma`.
+//! has. Each loop sits in a `pulp::WithSimd` kernel's `with_simd` (inlined), not in a
+//! closure: a closure LLVM does not inline into pulp's per-instruction-set function is
+//! compiled for baseline x86-64. The one kernel written in intrinsics (`masked_dot_sums`)
+//! asks `has_avx2_fma`.
 
 /// Whether this CPU runs the AVX2 + FMA versions.
 #[inline]
