@@ -100,19 +100,13 @@ impl ScaledConv {
     fn forward(&self, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
         let scale = self.scale.as_ref().map_or(&self.ones, |s| s.as_tensor());
         let c = &self.conv;
-        if mode.is_train() {
-            return ops::conv2d_affine_train(
-                x,
-                c.weight.as_tensor(),
-                scale,
-                self.shift.as_tensor(),
-                c.stride,
-                c.pad,
-                relu,
-                c.kernels,
-            );
-        }
-        ops::conv2d_affine(
+        // In training one graph node with a backward; in evaluation no graph at all.
+        let conv_affine = if mode.is_train() {
+            ops::conv2d_affine_train
+        } else {
+            ops::conv2d_affine
+        };
+        conv_affine(
             x,
             c.weight.as_tensor(),
             scale,

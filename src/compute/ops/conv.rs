@@ -662,48 +662,6 @@ impl CustomOp2 for Conv2dOp {
     }
 }
 
-/// candle custom op for evaluation: `conv2d(x, w) · scale + shift` (then ReLU), with
-/// `scale_shift` = [scale; shift] as a 2 × OC tensor. Forward only.
-pub struct ConvAffineOp {
-    pub stride: usize,
-    pub pad: usize,
-    pub relu: bool,
-}
-
-impl candle_core::CustomOp3 for ConvAffineOp {
-    fn name(&self) -> &'static str {
-        "ferlab-conv2d-bn-eval"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = ConvGeom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
-        let ss = cpu_f32(s3, l3)?;
-        if ss.len() != 2 * g.oc {
-            candle_core::bail!(
-                "conv + affine: expected {} scale/shift values, got {}",
-                2 * g.oc,
-                ss.len()
-            );
-        }
-        let (scale, shift) = ss.split_at(g.oc);
-        let epilogue = Epilogue::Affine {
-            scale,
-            shift,
-            relu: self.relu,
-        };
-        let y = forward_with(&g, cpu_f32(s1, l1)?, cpu_f32(s2, l2)?, epilogue);
-        Ok((CpuStorage::F32(y), Shape::from((g.n, g.oc, g.oh, g.ow))))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -191,18 +191,19 @@ impl CustomOp3 for ConvBnOp {
     }
 }
 
-/// Training-mode `relu(conv(x, w) · scale + shift)` (ReLU optional); inputs x, w and
-/// [scale; shift] (2 × OC). The scale is a constant (the face ResNet's folded scale layers):
-/// the op gives no gradient to it, so `ops::conv2d_affine_train` uses it only for an
-/// untracked scale. The affine runs in the product's write-out, and the backward needs
-/// only the output (ReLU's mask) and its gradient: nothing is kept besides the output.
-pub struct ConvAffineTrainOp {
+/// `relu(conv(x, w) · scale + shift)` (ReLU optional); inputs x, w and [scale; shift]
+/// (2 × OC): evaluation-mode batch norm folded into the convolution, and in training the
+/// face ResNet's folded scale layers. The affine runs in the product's write-out. The
+/// backward needs only the output (ReLU's mask) and its gradient, so nothing is kept; it
+/// treats the scale as a constant and gives it no gradient, so `ops::conv2d_affine_train`
+/// uses it only for an untracked scale.
+pub struct ConvAffineOp {
     pub stride: usize,
     pub pad: usize,
     pub relu: bool,
 }
 
-impl ConvAffineTrainOp {
+impl ConvAffineOp {
     fn scale_shift<'a>(&self, ss: &'a [f32], oc: usize) -> Result<(&'a [f32], &'a [f32])> {
         if ss.len() != 2 * oc {
             candle_core::bail!(
@@ -215,7 +216,7 @@ impl ConvAffineTrainOp {
     }
 }
 
-impl CustomOp3 for ConvAffineTrainOp {
+impl CustomOp3 for ConvAffineOp {
     fn name(&self) -> &'static str {
         "ferlab-conv-affine-relu"
     }

@@ -21,9 +21,9 @@ use candle_core::{Result, Tensor};
 use crate::contract::config::Kernels;
 
 use batchnorm::{AddReluOp, AffineOp, BatchNormOp, BatchStats, ReluOp};
-use conv::{Conv2dOp, ConvAffineOp};
+use conv::Conv2dOp;
 pub use fused::PoolSpec;
-use fused::{ConvAffineTrainOp, ConvBnOp};
+use fused::{ConvAffineOp, ConvBnOp};
 use pool::MaxPool2dOp;
 use shortcut::DownShortcutOp;
 pub use storage::is_cpu_f32;
@@ -62,25 +62,12 @@ pub fn conv2d_affine(
     relu_after: bool,
     kernels: Kernels,
 ) -> Result<Tensor> {
-    if fast(kernels, x) {
-        let ss = Tensor::cat(&[scale, shift], 0)?.detach();
-        return x.contiguous()?.detach().apply_op3_no_bwd(
-            &w.contiguous()?.detach(),
-            &ss,
-            &ConvAffineOp {
-                stride,
-                pad,
-                relu: relu_after,
-            },
-        );
-    }
-    channel_affine(
-        &conv2d(x, w, stride, pad, kernels)?,
-        scale,
-        shift,
-        relu_after,
-        kernels,
-    )
+    let op = ConvAffineOp {
+        stride,
+        pad,
+        relu: relu_after,
+    };
+    conv_affine(x, w, scale, shift, op, kernels, false)
 }
 
 /// Training-mode `conv2d` followed by a per-channel affine with a constant scale and a
@@ -98,25 +85,36 @@ pub fn conv2d_affine_train(
     relu_after: bool,
     kernels: Kernels,
 ) -> Result<Tensor> {
-    if fast(kernels, x) && !scale.track_op() {
+    let op = ConvAffineOp {
+        stride,
+        pad,
+        relu: relu_after,
+    };
+    conv_affine(x, w, scale, shift, op, kernels, true)
+}
+
+/// `conv2d_affine` (`train` false: no graph is recorded, so evaluation keeps no activations
+/// alive) and `conv2d_affine_train`.
+fn conv_affine(
+    x: &Tensor,
+    w: &Tensor,
+    scale: &Tensor,
+    shift: &Tensor,
+    op: ConvAffineOp,
+    kernels: Kernels,
+    train: bool,
+) -> Result<Tensor> {
+    if fast(kernels, x) && !(train && scale.track_op()) {
         let ss = Tensor::cat(&[&scale.detach(), shift], 0)?;
-        return x.contiguous()?.apply_op3(
-            &w.contiguous()?,
-            &ss,
-            ConvAffineTrainOp {
-                stride,
-                pad,
-                relu: relu_after,
-            },
-        );
+        let (x, w) = (x.contiguous()?, w.contiguous()?);
+        return if train {
+            x.apply_op3(&w, &ss, op)
+        } else {
+            x.detach().apply_op3_no_bwd(&w.detach(), &ss.detach(), &op)
+        };
     }
-    channel_affine(
-        &conv2d(x, w, stride, pad, kernels)?,
-        scale,
-        shift,
-        relu_after,
-        kernels,
-    )
+    let z = conv2d(x, w, op.stride, op.pad, kernels)?;
+    channel_affine(&z, scale, shift, op.relu, kernels)
 }
 
 /// The result of a training-mode batch norm: output, batch mean and biased variance
