@@ -8,6 +8,7 @@ pub mod figures;
 pub mod format;
 pub mod palette;
 pub mod runs_table;
+pub mod series;
 pub mod sweep;
 pub mod tables;
 pub mod ui;

@@ -12,6 +12,7 @@ mod layers;
 mod loaders;
 mod noisy_labels;
 mod ops;
+mod panel_plug;
 mod pretrained;
 mod reliability;
 mod run_format;

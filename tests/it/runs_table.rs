@@ -7,7 +7,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 
 use ferlab::views::runs_table::{Catalog, Column, Grouping, Metric, Rows, RunRecord, synthetic};
-use ferlab::views::ui::app::{Pane, Workbench};
+use ferlab::views::ui::app::Workbench;
+use ferlab::views::ui::panels::curves::CurvesPanel;
+use ferlab::views::ui::panels::runs::RunsPanel;
 
 /// 48 synthetic runs: 4 methods x 4 noise rates x 3 seeds, 3 epochs each.
 fn folder(root: &Path) {
@@ -23,14 +25,14 @@ fn runs_harness(runs: &Path) -> Harness<'static, Workbench> {
         // Short frames: a double-click's two clicks fall within egui's 0.3 s.
         .with_step_dt(0.05)
         .build_ui_state(|ui, wb: &mut Workbench| wb.ui(ui), wb);
-    h.state_mut().show_pane(Pane::Runs);
+    h.state_mut().show_panel::<RunsPanel>();
     h.run_steps(2);
     // Double-clicking a tab fills the window with its pane.
     let tab = h.get_by_label("Runs");
     tab.click();
     tab.click();
     h.run_steps(2);
-    assert_eq!(h.state().maximised, Some(Pane::Runs));
+    assert_eq!(h.state().maximised.as_deref(), Some("runs"));
     h
 }
 
@@ -38,10 +40,14 @@ fn runs_harness(runs: &Path) -> Harness<'static, Workbench> {
 fn show_overlaid(h: &mut Harness<'static, Workbench>, shown: &Path, ticked: &[&RunRecord]) {
     h.state_mut().open_run(shown);
     for r in ticked {
-        h.state_mut().panels.runs.overlay.insert(r.dir.clone());
+        h.state_mut()
+            .panel_mut::<RunsPanel>()
+            .unwrap()
+            .overlay
+            .insert(r.dir.clone());
     }
     h.state_mut().maximised = None;
-    h.state_mut().show_pane(Pane::Curves);
+    h.state_mut().show_panel::<CurvesPanel>();
     h.run_steps(3);
 }
 
@@ -60,13 +66,19 @@ fn grouping_shows_mean_sd_n_over_the_seeds() {
         .click();
     h.run_steps(3);
     let records = Catalog::default().scan(tmp.path());
-    let Rows::Groups(groups) = h.state_mut().panels.runs.rows().clone() else {
+    let Rows::Groups(groups) = h
+        .state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .rows()
+        .clone()
+    else {
         panic!("the table is grouped")
     };
     assert_eq!(groups.len(), 16, "4 methods x 4 noise rates");
     assert!(groups.iter().all(|g| g.members.len() == 3));
     // Each group's best overall accuracy reads mean ± sample sd (3) of its three seeds.
-    let runs = &h.state().panels.runs.runs;
+    let runs = &h.state().panel::<RunsPanel>().unwrap().runs;
     let best = Column::Metric(Metric::BestOverall);
     let first = &groups[0];
     let xs: Vec<f64> = first
@@ -89,7 +101,7 @@ fn grouping_shows_mean_sd_n_over_the_seeds() {
     // The grouping is remembered for the folder.
     let again = runs_harness(tmp.path());
     assert_eq!(
-        again.state().panels.runs.query.grouping,
+        again.state().panel::<RunsPanel>().unwrap().query.grouping,
         Grouping::AllButSeed
     );
 }
@@ -101,12 +113,15 @@ fn a_header_click_sorts_and_filters_narrow_the_runs() {
     let mut h = runs_harness(tmp.path());
     // The last column starts off to the right: scrolled into view, the tick and name
     // columns stay where they were.
-    let name = h.state().panels.runs.runs[0].id.clone();
+    let name = h.state().panel::<RunsPanel>().unwrap().runs[0].id.clone();
     let name_x = h.get_by_label(&name).rect().left();
     let header_x = h.get_by_label("wall time").rect().left();
     assert!(header_x > 1280.0, "off to the right at first: {header_x}");
     let dx = header_x - 1000.0;
-    h.state_mut().panels.runs.scroll_by(dx, 0.0);
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .scroll_by(dx, 0.0);
     h.run_steps(3);
     assert_eq!(h.get_by_label(&name).rect().left(), name_x);
     let header = h.get_by_label("wall time").rect();
@@ -114,15 +129,24 @@ fn a_header_click_sorts_and_filters_narrow_the_runs() {
         header.left() < header_x - 500.0 && header.left() < 1240.0,
         "{header:?}"
     );
-    h.state_mut().panels.runs.scroll_by(-dx, 0.0);
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .scroll_by(-dx, 0.0);
     h.run_steps(3);
     h.get_by_label("best overall %").click();
     h.run_steps(2);
     let values = |h: &mut Harness<'static, Workbench>| -> Vec<f64> {
-        let Rows::Runs(order) = h.state_mut().panels.runs.rows().clone() else {
+        let Rows::Runs(order) = h
+            .state_mut()
+            .panel_mut::<RunsPanel>()
+            .unwrap()
+            .rows()
+            .clone()
+        else {
             panic!("not grouped")
         };
-        let runs = &h.state().panels.runs.runs;
+        let runs = &h.state().panel::<RunsPanel>().unwrap().runs;
         order
             .iter()
             .map(|&i| runs[i].metrics[&Metric::BestOverall])
@@ -135,7 +159,7 @@ fn a_header_click_sorts_and_filters_narrow_the_runs() {
     );
     // The top row is the best run.
     let top = {
-        let p = &h.state().panels.runs;
+        let p = &h.state().panel::<RunsPanel>().unwrap();
         let Some(Rows::Runs(order)) = Some(p.query.rows(&p.runs)) else {
             unreachable!()
         };
@@ -147,7 +171,7 @@ fn a_header_click_sorts_and_filters_narrow_the_runs() {
     let up = values(&mut h);
     assert!(up.windows(2).all(|w| w[0] <= w[1]), "lowest first: {up:?}");
     assert_eq!(
-        h.state().panels.runs.query.sort,
+        h.state().panel::<RunsPanel>().unwrap().query.sort,
         Some((Column::Metric(Metric::BestOverall), false))
     );
 
@@ -163,14 +187,14 @@ fn a_header_click_sorts_and_filters_narrow_the_runs() {
     h.get_by_label_contains("· 12 shown");
     // A column filter on a number: ASM runs at noise rates of at least 0.2.
     h.state_mut()
-        .panels
-        .runs
+        .panel_mut::<RunsPanel>()
+        .unwrap()
         .query
         .column_filters
         .insert(Column::parse("corruption.noise_rate"), ">=0.2".into());
     h.get_by_label("best overall %").click();
     h.run_steps(2);
-    let p = &h.state().panels.runs;
+    let p = &h.state().panel::<RunsPanel>().unwrap();
     let Rows::Runs(order) = p.query.rows(&p.runs) else {
         panic!()
     };
@@ -194,17 +218,21 @@ fn ticked_runs_show_the_settings_that_differ() {
     );
     // Tick two runs: the newest two (ASM and CE at different noise and seeds).
     let ids: Vec<String> = {
-        let p = &h.state().panels.runs;
+        let p = &h.state().panel::<RunsPanel>().unwrap();
         p.runs.iter().take(2).map(|r| r.id.clone()).collect()
     };
     for id in &ids {
         let dir = tmp.path().join(id);
-        h.state_mut().panels.runs.overlay.insert(dir);
+        h.state_mut()
+            .panel_mut::<RunsPanel>()
+            .unwrap()
+            .overlay
+            .insert(dir);
     }
     h.run_steps(2);
     h.get_by_label("Settings diff (2 ticked)").click();
     h.run_steps(2);
-    let p = &h.state().panels.runs;
+    let p = &h.state().panel::<RunsPanel>().unwrap();
     let (a, b) = (&p.runs[0], &p.runs[1]);
     let differing: Vec<&String> = a
         .settings
@@ -238,8 +266,8 @@ fn chosen_columns_are_remembered_and_a_bad_file_is_named() {
     h.run_steps(2);
     let shows_flip_mse = |h: &Harness<'static, Workbench>| {
         h.state()
-            .panels
-            .runs
+            .panel::<RunsPanel>()
+            .unwrap()
             .query
             .columns
             .contains(&Column::Metric(Metric::FlipMse))
@@ -262,10 +290,23 @@ fn groups_are_named_by_experiment_and_hidden_ticked_runs_are_not_overlaid() {
     let tmp = tempfile::tempdir().unwrap();
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
-    h.state_mut().panels.runs.query.grouping = Grouping::AllButSeed;
-    h.state_mut().panels.runs.refresh(tmp.path());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .query
+        .grouping = Grouping::AllButSeed;
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .refresh(tmp.path());
     h.run_steps(3);
-    let Rows::Groups(groups) = h.state_mut().panels.runs.rows().clone() else {
+    let Rows::Groups(groups) = h
+        .state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .rows()
+        .clone()
+    else {
         panic!("the table is grouped")
     };
     assert!(!groups[0].title.is_empty());
@@ -274,18 +315,36 @@ fn groups_are_named_by_experiment_and_hidden_ticked_runs_are_not_overlaid() {
         .count();
     assert!(shown >= 1, "the group row names its experiment and method");
 
-    h.state_mut().panels.runs.query.grouping = Grouping::None;
-    h.state_mut().panels.runs.refresh(tmp.path());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .query
+        .grouping = Grouping::None;
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .refresh(tmp.path());
     let (a, b) = {
-        let runs = &h.state().panels.runs.runs;
+        let runs = &h.state().panel::<RunsPanel>().unwrap().runs;
         (runs[0].clone(), runs[1].clone())
     };
-    h.state_mut().panels.runs.overlay.insert(a.dir.clone());
-    h.state_mut().panels.runs.overlay.insert(b.dir.clone());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .overlay
+        .insert(a.dir.clone());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .overlay
+        .insert(b.dir.clone());
     h.run_steps(2);
     assert_eq!(h.state().overlays.len(), 2);
-    h.state_mut().panels.runs.query.text = a.id.clone();
-    h.state_mut().panels.runs.refresh(tmp.path());
+    h.state_mut().panel_mut::<RunsPanel>().unwrap().query.text = a.id.clone();
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .refresh(tmp.path());
     h.run_steps(2);
     let overlaid: Vec<_> = h
         .state()
@@ -298,8 +357,16 @@ fn groups_are_named_by_experiment_and_hidden_ticked_runs_are_not_overlaid() {
         [Some(a.dir.clone())],
         "the hidden run left the overlay"
     );
-    h.state_mut().panels.runs.query.text.clear();
-    h.state_mut().panels.runs.refresh(tmp.path());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .query
+        .text
+        .clear();
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .refresh(tmp.path());
     h.run_steps(2);
     assert_eq!(h.state().overlays.len(), 2, "shown again, overlaid again");
 }
@@ -311,7 +378,7 @@ fn overlaid_curves_are_named_by_what_differs() {
     let tmp = tempfile::tempdir().unwrap();
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
-    let runs = h.state().panels.runs.runs.clone();
+    let runs = h.state().panel::<RunsPanel>().unwrap().runs.clone();
     let a = &runs[0];
     let b = runs
         .iter()
@@ -322,9 +389,13 @@ fn overlaid_curves_are_named_by_what_differs() {
         })
         .expect("another seed of the same experiment");
     h.state_mut().open_run(&a.dir);
-    h.state_mut().panels.runs.overlay.insert(b.dir.clone());
+    h.state_mut()
+        .panel_mut::<RunsPanel>()
+        .unwrap()
+        .overlay
+        .insert(b.dir.clone());
     h.state_mut().maximised = None;
-    h.state_mut().show_pane(Pane::Curves);
+    h.state_mut().show_panel::<CurvesPanel>();
     h.run_steps(3);
     let seed = b.setting("seed").unwrap().text.clone();
     // The longer legends start folded: open them.
@@ -350,7 +421,7 @@ fn overlaid_seeds_are_drawn_as_a_mean_with_a_band() {
     let tmp = tempfile::tempdir().unwrap();
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
-    let runs = h.state().panels.runs.runs.clone();
+    let runs = h.state().panel::<RunsPanel>().unwrap().runs.clone();
     let a = &runs[0];
     let others: Vec<_> = runs
         .iter()
@@ -383,7 +454,7 @@ fn overlaid_seeds_are_drawn_as_a_mean_with_a_band() {
         )),
         "{names:?}"
     );
-    h.state_mut().panels.curves.seed_bands = false;
+    h.state_mut().panel_mut::<CurvesPanel>().unwrap().seed_bands = false;
     h.run_steps(2);
     let names = legends(&mut h);
     assert!(
@@ -399,7 +470,7 @@ fn the_shown_run_counts_in_its_seeds_band_in_both_plots() {
     let tmp = tempfile::tempdir().unwrap();
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
-    let runs = h.state().panels.runs.runs.clone();
+    let runs = h.state().panel::<RunsPanel>().unwrap().runs.clone();
     let a = &runs[0];
     let seeds: Vec<_> = runs
         .iter()
@@ -446,7 +517,7 @@ fn another_methods_seed_group_is_named_by_its_method() {
     let tmp = tempfile::tempdir().unwrap();
     folder(tmp.path());
     let mut h = runs_harness(tmp.path());
-    let runs = h.state().panels.runs.runs.clone();
+    let runs = h.state().panel::<RunsPanel>().unwrap().runs.clone();
     let a = &runs[0];
     let other = runs
         .iter()

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use egui_kittest::{Harness, SnapshotResults};
 use ferlab::contract::event::DataStats;
 use ferlab::contract::event::FilterReport;
 use ferlab::contract::event::Metrics;
@@ -22,7 +22,13 @@ use ferlab::contract::event::{EmbeddingFaces, EmbeddingSnapshot};
 use ferlab::contract::event::{Event, TrainSummary};
 use ferlab::contract::run::view::{RunStatus, RunView};
 use ferlab::views::ui::Workbench;
-use ferlab::views::ui::app::Pane;
+use ferlab::views::ui::panels::attention::AttentionPanel;
+use ferlab::views::ui::panels::confusion::ConfusionPanel;
+use ferlab::views::ui::panels::curves::CurvesPanel;
+use ferlab::views::ui::panels::embedding::EmbeddingPanel;
+use ferlab::views::ui::panels::mining::MiningPanel;
+use ferlab::views::ui::panels::results::ResultsPanel;
+use ferlab::views::ui::panels::runs::RunsPanel;
 use ferlab::views::ui::path_prompt::PromptAction;
 
 /// A preset small enough to train in seconds.
@@ -164,7 +170,7 @@ fn preset_start_stream_stop_and_reopen() {
 
     // The runs browser lists the run; Open replays its events into the panels.
     h.state_mut().view = RunView::default();
-    h.state_mut().show_pane(Pane::Runs);
+    h.state_mut().show_panel::<RunsPanel>();
     h.step();
     h.get_by_label("Refresh").click();
     h.step();
@@ -403,7 +409,7 @@ fn a_problem_in_a_collapsed_section_is_still_shown() {
 /// Whether this machine can render the harness. Without a Vulkan / GL adapter (no Mesa)
 /// there is nothing to compare and the snapshot is skipped; CI installs Mesa and sets
 /// FERLAB_REQUIRE_RENDER, so there a failure to render fails the test.
-fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
+pub(crate) fn can_render<S>(h: &mut Harness<'_, S>) -> bool {
     match h.render() {
         Ok(_) => true,
         Err(e) => {
@@ -447,7 +453,7 @@ fn fixed_started(run_id: &str, run_dir: &str) -> Event {
 }
 
 /// A run view built from fixed events, so its rendering is the same on every machine.
-fn fixed_view() -> RunView {
+pub(crate) fn fixed_view() -> RunView {
     let mut view = RunView::default();
     view.apply(&fixed_started(
         "fixture-20260101-120000",
@@ -712,74 +718,7 @@ fn panels_render_like_the_snapshot() {
     h.snapshot("workbench_fixed_run");
 }
 
-/// Renders one panel alone at `size` and compares it with its snapshot.
-fn panel_snapshot(
-    results: &mut SnapshotResults,
-    name: &str,
-    size: egui::Vec2,
-    mut show: impl FnMut(&mut egui::Ui, &RunView) + 'static,
-) {
-    let view = fixed_view();
-    let mut h = Harness::builder()
-        .with_size(size)
-        .build_ui(move |ui| show(ui, &view));
-    h.run_steps(3);
-    if !can_render(&mut h) {
-        return;
-    }
-    h.snapshot(name);
-    results.extend_harness(&mut h);
-}
-
-#[test]
-fn each_panel_renders_like_its_snapshot() {
-    use ferlab::views::ui::panels::{
-        attention::AttentionPanel, confusion::ConfusionPanel, curves::CurvesPanel,
-        embedding::EmbeddingPanel, log::LogPanel, mining::MiningPanel, per_class::PerClassPanel,
-        thresholds::ThresholdsPanel,
-    };
-    let mut results = SnapshotResults::new();
-    let small = egui::vec2(640.0, 400.0);
-    let mut curves = CurvesPanel::default();
-    panel_snapshot(&mut results, "panel_curves", small, move |ui, v| {
-        curves.show(ui, v, &[])
-    });
-    let mut confusion = ConfusionPanel::default();
-    panel_snapshot(&mut results, "panel_confusion", small, move |ui, v| {
-        confusion.show(ui, v)
-    });
-    panel_snapshot(&mut results, "panel_per_class", small, |ui, v| {
-        PerClassPanel.show(ui, v)
-    });
-    panel_snapshot(&mut results, "panel_log", small, |ui, v| {
-        LogPanel.show(ui, v)
-    });
-    panel_snapshot(&mut results, "panel_thresholds", small, |ui, v| {
-        ThresholdsPanel.show(ui, v)
-    });
-    let mut mining = MiningPanel::default();
-    panel_snapshot(
-        &mut results,
-        "panel_mining",
-        egui::vec2(900.0, 560.0),
-        move |ui, v| mining.show(ui, v),
-    );
-    let mut attention = AttentionPanel::default();
-    panel_snapshot(
-        &mut results,
-        "panel_attention",
-        egui::vec2(1000.0, 600.0),
-        move |ui, v| attention.show(ui, v),
-    );
-    let mut embedding = EmbeddingPanel::default();
-    panel_snapshot(
-        &mut results,
-        "panel_embedding",
-        egui::vec2(900.0, 480.0),
-        move |ui, v| embedding.show(ui, v),
-    );
-    results.unwrap();
-}
+// Each panel alone against its snapshot: `panel_plug::each_panel_of_the_list_renders_like_its_snapshot`.
 
 #[test]
 fn threshold_and_mining_tabs_show_the_runs_mining() {
@@ -802,7 +741,7 @@ fn threshold_and_mining_tabs_show_the_runs_mining() {
     );
     assert_eq!(h.query_all_by_label_contains("given ").count(), 6);
     // Back to epoch 2 with the slider's follow switch off: the table follows.
-    h.state_mut().panels.mining.epoch = Some(2);
+    h.state_mut().panel_mut::<MiningPanel>().unwrap().epoch = Some(2);
     h.run_steps(2);
     h.get_by_label_contains("Moved in epoch 2: 7 samples");
     // While only warm-up epochs are in, the thresholds plot says so instead of an empty frame.
@@ -832,13 +771,13 @@ fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointe
     assert_eq!(h.query_all_by_label("t-SNE").count(), 2);
     assert_eq!(h.query_all_by_label("MDS").count(), 2);
     // Point at a face of the t-SNE plot: its face and labels show in the tooltip.
-    let (target, at) = h.state().panels.embedding.drawn[25];
+    let (target, at) = h.state().panel::<EmbeddingPanel>().unwrap().drawn[25];
     h.hover_at(at);
     h.run_steps(40);
     let i = h
         .state()
-        .panels
-        .embedding
+        .panel::<EmbeddingPanel>()
+        .unwrap()
         .hovered
         .expect("a point under the pointer");
     // A class's points may overlap: the nearest one is of the same cluster.
@@ -847,14 +786,14 @@ fn embedding_tab_shows_both_plots_the_measurements_and_the_face_under_the_pointe
     h.get_by_label_contains(&format!("label: {class}"));
     h.get_by_label_contains(&format!("val #{} val/{}.png", 2 * i, 2 * i));
     // Back to epoch 2 through the panel's epoch choice.
-    h.state_mut().panels.embedding.pinned = Some(2);
+    h.state_mut().panel_mut::<EmbeddingPanel>().unwrap().pinned = Some(2);
     h.run_steps(2);
     h.get_by_label_contains("epoch 2 · 70 faces · cosine same 0.800 / different 0.400");
     // The pane's figure is the embedding of the shown epoch.
     let out = tempfile::tempdir().unwrap();
     let svg_path = out.path().join("embedding.svg");
     h.state_mut()
-        .export_figure(ferlab::views::figures::FigureKind::Embedding, &svg_path)
+        .export_figure(&ferlab::views::figures::embedding::Embedding, &svg_path)
         .unwrap();
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.contains("t-SNE") && svg.contains("classical MDS") && svg.contains("epoch 2,"));
@@ -920,8 +859,8 @@ fn attention_and_results_tabs_follow_real_runs() {
     h.run_steps(2);
     let order: Vec<f32> = h
         .state()
-        .panels
-        .attention
+        .panel::<AttentionPanel>()
+        .unwrap()
         .filtered(&snap)
         .iter()
         .map(|f| f.mean_consistency())
@@ -953,14 +892,18 @@ fn attention_and_results_tabs_follow_real_runs() {
     }
     let single = tmp.path().join("attention-figure.svg");
     h.state_mut()
-        .export_figure(ferlab::views::figures::FigureKind::Attention, &single)
+        .export_figure(&ferlab::views::figures::attention::Attention, &single)
         .unwrap();
     let svg = std::fs::read_to_string(&single).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("flipped back"));
 
     // Tick both runs in the browser; the results table lists them per class.
     for d in &dirs {
-        h.state_mut().panels.runs.overlay.insert(d.clone());
+        h.state_mut()
+            .panel_mut::<RunsPanel>()
+            .unwrap()
+            .overlay
+            .insert(d.clone());
     }
     h.get_by_label("Results table").click();
     h.run_steps(3);
@@ -1010,7 +953,11 @@ fn attention_and_results_tabs_follow_real_runs() {
             >= 1
     );
     let out = tmp.path().join("table.csv");
-    h.state_mut().panels.results.save_to(&out).unwrap();
+    h.state_mut()
+        .panel_mut::<ResultsPanel>()
+        .unwrap()
+        .save_to(&out)
+        .unwrap();
     let csv = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
@@ -1045,7 +992,7 @@ fn a_sweep_shows_as_a_group_with_its_heat_map() {
     h.get_by_label(
         "best overall accuracy %: method.cb.beta (rows) x optimizer.lr (columns), mean over seeds",
     );
-    let (group, points) = &h.state().panels.runs.sweeps[0];
+    let (group, points) = &h.state().panel::<RunsPanel>().unwrap().sweeps[0];
     assert_eq!(points.len(), 4);
     let map = group.heat_map().unwrap();
     assert_eq!(map.rows, ["0.9", "0.999"]);
@@ -1058,7 +1005,7 @@ fn a_sweep_shows_as_a_group_with_its_heat_map() {
     );
     h.get_by_label("Select all").click();
     h.run_steps(2);
-    assert_eq!(h.state().panels.runs.overlay.len(), 4);
+    assert_eq!(h.state().panel::<RunsPanel>().unwrap().overlay.len(), 4);
     h.get_by_label("Results table").click();
     h.run_steps(3);
     assert_eq!(h.query_all_by_label("CB").count(), 4);
@@ -1070,7 +1017,7 @@ fn fixed_harness(tmp: &Path) -> Harness<'static, Workbench> {
     let mut view = fixed_view();
     view.run_dir = Some(tmp.join("run"));
     h.state_mut().view = view;
-    h.state_mut().show_pane(Pane::Curves);
+    h.state_mut().show_panel::<CurvesPanel>();
     h.run_steps(3);
     h
 }
@@ -1200,7 +1147,7 @@ fn a_run_stopped_before_its_first_evaluation_says_no_data_yet() {
     });
     view.apply(&Event::Stopped { epoch: 0, step: 3 });
     h.state_mut().view = view;
-    h.state_mut().show_pane(Pane::Curves);
+    h.state_mut().show_panel::<CurvesPanel>();
     h.run_steps(3);
     assert_eq!(
         h.query_all_by_label_contains("no data yet").count(),
@@ -1273,7 +1220,7 @@ fn a_stopped_run_resumes_from_the_browser_to_the_uninterrupted_result() {
     );
 
     // The browser offers Resume run for the stopped run; it finishes the run.
-    h.state_mut().show_pane(Pane::Runs);
+    h.state_mut().show_panel::<RunsPanel>();
     h.step();
     h.get_by_label("Refresh").click();
     h.run_steps(2);
@@ -1343,7 +1290,7 @@ fn the_default_layout_shows_every_panel_whole() {
         let mut view = fixed_view();
         view.run_dir = Some(tmp.path().join("run"));
         h.state_mut().view = view;
-        h.state_mut().show_pane(Pane::Curves);
+        h.state_mut().show_panel::<CurvesPanel>();
         h.run_steps(3);
         // The bottom row starts where its tabs are; the next pane where its tab is.
         let bottom_row = h.get_by_label("Per-class accuracy").rect().top();
@@ -1386,12 +1333,12 @@ fn the_default_layout_shows_every_panel_whole() {
             "{size:?}"
         );
 
-        h.state_mut().show_pane(Pane::Confusion);
+        h.state_mut().show_panel::<ConfusionPanel>();
         h.run_steps(3);
         let header = h.get_by_label_contains("(140 images)").rect();
         assert!(header.right() <= size.x, "{size:?}: {header:?}");
 
-        h.state_mut().show_pane(Pane::Attention);
+        h.state_mut().show_panel::<AttentionPanel>();
         h.run_steps(3);
         for label in ["original", "flipped", "flip MSE", "low", "high"] {
             let r = h.get_by_label(label).rect();
@@ -1566,9 +1513,9 @@ fn stale_notices_and_pinned_epochs_do_not_outlive_what_they_were_about() {
         .unwrap()
         .path();
     h.state_mut().open_run(&first);
-    h.state_mut().panels.attention.epoch = Some(1);
+    h.state_mut().panel_mut::<AttentionPanel>().unwrap().epoch = Some(1);
     h.state_mut().open_run(&first);
-    assert_eq!(h.state().panels.attention.epoch, None);
+    assert_eq!(h.state().panel::<AttentionPanel>().unwrap().epoch, None);
 }
 
 /// Save preset over the loaded file asks first, then writes the user's file with its
@@ -1682,8 +1629,8 @@ fn the_mining_gallery_pages_through_every_moved_sample() {
         .collect();
     report.moves = [[0, 35, 35], [0; 3], [0; 3]];
     h.state_mut().view = view;
-    h.state_mut().show_pane(Pane::Mining);
-    h.state_mut().maximised = Some(Pane::Mining);
+    h.state_mut().show_panel::<MiningPanel>();
+    h.state_mut().maximise_panel::<MiningPanel>();
     h.run_steps(3);
     h.get_by_label_contains("Moved in epoch 4: 70 samples");
     h.get_by_label("page 1 of 3 · 70 samples");
@@ -1696,10 +1643,14 @@ fn the_mining_gallery_pages_through_every_moved_sample() {
     h.get_by_label("page 3 of 3 · 70 samples");
     assert_eq!(h.query_all_by_label_contains("given ").count(), 6);
     // Only clean -> noisy, only faces given class 0: every seventh of those.
-    h.state_mut().panels.mining.transition = Some((Subset::Clean, Subset::Noisy));
+    h.state_mut().panel_mut::<MiningPanel>().unwrap().transition =
+        Some((Subset::Clean, Subset::Noisy));
     h.run_steps(2);
     h.get_by_label("page 1 of 2 · 35 samples");
-    h.state_mut().panels.mining.moved_class = Some(0);
+    h.state_mut()
+        .panel_mut::<MiningPanel>()
+        .unwrap()
+        .moved_class = Some(0);
     h.run_steps(2);
     h.get_by_label("page 1 of 1 · 5 samples");
     assert_eq!(h.query_all_by_label_contains("noisy -> ").count(), 0);
@@ -1715,7 +1666,7 @@ fn the_editor_folds_away_and_narrow_panes_keep_their_plots_whole() {
     let mut view = fixed_view();
     view.run_dir = Some(tmp.path().join("run"));
     h.state_mut().view = view;
-    h.state_mut().show_pane(Pane::Curves);
+    h.state_mut().show_panel::<CurvesPanel>();
     h.run();
     // The editor is narrower than the 420 px it was held at (its rows wrap).
     let editor_right = h.get_by_label("Presets:").rect().left();
@@ -1763,8 +1714,8 @@ fn attention_maps_grow_with_their_pane_and_zoom_on_hover() {
     let tmp = tempfile::tempdir().unwrap();
     let mut h = workbench_harness(tmp.path(), egui::vec2(1280.0, 800.0));
     h.state_mut().view = fixed_view();
-    h.state_mut().show_pane(Pane::Attention);
-    h.state_mut().maximised = Some(Pane::Attention);
+    h.state_mut().show_panel::<AttentionPanel>();
+    h.state_mut().maximise_panel::<AttentionPanel>();
     h.state_mut().editor_open = false;
     h.run();
     let map = h.get_by_label("fear original map").rect();
@@ -1799,7 +1750,7 @@ fn degenerate_maps_are_said_in_the_attention_panel_and_the_editor() {
         }
     }
     h.state_mut().view = view;
-    h.state_mut().show_pane(Pane::Attention);
+    h.state_mut().show_panel::<AttentionPanel>();
     h.run();
     h.get_by_label_contains("flip MSE of the 2×2 class maps");
     h.get_by_label_contains("2×2 maps: flip consistency is degenerate");

@@ -12,6 +12,122 @@ use crate::compute::analysis::attention::{Row, jet, overlay_rgb};
 use crate::contract::event::attention::{AttentionFace, AttentionSnapshot, FaceSource};
 use crate::contract::run::view::RunView;
 use crate::views::Error;
+use crate::with_area;
+
+use super::canvas::Areas;
+use super::figure::{Csv, Figure, FigureOptions, snapshot_at};
+
+/// The grid of faces with their maps, original and flipped, at the latest snapshot (or the
+/// epoch asked for).
+pub struct Attention;
+
+impl Figure for Attention {
+    fn key(&self) -> &'static str {
+        "attention"
+    }
+
+    /// A wide strip.
+    fn default_size(&self) -> super::FigureSize {
+        super::FigureSize {
+            width_in: 7.5,
+            height_in: 3.9,
+            ..Default::default()
+        }
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        !view.attention.is_empty()
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
+            Error::Draw(format!(
+                "{} has no attention snapshot at that epoch",
+                view.run_id
+            ))
+        })?;
+        let title = format!(
+            "Class activation maps ({}×{}), original and flipped - {label}",
+            snap.map_height, snap.map_width
+        );
+        with_area!(areas, |a| grid(a, st, view, snap, &title))
+    }
+
+    fn csv(&self, view: &RunView, options: FigureOptions) -> FigureResult<String> {
+        let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
+            Error::Draw(format!(
+                "{} has no attention snapshot at that epoch",
+                view.run_id
+            ))
+        })?;
+        let mut header: Vec<String> = ["epoch", "face", "label", "prediction"]
+            .map(String::from)
+            .to_vec();
+        header.extend(view.classes.iter().map(|c| format!("flip_mse_{c}")));
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut csv = Csv::new(view, &header);
+        for f in &snap.faces {
+            let mut row = vec![
+                snap.epoch.to_string(),
+                f.index.to_string(),
+                csv.class(f.label as usize),
+                csv.class(f.prediction as usize),
+            ];
+            row.extend(f.consistency.iter().map(|v| Csv::num(*v as f64)));
+            csv.row(row);
+        }
+        Ok(csv.finish())
+    }
+}
+
+/// Each class's flip MSE over the snapshots.
+pub struct FlipConsistency;
+
+impl Figure for FlipConsistency {
+    fn key(&self) -> &'static str {
+        "flip_consistency"
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        !view.attention.is_empty()
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        _options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        // The maps' side, from the last snapshot (it does not change within a run).
+        let side = view
+            .attention
+            .last()
+            .map(|(_, s)| format!(" of {}×{} maps", s.map_height, s.map_width))
+            .unwrap_or_default();
+        let title = format!("Flip consistency{side} - {label}");
+        with_area!(areas, |a| flip_consistency(a, st, view, &title))
+    }
+
+    fn csv(&self, view: &RunView, _options: FigureOptions) -> FigureResult<String> {
+        let mut csv = Csv::new(view, &["epoch", "class", "flip_mse"]);
+        for (e, s) in &view.attention {
+            for (k, v) in s.per_class.iter().enumerate() {
+                let row = vec![e.to_string(), csv.class(k), Csv::num(*v as f64)];
+                csv.row(row);
+            }
+        }
+        Ok(csv.finish())
+    }
+}
 
 /// Faces in the grid: the gallery's, one class after another.
 pub const GRID_FACES: usize = 7;

@@ -44,6 +44,18 @@ impl Series {
         }
     }
 
+    /// A shared line ([`crate::views::series`]): the panel's name, colour and dash.
+    pub fn from_line(line: crate::views::series::Line) -> Self {
+        use crate::views::series::Dash;
+        let points = line.points.iter().map(|p| (p[0], p[1])).collect();
+        let series = Self::new(line.name, color(line.color), points);
+        match line.dash {
+            Dash::Solid => series,
+            Dash::Dashed => series.dashed(),
+            Dash::Dotted => series.dotted(),
+        }
+    }
+
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
         self

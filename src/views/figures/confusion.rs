@@ -5,9 +5,70 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::canvas::Areas;
 use super::canvas::{FigureResult, Style, Tile, err};
 use super::chart::blues;
+use super::figure::{Csv, Figure, FigureOptions, epoch_point};
+use crate::contract::run::view::RunView;
 use crate::views::Error;
+use crate::with_area;
+
+/// The confusion matrix of the best epoch (or the one asked for).
+pub struct Confusion;
+
+impl Figure for Confusion {
+    fn key(&self) -> &'static str {
+        "confusion"
+    }
+
+    fn default_size(&self) -> super::FigureSize {
+        super::FigureSize {
+            width_in: 6.0,
+            height_in: 5.4,
+            ..Default::default()
+        }
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        !view.epochs.is_empty()
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        let p = epoch_point(view, options.epoch)?;
+        let title = format!("Confusion matrix, epoch {} - {label}", p.epoch);
+        with_area!(areas, |a| draw(
+            a,
+            st,
+            &view.classes,
+            &p.val.confusion,
+            &title
+        ))
+    }
+
+    fn csv(&self, view: &RunView, options: FigureOptions) -> FigureResult<String> {
+        let p = epoch_point(view, options.epoch)?;
+        let mut csv = Csv::new(view, &["epoch", "true", "predicted", "count"]);
+        for (t, counts) in p.val.confusion.iter().enumerate() {
+            for (q, n) in counts.iter().enumerate() {
+                let row = vec![
+                    p.epoch.to_string(),
+                    csv.class(t),
+                    csv.class(q),
+                    n.to_string(),
+                ];
+                csv.row(row);
+            }
+        }
+        Ok(csv.finish())
+    }
+}
 
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,

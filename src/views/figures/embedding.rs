@@ -7,6 +7,85 @@ use plotters::prelude::*;
 use super::canvas::{FigureResult, Style, Tile, err};
 use super::chart::{color, padded_range};
 use crate::contract::event::EmbeddingSnapshot;
+use crate::contract::run::view::RunView;
+use crate::views::Error;
+use crate::with_area;
+
+use super::canvas::Areas;
+use super::figure::{Csv, Figure, FigureOptions, snapshot_at};
+
+/// t-SNE and MDS of the validation features at the latest snapshot (or the epoch asked for).
+pub struct Embedding;
+
+impl Figure for Embedding {
+    fn key(&self) -> &'static str {
+        "embedding"
+    }
+
+    fn default_size(&self) -> super::FigureSize {
+        super::FigureSize {
+            width_in: 7.5,
+            height_in: 4.0,
+            ..Default::default()
+        }
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        !view.embeddings.is_empty()
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
+            Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
+        })?;
+        let title = format!("Validation features - {label}");
+        with_area!(areas, |a| draw(a, st, &view.classes, snap, &title))
+    }
+
+    fn csv(&self, view: &RunView, options: FigureOptions) -> FigureResult<String> {
+        let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
+            Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
+        })?;
+        let mut csv = Csv::new(
+            view,
+            &[
+                "epoch",
+                "face",
+                "label",
+                "prediction",
+                "tsne_x",
+                "tsne_y",
+                "mds_x",
+                "mds_y",
+            ],
+        );
+        let xy = |v: &[f32], i: usize, d: usize| {
+            v.get(2 * i + d)
+                .map_or(String::new(), |v| Csv::num(*v as f64))
+        };
+        for (i, face) in snap.indices.iter().enumerate() {
+            let row = vec![
+                snap.epoch.to_string(),
+                face.to_string(),
+                csv.class(snap.labels[i] as usize),
+                csv.class(snap.predictions[i] as usize),
+                xy(&snap.tsne, i, 0),
+                xy(&snap.tsne, i, 1),
+                xy(&snap.mds, i, 0),
+                xy(&snap.mds, i, 1),
+            ];
+            csv.row(row);
+        }
+        Ok(csv.finish())
+    }
+}
 
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,

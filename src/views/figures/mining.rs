@@ -9,6 +9,122 @@ use super::chart::{LineChart, Series, color, line_chart};
 use crate::contract::event::mining::Subset;
 use crate::contract::run::view::RunView;
 use crate::views::Error;
+use crate::with_area;
+
+use super::canvas::Areas;
+use super::figure::{Csv, Figure, FigureOptions};
+
+/// ASM's per-class clean and noisy thresholds over epochs.
+pub struct Thresholds;
+
+impl Figure for Thresholds {
+    fn key(&self) -> &'static str {
+        "thresholds"
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        view.mining.iter().any(|(_, r)| r.thresholds.is_some())
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        _options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        let title = format!("Per-class thresholds - {label}");
+        with_area!(areas, |a| thresholds(a, st, view, &title))
+    }
+
+    fn csv(&self, view: &RunView, _options: FigureOptions) -> FigureResult<String> {
+        let mut csv = Csv::new(
+            view,
+            &[
+                "epoch",
+                "class",
+                "clean_threshold",
+                "noisy_threshold",
+                "class_mean",
+            ],
+        );
+        for (e, r) in &view.mining {
+            for k in 0..view.classes.len() {
+                let t = r.thresholds.as_ref();
+                let row = vec![
+                    e.to_string(),
+                    csv.class(k),
+                    Csv::opt(t.and_then(|t| t.clean.get(k).copied())),
+                    Csv::opt(t.and_then(|t| t.noisy.get(k).copied())),
+                    Csv::opt(r.class_mean.get(k).copied()),
+                ];
+                csv.row(row);
+            }
+        }
+        Ok(csv.finish())
+    }
+}
+
+/// The mined sets' sizes per class over epochs, and their quality where the truth is known.
+pub struct Mining;
+
+impl Figure for Mining {
+    fn key(&self) -> &'static str {
+        "mining"
+    }
+
+    fn available(&self, view: &RunView) -> bool {
+        !view.mining.is_empty()
+    }
+
+    fn draw(
+        &self,
+        areas: Areas<'_, '_>,
+        st: &Style,
+        view: &RunView,
+        _options: FigureOptions,
+        label: &str,
+    ) -> FigureResult<Vec<Tile>> {
+        let title = format!("Sample mining - {label}");
+        with_area!(areas, |a| sets(a, st, view, &title))
+    }
+
+    fn csv(&self, view: &RunView, _options: FigureOptions) -> FigureResult<String> {
+        let mut csv = Csv::new(
+            view,
+            &[
+                "epoch",
+                "class",
+                "clean",
+                "ambiguous",
+                "noisy",
+                "noisy_precision",
+                "noisy_recall",
+                "clean_precision",
+                "clean_recall",
+            ],
+        );
+        for (e, r) in &view.mining {
+            let q = r.quality.as_ref();
+            for (k, c) in r.counts.iter().enumerate() {
+                let row = vec![
+                    e.to_string(),
+                    csv.class(k),
+                    c[0].to_string(),
+                    c[1].to_string(),
+                    c[2].to_string(),
+                    Csv::opt(q.and_then(|q| q.noisy.precision)),
+                    Csv::opt(q.and_then(|q| q.noisy.recall)),
+                    Csv::opt(q.and_then(|q| q.clean.precision)),
+                    Csv::opt(q.and_then(|q| q.clean.recall)),
+                ];
+                csv.row(row);
+            }
+        }
+        Ok(csv.finish())
+    }
+}
 
 /// Clean thresholds solid, noisy thresholds dotted (as the thresholds panel), one colour per
 /// class.

@@ -7,8 +7,8 @@ pub mod chart;
 pub mod compare;
 pub mod confusion;
 pub mod curves;
-pub mod data;
 pub mod embedding;
+pub mod figure;
 pub mod mining;
 pub mod per_class;
 
@@ -16,6 +16,7 @@ use crate::compute::method::REGISTRY;
 use std::path::{Path, PathBuf};
 
 pub use canvas::{FigureResult, FigureSize, ImageFormat};
+pub use figure::{Figure, FigureOptions, FigureRef};
 
 use crate::contract::config::Experiment;
 use crate::contract::run::atomic;
@@ -24,84 +25,21 @@ use crate::contract::run::view::RunView;
 use crate::views::Error;
 use crate::with_area;
 
-/// The figures of one run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FigureKind {
-    Curves,
-    Confusion,
-    PerClass,
-    Thresholds,
-    Mining,
-    Attention,
-    FlipConsistency,
-    Embedding,
-}
+/// Every figure of a run, in the order `export_run` writes them: one line per figure.
+pub const FIGURES: &[FigureRef] = &[
+    &curves::Curves,
+    &confusion::Confusion,
+    &per_class::PerClass,
+    &mining::Thresholds,
+    &mining::Mining,
+    &attention::Attention,
+    &attention::FlipConsistency,
+    &embedding::Embedding,
+];
 
-impl FigureKind {
-    pub const ALL: [FigureKind; 8] = [
-        Self::Curves,
-        Self::Confusion,
-        Self::PerClass,
-        Self::Thresholds,
-        Self::Mining,
-        Self::Attention,
-        Self::FlipConsistency,
-        Self::Embedding,
-    ];
-
-    /// The file stem it is written under.
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Curves => "curves",
-            Self::Confusion => "confusion",
-            Self::PerClass => "per_class",
-            Self::Thresholds => "thresholds",
-            Self::Mining => "mining",
-            Self::Attention => "attention",
-            Self::FlipConsistency => "flip_consistency",
-            Self::Embedding => "embedding",
-        }
-    }
-
-    /// The size a figure gets unless one is asked for: the attention grid is a wide strip.
-    pub fn default_size(self) -> FigureSize {
-        match self {
-            Self::Attention => FigureSize {
-                width_in: 7.5,
-                height_in: 3.9,
-                ..FigureSize::default()
-            },
-            Self::Embedding => FigureSize {
-                width_in: 7.5,
-                height_in: 4.0,
-                ..FigureSize::default()
-            },
-            Self::Confusion => FigureSize {
-                width_in: 6.0,
-                height_in: 5.4,
-                ..FigureSize::default()
-            },
-            _ => FigureSize::default(),
-        }
-    }
-
-    /// Whether the run has what this figure shows.
-    pub fn available(self, view: &RunView) -> bool {
-        match self {
-            Self::Curves | Self::Confusion | Self::PerClass => !view.epochs.is_empty(),
-            Self::Thresholds => view.mining.iter().any(|(_, r)| r.thresholds.is_some()),
-            Self::Mining => !view.mining.is_empty(),
-            Self::Attention | Self::FlipConsistency => !view.attention.is_empty(),
-            Self::Embedding => !view.embeddings.is_empty(),
-        }
-    }
-}
-
-/// Which epoch a one-epoch figure shows (1-based); None: the best epoch for the confusion
-/// matrix and per-class bars, the latest snapshot for attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FigureOptions {
-    pub epoch: Option<usize>,
+/// The figure written under `key` (`curves`, `confusion` …).
+pub fn by_key(key: &str) -> Option<FigureRef> {
+    FIGURES.iter().copied().find(|f| f.key() == key)
 }
 
 /// "METHOD - run id", from the run's resolved config.
@@ -117,113 +55,37 @@ pub fn run_label(view: &RunView) -> String {
     }
 }
 
-/// The snapshot of 1-based `epoch` among `(epoch, snapshot)` pairs, or the latest.
-fn snapshot_at<T>(list: &[(usize, T)], epoch: Option<usize>) -> Option<&T> {
-    match epoch {
-        Some(e) => list.iter().find(|(x, _)| *x == e),
-        None => list.last(),
-    }
-    .map(|(_, s)| s)
-}
-
 /// Renders one figure of a run.
 pub fn render(
-    kind: FigureKind,
+    figure: &dyn Figure,
     view: &RunView,
     options: FigureOptions,
     size: FigureSize,
     format: ImageFormat,
 ) -> FigureResult<Vec<u8>> {
-    if !kind.available(view) {
-        return Err(Error::Draw(format!(
-            "{} has no data for the {} figure",
-            view.run_id,
-            kind.key()
-        )));
+    if !figure.available(view) {
+        return Err(no_data(figure, view));
     }
     let label = run_label(view);
-    let pick_epoch = |wanted: Option<usize>| {
-        let point = match wanted {
-            Some(e) => view.epochs.iter().find(|p| p.epoch == e),
-            None => view.best(),
-        };
-        point.ok_or_else(|| {
-            Error::Draw(format!(
-                "{} has no epoch {}",
-                view.run_id,
-                wanted.unwrap_or(0)
-            ))
-        })
-    };
-    canvas::render(size, format, |st, areas| match kind {
-        FigureKind::Curves => with_area!(areas, |a| curves::draw(a, st, view, &label)),
-        FigureKind::Confusion => {
-            let p = pick_epoch(options.epoch)?;
-            let title = format!("Confusion matrix, epoch {} - {label}", p.epoch);
-            with_area!(areas, |a| confusion::draw(
-                a,
-                st,
-                &view.classes,
-                &p.val.confusion,
-                &title
-            ))
-        }
-        FigureKind::PerClass => {
-            let p = pick_epoch(options.epoch)?;
-            let title = format!("Per-class accuracy, epoch {} - {label}", p.epoch);
-            with_area!(areas, |a| per_class::draw(
-                a,
-                st,
-                &view.classes,
-                &p.val,
-                &title
-            ))
-        }
-        FigureKind::Thresholds => {
-            let title = format!("Per-class thresholds - {label}");
-            with_area!(areas, |a| mining::thresholds(a, st, view, &title))
-        }
-        FigureKind::Mining => {
-            let title = format!("Sample mining - {label}");
-            with_area!(areas, |a| mining::sets(a, st, view, &title))
-        }
-        FigureKind::Attention => {
-            let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
-                Error::Draw(format!(
-                    "{} has no attention snapshot at that epoch",
-                    view.run_id
-                ))
-            })?;
-            let title = format!(
-                "Class activation maps ({}×{}), original and flipped - {label}",
-                snap.map_height, snap.map_width
-            );
-            with_area!(areas, |a| attention::grid(a, st, view, snap, &title))
-        }
-        FigureKind::FlipConsistency => {
-            // The maps' side, from the last snapshot (it does not change within a run).
-            let side = view
-                .attention
-                .last()
-                .map(|(_, s)| format!(" of {}×{} maps", s.map_height, s.map_width))
-                .unwrap_or_default();
-            let title = format!("Flip consistency{side} - {label}");
-            with_area!(areas, |a| attention::flip_consistency(a, st, view, &title))
-        }
-        FigureKind::Embedding => {
-            let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
-                Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
-            })?;
-            let title = format!("Validation features - {label}");
-            with_area!(areas, |a| embedding::draw(
-                a,
-                st,
-                &view.classes,
-                snap,
-                &title
-            ))
-        }
+    canvas::render(size, format, |st, areas| {
+        figure.draw(areas, st, view, options, &label)
     })
+}
+
+/// The numbers behind one figure of a run, as CSV.
+pub fn csv(figure: &dyn Figure, view: &RunView, options: FigureOptions) -> FigureResult<String> {
+    if !figure.available(view) {
+        return Err(no_data(figure, view));
+    }
+    figure.csv(view, options)
+}
+
+fn no_data(figure: &dyn Figure, view: &RunView) -> Error {
+    Error::Draw(format!(
+        "{} has no data for the {} figure",
+        view.run_id,
+        figure.key()
+    ))
 }
 
 /// Figures of several runs together.
@@ -355,22 +217,22 @@ pub fn export_run(
     size: ExportSize,
 ) -> FigureResult<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for kind in FigureKind::ALL {
-        if !kind.available(view) {
+    for &figure in FIGURES {
+        if !figure.available(view) {
             continue;
         }
         for &format in formats {
-            let size = size.resolve(kind.default_size());
-            let bytes = render(kind, view, FigureOptions::default(), size, format)?;
-            let path = dir.join(format!("{}.{}", kind.key(), format.extension()));
+            let size = size.resolve(figure.default_size());
+            let bytes = render(figure, view, FigureOptions::default(), size, format)?;
+            let path = dir.join(format!("{}.{}", figure.key(), format.extension()));
             write(&path, &bytes)?;
             written.push(path);
         }
         // And the numbers behind it, for a plotting script or a spreadsheet.
-        let path = dir.join(format!("{}.csv", kind.key()));
+        let path = dir.join(format!("{}.csv", figure.key()));
         write(
             &path,
-            data::csv(kind, view, FigureOptions::default())?.as_bytes(),
+            csv(figure, view, FigureOptions::default())?.as_bytes(),
         )?;
         written.push(path);
     }
@@ -561,8 +423,8 @@ pub(crate) mod tests {
             height_in: 3.5,
             dpi: 120,
         };
-        for kind in FigureKind::ALL {
-            assert!(kind.available(&view), "{kind:?}");
+        for &kind in FIGURES {
+            assert!(kind.available(&view), "{}", kind.key());
             let png = render(
                 kind,
                 &view,
@@ -570,8 +432,8 @@ pub(crate) mod tests {
                 size,
                 ImageFormat::Png,
             )
-            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
-            assert_eq!(png_size(&png), (600, 420, 120), "{kind:?}");
+            .unwrap_or_else(|e| panic!("{}: {e}", kind.key()));
+            assert_eq!(png_size(&png), (600, 420, 120), "{}", kind.key());
             let svg = render(
                 kind,
                 &view,
@@ -579,26 +441,30 @@ pub(crate) mod tests {
                 size,
                 ImageFormat::Svg,
             )
-            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{}: {e}", kind.key()));
             let svg = String::from_utf8(svg).unwrap();
             assert!(
                 svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
-                "{kind:?}"
+                "{}",
+                kind.key()
             );
             assert!(
                 svg.contains("width=\"480\"") && svg.contains("height=\"336\""),
-                "{kind:?}"
+                "{}",
+                kind.key()
             );
             let texts = svg_texts(&svg);
             assert!(
                 texts.iter().any(|t| t.contains("fixture-run")),
-                "{kind:?}: the title names the run"
+                "{}: the title names the run",
+                kind.key()
             );
-            if !matches!(kind, FigureKind::Curves | FigureKind::Mining) {
+            if !["curves", "mining"].contains(&kind.key()) {
                 for class in CLASSES {
                     assert!(
                         texts.iter().any(|t| t == class),
-                        "{kind:?}: class name {class} missing"
+                        "{}: class name {class} missing",
+                        kind.key()
                     );
                 }
             }
@@ -608,7 +474,7 @@ pub(crate) mod tests {
     #[test]
     fn figures_carry_their_labels_and_data() {
         let view = fixture_view();
-        let svg = |kind, epoch| {
+        let svg = |kind: &dyn Figure, epoch| {
             let bytes = render(
                 kind,
                 &view,
@@ -619,7 +485,7 @@ pub(crate) mod tests {
             .unwrap();
             String::from_utf8(bytes).unwrap()
         };
-        let curves = svg(FigureKind::Curves, None);
+        let curves = svg(&curves::Curves, None);
         for text in [
             "Loss",
             "Accuracy",
@@ -631,23 +497,23 @@ pub(crate) mod tests {
             assert!(curves.contains(text), "curves lack {text}");
         }
         // Best epoch 4: happiness row 8 of 10 = 80%.
-        let confusion = svg(FigureKind::Confusion, None);
+        let confusion = svg(&confusion::Confusion, None);
         assert!(confusion.contains("epoch 4"));
         let cells = svg_texts(&confusion);
         for text in ["80%", "20%", "30%", "70%", "8", "3", "-"] {
             assert!(cells.iter().any(|t| t == text), "confusion lacks {text}");
         }
         assert!(confusion.contains("predicted") && confusion.contains("true"));
-        let early = svg(FigureKind::PerClass, Some(1));
+        let early = svg(&per_class::PerClass, Some(1));
         assert!(early.contains("overall 50.00%, mean 45.00%"));
-        let mining = svg(FigureKind::Mining, None);
+        let mining = svg(&mining::Mining, None);
         assert!(mining.contains("noisy recall") && mining.contains("ambiguous"));
-        let attention = svg(FigureKind::Attention, None);
+        let attention = svg(&attention::Attention, None);
         // Three faces x (face, original, flipped back) plus the colour bar.
         assert_eq!(attention.matches("<image ").count(), 3 * 3 + 1);
         assert!(attention.contains("data:image/png;base64,"));
         assert!(attention.contains("flipped back") && attention.contains("MSE 0.010"));
-        let embedding = svg(FigureKind::Embedding, Some(2));
+        let embedding = svg(&embedding::Embedding, Some(2));
         for text in [
             "t-SNE",
             "classical MDS",
@@ -657,7 +523,7 @@ pub(crate) mod tests {
         ] {
             assert!(embedding.contains(text), "embedding lacks {text}");
         }
-        let flip = svg(FigureKind::FlipConsistency, None);
+        let flip = svg(&attention::FlipConsistency, None);
         assert!(flip.contains("flip MSE") && flip.contains("mean"));
     }
 
@@ -667,10 +533,10 @@ pub(crate) mod tests {
         view.mining.clear();
         view.attention.clear();
         view.embeddings.clear();
-        assert!(!FigureKind::Thresholds.available(&view));
-        assert!(!FigureKind::Embedding.available(&view));
+        assert!(!mining::Thresholds.available(&view));
+        assert!(!embedding::Embedding.available(&view));
         let e = render(
-            FigureKind::Attention,
+            &attention::Attention,
             &view,
             FigureOptions::default(),
             FigureSize::default(),
@@ -709,8 +575,8 @@ pub(crate) mod tests {
     #[test]
     fn every_figure_has_its_numbers_as_csv() {
         let view = fixture_view();
-        for kind in FigureKind::ALL {
-            let text = data::csv(kind, &view, FigureOptions::default()).unwrap();
+        for &kind in FIGURES {
+            let text = csv(kind, &view, FigureOptions::default()).unwrap();
             let lines: Vec<&str> = text.lines().collect();
             assert!(lines.len() > 1, "{}: {text}", kind.key());
             let width = lines[0].split(',').count();
@@ -718,7 +584,7 @@ pub(crate) mod tests {
                 assert_eq!(l.split(',').count(), width, "{}: {l}", kind.key());
             }
         }
-        let curves = data::csv(FigureKind::Curves, &view, FigureOptions::default()).unwrap();
+        let curves = csv(&curves::Curves, &view, FigureOptions::default()).unwrap();
         let last = view.epochs.last().unwrap();
         let row: Vec<&str> = curves.lines().last().unwrap().split(',').collect();
         assert_eq!(row[0], last.epoch.to_string());
@@ -728,7 +594,7 @@ pub(crate) mod tests {
             row[at("val_overall")],
             format!("{}", last.val.overall as f64)
         );
-        let confusion = data::csv(FigureKind::Confusion, &view, FigureOptions::default()).unwrap();
+        let confusion = csv(&confusion::Confusion, &view, FigureOptions::default()).unwrap();
         assert_eq!(
             confusion.lines().count(),
             1 + view.classes.len() * view.classes.len()

@@ -10,93 +10,42 @@ use egui_tiles::{Tiles, Tree, UiResponse};
 
 use super::dialogs::{self, Answer, Dialogs};
 use super::editor::ExperimentEditor;
-use super::panels::attention::AttentionPanel;
-use super::panels::confusion::ConfusionPanel;
-use super::panels::curves::CurvesPanel;
-use super::panels::data::DataPanel;
-use super::panels::embedding::EmbeddingPanel;
-use super::panels::log::{LogPanel, duration};
-use super::panels::mining::MiningPanel;
-use super::panels::per_class::PerClassPanel;
+use super::panels::log::duration;
 use super::panels::results::ResultsPanel;
 use super::panels::runs::{RunsAction, RunsPanel};
-use super::panels::thresholds::ThresholdsPanel;
+use super::panels::{PANELS, Panel, PanelContext, PanelEntry, PanelSet, Place, Request};
 use super::path_prompt::{PathPrompt, PromptAction, PromptReply};
 use super::repaint::{FrameCost, RepaintPolicy};
 use crate::compute::train::{Engine, Launch};
 use crate::contract::run::view::{RunStatus, RunView};
 use crate::views::Error;
-use crate::views::figures::{self, ExportSize, FigureKind, FigureOptions, ImageFormat};
+use crate::views::figures::{self, ExportSize, FigureOptions, FigureRef, ImageFormat};
 
-/// The panels of the tile layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Curves,
-    Confusion,
-    PerClass,
-    Thresholds,
-    Mining,
-    Attention,
-    Embedding,
-    Results,
-    Log,
-    Data,
-    Runs,
-}
-
-impl Pane {
-    /// The figure a pane's "Export figure" button writes.
-    pub fn figure(self) -> Option<FigureKind> {
-        match self {
-            Pane::Curves => Some(FigureKind::Curves),
-            Pane::Confusion => Some(FigureKind::Confusion),
-            Pane::PerClass => Some(FigureKind::PerClass),
-            Pane::Thresholds => Some(FigureKind::Thresholds),
-            Pane::Mining => Some(FigureKind::Mining),
-            Pane::Attention => Some(FigureKind::Attention),
-            Pane::Embedding => Some(FigureKind::Embedding),
-            _ => None,
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Curves => "Curves",
-            Pane::Confusion => "Confusion matrix",
-            Pane::PerClass => "Per-class accuracy",
-            Pane::Thresholds => "Thresholds",
-            Pane::Mining => "Sample mining",
-            Pane::Attention => "Attention",
-            Pane::Embedding => "Embeddings",
-            Pane::Results => "Results table",
-            Pane::Log => "Log & progress",
-            Pane::Data => "Data preview",
-            Pane::Runs => "Runs",
-        }
-    }
-}
-
-/// The default arrangement: curves and a tab group (confusion, thresholds, mining,
-/// attention) on top; below, per-class accuracy and embeddings as tabs beside a tab group
-/// (log, data preview, runs browser, results table). Tabs can be dragged to rearrange.
-fn default_layout() -> Tree<Pane> {
+/// The default arrangement, from each panel's place: the main panel (curves) beside the
+/// analysis tabs (confusion, thresholds, mining, attention) on top; below, the per-class tabs
+/// (per-class accuracy, embeddings) beside the tools (log, data preview, runs browser,
+/// results table). Tabs can be dragged to rearrange; the arrangement is remembered.
+pub fn default_layout(entries: &[PanelEntry]) -> Tree<String> {
     let mut tiles = Tiles::default();
-    let curves = tiles.insert_pane(Pane::Curves);
-    let confusion = tiles.insert_pane(Pane::Confusion);
-    let per_class = tiles.insert_pane(Pane::PerClass);
-    let thresholds = tiles.insert_pane(Pane::Thresholds);
-    let mining = tiles.insert_pane(Pane::Mining);
-    let attention = tiles.insert_pane(Pane::Attention);
-    let embedding = tiles.insert_pane(Pane::Embedding);
-    let results = tiles.insert_pane(Pane::Results);
-    let log = tiles.insert_pane(Pane::Log);
-    let data = tiles.insert_pane(Pane::Data);
-    let runs = tiles.insert_pane(Pane::Runs);
-    let analysis = tiles.insert_tab_tile(vec![confusion, thresholds, mining, attention]);
-    let top = tiles.insert_horizontal_tile(vec![curves, analysis]);
-    let tabs = tiles.insert_tab_tile(vec![log, data, runs, results]);
-    let classes = tiles.insert_tab_tile(vec![per_class, embedding]);
-    let bottom = tiles.insert_horizontal_tile(vec![classes, tabs]);
+    let mut group = |place: Place| -> Vec<egui_tiles::TileId> {
+        entries
+            .iter()
+            .filter(|e| e.place == place)
+            .map(|e| tiles.insert_pane(e.key.to_string()))
+            .collect()
+    };
+    let main = group(Place::Main);
+    let analysis = group(Place::Analysis);
+    let classes = group(Place::Classes);
+    let tools = group(Place::Tools);
+    let mut tab =
+        |ids: Vec<egui_tiles::TileId>| (!ids.is_empty()).then(|| tiles.insert_tab_tile(ids));
+    let groups = [tab(main), tab(analysis), tab(classes), tab(tools)];
+    let [main, analysis, classes, tools] = groups;
+    let top: Vec<_> = [main, analysis].into_iter().flatten().collect();
+    let bottom: Vec<_> = [classes, tools].into_iter().flatten().collect();
+    let top = tiles.insert_horizontal_tile(top);
+    let bottom = tiles.insert_horizontal_tile(bottom);
     let root = tiles.insert_vertical_tile(vec![top, bottom]);
     // The plots get the taller row: at 1280x800 each shows its axes, legend and epochs.
     if let Some(egui_tiles::Tile::Container(egui_tiles::Container::Linear(rows))) =
@@ -113,20 +62,6 @@ pub struct LiveRun {
     pub engine: Engine,
 }
 
-pub struct Panels {
-    pub curves: CurvesPanel,
-    pub confusion: ConfusionPanel,
-    pub per_class: PerClassPanel,
-    pub thresholds: ThresholdsPanel,
-    pub mining: MiningPanel,
-    pub attention: AttentionPanel,
-    pub embedding: EmbeddingPanel,
-    pub results: ResultsPanel,
-    pub log: LogPanel,
-    pub data: DataPanel,
-    pub runs: RunsPanel,
-}
-
 pub struct Workbench {
     pub editor: ExperimentEditor,
     pub live: Option<LiveRun>,
@@ -136,8 +71,11 @@ pub struct Workbench {
     pub overlays: Vec<RunView>,
     /// The runs the overlay was last made of.
     overlays_wanted: Option<std::collections::BTreeSet<PathBuf>>,
-    pub panels: Panels,
-    pub tree: Tree<Pane>,
+    pub panels: PanelSet,
+    /// The panel list the workbench was made from (the default layout is built from it).
+    panel_list: &'static [PanelEntry],
+    /// The tile layout; its panes are panel keys.
+    pub tree: Tree<String>,
     pub dialogs: Dialogs,
     /// Result of the last toolbar action, shown in the toolbar.
     pub notice: Option<(bool, String)>,
@@ -153,7 +91,7 @@ pub struct Workbench {
     /// The typed-path prompt open for a figure, a table or a preset.
     pub prompt: Option<PathPrompt>,
     /// The pane filling the whole layout (double-click its tab; again, or Esc, restores).
-    pub maximised: Option<Pane>,
+    pub maximised: Option<String>,
     /// The experiment editor at the left is shown (the toolbar's "Editor" and Ctrl+E
     /// fold it away, as does dragging its edge past its narrowest width).
     pub editor_open: bool,
@@ -164,26 +102,20 @@ pub struct Workbench {
 
 impl Workbench {
     pub fn new(presets_dir: PathBuf) -> Self {
+        Self::with_panels(presets_dir, PANELS)
+    }
+
+    /// A workbench with the panels of `panel_list` (the built-in [`PANELS`], or a test's).
+    pub fn with_panels(presets_dir: PathBuf, panel_list: &'static [PanelEntry]) -> Self {
         Self {
             editor: ExperimentEditor::new(presets_dir),
             live: None,
             view: RunView::default(),
             overlays: Vec::new(),
             overlays_wanted: None,
-            panels: Panels {
-                curves: CurvesPanel::default(),
-                confusion: ConfusionPanel::default(),
-                per_class: PerClassPanel,
-                thresholds: ThresholdsPanel,
-                mining: MiningPanel::default(),
-                attention: AttentionPanel::default(),
-                embedding: EmbeddingPanel::default(),
-                results: ResultsPanel::default(),
-                log: LogPanel,
-                data: DataPanel::default(),
-                runs: RunsPanel::default(),
-            },
-            tree: default_layout(),
+            panels: PanelSet::new(panel_list),
+            panel_list,
+            tree: default_layout(panel_list),
             dialogs: Dialogs::default(),
             notice: None,
             notice_seen: None,
@@ -202,10 +134,9 @@ impl Workbench {
     /// unticking "follow latest", a selected face) do not carry over.
     fn show_view(&mut self, view: RunView) {
         self.view = view;
-        self.panels.attention.epoch = None;
-        self.panels.attention.selected = None;
-        self.panels.mining.epoch = None;
-        self.panels.embedding.pinned = None;
+        for panel in self.panels.iter_mut() {
+            panel.forget_run();
+        }
     }
 
     /// The keyboard: F5 starts, Shift+F5 stops, Ctrl+S saves the preset, Ctrl+F searches
@@ -352,16 +283,25 @@ impl Workbench {
             self.live = None;
             changed_row = true;
         }
-        if changed_row {
-            self.panels.runs.refresh(&root);
+        if changed_row && let Some(runs) = self.panels.get_mut::<RunsPanel>() {
+            runs.refresh(&root);
         }
     }
 
-    /// Gives the tab group holding `pane` `share` times the width (or height) of its
-    /// siblings in the row (or column) it sits in; 1 restores an even split.
-    pub fn widen_pane(&mut self, pane: Pane, share: f32) {
+    /// The panel of type `T`, where the workbench has one.
+    pub fn panel<T: Panel>(&self) -> Option<&T> {
+        self.panels.get::<T>()
+    }
+
+    pub fn panel_mut<T: Panel>(&mut self) -> Option<&mut T> {
+        self.panels.get_mut::<T>()
+    }
+
+    /// Gives the tab group holding the panel `key` `share` times the width (or height) of
+    /// its siblings in the row (or column) it sits in; 1 restores an even split.
+    pub fn widen_pane(&mut self, key: &str, share: f32) {
         let tiles = &mut self.tree.tiles;
-        let Some(pane_id) = tiles.find_pane(&pane) else {
+        let Some(pane_id) = tiles.find_pane(&key.to_string()) else {
             return;
         };
         let group = tiles.parent_of(pane_id).unwrap_or(pane_id);
@@ -379,10 +319,65 @@ impl Workbench {
         }
     }
 
-    /// Brings a pane to the front of its tab group.
-    pub fn show_pane(&mut self, pane: Pane) {
+    /// [`Self::widen_pane`] for the panel of type `T`.
+    pub fn widen_panel<T: Panel>(&mut self, share: f32) {
+        if let Some(key) = self.panels.key_of::<T>() {
+            self.widen_pane(key, share);
+        }
+    }
+
+    /// Brings the panel `key` to the front of its tab group.
+    pub fn show_pane(&mut self, key: &str) {
         self.tree
-            .make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if *p == pane));
+            .make_active(|_, tile| matches!(tile, egui_tiles::Tile::Pane(p) if p == key));
+    }
+
+    /// [`Self::show_pane`] for the panel of type `T`.
+    pub fn show_panel<T: Panel>(&mut self) {
+        if let Some(key) = self.panels.key_of::<T>() {
+            self.show_pane(key);
+        }
+    }
+
+    /// Fills the window with the panel of type `T` (as a double-click on its tab).
+    pub fn maximise_panel<T: Panel>(&mut self) {
+        self.maximised = self.panels.key_of::<T>().map(str::to_string);
+    }
+
+    /// Puts the panels back where they start (the toolbar's "Reset layout").
+    pub fn reset_layout(&mut self) {
+        self.tree = default_layout(self.panel_list);
+        self.maximised = None;
+    }
+
+    /// Takes the layout remembered in `storage` (eframe's, kept between launches), if it
+    /// holds exactly this workbench's panels; a layout of another version (a panel added
+    /// or gone since) is left for the default. Says whether it was taken.
+    pub fn restore_layout(&mut self, storage: &dyn eframe::Storage) -> bool {
+        let Some(saved) = eframe::get_value::<Tree<String>>(storage, LAYOUT_KEY) else {
+            return false;
+        };
+        let mut remembered: Vec<&str> = saved
+            .tiles
+            .tiles()
+            .filter_map(|t| match t {
+                egui_tiles::Tile::Pane(key) => Some(key.as_str()),
+                egui_tiles::Tile::Container(_) => None,
+            })
+            .collect();
+        let mut ours: Vec<&str> = self.panels.keys().collect();
+        remembered.sort_unstable();
+        ours.sort_unstable();
+        if remembered != ours {
+            return false;
+        }
+        self.tree = saved;
+        true
+    }
+
+    /// Writes the layout into `storage` (eframe calls this on exit and now and then).
+    pub fn save_layout(&self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, LAYOUT_KEY, &self.tree);
     }
 
     /// Continues a stopped run from its last checkpoint, as `ferlab train --resume DIR`:
@@ -424,9 +419,16 @@ impl Workbench {
         }
     }
 
+    /// The runs ticked in the browser.
+    pub fn ticked_runs(&self) -> std::collections::BTreeSet<PathBuf> {
+        self.panel::<RunsPanel>()
+            .map(RunsPanel::overlaid)
+            .unwrap_or_default()
+    }
+
     /// Replays the runs ticked in the browser for the curves' overlay.
     pub fn sync_overlays(&mut self) {
-        let wanted = self.panels.runs.overlaid();
+        let wanted = self.ticked_runs();
         // Called every frame: only a changed choice is looked at (a run that cannot be
         // replayed is not tried again each frame).
         if self.overlays_wanted.as_ref() == Some(&wanted) {
@@ -447,7 +449,7 @@ impl Workbench {
     }
 
     /// Opens the prompt for one figure of the shown run, at `RUN_DIR/figures/<figure>.png`.
-    pub fn request_figure_export(&mut self, kind: FigureKind) {
+    pub fn request_figure_export(&mut self, kind: FigureRef) {
         let folder = match &self.view.run_dir {
             Some(dir) => dir.join("figures"),
             None => self.editor.experiment.output.dir.clone(),
@@ -463,7 +465,7 @@ impl Workbench {
 
     /// Writes one figure of the shown run to `path` (PNG unless it ends in .svg), at the
     /// epoch its panel shows where the panel picks one; the notice says where, or why not.
-    pub fn export_figure(&mut self, kind: FigureKind, path: &Path) -> Result<PathBuf, Error> {
+    pub fn export_figure(&mut self, kind: FigureRef, path: &Path) -> Result<PathBuf, Error> {
         let csv = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -472,16 +474,19 @@ impl Workbench {
             None if csv => (path.to_path_buf(), ImageFormat::Png),
             None => (path.with_extension("png"), ImageFormat::Png),
         };
+        // The epoch the panel exporting this figure shows.
+        let panel = self.panels.keys().find_map(|key| {
+            let p = self.panels.by_key(key)?;
+            p.figure()
+                .is_some_and(|f| figures::figure::same(f, kind))
+                .then_some(p)
+        });
         let options = FigureOptions {
-            epoch: match kind {
-                FigureKind::Attention => self.panels.attention.epoch,
-                FigureKind::Embedding => self.panels.embedding.pinned,
-                _ => None,
-            },
+            epoch: panel.and_then(|p| p.figure_epoch()),
         };
         // A `.csv` path takes the numbers behind the figure instead of its picture.
         let bytes = if csv {
-            figures::data::csv(kind, &self.view, options).map(String::into_bytes)
+            figures::csv(kind, &self.view, options).map(String::into_bytes)
         } else {
             figures::render(kind, &self.view, options, kind.default_size(), format)
         };
@@ -500,9 +505,12 @@ impl Workbench {
     fn accept_prompt(&mut self, action: PromptAction, path: &Path) {
         let result = match action {
             PromptAction::ExportFigure(kind) => self.export_figure(kind, path).map(|_| ()),
-            PromptAction::SaveTable => self.panels.results.save_to(path).map(|written| {
-                self.notice = Some((true, format!("saved {}", written.display())));
-            }),
+            PromptAction::SaveTable => match self.panels.get_mut::<ResultsPanel>() {
+                Some(results) => results.save_to(path).map(|written| {
+                    self.notice = Some((true, format!("saved {}", written.display())));
+                }),
+                None => Ok(()),
+            },
         };
         match result {
             Ok(()) => self.prompt = None,
@@ -627,6 +635,9 @@ impl Workbench {
         // Dragging the editor's edge past its narrowest width folds it, as the button does.
         self.editor_open = editor_open;
         egui::CentralPanel::default().show(ui, |ui| {
+            let ticked = self.ticked_runs();
+            let valid = self.editor.is_valid();
+            let mut requests = Vec::new();
             let Workbench {
                 tree,
                 view,
@@ -637,23 +648,26 @@ impl Workbench {
                 ..
             } = self;
             let mut behavior = Behavior {
-                run_root: editor.experiment.output.dir.clone(),
-                open_dir: view.run_dir.clone(),
-                view,
-                overlays,
                 panels,
-                editor,
-                runs_action: None,
+                cx: PanelContext {
+                    view,
+                    overlays,
+                    ticked: &ticked,
+                    experiment: &editor.experiment,
+                    experiment_valid: valid,
+                    run_root: &editor.experiment.output.dir,
+                    requests: &mut requests,
+                },
                 export_request: None,
-                table_save_request: None,
                 maximise_request: None,
             };
-            match *maximised {
-                Some(mut pane) => {
+            match maximised.clone() {
+                Some(mut key) => {
+                    let title = behavior.panels.by_key(&key).map_or("", |p| p.title());
                     let restore = ui
                         .horizontal(|ui| {
                             let b = ui
-                                .button(format!("Restore layout ({})", pane.title()))
+                                .button(format!("Restore layout ({title})"))
                                 .on_hover_text(
                                     "back to the tile layout (also: Esc, or double-click here)",
                                 );
@@ -667,7 +681,7 @@ impl Workbench {
                         &mut behavior,
                         ui,
                         egui_tiles::TileId::from_u64(0),
-                        &mut pane,
+                        &mut key,
                     );
                     if restore {
                         *maximised = None;
@@ -677,22 +691,19 @@ impl Workbench {
                     tree.ui(&mut behavior, ui);
                 }
             }
-            if let Some(pane) = behavior.maximise_request.take() {
-                *maximised = Some(pane);
+            if let Some(key) = behavior.maximise_request.take() {
+                *maximised = Some(key);
             }
-            let action = behavior.runs_action.take();
-            let table_save = behavior.table_save_request.take();
             if let Some(kind) = behavior.export_request.take() {
                 self.request_figure_export(kind);
             }
-            if let Some(default) = table_save {
-                self.request_table_save(default);
-            }
-            match action {
-                Some(RunsAction::Open(dir)) => self.open_run(&dir),
-                Some(RunsAction::Resume(dir)) => self.resume_run(&dir, &ctx),
-                Some(RunsAction::OverlaysChanged) => self.sync_overlays(),
-                None => {}
+            for request in requests {
+                match request {
+                    Request::SaveTable(default) => self.request_table_save(default),
+                    Request::Runs(RunsAction::Open(dir)) => self.open_run(&dir),
+                    Request::Runs(RunsAction::Resume(dir)) => self.resume_run(&dir, &ctx),
+                    Request::Runs(RunsAction::OverlaysChanged) => self.sync_overlays(),
+                }
             }
         });
         self.prompt_ui(&ctx);
@@ -809,6 +820,13 @@ impl Workbench {
             {
                 self.export_all_figures();
             }
+            if ui
+                .button("Reset layout")
+                .on_hover_text("put every panel back where it starts (the arrangement is remembered between launches)")
+                .clicked()
+            {
+                self.reset_layout();
+            }
             ui.separator();
             let status = match (&self.view.status, self.view.progress) {
                 (RunStatus::Running, Some(p)) => format!(
@@ -846,6 +864,9 @@ impl Workbench {
         });
     }
 }
+
+/// Where the tile layout is remembered in eframe's storage.
+pub const LAYOUT_KEY: &str = "ferlab-layout";
 
 /// Where a new user begins (no run in the output folder yet).
 pub const FIRST_LAUNCH: &str = "New here? Open “Getting started”, click quick.toml and press Start: a minute on synthetic faces.";
@@ -920,38 +941,35 @@ fn theme_switch(ui: &mut Ui) {
     }
 }
 
-/// The tile layout's view of the workbench: the parts its panes draw and change.
+/// The tile layout's view of the workbench: the panels and what they read and ask for.
 struct Behavior<'a> {
-    view: &'a RunView,
-    overlays: &'a [RunView],
-    panels: &'a mut Panels,
-    editor: &'a mut ExperimentEditor,
-    runs_action: Option<RunsAction>,
+    panels: &'a mut PanelSet,
+    cx: PanelContext<'a>,
     /// A pane's "Export figure" button was pressed.
-    export_request: Option<FigureKind>,
-    /// The results table's "Save…" was pressed: the default path.
-    table_save_request: Option<PathBuf>,
-    run_root: PathBuf,
-    open_dir: Option<PathBuf>,
+    export_request: Option<FigureRef>,
     /// A pane's tab was double-clicked: show it alone.
-    maximise_request: Option<Pane>,
+    maximise_request: Option<String>,
 }
 
-impl egui_tiles::Behavior<Pane> for Behavior<'_> {
-    fn tab_title_for_pane(&mut self, pane: &Pane) -> egui::WidgetText {
-        pane.title().into()
+impl egui_tiles::Behavior<String> for Behavior<'_> {
+    fn tab_title_for_pane(&mut self, key: &String) -> egui::WidgetText {
+        // A remembered layout may name a panel this version no longer has.
+        self.panels
+            .by_key(key)
+            .map_or(key.as_str(), |p| p.title())
+            .into()
     }
 
     fn on_tab_button(
         &mut self,
-        tiles: &mut Tiles<Pane>,
+        tiles: &mut Tiles<String>,
         tile_id: egui_tiles::TileId,
         button: egui::Response,
     ) -> egui::Response {
         if button.double_clicked()
-            && let Some(pane) = tiles.get_pane(&tile_id)
+            && let Some(key) = tiles.get_pane(&tile_id)
         {
-            self.maximise_request = Some(*pane);
+            self.maximise_request = Some(key.clone());
         }
         button.on_hover_text("drag to rearrange; double-click to fill the window with this pane")
     }
@@ -960,48 +978,27 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
         &mut self,
         ui: &mut Ui,
         _tile_id: egui_tiles::TileId,
-        pane: &mut Pane,
+        key: &mut String,
     ) -> UiResponse {
-        let a = self;
-        if let Some(kind) = pane.figure().filter(|k| k.available(a.view)) {
+        let Some(panel) = self.panels.by_key_mut(key) else {
+            return UiResponse::None;
+        };
+        if let Some(figure) = panel.figure().filter(|f| f.available(self.cx.view)) {
             ui.horizontal(|ui| {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let button = ui
                         .small_button("Export figure…")
                         .on_hover_text("save this panel's figure as PNG or SVG");
                     if button.clicked() {
-                        a.export_request = Some(kind);
+                        self.export_request = Some(figure);
                     }
                 });
             });
         }
+        let cx = &mut self.cx;
         egui::Frame::new()
             .inner_margin(6.0)
-            .show(ui, |ui| match pane {
-                Pane::Curves => a.panels.curves.show(ui, a.view, a.overlays),
-                Pane::Confusion => a.panels.confusion.show(ui, a.view),
-                Pane::PerClass => a.panels.per_class.show(ui, a.view),
-                Pane::Thresholds => a.panels.thresholds.show(ui, a.view),
-                Pane::Mining => a.panels.mining.show(ui, a.view),
-                Pane::Attention => a.panels.attention.show(ui, a.view),
-                Pane::Embedding => a.panels.embedding.show(ui, a.view),
-                Pane::Results => {
-                    let overlaid = a.panels.runs.overlaid();
-                    if let Some(default) = a.panels.results.show(ui, &overlaid) {
-                        a.table_save_request = Some(default);
-                    }
-                }
-                Pane::Log => a.panels.log.show(ui, a.view),
-                Pane::Data => {
-                    let valid = a.editor.is_valid();
-                    a.panels.data.show(ui, &a.editor.experiment, valid);
-                }
-                Pane::Runs => {
-                    if let Some(act) = a.panels.runs.show(ui, &a.run_root, a.open_dir.as_deref()) {
-                        a.runs_action = Some(act);
-                    }
-                }
-            });
+            .show(ui, |ui| panel.ui(ui, cx));
         UiResponse::None
     }
 
@@ -1016,5 +1013,9 @@ impl egui_tiles::Behavior<Pane> for Behavior<'_> {
 impl eframe::App for Workbench {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         Workbench::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.save_layout(storage);
     }
 }

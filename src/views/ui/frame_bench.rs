@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::app::{Pane, Workbench};
+use super::app::Workbench;
+use super::panels::curves::CurvesPanel;
+use super::panels::log::LogPanel;
+use super::panels::runs::RunsPanel;
 use crate::contract::config::Experiment;
 use crate::views::Error;
 
@@ -105,7 +108,7 @@ pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, Erro
             d.workbench.notice
         )));
     }
-    d.workbench.show_pane(Pane::Log);
+    d.workbench.show_panel::<LogPanel>();
     out.push(d.phase("training", train_secs, |wb| !wb.is_running()));
     d.workbench.stop();
     let stopping = Instant::now();
@@ -114,7 +117,7 @@ pub fn measure(exp: Experiment, train_secs: f64) -> Result<Vec<FrameStats>, Erro
         std::thread::sleep(Duration::from_millis(15));
     }
     // Replaying the stopped run is what opening it from the runs browser costs.
-    d.workbench.show_pane(Pane::Curves);
+    d.workbench.show_panel::<CurvesPanel>();
     out.push(d.phase("after the run, curves", 2.0, |_| false));
     Ok(out)
 }
@@ -131,29 +134,45 @@ pub fn measure_runs_pane(root: &std::path::Path) -> (Vec<(String, f64)>, Vec<Fra
     d.workbench.editor.experiment.output.dir = root.to_path_buf();
     let mut refreshes = Vec::new();
     let start = Instant::now();
-    d.workbench.panels.runs.refresh(root);
+    d.workbench
+        .panel_mut::<RunsPanel>()
+        .expect("a built-in panel")
+        .refresh(root);
     refreshes.push((
         format!(
             "first refresh ({} runs read)",
-            d.workbench.panels.runs.runs.len()
+            d.workbench
+                .panel_mut::<RunsPanel>()
+                .expect("a built-in panel")
+                .runs
+                .len()
         ),
         start.elapsed().as_secs_f64() * 1e3,
     ));
     let start = Instant::now();
-    d.workbench.panels.runs.refresh(root);
+    d.workbench
+        .panel_mut::<RunsPanel>()
+        .expect("a built-in panel")
+        .refresh(root);
     refreshes.push((
         "refresh, nothing changed".into(),
         start.elapsed().as_secs_f64() * 1e3,
     ));
-    d.workbench.show_pane(Pane::Runs);
+    d.workbench.show_panel::<RunsPanel>();
     let mut out = vec![d.phase("runs pane, still", 2.0, |_| false)];
     let mut scroll = Vec::new();
     for _ in 0..120 {
-        d.workbench.panels.runs.scroll_by(0.0, 24.0);
+        d.workbench
+            .panel_mut::<RunsPanel>()
+            .expect("a built-in panel")
+            .scroll_by(0.0, 24.0);
         scroll.push(d.frame());
     }
     out.push(stats("runs pane, scrolling", scroll, 0));
-    let runs = &mut d.workbench.panels.runs;
+    let runs = &mut d
+        .workbench
+        .panel_mut::<RunsPanel>()
+        .expect("a built-in panel");
     runs.set_grouping(crate::views::runs_table::Grouping::AllButSeed);
     runs.sort_by(crate::views::runs_table::Column::Metric(
         crate::views::runs_table::Metric::BestMean,

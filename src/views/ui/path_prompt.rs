@@ -8,14 +8,33 @@ use std::path::PathBuf;
 use egui::{RichText, TextEdit, Ui};
 
 use super::dialogs::Purpose;
-use crate::views::figures::FigureKind;
+use crate::views::figures::{FigureRef, figure};
 
 /// What the prompt does with its path. (Presets have their typed Open: / Save as: fields in
 /// the editor itself.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub enum PromptAction {
-    ExportFigure(FigureKind),
+    ExportFigure(FigureRef),
     SaveTable,
+}
+
+impl PartialEq for PromptAction {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::ExportFigure(a), Self::ExportFigure(b)) => figure::same(*a, *b),
+            (Self::SaveTable, Self::SaveTable) => true,
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for PromptAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ExportFigure(figure) => write!(f, "ExportFigure({})", figure.key()),
+            Self::SaveTable => f.write_str("SaveTable"),
+        }
+    }
 }
 
 impl PromptAction {

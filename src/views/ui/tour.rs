@@ -8,7 +8,17 @@ use std::time::{Duration, Instant};
 
 use egui::{ThemePreference, Ui};
 
-use super::app::{Pane, Workbench};
+use super::app::Workbench;
+use super::panels::attention::AttentionPanel;
+use super::panels::confusion::ConfusionPanel;
+use super::panels::curves::CurvesPanel;
+use super::panels::data::DataPanel;
+use super::panels::embedding::EmbeddingPanel;
+use super::panels::log::LogPanel;
+use super::panels::mining::MiningPanel;
+use super::panels::results::ResultsPanel;
+use super::panels::runs::RunsPanel;
+use super::panels::thresholds::ThresholdsPanel;
 use super::panels::training_faces::FacesState;
 use crate::contract::config::{NoiseKind, Sampler, UnlabeledSource};
 use crate::views::Error;
@@ -73,18 +83,27 @@ fn stops() -> Vec<Stop> {
                 }
                 t.workbench.editor.experiment.train.epochs = t.options.epochs;
                 t.workbench.editor.experiment.output.dir = t.options.runs_dir.clone();
-                t.workbench.show_pane(Pane::Data);
+                t.workbench.show_panel::<DataPanel>();
                 let exp = t.workbench.editor.experiment.clone();
-                t.workbench.panels.data.load(&exp, ctx);
+                t.workbench
+                    .panel_mut::<DataPanel>()
+                    .expect("a built-in panel")
+                    .load(&exp, ctx);
             },
-            ready: |t| t.workbench.panels.data.preview().is_some(),
+            ready: |t| {
+                t.workbench
+                    .panel::<DataPanel>()
+                    .expect("a built-in panel")
+                    .preview()
+                    .is_some()
+            },
             shot: Some("workbench-editor-light.png"),
         },
         Stop {
             what: "start a run and watch it train",
             setup: |t, ctx| {
                 ctx.set_theme(ThemePreference::Dark);
-                t.workbench.show_pane(Pane::Log);
+                t.workbench.show_panel::<LogPanel>();
                 t.workbench.start(ctx);
                 t.first_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
@@ -119,8 +138,8 @@ fn stops() -> Vec<Stop> {
                 set(exp, "method.asm.warmup_epochs", 1);
                 // Long enough for the thresholds to move away from their warm-up values.
                 exp.train.epochs = t.options.epochs * 2;
-                t.workbench.show_pane(Pane::Thresholds);
-                t.workbench.widen_pane(Pane::Thresholds, 1.6);
+                t.workbench.show_panel::<ThresholdsPanel>();
+                t.workbench.widen_panel::<ThresholdsPanel>(1.6);
                 t.workbench.start(ctx);
                 t.asm_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
@@ -130,17 +149,25 @@ fn stops() -> Vec<Stop> {
         Stop {
             what: "inspect the mined sets and the gallery of the samples that moved",
             setup: |t, ctx| {
-                t.workbench.show_pane(Pane::Mining);
+                t.workbench.show_panel::<MiningPanel>();
                 // The pane gets the window: the gallery's first page under the table.
-                t.workbench.maximised = Some(Pane::Mining);
+                t.workbench.maximise_panel::<MiningPanel>();
                 // What "Show all pictures" does: every moved sample gets its face.
                 let wb = &mut t.workbench;
-                if !wb.panels.mining.request_pictures(&wb.view, ctx) {
+                let mining = wb
+                    .panels
+                    .get_mut::<MiningPanel>()
+                    .expect("a built-in panel");
+                if !mining.request_pictures(&wb.view, ctx) {
                     t.fail("the ASM run has no recorded config".into());
                 }
             },
             ready: |t| {
-                let faces = &t.workbench.panels.mining.faces;
+                let faces = &t
+                    .workbench
+                    .panel::<MiningPanel>()
+                    .expect("a built-in panel")
+                    .faces;
                 faces.faces().is_some() || matches!(faces.state, FacesState::Failed(_))
             },
             shot: Some("workbench-mining-dark.png"),
@@ -149,7 +176,7 @@ fn stops() -> Vec<Stop> {
             what: "let the ASM run finish",
             setup: |t, _| {
                 t.workbench.maximised = None;
-                t.workbench.widen_pane(Pane::Mining, 1.0);
+                t.workbench.widen_panel::<MiningPanel>(1.0);
             },
             ready: |t| !t.workbench.is_running(),
             shot: None,
@@ -158,16 +185,23 @@ fn stops() -> Vec<Stop> {
             what: "compare ASM with both cross-entropy runs",
             setup: |t, _| {
                 let root = t.options.runs_dir.clone();
-                t.workbench.panels.runs.refresh(&root);
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .refresh(&root);
                 for run in [t.first_run.clone(), t.noisy_run.clone()]
                     .into_iter()
                     .flatten()
                 {
-                    t.workbench.panels.runs.overlay.insert(run);
+                    t.workbench
+                        .panel_mut::<RunsPanel>()
+                        .expect("a built-in panel")
+                        .overlay
+                        .insert(run);
                 }
                 t.workbench.sync_overlays();
-                t.workbench.show_pane(Pane::Runs);
-                t.workbench.show_pane(Pane::Confusion);
+                t.workbench.show_panel::<RunsPanel>();
+                t.workbench.show_panel::<ConfusionPanel>();
             },
             ready: |t| !t.workbench.overlays.is_empty(),
             shot: Some("workbench-compare-dark.png"),
@@ -176,7 +210,10 @@ fn stops() -> Vec<Stop> {
             what: "the same in the light theme, confusion matrix as row percentages",
             setup: |t, ctx| {
                 ctx.set_theme(ThemePreference::Light);
-                t.workbench.panels.confusion.percent = true;
+                t.workbench
+                    .panel_mut::<ConfusionPanel>()
+                    .expect("a built-in panel")
+                    .percent = true;
             },
             ready: |_| true,
             shot: Some("workbench-compare-light.png"),
@@ -185,7 +222,10 @@ fn stops() -> Vec<Stop> {
             what: "train cross-entropy on an imbalanced split (factor 10)",
             setup: |t, ctx| {
                 ctx.set_theme(ThemePreference::Dark);
-                t.workbench.panels.confusion.percent = false;
+                t.workbench
+                    .panel_mut::<ConfusionPanel>()
+                    .expect("a built-in panel")
+                    .percent = false;
                 let exp = &mut t.workbench.editor.experiment;
                 exp.name = exp.name.replace("-asm-noise30", "-imb10");
                 exp.corruption.noise = NoiseKind::None;
@@ -194,7 +234,7 @@ fn stops() -> Vec<Stop> {
                 exp.method.name = "ce".into();
                 // A third of the data: more epochs to get somewhere.
                 exp.train.epochs = t.options.epochs * 3;
-                t.workbench.show_pane(Pane::Log);
+                t.workbench.show_panel::<LogPanel>();
                 t.workbench.start(ctx);
                 t.imbalanced_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
@@ -207,9 +247,12 @@ fn stops() -> Vec<Stop> {
                 let exp = &mut t.workbench.editor.experiment;
                 exp.name = exp.name.replace("-imb10", "-lnsu-imb10");
                 exp.method.name = "lnsu".into();
-                t.workbench.panels.attention.outcome = super::panels::attention::Outcome::Wrong;
-                t.workbench.show_pane(Pane::Attention);
-                t.workbench.widen_pane(Pane::Attention, 1.8);
+                t.workbench
+                    .panel_mut::<AttentionPanel>()
+                    .expect("a built-in panel")
+                    .outcome = super::panels::attention::Outcome::Wrong;
+                t.workbench.show_panel::<AttentionPanel>();
+                t.workbench.widen_panel::<AttentionPanel>(1.8);
                 t.workbench.start(ctx);
                 t.lnsu_run = t.workbench.live.as_ref().map(|l| l.engine.dir.root.clone());
             },
@@ -225,20 +268,31 @@ fn stops() -> Vec<Stop> {
         Stop {
             what: "tabulate both imbalanced runs per class",
             setup: |t, _| {
-                t.workbench.widen_pane(Pane::Attention, 1.0);
+                t.workbench.widen_panel::<AttentionPanel>(1.0);
                 let root = t.options.runs_dir.clone();
-                t.workbench.panels.runs.refresh(&root);
-                t.workbench.panels.runs.overlay.clear();
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .refresh(&root);
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .overlay
+                    .clear();
                 for run in [t.imbalanced_run.clone(), t.lnsu_run.clone()]
                     .into_iter()
                     .flatten()
                 {
-                    t.workbench.panels.runs.overlay.insert(run);
+                    t.workbench
+                        .panel_mut::<RunsPanel>()
+                        .expect("a built-in panel")
+                        .overlay
+                        .insert(run);
                 }
                 t.workbench.sync_overlays();
-                t.workbench.show_pane(Pane::Curves);
-                t.workbench.show_pane(Pane::Results);
-                t.workbench.widen_pane(Pane::Results, 2.5);
+                t.workbench.show_panel::<CurvesPanel>();
+                t.workbench.show_panel::<ResultsPanel>();
+                t.workbench.widen_panel::<ResultsPanel>(2.5);
             },
             ready: |t| t.workbench.overlays.len() == 2,
             shot: Some("workbench-results-dark.png"),
@@ -274,13 +328,22 @@ fn stops() -> Vec<Stop> {
                     return;
                 }
                 let root = t.options.runs_dir.clone();
-                t.workbench.panels.runs.refresh(&root);
-                t.workbench.widen_pane(Pane::Results, 1.0);
-                t.workbench.show_pane(Pane::Runs);
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .refresh(&root);
+                t.workbench.widen_panel::<ResultsPanel>(1.0);
+                t.workbench.show_panel::<RunsPanel>();
                 // The sweep's heat map and the runs under it: the pane gets the window.
-                t.workbench.maximised = Some(Pane::Runs);
+                t.workbench.maximise_panel::<RunsPanel>();
             },
-            ready: |t| !t.workbench.panels.runs.sweeps.is_empty(),
+            ready: |t| {
+                !t.workbench
+                    .panel::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .sweeps
+                    .is_empty()
+            },
             shot: Some("workbench-sweep-dark.png"),
         },
         Stop {
@@ -299,8 +362,8 @@ fn stops() -> Vec<Stop> {
                 exp.train.sampler = Sampler::ClassBalanced;
                 exp.train.embedding_every = 1;
                 exp.train.epochs = t.options.epochs * 2;
-                t.workbench.show_pane(Pane::Embedding);
-                t.workbench.widen_pane(Pane::Embedding, 2.2);
+                t.workbench.show_panel::<EmbeddingPanel>();
+                t.workbench.widen_panel::<EmbeddingPanel>(2.2);
                 t.workbench.start(ctx);
             },
             // During the run: a few embedded epochs in, the slider has somewhere to go.
@@ -317,7 +380,7 @@ fn stops() -> Vec<Stop> {
             what: "the runs table over 48 runs (4 methods x 4 noise rates x 3 seeds), grouped over the seeds",
             setup: |t, _| {
                 use crate::views::runs_table::{Grouping, synthetic};
-                t.workbench.widen_pane(Pane::Embedding, 1.0);
+                t.workbench.widen_panel::<EmbeddingPanel>(1.0);
                 // Written as training writes runs, without training them (see `synthetic`).
                 let table = t.options.runs_dir.join("runs-table");
                 if let Err(e) = synthetic::write(&table, &synthetic::plan(48, 30)) {
@@ -325,7 +388,10 @@ fn stops() -> Vec<Stop> {
                     return;
                 }
                 t.workbench.editor.experiment.output.dir = table.clone();
-                let runs = &mut t.workbench.panels.runs;
+                let runs = &mut t
+                    .workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel");
                 runs.refresh(&table);
                 runs.set_grouping(Grouping::AllButSeed);
                 runs.sort_by(crate::views::runs_table::Column::Metric(
@@ -342,9 +408,16 @@ fn stops() -> Vec<Stop> {
                 // come into view beside the frozen tick and name columns.
                 runs.scroll_by(330.0, 0.0);
                 t.workbench.sync_overlays();
-                t.workbench.maximised = Some(Pane::Runs);
+                t.workbench.maximise_panel::<RunsPanel>();
             },
-            ready: |t| t.workbench.panels.runs.runs.len() == 48,
+            ready: |t| {
+                t.workbench
+                    .panel::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .runs
+                    .len()
+                    == 48
+            },
             shot: Some("workbench-runs-table-dark.png"),
         },
         Stop {
@@ -390,14 +463,20 @@ fn stops() -> Vec<Stop> {
                 }
                 // The sweep's folder (`seeds/<name>-sweep`) holds the six runs: opened as
                 // the runs folder, the table groups them by everything but the seed.
-                let runs = &mut t.workbench.panels.runs;
+                let runs = &mut t
+                    .workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel");
                 runs.refresh(&t.options.runs_dir.join("seeds"));
                 let Some(root) = runs.sweeps.first().map(|(g, _)| g.dir.clone()) else {
                     return t.fail("the seeds sweep wrote no sweep folder".into());
                 };
                 runs.refresh(&root);
                 t.workbench.editor.experiment.output.dir = root.clone();
-                let runs = &mut t.workbench.panels.runs;
+                let runs = &mut t
+                    .workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel");
                 runs.set_grouping(crate::views::runs_table::Grouping::AllButSeed);
                 runs.overlay.clear();
                 let dirs: Vec<PathBuf> = runs.runs.iter().map(|r| r.dir.clone()).collect();
@@ -408,9 +487,9 @@ fn stops() -> Vec<Stop> {
                     t.workbench.open_run(dir);
                 }
                 t.workbench.sync_overlays();
-                t.workbench.show_pane(Pane::Curves);
-                t.workbench.show_pane(Pane::Runs);
-                t.workbench.widen_pane(Pane::Curves, 1.8);
+                t.workbench.show_panel::<CurvesPanel>();
+                t.workbench.show_panel::<RunsPanel>();
+                t.workbench.widen_panel::<CurvesPanel>(1.8);
             },
             ready: |t| t.workbench.overlays.len() == 6,
             shot: Some("workbench-seeds-dark.png"),
@@ -428,18 +507,25 @@ fn stops() -> Vec<Stop> {
             what: "the default layout in a 1024x640 window, the ASM run open",
             setup: |t, _| {
                 t.workbench.editor_open = true;
-                t.workbench.widen_pane(Pane::Curves, 1.0);
-                t.workbench.panels.runs.overlay.clear();
+                t.workbench.widen_panel::<CurvesPanel>(1.0);
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .overlay
+                    .clear();
                 t.workbench.sync_overlays();
                 let root = t.options.runs_dir.clone();
                 t.workbench.editor.experiment.output.dir = root.clone();
-                t.workbench.panels.runs.refresh(&root);
+                t.workbench
+                    .panel_mut::<RunsPanel>()
+                    .expect("a built-in panel")
+                    .refresh(&root);
                 if let Some(dir) = t.asm_run.clone() {
                     t.workbench.open_run(&dir);
                 }
-                t.workbench.show_pane(Pane::Curves);
-                t.workbench.show_pane(Pane::Mining);
-                t.workbench.show_pane(Pane::Log);
+                t.workbench.show_panel::<CurvesPanel>();
+                t.workbench.show_panel::<MiningPanel>();
+                t.workbench.show_panel::<LogPanel>();
             },
             ready: |_| true,
             shot: Some("workbench-1024x640-dark.png"),
@@ -531,6 +617,11 @@ impl Tour {
 }
 
 impl eframe::App for Tour {
+    /// Nothing carries over to the next launch (see `ui::native_options`).
+    fn persist_egui_memory(&self) -> bool {
+        false
+    }
+
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.workbench.ui(ui);
         let ctx = ui.ctx().clone();

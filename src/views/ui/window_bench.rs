@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use egui::Ui;
 
-use super::app::{Pane, Workbench};
+use super::app::Workbench;
+use super::panels::curves::CurvesPanel;
+use super::panels::log::LogPanel;
 use super::thread_cpu::{CpuSplit, SAMPLER, cpu_split};
 use crate::compute::train::{Engine, Launch};
 use crate::contract::config::Experiment;
@@ -220,7 +222,7 @@ impl Script {
         let frames = self.frames.load(Ordering::Relaxed);
         match self.step {
             Step::IdleEditor if self.quiet_done() => {
-                self.workbench.show_pane(Pane::Log);
+                self.workbench.show_panel::<LogPanel>();
                 self.start_run(ctx, Step::StartTraining);
             }
             Step::StartTraining if !self.workbench.view.epochs.is_empty() => {
@@ -254,7 +256,7 @@ impl Script {
                     )),
                 };
                 *self.window_throughput.lock().expect("throughput lock") = Some(result);
-                self.workbench.show_pane(Pane::Curves);
+                self.workbench.show_panel::<CurvesPanel>();
                 self.quiet("idle, a run shown", Step::IdleShown, ctx);
             }
             Step::IdleShown if self.quiet_done() => self.start_run(ctx, Step::StartPaused),
@@ -274,6 +276,11 @@ impl Script {
 }
 
 impl eframe::App for Script {
+    /// Nothing carries over to the next launch (see `ui::native_options`).
+    fn persist_egui_memory(&self) -> bool {
+        false
+    }
+
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.frames.fetch_add(1, Ordering::Relaxed);
         self.workbench.ui(ui);

@@ -64,6 +64,11 @@ fn read_clipboard() -> Result<String, Error> {
 }
 
 impl eframe::App for Check {
+    /// Nothing carries over to the next launch (see `ui::native_options`).
+    fn persist_egui_memory(&self) -> bool {
+        false
+    }
+
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         egui::CentralPanel::default().show(ui, |ui| {

@@ -514,3 +514,26 @@ pub fn degenerate_note(h: usize, w: usize) -> String {
         "{h}×{w} maps: flip consistency is degenerate at this size (a 1×1 map is its own mirror; a 2×2 one has one column a side). The face ResNet's model.stride_one_blocks gives larger maps at a cost in accuracy (see the setting's help)."
     )
 }
+
+impl super::plug::Panel for AttentionPanel {
+    fn title(&self) -> &'static str {
+        "Attention"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::attention::Attention)
+    }
+
+    fn figure_epoch(&self) -> Option<usize> {
+        self.epoch
+    }
+
+    fn forget_run(&mut self) {
+        self.epoch = None;
+        self.selected = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

@@ -8,14 +8,7 @@ use std::collections::BTreeSet;
 use egui::{Color32, Id, RichText, Sense, Stroke, Ui, pos2, vec2};
 use egui_plot::{AxisHints, GridInput, GridMark, Line, LineStyle, PlotPoints, Polygon};
 
-/// How a series' line is drawn: colour tells series (or runs) apart, the dash tells what a
-/// series is (overall solid, mean dashed, train dotted …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dash {
-    Solid,
-    Dashed,
-    Dotted,
-}
+pub use crate::views::series::Dash;
 
 /// One line of a chart.
 pub struct Series {
@@ -38,6 +31,11 @@ impl Series {
             points,
             band: Vec::new(),
         }
+    }
+
+    /// A shared line ([`crate::views::series`]) in the palette's colour and its dash.
+    pub fn from_line(line: crate::views::series::Line) -> Self {
+        Self::new(line.name, super::color(line.color), line.points).dash(line.dash)
     }
 
     pub fn band(mut self, band: Vec<(f64, f64, f64)>) -> Self {

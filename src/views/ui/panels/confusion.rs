@@ -178,3 +178,17 @@ impl ConfusionPanel {
         }
     }
 }
+
+impl super::plug::Panel for ConfusionPanel {
+    fn title(&self) -> &'static str {
+        "Confusion matrix"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::confusion::Confusion)
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

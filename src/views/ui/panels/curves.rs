@@ -199,9 +199,7 @@ fn step_loss_points(view: &RunView) -> Vec<[f64; 2]> {
         .collect()
 }
 
-fn per_epoch(view: &RunView, f: impl Fn(&EpochPoint) -> f64) -> Vec<[f64; 2]> {
-    view.epochs.iter().map(|p| [p.epoch as f64, f(p)]).collect()
-}
+use crate::views::series::per_epoch;
 
 impl CurvesPanel {
     pub fn show(&mut self, ui: &mut Ui, view: &RunView, overlays: &[RunView]) {
@@ -365,34 +363,9 @@ impl CurvesPanel {
                 Series::new("train loss (steps)", color(0).gamma_multiply(0.6), pts).width(1.0),
             );
         }
-        self.loss_series(
-            &mut lines,
-            Series::new(
-                "train loss",
-                color(0),
-                per_epoch(view, |p| p.train.loss as f64),
-            ),
-        );
-        let terms: Vec<String> = view
-            .epochs
-            .last()
-            .map(|p| p.train.terms.keys().cloned().collect())
-            .unwrap_or_default();
-        if terms.len() > 1 {
-            for (i, t) in terms.iter().enumerate() {
-                let pts = per_epoch(view, |p| {
-                    p.train.terms.get(t).copied().unwrap_or(f32::NAN) as f64
-                });
-                self.loss_series(
-                    &mut lines,
-                    Series::new(format!("term {t}"), color(3 + i), pts).dash(Dash::Dashed),
-                );
-            }
+        for line in crate::views::series::loss_lines(view) {
+            self.loss_series(&mut lines, Series::from_line(line));
         }
-        self.loss_series(
-            &mut lines,
-            Series::new("val loss", color(1), per_epoch(view, |p| p.val.loss as f64)),
-        );
         // Overlaid runs as in the accuracy plot: a group of seeds is its mean val loss with
         // the min–max band, in the group's colour.
         for (g, group) in groups.iter().enumerate() {
@@ -442,22 +415,11 @@ fn accuracy_chart(
         );
     }
     // Colour tells runs apart; the dash tells the series: overall solid, mean dashed,
-    // train dotted.
-    let mut lines = vec![
-        Series::new(
-            "val overall %",
-            color(2),
-            per_epoch(view, |p| pct(p.val.overall)),
-        ),
-        Series::new("val mean %", color(4), per_epoch(view, |p| pct(p.val.mean)))
-            .dash(Dash::Dashed),
-        Series::new(
-            "train %",
-            color(0),
-            per_epoch(view, |p| pct(p.train.accuracy)),
-        )
-        .dash(Dash::Dotted),
-    ];
+    // train dotted (the exported figure draws the same lines).
+    let mut lines: Vec<Series> = crate::views::series::accuracy_lines(view)
+        .into_iter()
+        .map(Series::from_line)
+        .collect();
     for (g, group) in groups.iter().enumerate() {
         let [i] = group.members[..] else {
             let members: Vec<&RunView> = group.members.iter().map(|&i| overlays[i]).collect();
@@ -536,6 +498,20 @@ fn epoch_chart(ui: &mut Ui, view: &RunView, height: f32, id: &str, title: &str, 
 fn no_data_chart(ui: &mut Ui, title: &str, height: f32, what: &str) {
     ui.label(egui::RichText::new(title).strong());
     super::no_data_yet(ui, height - 24.0, what);
+}
+
+impl super::plug::Panel for CurvesPanel {
+    fn title(&self) -> &'static str {
+        "Curves"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::curves::Curves)
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view, cx.overlays);
+    }
 }
 
 #[cfg(test)]

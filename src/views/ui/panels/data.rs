@@ -279,3 +279,13 @@ fn count_bar(ui: &mut Ui, what: &str, n: usize, max: usize, fill: Color32) {
         super::confusion::text_on(fill),
     );
 }
+
+impl super::plug::Panel for DataPanel {
+    fn title(&self) -> &'static str {
+        "Data preview"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.experiment, cx.experiment_valid);
+    }
+}

@@ -289,3 +289,25 @@ fn measurements(ui: &mut Ui, view: &RunView, snap: &EmbeddingSnapshot) {
         .small(),
     );
 }
+
+impl super::plug::Panel for EmbeddingPanel {
+    fn title(&self) -> &'static str {
+        "Embeddings"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::embedding::Embedding)
+    }
+
+    fn figure_epoch(&self) -> Option<usize> {
+        self.pinned
+    }
+
+    fn forget_run(&mut self) {
+        self.pinned = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

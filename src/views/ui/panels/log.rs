@@ -58,3 +58,13 @@ impl LogPanel {
             });
     }
 }
+
+impl super::plug::Panel for LogPanel {
+    fn title(&self) -> &'static str {
+        "Log & progress"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

@@ -520,3 +520,21 @@ fn set_bar(ui: &mut Ui, counts: [usize; 3]) {
         x += w;
     }
 }
+
+impl super::plug::Panel for MiningPanel {
+    fn title(&self) -> &'static str {
+        "Sample mining"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::mining::Mining)
+    }
+
+    fn forget_run(&mut self) {
+        self.epoch = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

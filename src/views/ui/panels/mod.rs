@@ -1,5 +1,5 @@
 //! The workbench's panels. Each is a small struct holding only its own view settings, with a
-//! `show` that draws from a `RunView`.
+//! `show` that draws from a `RunView`; [`PANELS`] lists them for the workbench ([`plug`]).
 
 pub mod attention;
 pub mod chart;
@@ -10,6 +10,7 @@ pub mod embedding;
 pub mod log;
 pub mod mining;
 pub mod per_class;
+pub mod plug;
 pub mod results;
 pub mod runs;
 pub mod runs_grid;
@@ -18,6 +19,23 @@ pub mod thresholds;
 pub mod training_faces;
 
 use egui::Color32;
+
+pub use plug::{Panel, PanelContext, PanelEntry, PanelSet, Place, Request, entry};
+
+/// Every panel of the workbench, one line each, in the order of their tabs within a group.
+pub const PANELS: &[PanelEntry] = &[
+    entry::<curves::CurvesPanel>("curves", Place::Main),
+    entry::<confusion::ConfusionPanel>("confusion", Place::Analysis),
+    entry::<thresholds::ThresholdsPanel>("thresholds", Place::Analysis),
+    entry::<mining::MiningPanel>("mining", Place::Analysis),
+    entry::<attention::AttentionPanel>("attention", Place::Analysis),
+    entry::<per_class::PerClassPanel>("per_class", Place::Classes),
+    entry::<embedding::EmbeddingPanel>("embedding", Place::Classes),
+    entry::<log::LogPanel>("log", Place::Tools),
+    entry::<data::DataPanel>("data", Place::Tools),
+    entry::<runs::RunsPanel>("runs", Place::Tools),
+    entry::<results::ResultsPanel>("results", Place::Tools),
+];
 
 /// The colour of series or run `i`: the figures' palette (`views::palette`).
 pub fn color(i: usize) -> Color32 {

@@ -113,3 +113,17 @@ fn accuracy_bar(ui: &mut Ui, acc: Option<f32>, width: f32, class: usize) {
     }
     response.on_hover_text("recall of this class on the validation split");
 }
+
+impl super::plug::Panel for PerClassPanel {
+    fn title(&self) -> &'static str {
+        "Per-class accuracy"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::per_class::PerClass)
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}

@@ -196,3 +196,15 @@ impl ResultsPanel {
         save
     }
 }
+
+impl super::plug::Panel for ResultsPanel {
+    fn title(&self) -> &'static str {
+        "Results table"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        if let Some(default) = self.show(ui, cx.ticked) {
+            cx.requests.push(super::plug::Request::SaveTable(default));
+        }
+    }
+}

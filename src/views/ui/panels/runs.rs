@@ -618,3 +618,16 @@ fn points_grid(
         }
     });
 }
+
+impl super::plug::Panel for RunsPanel {
+    fn title(&self) -> &'static str {
+        "Runs"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        let open = cx.view.run_dir.as_deref();
+        if let Some(action) = self.show(ui, cx.run_root, open) {
+            cx.requests.push(super::plug::Request::Runs(action));
+        }
+    }
+}

@@ -104,3 +104,17 @@ impl ThresholdsPanel {
         .show(ui);
     }
 }
+
+impl super::plug::Panel for ThresholdsPanel {
+    fn title(&self) -> &'static str {
+        "Thresholds"
+    }
+
+    fn figure(&self) -> Option<crate::views::figures::FigureRef> {
+        Some(&crate::views::figures::mining::Thresholds)
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut super::plug::PanelContext<'_>) {
+        self.show(ui, cx.view);
+    }
+}
