@@ -2,7 +2,8 @@
 # The candidates for larger class activation maps on the pretrained face ResNet (issue 37)
 # side by side: `model.stride_one_blocks` (how many of the last down blocks keep their
 # input's size) and `model.input_size`, each candidate written BLOCKS or BLOCKS@SIZE (112 px
-# when left out). For each: the maps' side; how far the 128-d descriptors of 28 FER2013
+# when left out); BLOCKSd (e.g. 2d@120) also dilates the convolutions after the kept blocks
+# (`model.stride_one_dilated`). For each: the maps' side; how far the 128-d descriptors of 28 FER2013
 # validation faces (4 a class) move from the original network's at the same input size
 # (cosine similarity; 0 blocks is the original, within 4e-7 of face-api:
 # bench/face-descriptors.sh); and a fixed short fine-tune (the CE preset, MAX_TRAIN faces a
@@ -10,6 +11,7 @@
 # mean accuracy on all 3,589 faces, and the maps' validation flip MSE.
 #   bench/face-resnet-maps.sh                       # CANDIDATES="0 1 2 3" MAX_TRAIN=1000 EPOCHS=1
 #   CANDIDATES="0 2@120" MAX_TRAIN=0 bench/face-resnet-maps.sh   # one epoch of all FER2013
+#   EPOCHS=3 CANDIDATES="2d@120" MAX_TRAIN=0 THREADS=1 SEED=7 bench/face-resnet-maps.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${FERLAB:-target/release/ferlab}
@@ -19,6 +21,8 @@ WORK=${WORK:-/tmp/ferlab-face-resnet-maps}
 CANDIDATES=${CANDIDATES:-0 1 2 3}
 MAX_TRAIN=${MAX_TRAIN:-1000}
 EPOCHS=${EPOCHS:-1}
+SEED=${SEED:-7}
+THREADS=${THREADS:-0}  # 0 = all cores
 [ -x "$BIN" ] || cargo build --release
 mkdir -p "$WORK"
 FACES=()
@@ -29,15 +33,21 @@ for c in $CANDIDATES; do
   k=${c%@*}
   size=112
   [ "$c" = "$k" ] || size=${c#*@}
-  for blocks in 0 "$k"; do
-    "$BIN" describe --weights "$WEIGHTS" --input-size "$size" --stride-one-blocks "$blocks" \
-      "${FACES[@]}" 2>/dev/null > "$WORK/descriptors-$blocks@$size.jsonl"
-  done
+  blocks=${k%d}
+  dilated=false
+  [ "$blocks" = "$k" ] || dilated=true
+  flag=()
+  [ "$dilated" = false ] || flag=(--stride-one-dilated)
+  "$BIN" describe --weights "$WEIGHTS" --input-size "$size" --stride-one-blocks 0 \
+    "${FACES[@]}" 2>/dev/null > "$WORK/descriptors-0@$size.jsonl"
+  "$BIN" describe --weights "$WEIGHTS" --input-size "$size" --stride-one-blocks "$blocks" \
+    "${flag[@]}" "${FACES[@]}" 2>/dev/null > "$WORK/descriptors-$k@$size.jsonl"
   rm -rf "$WORK/runs-$c"
   "$BIN" train presets/face-resnet-pretrained-fer2013-ce.toml --quiet --out "$WORK/runs-$c" \
-    --set model.stride_one_blocks="$k" --set model.input_size="$size" \
+    --set model.stride_one_blocks="$blocks" --set model.stride_one_dilated="$dilated" \
+    --set model.input_size="$size" --set seed="$SEED" --set train.threads="$THREADS" \
     --set data.max_train_per_class="$MAX_TRAIN" --set train.epochs="$EPOCHS" \
-    --set name="maps-stride-one-$k-$size" > "$WORK/train-$c.log" 2>&1
+    --set name="maps-stride-one-$k-$size-seed$SEED" > "$WORK/train-$c.log" 2>&1
 done
 python3 - "$WORK" $CANDIDATES <<'PY'
 import glob, json, math, sys

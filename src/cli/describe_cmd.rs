@@ -26,6 +26,9 @@ pub struct DescribeArgs {
     /// the original network).
     #[arg(long, default_value_t = 0)]
     pub stride_one_blocks: usize,
+    /// With stride-1 blocks, the later convolutions dilated (`model.stride_one_dilated`).
+    #[arg(long)]
+    pub stride_one_dilated: bool,
     /// The scale layers folded into the convolutions, or kept apart.
     #[arg(long, value_enum, default_value = "folded")]
     pub scale_affine: AffineArg,
@@ -54,6 +57,7 @@ pub fn run(a: DescribeArgs) -> Result<()> {
         &a.weights,
         a.input_size,
         a.stride_one_blocks,
+        a.stride_one_dilated,
         affine,
         kernels,
     )?;

@@ -296,9 +296,15 @@ fn stride_one_blocks_give_larger_maps_that_flip_with_the_face() {
             assert_eq!(face_resnet_map_side(side, k), Some(w), "{side} px, {k}");
         }
         for k in [0, 2] {
-            let (model, _) =
-                pretrained_face_resnet(&manifest, side, k, ScaleAffine::Folded, Kernels::Auto)
-                    .unwrap();
+            let (model, _) = pretrained_face_resnet(
+                &manifest,
+                side,
+                k,
+                false,
+                ScaleAffine::Folded,
+                Kernels::Auto,
+            )
+            .unwrap();
             let out = model.forward(&random_rgb(1, side, 1), Mode::Eval).unwrap();
             assert_eq!(
                 out.fmap.dims(),
@@ -321,8 +327,15 @@ fn stride_one_blocks_give_larger_maps_that_flip_with_the_face() {
         }
     }
     let face = Tensor::from_vec(v, (1, 3, side, side), &Device::Cpu).unwrap();
-    let (model, _) =
-        pretrained_face_resnet(&manifest, side, 2, ScaleAffine::Folded, Kernels::Auto).unwrap();
+    let (model, _) = pretrained_face_resnet(
+        &manifest,
+        side,
+        2,
+        false,
+        ScaleAffine::Folded,
+        Kernels::Auto,
+    )
+    .unwrap();
     let maps = |x: &Tensor| {
         let out = model.forward(x, Mode::Eval).unwrap();
         model.class_maps(&out.fmap).unwrap()
@@ -393,7 +406,7 @@ fn descriptors_match_an_independent_transcription_of_the_original() {
         for affine in [ScaleAffine::Folded, ScaleAffine::Separate] {
             for kernels in [Kernels::Auto, Kernels::Candle] {
                 let (model, _) =
-                    pretrained_face_resnet(&manifest, side, 0, affine, kernels).unwrap();
+                    pretrained_face_resnet(&manifest, side, 0, false, affine, kernels).unwrap();
                 let got = net(&model).descriptor(&x).unwrap();
                 assert_eq!(got.dims(), &[2, 128]);
                 let diff = max_abs_diff(&got, &want);
@@ -525,7 +538,8 @@ fn grey_faces_are_resized_and_replicated_inside_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = write_manifest(dir.path(), &fixture_weights(9));
     let (model, _) =
-        pretrained_face_resnet(&manifest, 112, 0, ScaleAffine::Folded, Kernels::Auto).unwrap();
+        pretrained_face_resnet(&manifest, 112, 0, false, ScaleAffine::Folded, Kernels::Auto)
+            .unwrap();
     let grey = random_rgb(1, 48, 4).narrow(1, 0, 1).unwrap();
     let (mean, std) = (0.5f32, 0.25f32);
     let normalised = ((&grey - mean as f64).unwrap() / std as f64).unwrap();
@@ -740,4 +754,50 @@ fn settings_too_small_or_frozen_for_ever_are_refused_beside_their_fields() {
         !problems.iter().any(|p| p.path.starts_with("model.")),
         "{problems:?}"
     );
+}
+
+/// `model.stride_one_dilated`: the kept down blocks' later convolutions dilated and their
+/// shortcuts densely pooled, the network holds the original's last feature map exactly on
+/// the original's grid — the centre of the 3×3 map with one kept block, the centre of the
+/// 7×7 one with two (120 px: every map side on the way is odd) — in evaluation and in
+/// training mode (the fused training convolutions), whatever the weights.
+#[test]
+fn dilated_stride_one_blocks_hold_the_originals_map_on_its_grid() {
+    let cfg = |stride_one, dilated| ModelConfig {
+        backbone: Backbone::FaceResnet,
+        input_size: 120,
+        stride_one_blocks: stride_one,
+        stride_one_dilated: dilated,
+        ..ModelConfig::default()
+    };
+    let original = FerModel::new(&cfg(0, false), 3, 7, &Device::Cpu, 5).unwrap();
+    let x = random_rgb(2, 120, 3);
+    for mode in [Mode::Eval, Mode::Train { seed: 1 }] {
+        let want = original.forward(&x, mode).unwrap().fmap;
+        assert_eq!(want.dims(), &[2, 256, 1, 1]);
+        for (kept, side) in [(1, 3), (2, 7)] {
+            let dense = FerModel::new(&cfg(kept, true), 3, 7, &Device::Cpu, 5).unwrap();
+            let got = dense.forward(&x, mode).unwrap().fmap;
+            assert_eq!(got.dims(), &[2, 256, side, side], "{kept} kept");
+            let centre = got
+                .narrow(2, side / 2, 1)
+                .unwrap()
+                .narrow(3, side / 2, 1)
+                .unwrap();
+            let diff = max_abs_diff(&centre, &want);
+            assert!(
+                diff <= 1e-4 * max_abs(&want).max(1.0),
+                "{kept} kept, {mode:?}: {diff} against {}",
+                max_abs(&want)
+            );
+            // Off the grid the maps are the same filters on shifted windows, not copies.
+            let corner = got.narrow(2, 0, 1).unwrap().narrow(3, 0, 1).unwrap();
+            assert!(max_abs_diff(&corner, &want) > 1e-3, "{kept} kept");
+        }
+        // Without dilation the centre is not the original's.
+        let plain = FerModel::new(&cfg(2, false), 3, 7, &Device::Cpu, 5).unwrap();
+        let got = plain.forward(&x, mode).unwrap().fmap;
+        let centre = got.narrow(2, 3, 1).unwrap().narrow(3, 3, 1).unwrap();
+        assert!(max_abs_diff(&centre, &want) > 1e-3);
+    }
 }

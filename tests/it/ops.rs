@@ -744,3 +744,97 @@ fn kernels_propagate_nan_like_pytorch() {
         assert!(has_nan(&mean) && has_nan(&var), "conv bn statistics {what}");
     }
 }
+
+/// A dilated 3×3 convolution run as the ordinary one on the map's interleaved sub-grids
+/// (`ops::atrous::dilated`) equals candle's dilated convolution, at odd and even sizes, with
+/// the fused training op inside (scale, shift, ReLU); its gradients, through the padding,
+/// the sub-grid permutations and the crop, match finite differences.
+#[test]
+fn dilated_convolution_by_sub_grids_matches_candle_and_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(37);
+    for (n, c, h, w, oc, rate) in [(2, 3, 7, 7, 4, 2), (1, 2, 6, 9, 3, 2), (2, 2, 7, 5, 3, 4)] {
+        let x = random(&[n, c, h, w], &mut rng);
+        let wt = random(&[oc, c, 3, 3], &mut rng);
+        let scale = random(&[oc], &mut rng);
+        let shift = random(&[oc], &mut rng);
+        let ours_with = |relu: bool| {
+            move |t: &[Tensor]| {
+                ops::atrous::dilated(&t[0], rate, |x| {
+                    ops::conv2d_affine_train(x, &t[1], &t[2], &t[3], 1, 1, relu, AUTO)
+                })
+                .unwrap()
+            }
+        };
+        let ours = ours_with(true);
+        let reference = |t: &[Tensor]| {
+            let y = t[0].conv2d(&t[1], rate, 1, rate, 1).unwrap();
+            let y = y
+                .broadcast_mul(&t[2].reshape((1, oc, 1, 1)).unwrap())
+                .unwrap()
+                .broadcast_add(&t[3].reshape((1, oc, 1, 1)).unwrap())
+                .unwrap();
+            y.relu().unwrap()
+        };
+        let inputs = [x, wt, scale, shift];
+        let diff = max_abs_diff(&ours(&inputs), &reference(&inputs));
+        assert!(diff < 1e-4, "{h}x{w} rate {rate}: {diff}");
+        // Without the ReLU: a step of the finite difference across its kink is no
+        // derivative (the ReLU's own gradient is checked with the fused op's tests).
+        check_finite_differences(
+            &inputs,
+            &ours_with(false),
+            &format!("dilated {h}x{w} rate {rate}"),
+            &mut rng,
+        );
+    }
+}
+
+/// The dense 2×2 pool at rate r averages `{i − r, i}` on each axis with zeros before the
+/// start; on the odd positions (rate 1) it is the 2×2/2 pool of the map.
+#[test]
+fn dense_average_pool_matches_its_definition_and_the_strided_pool() {
+    let mut rng = ChaCha8Rng::seed_from_u64(38);
+    for (h, w, rate) in [(7, 7, 1), (6, 5, 2), (3, 4, 4)] {
+        let x = random(&[2, 3, h, w], &mut rng);
+        let got: Vec<f32> = ops::atrous::dense_avg_pool_2x2(&x, rate)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let v: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+        let at = |p: usize, i: isize, j: isize| -> f32 {
+            if i < 0 || j < 0 {
+                0.0
+            } else {
+                v[(p * h + i as usize) * w + j as usize]
+            }
+        };
+        let r = rate as isize;
+        for p in 0..6 {
+            for i in 0..h as isize {
+                for j in 0..w as isize {
+                    let want =
+                        (at(p, i, j) + at(p, i - r, j) + at(p, i, j - r) + at(p, i - r, j - r))
+                            / 4.0;
+                    let got = got[(p * h + i as usize) * w + j as usize];
+                    assert!((got - want).abs() < 1e-6, "{h}x{w} rate {rate} at {i},{j}");
+                }
+            }
+        }
+    }
+    let x = random(&[1, 2, 7, 7], &mut rng);
+    let dense = ops::atrous::dense_avg_pool_2x2(&x, 1).unwrap();
+    let strided = x.avg_pool2d(2).unwrap();
+    for i in 0..3 {
+        for j in 0..3 {
+            let d = dense
+                .narrow(2, 2 * i + 1, 1)
+                .unwrap()
+                .narrow(3, 2 * j + 1, 1)
+                .unwrap();
+            let s = strided.narrow(2, i, 1).unwrap().narrow(3, j, 1).unwrap();
+            assert!(max_abs_diff(&d, &s) < 1e-6);
+        }
+    }
+}

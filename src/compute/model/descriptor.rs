@@ -22,6 +22,7 @@ pub fn pretrained_face_resnet(
     weights: &Path,
     input_size: usize,
     stride_one: usize,
+    dilated: bool,
     affine: ScaleAffine,
     kernels: Kernels,
 ) -> Result<(FerModel, String), Error> {
@@ -40,6 +41,7 @@ pub fn pretrained_face_resnet(
         backbone: BackboneKind::FaceResnet,
         input_size,
         stride_one_blocks: stride_one,
+        stride_one_dilated: dilated,
         scale_affine: affine,
         kernels,
         ..ModelConfig::default()

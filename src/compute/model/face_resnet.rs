@@ -22,6 +22,19 @@
 //! field in the face halves). The descriptors move from the original's by as much as
 //! `bench/face-resnet-maps.sh` measures.
 //!
+//! With `model.stride_one_dilated` the network is made dense as DeepLab's "atrous" networks
+//! are, so each pretrained filter keeps its receptive field: after a down block kept at
+//! stride 1 every convolution is dilated by 2 (by 4 after two such blocks; a kept block's
+//! first convolution runs at the rate before it), and the kept block's shortcut is the
+//! 2×2 average pool at stride 1 whose window at `i` is `{i − r, i}` (zeros before the
+//! start) instead of none. On the grid the original computes — the odd positions after one
+//! kept block, those `≡ 3 (mod 4)` after two — the maps then hold the original's values
+//! exactly wherever the original's 'valid' convolution needed no zero row (odd map sides:
+//! 120 px with two kept blocks gives 7×7 maps whose centre is the original's 1×1), and
+//! the positions between are the same filters on windows shifted by one step of the
+//! original's grid. A dilated convolution runs as the ordinary one on the map's
+//! interleaved sub-grids (`ops::atrous`).
+//!
 //! The input adapter resizes the data's faces (bilinear, half-pixel centres) to
 //! `model.input_size` and replicates grey to RGB inside the model, so the data and its
 //! augmentation stay at the dataset's size; it undoes the data's `(x − mean) / std` and
@@ -75,6 +88,8 @@ pub struct ScaledConv {
     pub scale: Option<Var>,
     ones: Tensor,
     pub shift: Var,
+    /// Dilation of a 3×3 'same' convolution at stride 1 (1: none; see the module doc).
+    pub dilation: usize,
 }
 
 impl ScaledConv {
@@ -94,7 +109,13 @@ impl ScaledConv {
             },
             ones: Tensor::ones(c, DType::F32, device)?,
             shift: Var::zeros(c, DType::F32, device)?,
+            dilation: 1,
         })
+    }
+
+    fn dilated(mut self, rate: usize) -> Self {
+        self.dilation = rate;
+        self
     }
 
     fn forward(&self, x: &Tensor, mode: Mode, relu: bool) -> Result<Tensor> {
@@ -106,16 +127,18 @@ impl ScaledConv {
         } else {
             ops::conv2d_affine
         };
-        conv_affine(
-            x,
-            c.weight.as_tensor(),
-            scale,
-            self.shift.as_tensor(),
-            c.stride,
-            c.pad,
-            relu,
-            c.kernels,
-        )
+        ops::atrous::dilated(x, self.dilation, |x| {
+            conv_affine(
+                x,
+                c.weight.as_tensor(),
+                scale,
+                self.shift.as_tensor(),
+                c.stride,
+                c.pad,
+                relu,
+                c.kernels,
+            )
+        })
     }
 
     fn collect(&self, prefix: &str, c: &mut Collector) {
@@ -134,6 +157,9 @@ pub struct Residual {
     pub down: bool,
     /// A down block that halves (the original); false at stride 1 (see the module doc).
     pub halves: bool,
+    /// A down block at stride 1 in a dilated network: its shortcut is the dense 2×2
+    /// average pool at this rate (see the module doc).
+    pub dense_pool: Option<usize>,
 }
 
 impl Residual {
@@ -143,6 +169,9 @@ impl Residual {
         let kernels = self.conv1.conv.kernels;
         if !self.down {
             return ops::add_relu(&h, x, kernels);
+        }
+        if let Some(rate) = self.dense_pool {
+            return ops::atrous::dense_shortcut_add_relu(&h, x, rate);
         }
         // The original pads the convolution's output at the bottom and right to the
         // shortcut's size, and the shortcut's channels with zeros.
@@ -223,10 +252,11 @@ fn spec(cin: usize, cout: usize, k: usize, stride: usize, pad: usize) -> ConvSpe
 impl FaceResNet {
     /// A network with fresh weights (Kaiming-normal filters, scale 1, shift 0), its input
     /// adapter set to `input` and its last `stride_one` down blocks at stride 1 (checked:
-    /// [`face_resnet_map_side`]).
+    /// [`face_resnet_map_side`]), the convolutions after them dilated where `dilated`.
     pub fn new(
         input: InputAdapter,
         stride_one: usize,
+        dilated: bool,
         affine: ScaleAffine,
         kernels: Kernels,
         rng: &mut impl Rng,
@@ -244,6 +274,10 @@ impl FaceResNet {
         let mut blocks = Vec::new();
         let mut cin = 32;
         let mut downs_left = FACE_RESNET_DOWN_BLOCKS;
+        // The dilation of the convolutions from here on (dilated networks only): doubled by
+        // each down block kept at stride 1, whose own first convolution and pool run at the
+        // rate before it.
+        let mut rate = 1;
         for (_, cout, down) in BLOCKS {
             // The last `stride_one` down blocks keep their input's size.
             let halves = down && downs_left > stride_one;
@@ -252,6 +286,12 @@ impl FaceResNet {
                 (true, true) => (2, 0),
                 _ => (1, 1),
             };
+            let dense_pool = (dilated && down && !halves).then_some(rate);
+            let conv1_rate = if dilated { rate } else { 1 };
+            if dense_pool.is_some() {
+                rate *= 2;
+            }
+            let conv2_rate = if dilated { rate } else { 1 };
             blocks.push(Residual {
                 conv1: ScaledConv::new(
                     spec(cin, cout, 3, stride, pad),
@@ -259,10 +299,13 @@ impl FaceResNet {
                     kernels,
                     rng,
                     device,
-                )?,
-                conv2: ScaledConv::new(spec(cout, cout, 3, 1, 1), affine, kernels, rng, device)?,
+                )?
+                .dilated(conv1_rate),
+                conv2: ScaledConv::new(spec(cout, cout, 3, 1, 1), affine, kernels, rng, device)?
+                    .dilated(conv2_rate),
                 down,
                 halves,
+                dense_pool,
             });
             cin = cout;
         }

@@ -143,6 +143,7 @@ impl FerModel {
                 Backbone::FaceResnet(FaceResNet::new(
                     input,
                     cfg.stride_one_blocks,
+                    cfg.stride_one_dilated,
                     cfg.scale_affine,
                     cfg.kernels,
                     &mut rng,

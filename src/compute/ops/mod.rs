@@ -2,6 +2,7 @@
 //! with backward passes); on other devices they fall back to candle's own operations, so
 //! model code is the same everywhere.
 
+pub mod atrous;
 pub mod batchnorm;
 pub mod buffer;
 pub mod conv;

@@ -369,6 +369,10 @@ pub struct ModelConfig {
     /// of person re-identification): the same filters on a larger last map, so class
     /// activation maps have room for a face's regions (0 = the original).
     pub stride_one_blocks: usize,
+    /// With stride-1 blocks, the convolutions after them dilated (DeepLab's atrous
+    /// networks): each pretrained filter keeps its receptive field, and the maps hold the
+    /// original's values on its grid.
+    pub stride_one_dilated: bool,
     /// The backbone's learning rate as a multiple of the optimiser's (the new head keeps
     /// the optimiser's): a pretrained backbone needs a lower one than its new head.
     pub backbone_lr_scale: f64,
@@ -401,6 +405,7 @@ impl Default for ModelConfig {
             input_size: 0,
             scale_affine: ScaleAffine::Folded,
             stride_one_blocks: 0,
+            stride_one_dilated: false,
             backbone_lr_scale: 1.0,
             freeze_backbone_epochs: 0,
         }
