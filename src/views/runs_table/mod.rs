@@ -4,12 +4,14 @@
 //! mean ± sd (n); the config diff of chosen runs; the choices remembered per runs folder.
 
 pub mod columns;
+pub mod metric;
 pub mod prefs;
 pub mod query;
 pub mod record;
 pub mod synthetic;
 
-pub use columns::{Column, Metric, default_columns};
+pub use columns::{Column, default_columns};
+pub use metric::Metric;
 pub use prefs::TablePrefs;
 pub use query::{Group, Grouping, Rows, TableQuery, config_diff};
 pub use record::{Catalog, RunRecord, SettingValue};

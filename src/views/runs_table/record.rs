@@ -12,7 +12,7 @@ use crate::contract::run::results::method_label;
 use crate::contract::run::view::{RunStatus, RunView};
 use crate::views::sweep::spec::value_text;
 
-use super::columns::Metric;
+use super::metric::Metric;
 
 /// A setting's value: as written, and as a number where it is one (for sorting and means).
 #[derive(Debug, Clone, PartialEq)]

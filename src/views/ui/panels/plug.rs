@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use egui::Ui;
 
-use super::runs::RunsAction;
 use crate::contract::config::Experiment;
 use crate::contract::run::view::RunView;
 use crate::views::figures::FigureRef;
@@ -28,6 +27,15 @@ pub struct PanelContext<'a> {
     /// The folder runs are written to (the experiment's output folder).
     pub run_root: &'a Path,
     pub requests: &'a mut Vec<Request>,
+}
+
+/// What the user asked the runs browser for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunsAction {
+    Open(PathBuf),
+    /// Continue a stopped run from its last checkpoint (as `ferlab train --resume`).
+    Resume(PathBuf),
+    OverlaysChanged,
 }
 
 /// What a panel asks of the workbench.

@@ -19,14 +19,7 @@ use crate::views::runs_table::{
 };
 use crate::views::sweep::SweepFolder;
 
-/// What the user asked the browser for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RunsAction {
-    Open(PathBuf),
-    /// Continue a stopped run from its last checkpoint (as `ferlab train --resume`).
-    Resume(PathBuf),
-    OverlaysChanged,
-}
+pub use super::plug::RunsAction;
 
 /// The table's rows as drawn, rebuilt only when the runs or the query change.
 #[derive(Default)]
