@@ -47,12 +47,7 @@ impl Figure for Attention {
         options: FigureOptions,
         label: &str,
     ) -> FigureResult<Vec<Tile>> {
-        let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
-            Error::Draw(format!(
-                "{} has no attention snapshot at that epoch",
-                view.run_id
-            ))
-        })?;
+        let snap = snapshot(view, options)?;
         let title = format!(
             "Class activation maps ({}×{}), original and flipped - {label}",
             snap.map_height, snap.map_width
@@ -61,12 +56,7 @@ impl Figure for Attention {
     }
 
     fn csv(&self, view: &RunView, options: FigureOptions) -> FigureResult<String> {
-        let snap = snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
-            Error::Draw(format!(
-                "{} has no attention snapshot at that epoch",
-                view.run_id
-            ))
-        })?;
+        let snap = snapshot(view, options)?;
         let mut header: Vec<String> = ["epoch", "face", "label", "prediction"]
             .map(String::from)
             .to_vec();
@@ -85,6 +75,16 @@ impl Figure for Attention {
         }
         Ok(csv.finish())
     }
+}
+
+/// The snapshot a figure of `options` shows: the epoch asked for, or the latest.
+fn snapshot(view: &RunView, options: FigureOptions) -> FigureResult<&AttentionSnapshot> {
+    snapshot_at(&view.attention, options.epoch).ok_or_else(|| {
+        Error::Draw(format!(
+            "{} has no attention snapshot at that epoch",
+            view.run_id
+        ))
+    })
 }
 
 /// Each class's flip MSE over the snapshots.

@@ -14,6 +14,12 @@ use crate::with_area;
 use super::canvas::Areas;
 use super::figure::{Csv, Figure, FigureOptions, snapshot_at};
 
+/// The embedding a figure of `options` shows: the epoch asked for, or the latest.
+fn snapshot(view: &RunView, options: FigureOptions) -> FigureResult<&EmbeddingSnapshot> {
+    snapshot_at(&view.embeddings, options.epoch)
+        .ok_or_else(|| Error::Draw(format!("{} has no embedding at that epoch", view.run_id)))
+}
+
 /// t-SNE and MDS of the validation features at the latest snapshot (or the epoch asked for).
 pub struct Embedding;
 
@@ -42,17 +48,13 @@ impl Figure for Embedding {
         options: FigureOptions,
         label: &str,
     ) -> FigureResult<Vec<Tile>> {
-        let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
-            Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
-        })?;
+        let snap = snapshot(view, options)?;
         let title = format!("Validation features - {label}");
         with_area!(areas, |a| draw(a, st, &view.classes, snap, &title))
     }
 
     fn csv(&self, view: &RunView, options: FigureOptions) -> FigureResult<String> {
-        let snap = snapshot_at(&view.embeddings, options.epoch).ok_or_else(|| {
-            Error::Draw(format!("{} has no embedding at that epoch", view.run_id))
-        })?;
+        let snap = snapshot(view, options)?;
         let mut csv = Csv::new(
             view,
             &[
