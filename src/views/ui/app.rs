@@ -475,12 +475,10 @@ impl Workbench {
             None => (path.with_extension("png"), ImageFormat::Png),
         };
         // The epoch the panel exporting this figure shows.
-        let panel = self.panels.keys().find_map(|key| {
-            let p = self.panels.by_key(key)?;
-            p.figure()
-                .is_some_and(|f| figures::figure::same(f, kind))
-                .then_some(p)
-        });
+        let panel = self
+            .panels
+            .iter()
+            .find(|p| p.figure().is_some_and(|f| figures::figure::same(f, kind)));
         let options = FigureOptions {
             epoch: panel.and_then(|p| p.figure_epoch()),
         };
@@ -635,7 +633,8 @@ impl Workbench {
         // Dragging the editor's edge past its narrowest width folds it, as the button does.
         self.editor_open = editor_open;
         egui::CentralPanel::default().show(ui, |ui| {
-            let ticked = self.ticked_runs();
+            // The ticked runs as `sync_overlays` read them this frame (not read again).
+            let ticked = self.overlays_wanted.take().unwrap_or_default();
             let valid = self.editor.is_valid();
             let mut requests = Vec::new();
             let Workbench {
@@ -694,7 +693,9 @@ impl Workbench {
             if let Some(key) = behavior.maximise_request.take() {
                 *maximised = Some(key);
             }
-            if let Some(kind) = behavior.export_request.take() {
+            let export = behavior.export_request.take();
+            self.overlays_wanted = Some(ticked);
+            if let Some(kind) = export {
                 self.request_figure_export(kind);
             }
             for request in requests {

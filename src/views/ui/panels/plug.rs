@@ -158,6 +158,10 @@ impl PanelSet {
         })
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Panel> {
+        self.panels.iter().map(|(_, p)| p.as_ref())
+    }
+
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Box<dyn Panel>> {
         self.panels.iter_mut().map(|(_, p)| p)
     }
